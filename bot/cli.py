@@ -1,0 +1,44 @@
+"""The `complybot` command. Each subcommand lives in `bot/commands/<name>.py` and exposes
+`add_arguments(parser)` and `run(args) -> int`; heavy libraries are imported inside `run` so that
+`complybot ask` starts fast."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# subcommand -> (module under bot.commands, one-line help). Add a line to add a command.
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "ask": ("ask", "answer a question (or one per line from standard input)"),
+    "chat": ("chat", "chat with complybot in this terminal (the local workspace)"),
+    "export": ("export", "export the mapping, the Statement of Applicability, tasks or the audit log"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="complybot", description="SOC 2 and ISO 27001 assistant")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        module = importlib.import_module(f"bot.commands.{module_name}")
+        sub_parser = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(sub_parser)
+        sub_parser.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args) or 0
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""Platform-neutral messages and replies.
+
+Adapters (Slack, Teams, console, playground) turn their payloads into a `Message` and render a
+`Reply` as Block Kit, an Adaptive Card or plain text. Nothing here knows any platform.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+MAX_MESSAGE_CHARS = 4000  # longer input is refused politely, never processed
+
+
+@dataclass(frozen=True)
+class Message:
+    """One thing a person said to the bot."""
+
+    platform: str  # "slack" | "teams" | "console" | "playground"
+    workspace: str  # Slack team id, Teams tenant id, or "local"
+    user: str  # platform user id
+    text: str
+    channel: str = ""  # where to answer; empty for the console
+    thread: str = ""  # thread/reply-to id where the platform has one
+    user_name: str = ""  # display name when the payload carries it
+    is_direct: bool = False  # a direct message / personal chat
+
+
+@dataclass(frozen=True)
+class Action:
+    """A button. `value` is what comes back when it is pressed: a command in the shared grammar."""
+
+    label: str
+    value: str
+    style: Literal["default", "primary", "danger"] = "default"
+
+
+@dataclass(frozen=True)
+class Section:
+    """A block of a reply: a heading, lines of text, an optional progress bar and buttons."""
+
+    title: str = ""
+    lines: tuple[str, ...] = ()
+    progress: float | None = None  # 0..1, drawn as a bar by the renderer
+    actions: tuple[Action, ...] = ()
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the bot answers. `text` alone is a complete answer (fallback and console)."""
+
+    text: str
+    sections: tuple[Section, ...] = ()
+    actions: tuple[Action, ...] = ()
+    ephemeral: bool = False  # only the asker should see it (refusals, errors)
+    kind: str = ""  # answer kind or command name, for logs and tests
+
+
+def progress_bar(fraction: float, width: int = 20) -> str:
+    """A text progress bar every platform can show: ▓▓▓▓░░░░ 50%."""
+    fraction = min(max(fraction, 0.0), 1.0)
+    filled = round(fraction * width)
+    return "▓" * filled + "░" * (width - filled) + f" {fraction:.0%}"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message the bot starts by itself (a nudge, a digest): to a person or a channel."""
+
+    workspace: str
+    reply: Reply
+    user: str = ""  # a direct message to this platform user id, or
+    channel: str = ""  # a post to this channel / conversation
+    platform: str = ""
+    key: str = ""  # natural key in the sent-log, for exactly-once delivery
+    tags: tuple[str, ...] = field(default=())
