@@ -1,0 +1,593 @@
+"""The bot's memory: one SQLite file through sqlite-utils (default `./complybot.db`, env `COMPLYBOT_DB`).
+
+Workspaces (a Slack workspace, a Teams tenant, or "local"), people, control tasks, an append-only event
+log, not-applicable decisions for the Statement of Applicability, the nudge sent-log and digest
+subscriptions. Every query takes the workspace first: nothing crosses workspaces.
+
+ADDING A TABLE (other modules: Slack installations, event de-dup, Teams references, ...)
+    Append ONE entry to `MIGRATIONS` at the bottom of the list, with the next version number:
+
+        (7, '''CREATE TABLE slack_installations (team_id TEXT PRIMARY KEY, bot_token TEXT, ...);'''),
+
+    The value is SQL (run with executescript) or a callable taking the sqlite_utils `Database`.
+    Never edit an entry that has shipped: databases in the field already ran it. Migrations run in
+    order at `Store.open`, each in its own transaction, and the version is recorded in
+    `schema_migrations`. Reach your table with `store.db["slack_installations"]` (sqlite-utils) or
+    `store.db.execute(...)`; wrap read-then-write code in `with store.transaction():`.
+
+Transactions: `with store.transaction():` is `BEGIN IMMEDIATE` (a writer waits for the lock instead of
+failing later) and rolls back on any exception, so a refused or failed command changes nothing. The
+connection is shared between threads (aiohttp loop, scheduler); a lock serialises transactions.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any, Callable, Iterator
+
+import sqlite_utils
+
+DEFAULT_DB_PATH = "complybot.db"
+ROLES = ("admin", "member")
+STATUSES = ("open", "in_progress", "blocked", "done", "na")
+ACTIVE_STATUSES = ("open", "in_progress", "blocked")
+RECURRENCES = ("month", "quarter", "year")
+
+Migration = tuple[int, "str | Callable[[sqlite_utils.Database], None]"]
+
+_CORE_SCHEMA = """
+CREATE TABLE workspaces (
+    id TEXT PRIMARY KEY,
+    platform TEXT NOT NULL,
+    name TEXT NOT NULL DEFAULT '',
+    settings TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL
+);
+CREATE TABLE people (
+    workspace TEXT NOT NULL REFERENCES workspaces(id),
+    user_id TEXT NOT NULL,
+    name TEXT NOT NULL DEFAULT '',
+    email TEXT NOT NULL DEFAULT '',
+    tz TEXT NOT NULL DEFAULT 'UTC',
+    role TEXT NOT NULL DEFAULT 'member' CHECK (role IN ('admin', 'member')),
+    is_bot INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (workspace, user_id)
+);
+CREATE INDEX people_by_name ON people (workspace, name COLLATE NOCASE);
+CREATE TABLE tasks (
+    workspace TEXT NOT NULL REFERENCES workspaces(id),
+    id INTEGER NOT NULL,
+    control TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    assigner TEXT NOT NULL,
+    due TEXT,
+    recurrence TEXT CHECK (recurrence IS NULL OR recurrence IN ('month', 'quarter', 'year')),
+    status TEXT NOT NULL DEFAULT 'open'
+        CHECK (status IN ('open', 'in_progress', 'blocked', 'done', 'na')),
+    note TEXT NOT NULL DEFAULT '',
+    blocked_reason TEXT NOT NULL DEFAULT '',
+    snoozed_until TEXT,
+    evidence TEXT NOT NULL DEFAULT '[]',
+    previous_id INTEGER,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    done_at TEXT,
+    PRIMARY KEY (workspace, id),
+    FOREIGN KEY (workspace, owner) REFERENCES people (workspace, user_id),
+    FOREIGN KEY (workspace, previous_id) REFERENCES tasks (workspace, id)
+);
+CREATE INDEX tasks_by_status_due ON tasks (workspace, status, due);
+CREATE INDEX tasks_by_owner ON tasks (workspace, owner, status);
+CREATE INDEX tasks_by_control ON tasks (workspace, control);
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    workspace TEXT NOT NULL REFERENCES workspaces(id),
+    task_id INTEGER,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    old TEXT NOT NULL DEFAULT '',
+    new TEXT NOT NULL DEFAULT '',
+    at TEXT NOT NULL,
+    FOREIGN KEY (workspace, task_id) REFERENCES tasks (workspace, id)
+);
+CREATE INDEX events_by_task ON events (workspace, task_id);
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+CREATE TABLE na_decisions (
+    workspace TEXT NOT NULL REFERENCES workspaces(id),
+    control TEXT NOT NULL,  -- a control name of the table, or an Annex A reference no control covers
+    justification TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (workspace, control)
+);
+"""
+
+_DELIVERY_SCHEMA = """
+CREATE TABLE sent_log (
+    key TEXT PRIMARY KEY,  -- natural key, e.g. nudge:{workspace}:{task}:{kind}:{date}
+    workspace TEXT NOT NULL,
+    task_id INTEGER,
+    kind TEXT NOT NULL DEFAULT '',
+    claimed_at TEXT NOT NULL,
+    sent_at TEXT,
+    attempts INTEGER NOT NULL DEFAULT 1,
+    last_error TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT 'claimed' CHECK (status IN ('claimed', 'sent', 'failed'))
+);
+CREATE INDEX sent_log_by_workspace ON sent_log (workspace, status);
+CREATE TABLE digests (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    workspace TEXT NOT NULL REFERENCES workspaces(id),
+    platform TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    weekdays TEXT NOT NULL DEFAULT 'mon',  -- APScheduler day names, comma-separated: 'mon' or 'mon,thu'
+    time TEXT NOT NULL DEFAULT '09:00',  -- HH:MM in tz
+    tz TEXT NOT NULL DEFAULT 'UTC',
+    created_by TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    last_sent_on TEXT,
+    UNIQUE (workspace, platform, channel)
+);
+"""
+
+# (version, SQL or callable(db)). APPEND ONLY — see the module docstring.
+MIGRATIONS: list[Migration] = [
+    (1, _CORE_SCHEMA),
+    (2, _DELIVERY_SCHEMA),
+]
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Person:
+    workspace: str
+    user_id: str
+    name: str = ""
+    email: str = ""
+    tz: str = "UTC"
+    role: str = "member"
+    is_bot: bool = False
+
+    @property
+    def label(self) -> str:
+        """How a reply names this person: @name, or the user id when no name is known."""
+        return f"@{self.name or self.user_id}"
+
+
+@dataclass(frozen=True)
+class Task:
+    workspace: str
+    id: int  # numbered per workspace: "task 12" of one workspace is not another's
+    control: str
+    owner: str
+    assigner: str
+    due: date | None
+    recurrence: str | None
+    status: str
+    note: str = ""
+    blocked_reason: str = ""
+    snoozed_until: date | None = None
+    evidence: tuple[dict, ...] = ()
+    previous_id: int | None = None
+    created_at: str = ""
+    updated_at: str = ""
+    done_at: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    workspace: str
+    task_id: int | None
+    actor: str
+    action: str
+    old: str
+    new: str
+    at: str
+
+
+@dataclass(frozen=True)
+class NaDecision:
+    workspace: str
+    control: str
+    justification: str
+    actor: str
+    at: str
+
+
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def _task(row: dict) -> Task:
+    return Task(
+        workspace=row["workspace"], id=row["id"], control=row["control"], owner=row["owner"],
+        assigner=row["assigner"], due=_date(row["due"]), recurrence=row["recurrence"],
+        status=row["status"], note=row["note"], blocked_reason=row["blocked_reason"],
+        snoozed_until=_date(row["snoozed_until"]), evidence=tuple(json.loads(row["evidence"] or "[]")),
+        previous_id=row["previous_id"], created_at=row["created_at"], updated_at=row["updated_at"],
+        done_at=row["done_at"],
+    )
+
+
+def _person(row: dict) -> Person:
+    return Person(row["workspace"], row["user_id"], row["name"], row["email"], row["tz"], row["role"],
+                  bool(row["is_bot"]))
+
+
+@dataclass
+class Store:
+    """The SQLite store. Open with `Store.open(path)`; every method takes the workspace first."""
+
+    db: sqlite_utils.Database
+    path: str
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    # ----- lifecycle -------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | os.PathLike | None = None, migrations: list[Migration] | None = None) -> "Store":
+        """Open (or create) the database at `path` (default $COMPLYBOT_DB or ./complybot.db), enable WAL
+        and foreign keys, and apply the migrations not yet applied. `migrations` is for tests."""
+        path = str(path or os.environ.get("COMPLYBOT_DB") or DEFAULT_DB_PATH)
+        conn = sqlite3.connect(path, check_same_thread=False, timeout=30, isolation_level=None)
+        db = sqlite_utils.Database(conn)
+        if path != ":memory:":
+            db.enable_wal()  # once, outside any transaction
+        db.execute("PRAGMA foreign_keys = ON")
+        db.execute("PRAGMA busy_timeout = 30000")
+        store = cls(db=db, path=path)
+        store._migrate(MIGRATIONS if migrations is None else migrations)
+        return store
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _migrate(self, migrations: list[Migration]) -> None:
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+        versions = [version for version, _ in migrations]
+        if versions != sorted(set(versions)):
+            raise ValueError(f"MIGRATIONS must have increasing, unique versions: {versions}")
+        done = {row[0] for row in self.db.execute("SELECT version FROM schema_migrations").fetchall()}
+        for version, step in migrations:
+            if version in done:
+                continue
+            with self.transaction():
+                if callable(step):
+                    step(self.db)
+                else:
+                    for statement in _statements(step):
+                        self.db.execute(statement)
+                self.db.execute("INSERT INTO schema_migrations VALUES (?, ?)", [version, utc_now()])
+
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()[0]
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator["Store"]:
+        """`BEGIN IMMEDIATE` … COMMIT, or ROLLBACK on any exception. Nested calls join the outer one
+        through a savepoint (sqlite-utils' `atomic`)."""
+        with self._lock:
+            if self.db.conn.in_transaction:
+                with self.db.atomic():
+                    yield self
+                return
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self
+            except BaseException:
+                self.db.rollback()
+                raise
+            else:
+                self.db.execute("COMMIT")
+
+    def _rows(self, sql: str, params: list | dict = ()) -> list[dict]:
+        cursor = self.db.execute(sql, params)
+        columns = [c[0] for c in cursor.description]
+        return [dict(zip(columns, row)) for row in cursor.fetchall()]
+
+    # ----- workspaces ------------------------------------------------------------------------
+
+    def ensure_workspace(self, workspace: str, platform: str, name: str = "") -> dict:
+        """The workspace row, created on first contact."""
+        found = self.workspace(workspace)
+        if found:
+            return found
+        with self.transaction():
+            self.db.execute(
+                "INSERT OR IGNORE INTO workspaces (id, platform, name, created_at) VALUES (?, ?, ?, ?)",
+                [workspace, platform, name, utc_now()],
+            )
+        return self.workspace(workspace)
+
+    def workspace(self, workspace: str) -> dict | None:
+        rows = self._rows("SELECT * FROM workspaces WHERE id = ?", [workspace])
+        if not rows:
+            return None
+        row = rows[0]
+        row["settings"] = json.loads(row["settings"] or "{}")
+        return row
+
+    def workspaces(self, platform: str | None = None) -> list[dict]:
+        sql, params = "SELECT * FROM workspaces", []
+        if platform:
+            sql, params = sql + " WHERE platform = ?", [platform]
+        rows = self._rows(sql + " ORDER BY id", params)
+        for row in rows:
+            row["settings"] = json.loads(row["settings"] or "{}")
+        return rows
+
+    def update_workspace_settings(self, workspace: str, **changes: Any) -> dict:
+        """Merge `changes` into the workspace's JSON settings (e.g. digest channel, language)."""
+        with self.transaction():
+            found = self.workspace(workspace)
+            if not found:
+                raise KeyError(workspace)
+            settings = {**found["settings"], **changes}
+            self.db.execute("UPDATE workspaces SET settings = ? WHERE id = ?", [json.dumps(settings), workspace])
+        return settings
+
+    # ----- people ----------------------------------------------------------------------------
+
+    def person(self, workspace: str, user_id: str) -> Person | None:
+        rows = self._rows("SELECT * FROM people WHERE workspace = ? AND user_id = ?", [workspace, user_id])
+        return _person(rows[0]) if rows else None
+
+    def people(self, workspace: str) -> list[Person]:
+        return [_person(r) for r in self._rows("SELECT * FROM people WHERE workspace = ? ORDER BY name", [workspace])]
+
+    def find_people(self, workspace: str, text: str) -> list[Person]:
+        """People of `workspace` whose user id, email or display name is `text` (case-insensitive)."""
+        text = text.strip().lstrip("@")
+        rows = self._rows(
+            "SELECT * FROM people WHERE workspace = ? AND (user_id = ? OR lower(email) = lower(?)"
+            " OR name = ? COLLATE NOCASE OR replace(name, ' ', '') = replace(?, ' ', '') COLLATE NOCASE)",
+            [workspace, text, text, text, text],
+        )
+        return [_person(r) for r in rows]
+
+    def upsert_person(self, workspace: str, user_id: str, name: str = "", email: str = "", tz: str = "",
+                      is_bot: bool = False, platform: str = "") -> Person:
+        """Create or refresh a person (name, email, tz only when given). The first person of a
+        workspace becomes its admin. Writes nothing when nothing changed."""
+        with self.transaction():
+            if platform:
+                self.ensure_workspace(workspace, platform)
+            found = self.person(workspace, user_id)
+            if found is None:
+                has_people = self.db.execute("SELECT 1 FROM people WHERE workspace = ? LIMIT 1", [workspace]).fetchone()
+                self.db.execute(
+                    "INSERT INTO people (workspace, user_id, name, email, tz, role, is_bot, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [workspace, user_id, name, email, tz or "UTC", "member" if has_people or is_bot else "admin",
+                     int(is_bot), utc_now()],
+                )
+            else:
+                changes = {k: v for k, v in (("name", name), ("email", email), ("tz", tz)) if v and getattr(found, k) != v}
+                if changes:
+                    sets = ", ".join(f"{k} = ?" for k in changes)
+                    self.db.execute(f"UPDATE people SET {sets} WHERE workspace = ? AND user_id = ?",
+                                    [*changes.values(), workspace, user_id])
+            return self.person(workspace, user_id)
+
+    def set_role(self, workspace: str, user_id: str, role: str, actor: str) -> Person:
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {ROLES}")
+        with self.transaction():
+            found = self.person(workspace, user_id)
+            if found is None:
+                raise KeyError(user_id)
+            if found.role != role:
+                self.db.execute("UPDATE people SET role = ? WHERE workspace = ? AND user_id = ?", [role, workspace, user_id])
+                self.log(workspace, None, actor, "role", f"{user_id}: {found.role}", f"{user_id}: {role}")
+            return self.person(workspace, user_id)
+
+    # ----- tasks -----------------------------------------------------------------------------
+
+    def create_task(self, workspace: str, control: str, owner: str, assigner: str, due: date | None = None,
+                    recurrence: str | None = None, note: str = "", previous_id: int | None = None) -> Task:
+        """A new open task numbered next in its workspace; logs an `assign` event."""
+        with self.transaction():
+            number = self.db.execute(
+                "SELECT COALESCE(MAX(id), 0) + 1 FROM tasks WHERE workspace = ?", [workspace]
+            ).fetchone()[0]
+            now = utc_now()
+            self.db.execute(
+                "INSERT INTO tasks (workspace, id, control, owner, assigner, due, recurrence, note, previous_id,"
+                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [workspace, number, control, owner, assigner, due.isoformat() if due else None, recurrence, note,
+                 previous_id, now, now],
+            )
+            origin = f"task {previous_id}" if previous_id else ""
+            self.log(workspace, number, assigner, "assign", origin, f"{control} → {owner}")
+            return self.task(workspace, number)
+
+    def task(self, workspace: str, task_id: int) -> Task | None:
+        rows = self._rows("SELECT * FROM tasks WHERE workspace = ? AND id = ?", [workspace, task_id])
+        return _task(rows[0]) if rows else None
+
+    def tasks(self, workspace: str, *, owner: str | None = None, statuses: tuple[str, ...] | None = ACTIVE_STATUSES,
+              due_before: date | None = None, due_on_or_before: date | None = None,
+              control: str | None = None, limit: int | None = None) -> list[Task]:
+        """Tasks of one workspace, by due date (undated last) then number. `statuses=None` means all."""
+        where, params = ["workspace = ?"], [workspace]
+        if owner is not None:
+            where.append("owner = ?"), params.append(owner)
+        if statuses:
+            where.append(f"status IN ({', '.join('?' * len(statuses))})"), params.extend(statuses)
+        if due_before is not None:
+            where.append("due < ?"), params.append(due_before.isoformat())
+        if due_on_or_before is not None:
+            where.append("due <= ?"), params.append(due_on_or_before.isoformat())
+        if control is not None:
+            where.append("control = ?"), params.append(control)
+        sql = f"SELECT * FROM tasks WHERE {' AND '.join(where)} ORDER BY due IS NULL, due, id"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [_task(r) for r in self._rows(sql, params)]
+
+    def active_task_for(self, workspace: str, control: str) -> Task | None:
+        """The open / in-progress / blocked task of a control, if any (a control has one at a time)."""
+        found = self.tasks(workspace, control=control, limit=1)
+        return found[0] if found else None
+
+    def control_statuses(self, workspace: str) -> dict[str, set[str]]:
+        """control name -> the set of statuses its tasks have (for coverage)."""
+        result: dict[str, set[str]] = {}
+        for control, status in self.db.execute(
+            "SELECT DISTINCT control, status FROM tasks WHERE workspace = ?", [workspace]
+        ).fetchall():
+            result.setdefault(control, set()).add(status)
+        return result
+
+    def update_task(self, workspace: str, task_id: int, actor: str, action: str, *, old: str = "", new: str = "",
+                    **changes: Any) -> Task:
+        """Change columns of a task and log `action` (old → new) in the event log, in one transaction.
+        Dates may be given as `date`; `evidence` as a list."""
+        allowed = {"owner", "due", "recurrence", "status", "note", "blocked_reason", "snoozed_until", "evidence",
+                   "done_at"}
+        if not set(changes) <= allowed:
+            raise ValueError(f"cannot change {sorted(set(changes) - allowed)}")
+        values = {k: (v.isoformat() if isinstance(v, date) else json.dumps(list(v)) if k == "evidence" else v)
+                  for k, v in changes.items()}
+        with self.transaction():
+            if self.task(workspace, task_id) is None:
+                raise KeyError(task_id)
+            values["updated_at"] = utc_now()
+            sets = ", ".join(f"{k} = ?" for k in values)
+            self.db.execute(f"UPDATE tasks SET {sets} WHERE workspace = ? AND id = ?",
+                            [*values.values(), workspace, task_id])
+            self.log(workspace, task_id, actor, action, old, new)
+            return self.task(workspace, task_id)
+
+    def count_tasks(self, workspace: str) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM tasks WHERE workspace = ?", [workspace]).fetchone()[0]
+
+    # ----- event log ------------------------------------------------------------------------
+
+    def log(self, workspace: str, task_id: int | None, actor: str, action: str, old: str = "", new: str = "") -> None:
+        """Append to the audit log (it cannot be updated or deleted: triggers refuse)."""
+        self.db.execute(
+            "INSERT INTO events (workspace, task_id, actor, action, old, new, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [workspace, task_id, actor, action, old or "", new or "", utc_now()],
+        )
+
+    def events(self, workspace: str, task_id: int | None = None) -> list[Event]:
+        sql, params = "SELECT * FROM events WHERE workspace = ?", [workspace]
+        if task_id is not None:
+            sql, params = sql + " AND task_id = ?", params + [task_id]
+        return [Event(**row) for row in self._rows(sql + " ORDER BY id", params)]
+
+    # ----- not applicable (SoA) -------------------------------------------------------------
+
+    def set_na(self, workspace: str, control: str, justification: str, actor: str) -> NaDecision:
+        """Record that a control (or an Annex A reference) is not applicable, with why."""
+        with self.transaction():
+            before = self.na_decisions(workspace).get(control)
+            self.db.execute(
+                "INSERT INTO na_decisions (workspace, control, justification, actor, at) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (workspace, control) DO UPDATE SET justification = excluded.justification,"
+                " actor = excluded.actor, at = excluded.at",
+                [workspace, control, justification, actor, utc_now()],
+            )
+            self.log(workspace, None, actor, "na", before.justification if before else "", f"{control}: {justification}")
+            return self.na_decisions(workspace)[control]
+
+    def na_decisions(self, workspace: str) -> dict[str, NaDecision]:
+        rows = self._rows("SELECT * FROM na_decisions WHERE workspace = ?", [workspace])
+        return {row["control"]: NaDecision(**row) for row in rows}
+
+    # ----- sent-log (exactly-once nudges) ----------------------------------------------------
+
+    def claim_send(self, key: str, workspace: str, task_id: int | None = None, kind: str = "") -> bool:
+        """Claim a natural key before sending. True when this caller won it (first claim, or a retry of a
+        failed send); False when it was already claimed or sent."""
+        with self.transaction():
+            inserted = self.db.execute(
+                "INSERT OR IGNORE INTO sent_log (key, workspace, task_id, kind, claimed_at) VALUES (?, ?, ?, ?, ?)",
+                [key, workspace, task_id, kind, utc_now()],
+            ).rowcount
+            if inserted:
+                return True
+            return bool(self.db.execute(
+                "UPDATE sent_log SET status = 'claimed', attempts = attempts + 1, claimed_at = ?"
+                " WHERE key = ? AND status = 'failed'", [utc_now(), key]
+            ).rowcount)
+
+    def mark_sent(self, key: str) -> None:
+        self.db.execute("UPDATE sent_log SET status = 'sent', sent_at = ?, last_error = '' WHERE key = ?",
+                        [utc_now(), key])
+
+    def mark_failed(self, key: str, error: str) -> None:
+        self.db.execute("UPDATE sent_log SET status = 'failed', last_error = ? WHERE key = ?", [error[:500], key])
+
+    def sent(self, key: str) -> dict | None:
+        rows = self._rows("SELECT * FROM sent_log WHERE key = ?", [key])
+        return rows[0] if rows else None
+
+    # ----- digest subscriptions --------------------------------------------------------------
+
+    def subscribe_digest(self, workspace: str, platform: str, channel: str, weekdays: str = "mon",
+                         time: str = "09:00", tz: str = "UTC", created_by: str = "") -> dict:
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO digests (workspace, platform, channel, weekdays, time, tz, created_by, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (workspace, platform, channel) DO UPDATE SET"
+                " weekdays = excluded.weekdays, time = excluded.time, tz = excluded.tz",
+                [workspace, platform, channel, weekdays, time, tz, created_by, utc_now()],
+            )
+            return self._rows("SELECT * FROM digests WHERE workspace = ? AND platform = ? AND channel = ?",
+                              [workspace, platform, channel])[0]
+
+    def unsubscribe_digest(self, workspace: str, platform: str, channel: str) -> bool:
+        return bool(self.db.execute("DELETE FROM digests WHERE workspace = ? AND platform = ? AND channel = ?",
+                                    [workspace, platform, channel]).rowcount)
+
+    def digests(self, workspace: str | None = None) -> list[dict]:
+        """Digest subscriptions of one workspace, or of all (for the scheduler) when None."""
+        if workspace is None:
+            return self._rows("SELECT * FROM digests ORDER BY id")
+        return self._rows("SELECT * FROM digests WHERE workspace = ? ORDER BY id", [workspace])
+
+    # ----- tests and diagnostics -------------------------------------------------------------
+
+    def dump(self) -> str:
+        """Every row of every table, in a stable order: tests compare it before and after a command."""
+        lines = []
+        for table in sorted(self.db.table_names()):
+            lines.append(f"-- {table}")
+            lines.extend(sorted(repr(row) for row in self.db.execute(f"SELECT * FROM [{table}]").fetchall()))
+        return "\n".join(lines)
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration script into statements (sqlite3.complete_statement keeps triggers whole)."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            if current.strip():
+                statements.append(current.strip())
+            current = ""
+    if current.strip():
+        statements.append(current.strip())
+    return statements
