@@ -21,4 +21,14 @@ def create_app(settings: Settings) -> web.Application:
     app["settings"] = settings
     app["platforms"] = []
     app.router.add_get("/healthz", healthz)
+    # One store for the whole process, shared by every platform through the handlers' Context.
+    from bot.store import Store
+    from handlers.ports import Context
+
+    app["ctx"] = Context(store=Store.open(settings.db_path), admins=tuple(settings.admins))
+    app.on_cleanup.append(_close_store)
     return app
+
+
+async def _close_store(app: web.Application) -> None:
+    app["ctx"].store.close()
