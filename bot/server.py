@@ -1,25 +1,119 @@
-"""One aiohttp application for every platform: /slack/events, /api/messages, /healthz.
+"""One aiohttp application for every platform: /slack/events, /api/messages, /healthz, the playground.
 
 Platforms plug in through `mount(app, settings)` functions in their adapter modules, called only when
 configured, so an unconfigured platform's libraries are never imported.
+
+Shutdown (SIGTERM/SIGINT, handled by `web.run_app` in `complybot serve`): aiohttp stops listening,
+closes idle connections, runs `on_shutdown`, waits up to SHUTDOWN_TIMEOUT_SECONDS for requests in
+flight, then runs the cleanup contexts (scheduler) and `on_cleanup` (the database is closed last).
 """
 from __future__ import annotations
 
+import asyncio
+import logging
+import re
+import time
+import uuid
+
 from aiohttp import web
 
+from bot import logs
 from bot.config import Settings
 
 MAX_BODY_BYTES = 1024 * 1024  # Slack and Teams payloads are far smaller; refuse anything huge
+SHUTDOWN_TIMEOUT_SECONDS = 25.0  # platforms send SIGKILL ~30 s after SIGTERM (Heroku, Fly, Render)
+PLATFORM_BY_PATH = (("/slack/", "slack"), ("/api/messages", "teams"), ("/api/playground", "playground"))
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+QUIET_PATHS = ("/healthz",)  # probed every few seconds: logged at debug level only
+
+
+def platform_for(path: str) -> str:
+    for prefix, platform in PLATFORM_BY_PATH:
+        if path.startswith(prefix):
+            return platform
+    return ""
+
+
+def outcome_for(status: int) -> str:
+    return "ok" if status < 400 else "refused" if status < 500 else "error"
+
+
+@web.middleware
+async def request_log(request: web.Request, handler) -> web.StreamResponse:
+    """One log line per request; an unexpected error becomes a plain 500 with no stack trace."""
+    given_id = request.headers.get("X-Request-Id", "")
+    request_id = given_id if _SAFE_REQUEST_ID.match(given_id) else uuid.uuid4().hex[:16]
+    token = logs.begin_request(request_id, platform=platform_for(request.path) or None)
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        response.headers["X-Request-Id"] = request_id
+        return response
+    except web.HTTPException as http_error:
+        status = http_error.status
+        raise
+    except asyncio.CancelledError:
+        status = 499  # the client went away
+        raise
+    except Exception as error:
+        logs.event("request.error", logging.ERROR, error=logs.describe_exception(error))
+        return web.json_response(
+            {"ok": False, "error": "Something went wrong on our side. It has been logged.", "request_id": request_id},
+            status=500,
+            headers={"X-Request-Id": request_id},
+        )
+    finally:
+        fields = logs.end_request(token)
+        fields.setdefault("outcome", outcome_for(status))
+        level = logging.DEBUG if request.path in QUIET_PATHS else logging.INFO
+        logs.event(
+            "request", level, method=request.method, path=request.path, status=status,
+            latency_ms=round((time.perf_counter() - started) * 1000, 1), **fields,
+        )
+
+
+def database_reachable(store) -> bool:
+    """Reads the file itself (not just `SELECT 1`), so a vanished or broken database shows."""
+    if store is None:
+        return False
+    try:
+        store.db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return True
+    except Exception as error:  # any failure means "not reachable"; say which in the log
+        logs.event("healthz.database", logging.WARNING, error=logs.describe_exception(error))
+        return False
 
 
 async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"ok": True, "platforms": sorted(request.app.get("platforms", []))})
+    app = request.app
+    ctx = app.get("ctx")
+    database_ok = database_reachable(getattr(ctx, "store", None))
+    scheduler = app.get("scheduler")
+    scheduler_running = bool(scheduler is not None and getattr(scheduler, "running", False))
+    ok = database_ok and scheduler_running
+    body = {
+        "ok": ok,
+        "database": "ok" if database_ok else "unreachable",
+        "scheduler": "running" if scheduler_running else "stopped",
+        "platforms": sorted(app.get("platforms", [])),
+        "playground": bool(app.get("playground")),
+    }
+    return web.json_response(body, status=200 if ok else 503)
+
+
+async def _close_store(app: web.Application) -> None:
+    """Last step of shutdown: after requests in flight and the scheduler's tick have finished."""
+    app["ctx"].store.close()
+    logs.event("database.closed")
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[request_log])
     app["settings"] = settings
     app["platforms"] = []
+    app["senders"] = {}
     app.router.add_get("/healthz", healthz)
     # One store for the whole process, shared by every platform through the handlers' Context.
     from bot.store import Store
@@ -27,8 +121,8 @@ def create_app(settings: Settings) -> web.Application:
 
     app["ctx"] = Context(store=Store.open(settings.db_path), admins=tuple(settings.admins))
     app.on_cleanup.append(_close_store)
+    if settings.playground_enabled:
+        from bot import playground
+
+        playground.mount(app, settings)
     return app
-
-
-async def _close_store(app: web.Application) -> None:
-    app["ctx"].store.close()

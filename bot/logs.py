@@ -1,0 +1,141 @@
+"""Structured logs: one JSON line per event, never a secret.
+
+Every line carries the event name and, inside a request, its request id. The server's middleware
+writes one `request` line per request with platform, workspace, command, latency and outcome;
+adapters add what they learn with `note(workspace=..., command=...)`. Log message text only through
+`text_prefix()`. A `RedactFilter` on the handler scrubs tokens, bearer tokens, signatures and emails
+from every line anyway, as a safety net.
+"""
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+import sys
+import time
+from typing import Any
+
+LOGGER_NAME = "complybot"
+TEXT_PREFIX_CHARS = 24
+
+# The fields of the request being handled; the middleware sets a fresh dict per request.
+_request_fields: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("complybot_request", default=None)
+
+_SECRET_PATTERNS = [
+    (re.compile(r"\bxox[abposer]-[A-Za-z0-9-]+"), "xox?-[redacted]"),  # Slack bot/user/refresh tokens
+    (re.compile(r"\bxapp-[A-Za-z0-9-]+"), "xapp-[redacted]"),  # Slack app-level tokens
+    (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+"), "Bearer [redacted]"),
+    (re.compile(r"\bv0=[0-9a-fA-F]{16,}"), "v0=[redacted]"),  # Slack request signatures
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"), "[jwt redacted]"),
+    (re.compile(r"(?i)((?:secret|password|token|signature)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+"), r"\1[redacted]"),
+    (re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"), "[email redacted]"),
+]
+
+
+def redact(text: str) -> str:
+    for pattern, replacement in _SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def text_prefix(text: str, chars: int = TEXT_PREFIX_CHARS) -> str:
+    """The start of what someone wrote: enough to recognise it, never the whole message."""
+    text = " ".join(text.split())
+    return text if len(text) <= chars else text[:chars] + "…"
+
+
+class RedactFilter(logging.Filter):
+    """Rewrites every record's final message with secrets removed (also third-party libraries')."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info:  # no stack traces in the log: the exception's type and place only
+            record.msg = f"{record.getMessage()} [{describe_exception(record.exc_info[1])}]"
+            record.args, record.exc_info, record.exc_text = None, None, None
+        return True
+
+
+class JsonLineFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "event": getattr(record, "event", None) or "log",
+        }
+        fields = getattr(record, "fields", None)
+        if fields:
+            line.update(fields)
+        elif record.name != LOGGER_NAME or line["event"] == "log":
+            line["logger"] = record.name
+            line["msg"] = record.getMessage()
+        request = _request_fields.get()
+        if request and "request_id" not in line:
+            line["request_id"] = request.get("request_id")
+        return redact(json.dumps(line, ensure_ascii=False, default=str))
+
+
+def setup(level: str = "INFO", stream: Any = None) -> None:
+    """Send every log record (ours and the libraries') as JSON lines to stderr, redacted."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonLineFormatter())
+    handler.addFilter(RedactFilter())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    logging.getLogger("aiohttp.access").disabled = True  # our middleware logs each request once
+
+
+def event(name: str, level: int = logging.INFO, **fields: Any) -> None:
+    """Log one event as one line: `event("serve.start", port=3978)`."""
+    logger = logging.getLogger(LOGGER_NAME)
+    if logger.isEnabledFor(level):
+        clean = {key: value for key, value in fields.items() if value is not None and value != ""}
+        logger.log(level, name, extra={"event": name, "fields": clean})
+
+
+def describe_exception(error: BaseException | None) -> str:
+    """`KeyError at handlers/tasks.py:42`: enough to find the bug, nothing of the data."""
+    if error is None:
+        return ""
+    tb = error.__traceback__
+    while tb and tb.tb_next:
+        tb = tb.tb_next
+    if tb is None:
+        return type(error).__name__
+    filename = tb.tb_frame.f_code.co_filename
+    for marker in ("/bot/", "/handlers/", "/knowledge/", "/site-packages/"):
+        if marker in filename:
+            filename = filename[filename.rindex(marker) + 1:]
+            break
+    return f"{type(error).__name__} at {filename}:{tb.tb_lineno}"
+
+
+# -- request context -----------------------------------------------------------------------------
+
+def begin_request(request_id: str, **fields: Any) -> contextvars.Token:
+    return _request_fields.set({"request_id": request_id, **fields})
+
+
+def end_request(token: contextvars.Token) -> dict[str, Any]:
+    fields = _request_fields.get() or {}
+    _request_fields.reset(token)
+    return fields
+
+
+def note(**fields: Any) -> None:
+    """Add what an adapter learned (platform, workspace, command, user) to the current request's
+    log line. Message text must go through `text_prefix()`. Outside a request it does nothing."""
+    current = _request_fields.get()
+    if current is not None:
+        current.update({key: value for key, value in fields.items() if value is not None})
+
+
+def current_request_id() -> str:
+    current = _request_fields.get()
+    return current.get("request_id", "") if current else ""

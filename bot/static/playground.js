@@ -1,0 +1,179 @@
+// complybot playground: sends what you type to POST /api/playground and renders the neutral Reply
+// the way Slack shows Block Kit (mrkdwn, sections, progress bars, buttons). Everything is built
+// with DOM nodes and textContent, never innerHTML, so nothing a reply contains can run as code.
+"use strict";
+
+const messages = document.getElementById("messages");
+const form = document.getElementById("composer");
+const input = document.getElementById("text");
+const asInput = document.getElementById("as");
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function decodeEntities(text) {
+  return text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+}
+
+// Slack mrkdwn: *bold*, _italic_, ~strike~, `code`, ```pre```, <url|label>, <@USER>.
+const INLINE = /<([^<>\n]+)>|`([^`\n]+)`|(?<![\w*])\*(?!\s)([^*\n]+?)(?<!\s)\*(?![\w*])|(?<![\w_])_(?!\s)([^_\n]+?)(?<!\s)_(?![\w_])|(?<![\w~])~(?!\s)([^~\n]+?)(?<!\s)~(?![\w~])/g;
+
+function appendInline(parent, text) {
+  let last = 0;
+  for (const match of text.matchAll(INLINE)) {
+    if (match.index > last) parent.append(decodeEntities(text.slice(last, match.index)));
+    const [whole, angle, code, bold, italic, strike] = match;
+    if (angle !== undefined) parent.append(angleToken(angle, whole));
+    else if (code !== undefined) parent.append(el("code", "", decodeEntities(code)));
+    else if (bold !== undefined) { const b = el("strong"); appendInline(b, bold); parent.append(b); }
+    else if (italic !== undefined) { const i = el("em"); appendInline(i, italic); parent.append(i); }
+    else if (strike !== undefined) { const s = el("s"); appendInline(s, strike); parent.append(s); }
+    last = match.index + whole.length;
+  }
+  if (last < text.length) parent.append(decodeEntities(text.slice(last)));
+}
+
+function angleToken(inner, whole) {
+  if (inner.startsWith("@")) return el("span", "mention", "@" + inner.slice(1).split("|").pop());
+  const [url, label] = inner.split("|", 2);
+  if (/^https?:\/\//i.test(url)) {
+    const a = el("a", "", decodeEntities(label || url));
+    a.href = url;
+    a.target = "_blank";
+    a.rel = "noopener noreferrer";
+    return a;
+  }
+  return document.createTextNode(decodeEntities(whole));
+}
+
+function mrkdwn(text, className) {
+  const box = el("div", className || "text");
+  text.split("```").forEach((part, index) => {
+    if (index % 2 === 1) box.append(el("pre", "", decodeEntities(part.replace(/^\n|\n$/g, ""))));
+    else appendInline(box, part);
+  });
+  return box;
+}
+
+function progress(fraction) {
+  const value = Math.min(Math.max(fraction, 0), 1);
+  const row = el("div", "progress");
+  const track = el("div", "progress-track");
+  const fill = el("div", "progress-fill");
+  fill.style.width = (value * 100).toFixed(1) + "%";
+  track.append(fill);
+  row.setAttribute("role", "progressbar");
+  row.setAttribute("aria-valuenow", Math.round(value * 100));
+  row.append(track, el("span", "progress-label", Math.round(value * 100) + "%"));
+  return row;
+}
+
+function actions(list, message) {
+  const row = el("div", "actions");
+  for (const action of list) {
+    const button = el("button", action.style === "default" ? "" : action.style, action.label);
+    button.type = "button";
+    button.dataset.value = action.value;
+    button.addEventListener("click", () => press(action, message));
+    row.append(button);
+  }
+  return row;
+}
+
+function renderReply(body, reply, message) {
+  body.querySelectorAll(".reply").forEach((node) => node.remove());
+  const content = el("div", "reply");
+  if (reply.ephemeral) content.append(el("div", "ephemeral-note", "Only visible to you"));
+  if (!reply.sections.length) content.append(mrkdwn(reply.text));
+  reply.sections.forEach((section, index) => {
+    const block = el("div", "section");
+    if (index > 0 && section.title) content.append(el("hr", "divider"));
+    if (section.title) block.append(mrkdwn(section.title, "section-title"));
+    if (section.lines.length) block.append(mrkdwn(section.lines.join("\n"), "section-lines"));
+    if (section.progress !== null && section.progress !== undefined) block.append(progress(section.progress));
+    if (section.actions.length) block.append(actions(section.actions, message));
+    content.append(block);
+  });
+  if (reply.actions.length) content.append(actions(reply.actions, message));
+  body.append(content);
+}
+
+function addMessage(who, name) {
+  const message = el("div", "msg " + who);
+  const avatar = el("div", "avatar", who === "bot" ? "C" : (name || "Y").charAt(0).toUpperCase());
+  const body = el("div", "body");
+  const header = el("div", "header");
+  header.append(el("span", "name", name));
+  if (who === "bot") header.append(el("span", "app-tag", "APP"));
+  header.append(el("span", "time", new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })));
+  body.append(header);
+  message.append(avatar, body);
+  messages.append(message);
+  return message;
+}
+
+async function send(text) {
+  const response = await fetch("/api/playground", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ text: text, as: asInput.value.trim() }),
+  });
+  if (!response.ok) {
+    return { text: "Sorry, that did not work (HTTP " + response.status + "). The server log has the details.",
+             sections: [], actions: [], ephemeral: true, kind: "error" };
+  }
+  return response.json();
+}
+
+function showReply(message, reply) {
+  message.dataset.kind = reply.kind || "";
+  message.classList.toggle("error", reply.kind === "error");
+  renderReply(message.querySelector(".body"), reply, message);
+  messages.scrollTop = messages.scrollHeight;
+}
+
+async function ask(text) {
+  const user = addMessage("user", asInput.value.trim() || "you");
+  user.querySelector(".body").append(mrkdwn(text));
+  const bot = addMessage("bot", "complybot");
+  bot.classList.add("pending");
+  showReply(bot, await send(text));
+  bot.classList.remove("pending");
+}
+
+// A button sends its value as a command from the presser; like Slack, the message is updated in place.
+async function press(action, message) {
+  message.querySelectorAll("button").forEach((button) => { button.disabled = true; });
+  message.classList.add("pending");
+  const reply = await send(action.value);
+  showReply(message, reply);
+  const note = el("div", "pressed", "↳ you pressed “" + action.label + "”");
+  message.querySelector(".reply").prepend(note);
+  if (!message.querySelector(".edited")) message.querySelector(".header").append(el("span", "edited", "(edited)"));
+  message.classList.remove("pending");
+}
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = input.value.trim();
+  if (!text) return;
+  input.value = "";
+  ask(text);
+});
+
+input.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey) {
+    event.preventDefault();
+    form.requestSubmit();
+  }
+});
+
+document.querySelectorAll(".suggest").forEach((button) => {
+  button.addEventListener("click", () => ask(button.textContent));
+});
+
+input.focus();
