@@ -143,6 +143,24 @@ CREATE TABLE digests (
 MIGRATIONS: list[Migration] = [
     (1, _CORE_SCHEMA),
     (2, _DELIVERY_SCHEMA),
+    # bot/delivery.py: the outbox (what to send, to whom) and the lease/retry columns of the sent-log
+    (3, """
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    workspace TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    user TEXT NOT NULL DEFAULT '',
+    channel TEXT NOT NULL DEFAULT '',
+    reply TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+ALTER TABLE sent_log ADD COLUMN message_id INTEGER REFERENCES outbox(id);
+ALTER TABLE sent_log ADD COLUMN lease_until TEXT;
+ALTER TABLE sent_log ADD COLUMN send_started_at TEXT;
+ALTER TABLE sent_log ADD COLUMN next_attempt_at TEXT;
+CREATE INDEX sent_log_by_message ON sent_log (message_id);
+CREATE INDEX sent_log_pending ON sent_log (status, lease_until) WHERE status != 'sent';
+"""),
 ]
 
 
