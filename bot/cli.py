@@ -12,6 +12,9 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "ask": ("ask", "answer a question (or one per line from standard input)"),
     "chat": ("chat", "chat with complybot in this terminal (the local workspace)"),
     "export": ("export", "export the mapping, the Statement of Applicability, tasks or the audit log"),
+    "serve": ("serve", "run the server: Slack, Teams, reminders, /healthz, and the local web playground"),
+    "backup": ("backup", "copy the database to PATH safely, even while the server runs"),
+    "restore": ("backup", "replace the database with the backup at PATH (stop the server first)"),
 }
 
 

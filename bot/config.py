@@ -48,6 +48,13 @@ def setting(name: str, default: Any = "", *, secret: bool = False) -> Any:
     return field(default=default, repr=not secret, metadata={"env": name})
 
 
+def database_path(env: dict[str, str] | None = None) -> str:
+    """COMPLYBOT_DB alone, for commands that need nothing else (backup, restore)."""
+    if env is None:
+        env = {**load_dotenv(), **os.environ}
+    return env.get("COMPLYBOT_DB", "").strip() or Settings.db_path
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
