@@ -161,6 +161,28 @@ ALTER TABLE sent_log ADD COLUMN next_attempt_at TEXT;
 CREATE INDEX sent_log_by_message ON sent_log (message_id);
 CREATE INDEX sent_log_pending ON sent_log (status, lease_until) WHERE status != 'sent';
 """),
+    # bot/teams.py: Teams conversation references (proactive messages) and Teams ids of people
+    (4, """
+CREATE TABLE teams_conversations (
+    workspace TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('personal', 'groupChat', 'channel')),
+    user_id TEXT NOT NULL DEFAULT '',
+    reference TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (workspace, conversation_id)
+);
+CREATE INDEX teams_conversations_by_user ON teams_conversations (workspace, user_id, kind);
+CREATE TABLE teams_members (
+    workspace TEXT NOT NULL,
+    member_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    name TEXT NOT NULL DEFAULT '',
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (workspace, member_id)
+);
+CREATE INDEX teams_members_by_user ON teams_members (workspace, user_id);
+"""),
 ]
 
 
