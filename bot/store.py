@@ -183,6 +183,26 @@ CREATE TABLE teams_members (
 );
 CREATE INDEX teams_members_by_user ON teams_members (workspace, user_id);
 """),
+    # bot/slack: event ids already handled (Slack re-sends events), OAuth installations and states
+    (5, """
+CREATE TABLE slack_events (
+    event_id TEXT PRIMARY KEY,
+    team_id TEXT NOT NULL DEFAULT '',
+    received_at REAL NOT NULL
+);
+CREATE INDEX slack_events_by_age ON slack_events (received_at);
+CREATE TABLE slack_installations (
+    key TEXT PRIMARY KEY,  -- '{enterprise_id}:{team_id}' (team empty for an org-wide install)
+    enterprise_id TEXT NOT NULL DEFAULT '',
+    team_id TEXT NOT NULL DEFAULT '',
+    installation TEXT NOT NULL,  -- slack_sdk Installation.to_dict() as JSON
+    installed_at REAL NOT NULL
+);
+CREATE TABLE slack_oauth_states (
+    state TEXT PRIMARY KEY,
+    expires_at REAL NOT NULL
+);
+"""),
 ]
 
 
