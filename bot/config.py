@@ -74,6 +74,7 @@ class Settings:
     admins: tuple[str, ...] = setting("COMPLYBOT_ADMINS", ())  # user ids or emails, comma-separated
     log_level: str = setting("COMPLYBOT_LOG_LEVEL", "INFO")
     playground: bool = setting("COMPLYBOT_PLAYGROUND", False)  # also `complybot serve --playground`
+    test_hooks: bool = setting("COMPLYBOT_TEST_HOOKS", False)  # tests only: POST /__test__/slow, loopback only
 
     # Slack
     slack_bot_token: str = setting("SLACK_BOT_TOKEN", secret=True)
@@ -151,6 +152,8 @@ class Settings:
             raise ConfigError(f"COMPLYBOT_TZ: unknown time zone {self.timezone!r} (use an IANA name like Europe/Berlin)") from None
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ConfigError(f"COMPLYBOT_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {self.log_level!r}")
+        if self.test_hooks and not is_loopback(self.host):
+            raise ConfigError("COMPLYBOT_TEST_HOOKS is for tests and runs only on a loopback address")
         if self.playground_enabled and not is_loopback(self.host):
             raise ConfigError(
                 f"--host {self.host}: the playground has no login and binds to 127.0.0.1 only "

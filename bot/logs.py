@@ -14,9 +14,11 @@ import logging
 import re
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 LOGGER_NAME = "complybot"
+_PROJECT_ROOT = str(Path(__file__).resolve().parent.parent) + "/"
 TEXT_PREFIX_CHARS = 24
 
 # The fields of the request being handled; the middleware sets a fresh dict per request.
@@ -109,10 +111,10 @@ def describe_exception(error: BaseException | None) -> str:
     if tb is None:
         return type(error).__name__
     filename = tb.tb_frame.f_code.co_filename
-    for marker in ("/bot/", "/handlers/", "/knowledge/", "/site-packages/"):
-        if marker in filename:
-            filename = filename[filename.rindex(marker) + 1:]
-            break
+    if filename.startswith(_PROJECT_ROOT):
+        filename = filename[len(_PROJECT_ROOT):]
+    elif "/site-packages/" in filename:
+        filename = filename[filename.rindex("/site-packages/") + len("/site-packages/"):]
     return f"{type(error).__name__} at {filename}:{tb.tb_lineno}"
 
 

@@ -103,6 +103,15 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if ok else 503)
 
 
+async def slow_request(request: web.Request) -> web.Response:
+    """Tests only (COMPLYBOT_TEST_HOOKS=1, loopback): a request that is still in flight when SIGTERM
+    arrives and then uses the database, so a test can show shutdown lets it finish before closing."""
+    await asyncio.sleep(min(float(request.query.get("seconds", "1")), 10.0))
+    store = request.app["ctx"].store
+    store.ensure_workspace("local", "console")
+    return web.json_response({"ok": True, "tasks": store.count_tasks("local")})
+
+
 async def _close_store(app: web.Application) -> None:
     """Last step of shutdown: after requests in flight and the scheduler's tick have finished."""
     app["ctx"].store.close()
@@ -121,6 +130,16 @@ def create_app(settings: Settings) -> web.Application:
 
     app["ctx"] = Context(store=Store.open(settings.db_path), admins=tuple(settings.admins))
     app.on_cleanup.append(_close_store)
+    if settings.test_hooks:
+        app.router.add_post("/__test__/slow", slow_request)
+    if settings.teams_enabled:
+        from bot import teams  # botbuilder is imported only when Teams is configured
+
+        teams.mount(app, settings)
+    if settings.slack_enabled:
+        from bot import slack  # slack-bolt is imported only when Slack is configured
+
+        slack.mount(app, settings)
     if settings.playground_enabled:
         from bot import playground
 

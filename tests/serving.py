@@ -1,0 +1,97 @@
+"""Run the installed `complybot` command as a real process: a clean environment (no settings leak in
+from the machine), its own working directory (no stray .env), logs to a file the test can read."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import fields
+from pathlib import Path
+
+from bot.config import Settings
+
+COMPLYBOT = str(Path(sys.executable).parent / "complybot")
+SETTING_NAMES = {f.metadata["env"] for f in fields(Settings)}
+
+
+def clean_env(**settings: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key not in SETTING_NAMES}
+    env.update(settings)
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_complybot(*args: str, cwd: Path, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([COMPLYBOT, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+class ServeProcess:
+    """`complybot serve` on 127.0.0.1 and a free port, stopped with SIGTERM like a platform would."""
+
+    def __init__(self, workdir: Path, *args: str, **settings: str):
+        self.workdir = workdir
+        self.port = free_port()
+        self.log_path = workdir / f"serve-{self.port}.log"
+        env = clean_env(COMPLYBOT_DB=str(workdir / "complybot.db"), **settings)
+        self._log = open(self.log_path, "w")
+        self.process = subprocess.Popen(
+            [COMPLYBOT, "serve", "--port", str(self.port), *args],
+            cwd=workdir, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+        )
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._wait_until_listening()
+
+    def _wait_until_listening(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"complybot serve exited with {self.process.returncode}:\n{self.logs()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"complybot serve did not listen within {timeout} s:\n{self.logs()}")
+
+    def get_json(self, path: str) -> tuple[int, dict]:
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=10) as response:
+                return response.status, json.load(response)
+        except urllib.error.HTTPError as error:
+            return error.code, json.load(error)
+
+    def logs(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text()
+
+    def log_events(self) -> list[dict]:
+        return [json.loads(line) for line in self.logs().splitlines() if line.startswith("{")]
+
+    def terminate(self, timeout: float = 30) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout)
+        finally:
+            self._log.close()
+
+    def __enter__(self) -> "ServeProcess":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        if not self._log.closed:
+            self._log.close()

@@ -1,0 +1,212 @@
+"""The shared server: /healthz, one structured log line per request, no secret or stack trace in a
+response or a log line, the playground's loopback guard, and a graceful SIGTERM."""
+from __future__ import annotations
+
+import io
+import json
+import logging
+import socket
+import threading
+import time
+import urllib.request
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot import logs
+from bot.config import Settings
+from bot.server import create_app
+from tests.serving import ServeProcess
+
+
+@pytest.fixture
+def log_lines():
+    """Our real log setup, writing to a buffer; the lines as parsed JSON."""
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    buffer = io.StringIO()
+    logs.setup("DEBUG", stream=buffer)
+    yield lambda: [json.loads(line) for line in buffer.getvalue().splitlines()]
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    for handler in saved_handlers:
+        root.addHandler(handler)
+    root.setLevel(saved_level)
+
+
+@pytest.fixture
+async def client(tmp_path):
+    """The real app on 127.0.0.1 (port 0), playground on."""
+    app = create_app(Settings.from_env({"COMPLYBOT_DB": str(tmp_path / "complybot.db")}))
+
+    async def boom(request):
+        raise RuntimeError("upstream said token=xoxb-1111-2222-abcdef for ops@example.com")
+
+    app.router.add_get("/boom", boom)
+    async with TestClient(TestServer(app, host="127.0.0.1", port=0)) as test_client:
+        yield test_client
+
+
+# -- /healthz ------------------------------------------------------------------------------------
+
+def test_healthz_of_a_running_server(tmp_path):
+    with ServeProcess(tmp_path) as server:
+        status, body = server.get_json("/healthz")
+        server.terminate()
+    assert body == {"ok": True, "database": "ok", "scheduler": "running", "platforms": [], "playground": True}
+    assert status == 200
+
+
+def test_healthz_names_the_platforms_that_are_on(tmp_path):
+    with ServeProcess(tmp_path, COMPLYBOT_TEAMS_LOCAL="1") as server:
+        status, body = server.get_json("/healthz")
+        server.terminate()
+    assert body["platforms"] == ["teams"]
+    assert body["playground"] is False  # a platform is configured and --playground was not asked
+
+
+async def test_healthz_says_when_the_database_is_unreachable(client):
+    client.server.app["ctx"].store.close()
+    response = await client.get("/healthz")
+    body = await response.json()
+    assert response.status == 503
+    assert body["ok"] is False and body["database"] == "unreachable"
+
+
+# -- structured logs -----------------------------------------------------------------------------
+
+async def test_one_log_line_per_request_with_its_id(client, log_lines):
+    response = await client.post("/api/playground", json={"text": "what ISO control maps to CC 6.1?"},
+                                 headers={"X-Request-Id": "req-42"})
+    assert response.status == 200
+    assert response.headers["X-Request-Id"] == "req-42"
+    requests = [line for line in log_lines() if line["event"] == "request"]
+    assert len(requests) == 1
+    line = requests[0]
+    assert line["request_id"] == "req-42"
+    assert (line["platform"], line["workspace"], line["outcome"], line["status"]) == ("playground", "local", "ok", 200)
+    assert line["command"]
+    assert isinstance(line["latency_ms"], float)
+    assert "CC 6.1" not in json.dumps(line)  # no message text in the request line
+
+
+async def test_an_unsafe_request_id_is_replaced(client):
+    response = await client.get("/healthz", headers={"X-Request-Id": "x\" onerror=alert(1)"})
+    assert response.headers["X-Request-Id"].isalnum()
+
+
+async def test_an_unexpected_error_shows_no_trace_and_logs_no_secret(client, log_lines):
+    response = await client.get("/boom")
+    text = await response.text()
+    assert response.status == 500
+    assert "Traceback" not in text and "xoxb" not in text and "RuntimeError" not in text
+    assert json.loads(text)["request_id"] == response.headers["X-Request-Id"]
+    logged = "\n".join(json.dumps(line) for line in log_lines())
+    errors = [line for line in log_lines() if line["event"] == "request.error"]
+    assert errors and errors[0]["error"].startswith("RuntimeError at ")
+    assert "xoxb" not in logged and "ops@example.com" not in logged and "Traceback" not in logged
+
+
+@pytest.mark.parametrize("secret, kept", [
+    ("xoxb-1234-5678-abcdefgh", "xox?-[redacted]"),
+    ("xoxp-1234-5678-abcdefgh", "xox?-[redacted]"),
+    ("xapp-1-A0123-456-abcdef", "xapp-[redacted]"),
+    ("Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjM0NSJ9.c2lnbmF0dXJl", "Bearer [redacted]"),
+    ("X-Slack-Signature v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503", "v0=[redacted]"),
+    ("owner is jane.doe@example.com", "[email redacted]"),
+    ("signing_secret=8f742231b10e8888abcd99yyyzzz85a5", "signing_secret=[redacted]"),
+])
+def test_redaction_safety_net(secret, kept):
+    clean = logs.redact(secret)
+    assert kept in clean
+    for leaked in ("1234-5678", "abcdef", "eyJzdWIi", "a2114d57", "jane.doe", "8f742231"):
+        assert leaked not in clean
+
+
+def test_third_party_log_records_are_redacted_and_carry_no_stack_trace(log_lines):
+    try:
+        raise ValueError("bad token xoxb-9-9-zzzz")
+    except ValueError:
+        logging.getLogger("slack_bolt.App").exception("failed for %s", "bob@example.com")
+    line = log_lines()[-1]
+    assert line["logger"] == "slack_bolt.App"
+    assert "bob@example.com" not in line["msg"] and "[email redacted]" in line["msg"]
+    assert "ValueError at tests/test_server.py" in line["msg"]
+    assert "Traceback" not in json.dumps(line) and "zzzz" not in json.dumps(line)
+
+
+def test_text_prefix_is_short():
+    assert logs.text_prefix("what ISO control maps to CC 6.1 and why does it matter?") == "what ISO control maps to…"
+
+
+# -- playground guard and limits ---------------------------------------------------------------------
+
+async def test_playground_refuses_a_foreign_host_header(client):
+    response = await client.post("/api/playground", json={"text": "status"}, headers={"Host": "evil.example"})
+    assert response.status == 403
+    page = await client.get("/", headers={"Host": "attacker.example:3978"})
+    assert page.status == 403
+
+
+async def test_playground_page_and_security_headers(client):
+    response = await client.get("/")
+    assert response.status == 200
+    assert "complybot playground" in await response.text()
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+async def test_playground_rejects_malformed_input_politely(client):
+    response = await client.post("/api/playground", data="not json", headers={"Content-Type": "application/json"})
+    assert response.status == 400
+    assert "Send JSON" in await response.text()
+    huge = await client.post("/api/playground", data=b"x" * (2 * 1024 * 1024))
+    assert huge.status == 413
+
+
+async def test_a_very_long_message_gets_a_polite_reply(client):
+    response = await client.post("/api/playground", json={"text": "a" * 40_000})
+    body = await response.json()
+    assert response.status == 200
+    assert body["ephemeral"] is True and "40,000 characters" in body["text"]
+
+
+# -- graceful shutdown ----------------------------------------------------------------------------
+
+def test_sigterm_finishes_the_request_in_flight_then_closes_the_database(tmp_path):
+    with ServeProcess(tmp_path, COMPLYBOT_TEST_HOOKS="1") as server:
+        outcome = {}
+
+        def slow_request():
+            request = urllib.request.Request(server.url + "/__test__/slow?seconds=2", data=b"", method="POST")
+            with urllib.request.urlopen(request, timeout=30) as response:
+                outcome["status"], outcome["body"] = response.status, json.load(response)
+
+        client_thread = threading.Thread(target=slow_request)
+        client_thread.start()
+        time.sleep(0.7)  # the handler is now sleeping inside the request
+        sent_at = time.monotonic()
+        server.process.send_signal(15)
+        refused_at = _wait_until_refused(server.port)
+        client_thread.join(30)
+        exit_code = server.process.wait(30)
+        events = server.log_events()
+
+    assert refused_at - sent_at < 1.5, "still accepting connections after SIGTERM"
+    assert outcome == {"status": 200, "body": {"ok": True, "tasks": 0}}, server.logs()
+    assert exit_code == 0
+    names = [event["event"] for event in events]
+    slow = next(i for i, e in enumerate(events) if e["event"] == "request" and e.get("path") == "/__test__/slow")
+    assert events[slow]["status"] == 200
+    assert slow < names.index("database.closed") < names.index("serve.stopped")
+
+
+def _wait_until_refused(port: int, timeout: float = 5) -> float:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                time.sleep(0.05)
+        except OSError:
+            return time.monotonic()
+    return float("inf")
