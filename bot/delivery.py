@@ -1,0 +1,332 @@
+"""Exactly-once delivery of the messages the bot starts by itself (nudges, digests): claim → send → record.
+
+1. Claim. Every message carries one or more natural keys (`nudge:{workspace}:{task}:{kind}:{date}`,
+   `digest:{workspace}:{subscription}:{date}`). In one `BEGIN IMMEDIATE` transaction the keys are
+   claimed in the sent-log with `INSERT OR IGNORE` and the message (what to say, to whom) is written to
+   the outbox. Only keys this caller inserted go into the message; if it inserted none, there is no
+   message. Two ticks running at once (threads, processes) therefore never claim the same key.
+2. Send. Just before calling the platform, `send_started_at` is committed and the attempt counted.
+3. Record. `sent` with the time, or `failed` with the error's type and status (never its text, which
+   may carry user data) and `next_attempt_at`: exponential back-off from RETRY_BASE, at least the
+   platform's `Retry-After`, up to MAX_ATTEMPTS, then the message is given up and logged as an error.
+
+Crashes. A claim holds a lease (LEASE). The process dying between claim and send leaves `claimed`
+rows with no `send_started_at`: nothing went out, so once the lease has expired the next tick sends
+them, once. Dying between send and record leaves `send_started_at` set: the platform may or may not
+have the message. We never resend those blindly: if the platform's Sender can tell
+(`async was_delivered(outgoing) -> bool | None`) we ask it; otherwise the rows are recorded `sent`
+with the note "unconfirmed" and a warning is logged. That is the trade-off chosen: a duplicate DM
+annoys a person every time, while a nudge lost in the few milliseconds between committing
+`send_started_at` and the request leaving is followed by the next rung of the ladder anyway.
+
+After downtime nothing bursts: the reminder rules only ever produce the latest rung of each task
+(see handlers/reminders.py), and the outbox holds at most the messages claimed before the stop.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Iterable, Mapping, Sequence
+
+from bot import logs
+from handlers.ports import Sender
+from handlers.types import Action, Outgoing, Reply, Section
+
+LEASE = timedelta(minutes=5)  # longer than any send may take; a claim older than this is orphaned
+RETRY_BASE = timedelta(seconds=30)
+RETRY_CAP = timedelta(hours=1)
+MAX_ATTEMPTS = 8
+FALLBACK = "*"  # app["senders"]["*"]: the sender for platforms with no sender of their own (the log)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+# -- Reply <-> JSON (the outbox keeps exactly what was decided, so a retry sends the same message) --
+
+
+def reply_to_json(reply: Reply) -> str:
+    return json.dumps(asdict(reply), ensure_ascii=False)
+
+
+def reply_from_json(text: str) -> Reply:
+    data = json.loads(text)
+    actions = lambda items: tuple(Action(**a) for a in items)  # noqa: E731
+    sections = tuple(
+        Section(s["title"], tuple(s["lines"]), s["progress"], actions(s["actions"])) for s in data["sections"]
+    )
+    return Reply(data["text"], sections, actions(data["actions"]), data["ephemeral"], data["kind"])
+
+
+# -- claim -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    key: str
+    task_id: int | None = None
+    kind: str = ""
+
+
+def claim(
+    store,
+    *,
+    workspace: str,
+    platform: str,
+    claims: Sequence[Claim],
+    compose: Callable[[list[int]], Reply],
+    now: datetime,
+    user: str = "",
+    channel: str = "",
+) -> int | None:
+    """Claim `claims` and queue one message for what this caller won; `compose(indexes won)` makes it.
+    Returns the message id, or None when every key was already claimed (by another tick, or earlier)."""
+    with store.transaction():
+        db = store.db
+        message_id = db.execute(
+            "INSERT INTO outbox (workspace, platform, user, channel, reply, created_at) VALUES (?, ?, ?, ?, '', ?)",
+            [workspace, platform, user, channel, _iso(now)],
+        ).lastrowid
+        won = [
+            index for index, item in enumerate(claims)
+            if db.execute(
+                "INSERT OR IGNORE INTO sent_log (key, workspace, task_id, kind, claimed_at, attempts, message_id,"
+                " lease_until) VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
+                [item.key, workspace, item.task_id, item.kind, _iso(now), message_id, _iso(now + LEASE)],
+            ).rowcount
+        ]
+        if not won:
+            db.execute("DELETE FROM outbox WHERE id = ?", [message_id])
+            return None
+        db.execute("UPDATE outbox SET reply = ? WHERE id = ?", [reply_to_json(compose(won)), message_id])
+        return message_id
+
+
+def claimed_keys(store, keys: Iterable[str]) -> set[str]:
+    """Which of `keys` the sent-log already holds (a cheap pre-check before composing messages)."""
+    keys = list(keys)
+    found: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start:start + 500]
+        rows = store.db.execute(
+            f"SELECT key FROM sent_log WHERE key IN ({', '.join('?' * len(chunk))})", chunk
+        ).fetchall()
+        found.update(row[0] for row in rows)
+    return found
+
+
+# -- send and record -------------------------------------------------------------------------------
+
+
+class Senders:
+    """The platform senders of the app (`app["senders"]`), with the log as fallback where configured."""
+
+    def __init__(self, senders: Mapping[str, Sender]):
+        self._senders = senders
+
+    def get(self, platform: str) -> Sender | None:
+        return self._senders.get(platform) or self._senders.get(FALLBACK)
+
+    def can_send(self, platform: str) -> bool:
+        return self.get(platform) is not None
+
+
+def outgoing(store, message_id: int) -> Outgoing | None:
+    row = store.db.execute(
+        "SELECT workspace, platform, user, channel, reply FROM outbox WHERE id = ?", [message_id]
+    ).fetchone()
+    if row is None:
+        return None
+    keys = [r[0] for r in store.db.execute("SELECT key FROM sent_log WHERE message_id = ? ORDER BY key", [message_id])]
+    workspace, platform, user, channel, reply = row
+    return Outgoing(workspace, reply_from_json(reply), user=user, channel=channel, platform=platform,
+                    key=keys[0] if len(keys) == 1 else f"message:{message_id}", tags=tuple(keys))
+
+
+def _take_lease(store, message_id: int, now: datetime, condition: str) -> bool:
+    """Atomically take the lease of a message whose rows match `condition`; False if someone else has it."""
+    with store.transaction():
+        return bool(store.db.execute(
+            f"UPDATE sent_log SET lease_until = ? WHERE message_id = ? AND {condition}",
+            [_iso(now + LEASE), message_id, _iso(now)],
+        ).rowcount)
+
+
+READY_FIRST = "status = 'claimed' AND send_started_at IS NULL AND lease_until <= ?"
+READY_RETRY = "status = 'failed' AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?"
+IN_DOUBT = "status = 'claimed' AND send_started_at IS NOT NULL AND lease_until <= ?"
+
+
+async def send(store, senders: Senders, message_id: int, now: datetime) -> bool:
+    """Send one claimed message whose lease the caller holds, and record the outcome. True if sent."""
+    message = outgoing(store, message_id)
+    if message is None:
+        return False
+    sender = senders.get(message.platform)
+    if sender is None:  # that platform is not configured in this process; the lease will lapse
+        logs.event("delivery.no_sender", logging.WARNING, platform=message.platform, message=message_id)
+        return False
+    with store.transaction():
+        store.db.execute(
+            "UPDATE sent_log SET send_started_at = ?, attempts = attempts + 1 WHERE message_id = ?",
+            [_iso(now), message_id],
+        )
+    try:
+        await sender.send(message)
+    except Exception as error:  # any platform failure is retried; the process keeps going
+        _record_failure(store, message, message_id, error, now)
+        return False
+    with store.transaction():
+        store.db.execute(
+            "UPDATE sent_log SET status = 'sent', sent_at = ?, lease_until = NULL, next_attempt_at = NULL,"
+            " last_error = '' WHERE message_id = ?",
+            [_iso(now), message_id],
+        )
+    logs.event("delivery.sent", platform=message.platform, workspace=message.workspace, key=message.key)
+    return True
+
+
+def _record_failure(store, message: Outgoing, message_id: int, error: Exception, now: datetime) -> None:
+    attempts = store.db.execute(
+        "SELECT MAX(attempts) FROM sent_log WHERE message_id = ?", [message_id]
+    ).fetchone()[0] or 1
+    wait = backoff(attempts, retry_after_of(error))
+    give_up = attempts >= MAX_ATTEMPTS
+    with store.transaction():
+        store.db.execute(
+            "UPDATE sent_log SET status = 'failed', last_error = ?, lease_until = NULL, send_started_at = NULL,"
+            " next_attempt_at = ? WHERE message_id = ?",
+            [describe_failure(error), None if give_up else _iso(now + wait), message_id],
+        )
+    logs.event(
+        "delivery.gave_up" if give_up else "delivery.retry", logging.ERROR if give_up else logging.WARNING,
+        platform=message.platform, workspace=message.workspace, key=message.key, attempts=attempts,
+        error=describe_failure(error), retry_in_s=None if give_up else int(wait.total_seconds()),
+    )
+
+
+def backoff(attempts: int, retry_after: float | None) -> timedelta:
+    """30 s, 1 min, 2 min, … up to an hour; never sooner than the platform's Retry-After."""
+    wait = min(RETRY_BASE * (2 ** max(attempts - 1, 0)), RETRY_CAP)
+    return max(wait, timedelta(seconds=retry_after or 0))
+
+
+def _response(error: Exception):
+    return getattr(error, "response", None)
+
+
+def status_of(error: Exception) -> int | None:
+    """The HTTP status behind a platform error (slack_sdk, aiohttp, msrest), when there is one."""
+    for holder in (error, _response(error)):
+        for name in ("status_code", "status"):
+            value = getattr(holder, name, None)
+            if isinstance(value, int):
+                return value
+    return None
+
+
+def retry_after_of(error: Exception) -> float | None:
+    """Seconds the platform asked us to wait (`Retry-After`), from the error or its response."""
+    given = getattr(error, "retry_after", None)
+    if given is None:
+        for holder in (error, _response(error)):
+            headers = getattr(holder, "headers", None)
+            if headers:
+                given = headers.get("Retry-After") or headers.get("retry-after")
+                if given is not None:
+                    break
+    try:
+        return max(float(given), 0.0) if given is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def describe_failure(error: Exception) -> str:
+    """Type and HTTP status only: an error's text may quote the message or a token."""
+    status = status_of(error)
+    return type(error).__name__ + (f" HTTP {status}" if status else "")
+
+
+# -- the delivery pass of a tick -----------------------------------------------------------------
+
+
+def _messages(store, condition: str, now: datetime) -> list[int]:
+    rows = store.db.execute(
+        f"SELECT DISTINCT message_id FROM sent_log WHERE {condition} AND message_id IS NOT NULL ORDER BY message_id",
+        [_iso(now)],
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+async def settle_in_doubt(store, senders: Senders, now: datetime) -> None:
+    """Messages whose sender died mid-send: ask the platform if it can tell, else never resend."""
+    for message_id in _messages(store, IN_DOUBT, now):
+        if not _take_lease(store, message_id, now, IN_DOUBT):
+            continue
+        message = outgoing(store, message_id)
+        sender = senders.get(message.platform) if message else None
+        check = getattr(sender, "was_delivered", None)
+        delivered = await check(message) if check else None
+        if delivered is False:
+            with store.transaction():
+                store.db.execute(
+                    "UPDATE sent_log SET status = 'failed', send_started_at = NULL, next_attempt_at = ?,"
+                    " last_error = 'not delivered: the process stopped while sending' WHERE message_id = ?",
+                    [_iso(now), message_id],
+                )
+            continue
+        note = "" if delivered else "unconfirmed: the process stopped while sending; not resent to avoid a duplicate"
+        with store.transaction():
+            store.db.execute(
+                "UPDATE sent_log SET status = 'sent', sent_at = COALESCE(send_started_at, ?), lease_until = NULL,"
+                " last_error = ? WHERE message_id = ?",
+                [_iso(now), note, message_id],
+            )
+        if note:
+            logs.event("delivery.unconfirmed", logging.WARNING, workspace=message.workspace if message else None,
+                       key=message.key if message else None)
+
+
+async def deliver_pending(store, senders: Senders, now: datetime) -> int:
+    """Send every message that is due: orphaned claims whose lease lapsed and failed sends due a retry."""
+    sent = 0
+    for condition in (READY_FIRST, READY_RETRY):
+        for message_id in _messages(store, condition, now):
+            platform = store.db.execute("SELECT platform FROM outbox WHERE id = ?", [message_id]).fetchone()
+            if platform is None or not senders.can_send(platform[0]):
+                continue
+            if _take_lease(store, message_id, now, condition):
+                sent += await send(store, senders, message_id, now)
+    return sent
+
+
+# -- the log sender (no chat platform configured, or a console workspace) -------------------------
+
+
+def render_text(reply: Reply) -> str:
+    """Plain text of a reply, buttons shown as the command they run."""
+    lines = [reply.text]
+    for section in reply.sections:
+        lines += [f"\n{section.title}" if section.title else "", *section.lines]
+        if section.progress is not None:
+            from handlers.types import progress_bar
+
+            lines.append(progress_bar(section.progress))
+        lines += [f"  [{a.label}: {a.value}]" for a in section.actions]
+    lines += [f"  [{a.label}: {a.value}]" for a in reply.actions]
+    return "\n".join(line for line in lines if line)
+
+
+class LogSender:
+    """Writes each outgoing message to the log as one `outgoing` event, so the whole cycle of
+    nudges and digests can be watched locally with no Slack or Teams."""
+
+    async def send(self, outgoing: Outgoing) -> None:
+        logs.event(
+            "outgoing", platform=outgoing.platform, workspace=outgoing.workspace,
+            to=f"@{outgoing.user}" if outgoing.user else f"#{outgoing.channel}", key=outgoing.key,
+            kind=outgoing.reply.kind, text=render_text(outgoing.reply),
+        )

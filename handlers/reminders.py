@@ -1,0 +1,300 @@
+"""Who is due a nudge now: pure decisions over open tasks, people's time zones, the ladder and `now`.
+
+The ladder (per workspace, defaults below): 7 days before the due date, 1 day before, on the due
+date, then every 3 days while overdue; once a task is 7 days overdue its assigner (or, when the owner
+assigned it to themselves or nobody did, the workspace admins) is told too, once.
+
+Each nudge has a natural key `nudge:{task}:{kind}:{step date}`; the step date is the day the ladder
+reached that rung, not the day it was sent, so a nudge missed during downtime goes out once, late, on
+the next working morning under the same key, and a rung already claimed is never sent again. Only the
+latest rung reached counts: after a long outage a person gets one nudge, not a burst of stale ones.
+
+Nudges arrive only in the recipient's local working morning (default 09:00–10:00 on Monday–Friday in
+their own time zone), never at night. Snoozed, done, blocked and not-applicable tasks get none.
+Several tasks due for one person make one message.
+
+Nothing here touches the database: `bot/delivery.py` feeds rows in and claims the keys that come out.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Callable, Iterable, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from handlers.types import Action, Reply, Section
+
+QUIET_STATUSES = frozenset({"done", "blocked", "na"})  # these tasks get no nudges at all
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class Ladder:
+    """When to nudge, configurable per workspace under the workspace setting `nudges`."""
+
+    before: tuple[int, ...] = (7, 1)  # days before the due date
+    overdue_every: int = 3  # then every N days while overdue (0: only on the due date)
+    escalate_after: int = 7  # days overdue before the assigner/admins hear of it (0: never)
+    window_start: time = time(9, 0)  # the recipient's local working morning
+    window_end: time = time(10, 0)
+    workdays: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday = 0
+
+    @classmethod
+    def from_settings(cls, settings: Mapping | None) -> "Ladder":
+        """Read `{"before": [7, 1], "overdue_every": 3, "escalate_after": 7, "window": "09:00-10:00",
+        "workdays": "mon-fri"}`; anything missing or unreadable keeps its default."""
+        raw = dict((settings or {}).get("nudges") or {})
+        default = cls()
+        try:
+            before = tuple(sorted({int(d) for d in raw.get("before", default.before) if int(d) > 0}, reverse=True))
+            every = max(int(raw.get("overdue_every", default.overdue_every)), 0)
+            escalate = max(int(raw.get("escalate_after", default.escalate_after)), 0)
+            start, end = _window(raw.get("window")) or (default.window_start, default.window_end)
+            workdays = _workdays(raw.get("workdays")) or default.workdays
+        except (TypeError, ValueError):
+            return default
+        return cls(before, every, escalate, start, end, workdays)
+
+    @property
+    def horizon(self) -> int:
+        """How many days ahead of the due date the first rung is."""
+        return max(self.before, default=0)
+
+
+def _window(text: str | None) -> tuple[time, time] | None:
+    if not text:
+        return None
+    start, _, end = str(text).partition("-")
+    start_t, end_t = time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+    if end_t <= start_t:
+        raise ValueError("empty window")
+    return start_t, end_t
+
+
+def _workdays(text: str | None) -> tuple[int, ...] | None:
+    if not text:
+        return None
+    days: set[int] = set()
+    for part in str(text).lower().replace(" ", "").split(","):
+        first, _, last = part.partition("-")
+        a, b = WEEKDAY_NAMES.index(first[:3]), WEEKDAY_NAMES.index((last or first)[:3])
+        days.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
+    return tuple(sorted(days))
+
+
+@dataclass(frozen=True)
+class Person:
+    user: str  # platform user id
+    tz: str = "UTC"
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class OpenTask:
+    """One task as the reminder tick sees it (the store builds these from its rows)."""
+
+    id: int
+    workspace: str
+    control: str
+    due: date
+    owner: Person
+    status: str = "open"
+    assigner: Person | None = None
+    snoozed_until: date | None = None  # no nudges while the recipient's local date is before it
+    created: date | None = None  # rungs reached before the task existed are skipped
+    title: str = ""
+    platform: str = ""
+
+
+@dataclass(frozen=True)
+class Rung:
+    kind: str  # "before-7", "before-1", "due", "overdue-3", ..., "escalate"
+    on: date  # the day the ladder reached it
+
+
+@dataclass(frozen=True)
+class Nudge:
+    """One task to mention to one person now, under its exactly-once key."""
+
+    task: OpenTask
+    recipient: Person
+    rung: Rung
+    today: date  # the recipient's local date
+
+    @property
+    def key(self) -> str:
+        key = f"nudge:{self.task.workspace}:{self.task.id}:{self.rung.kind}:{self.rung.on.isoformat()}"
+        # several admins may each be told of one escalation: one key per person
+        return f"{key}:{self.recipient.user}" if self.escalation else key
+
+    @property
+    def escalation(self) -> bool:
+        return self.rung.kind == "escalate"
+
+
+@lru_cache(maxsize=None)
+def zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")  # an unknown zone in a profile must not stop everyone's nudges
+
+
+def local_now(now: datetime, tz: str | None) -> datetime:
+    return now.astimezone(zone(tz))
+
+
+def in_working_morning(now: datetime, tz: str | None, ladder: Ladder) -> bool:
+    local = local_now(now, tz)
+    return local.weekday() in ladder.workdays and ladder.window_start <= local.time() < ladder.window_end
+
+
+def owner_rung(due: date, today: date, ladder: Ladder) -> Rung | None:
+    """The latest rung of the ladder reached by `today`, or None before the first one."""
+    days_left = (due - today).days
+    if days_left > 0:
+        reached = [days for days in ladder.before if days >= days_left]
+        if not reached:
+            return None
+        days = min(reached)
+        return Rung(f"before-{days}", due - timedelta(days=days))
+    overdue = -days_left
+    step = overdue - overdue % ladder.overdue_every if ladder.overdue_every else 0
+    return Rung("due" if step == 0 else f"overdue-{step}", due + timedelta(days=step))
+
+
+def escalation_rung(due: date, today: date, ladder: Ladder) -> Rung | None:
+    if not ladder.escalate_after or (today - due).days < ladder.escalate_after:
+        return None
+    return Rung("escalate", due + timedelta(days=ladder.escalate_after))
+
+
+def is_quiet(task: OpenTask, today: date) -> bool:
+    return task.status in QUIET_STATUSES or (task.snoozed_until is not None and today < task.snoozed_until)
+
+
+def _fresh(task: OpenTask, rung: Rung | None) -> Rung | None:
+    """Drop a rung the ladder reached before the task was even created."""
+    if rung is None or (task.created is not None and rung.on < task.created):
+        return None
+    return rung
+
+
+def due_nudges(
+    tasks: Iterable[OpenTask],
+    now: datetime,
+    ladder_for: Callable[[str], Ladder],
+    admins_for: Callable[[str], Iterable[Person]] = lambda workspace: (),
+) -> list[Nudge]:
+    """Every (task, recipient, rung) that should be delivered now, if not already claimed.
+
+    The owner hears of a task on its current rung; the assigner (or the admins) hears once when it
+    is `escalate_after` days overdue. Each person only inside their own working morning."""
+    nudges: list[Nudge] = []
+    for task in tasks:
+        ladder = ladder_for(task.workspace)
+        rungs = [(task.owner, owner_rung)] + [(boss, escalation_rung) for boss in _escalation_recipients(task, admins_for)]
+        for recipient, rung_for in rungs:
+            if not in_working_morning(now, recipient.tz, ladder):
+                continue
+            today = local_now(now, recipient.tz).date()
+            if is_quiet(task, today):
+                continue
+            rung = _fresh(task, rung_for(task.due, today, ladder))
+            if rung:
+                nudges.append(Nudge(task, recipient, rung, today))
+    return nudges
+
+
+def _escalation_recipients(task: OpenTask, admins_for: Callable[[str], Iterable[Person]]) -> list[Person]:
+    if task.assigner and task.assigner.user != task.owner.user:
+        return [task.assigner]
+    return [admin for admin in admins_for(task.workspace) if admin.user != task.owner.user]
+
+
+def by_recipient(nudges: Iterable[Nudge]) -> dict[tuple[str, str], list[Nudge]]:
+    """(workspace, user) -> their nudges, so several tasks for one person make one message."""
+    grouped: dict[tuple[str, str], list[Nudge]] = defaultdict(list)
+    for nudge in nudges:
+        grouped[(nudge.task.workspace, nudge.recipient.user)].append(nudge)
+    return dict(grouped)
+
+
+# -- the message ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ControlRefs:
+    soc2: tuple[str, ...] = ()
+    iso: tuple[str, ...] = ()
+
+
+def control_refs(name: str) -> ControlRefs:
+    from knowledge.catalog import catalog
+
+    control = catalog().control(name)
+    return ControlRefs(control.soc2, control.iso) if control else ControlRefs()
+
+
+def when_due(due: date, today: date) -> str:
+    days = (due - today).days
+    if days > 1:
+        return f"due in {days} days ({due:%a %d %b})"
+    if days == 1:
+        return f"due tomorrow ({due:%a %d %b})"
+    if days == 0:
+        return f"due today ({due:%a %d %b})"
+    return f"{-days} day{'s' if days != -1 else ''} overdue (was due {due:%a %d %b})"
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def task_actions(task_id: int) -> tuple[Action, ...]:
+    """Buttons whose values are commands of the shared grammar, checked as if typed by the presser."""
+    return (
+        Action("Done", f"done {task_id}", "primary"),
+        Action("Snooze 1 week", f"snooze {task_id} 7"),
+        Action("Need help", f"help {task_id}"),
+    )
+
+
+def _task_section(nudge: Nudge, refs: Callable[[str], ControlRefs]) -> Section:
+    task = nudge.task
+    found = refs(task.control)
+    lines = [
+        _capitalised(when_due(task.due, nudge.today)),
+        f"SOC 2: {', '.join(found.soc2) or '—'} · ISO 27001: {', '.join(found.iso) or '—'}",
+    ]
+    if nudge.escalation:
+        lines.insert(0, f"Owner: {_mention(task.owner)}")
+    title = f"#{task.id} {task.control}" + (f" — {task.title}" if task.title and task.title != task.control else "")
+    return Section(title=title, lines=tuple(lines), actions=() if nudge.escalation else task_actions(task.id))
+
+
+def _mention(person: Person) -> str:
+    return f"<@{person.user}>"
+
+
+def compose_nudge(nudges: list[Nudge], refs: Callable[[str], ControlRefs] = control_refs) -> Reply:
+    """One direct message for one person: their own tasks first, then the overdue ones they assigned."""
+    own = sorted((n for n in nudges if not n.escalation), key=lambda n: (n.task.due, n.task.id))
+    escalated = sorted((n for n in nudges if n.escalation), key=lambda n: (n.task.due, n.task.id))
+    sections = [_task_section(n, refs) for n in own]
+    text_lines: list[str] = []
+    if own:
+        text_lines.append("Reminder: " + ("this task needs" if len(own) == 1 else f"these {len(own)} tasks need") + " you.")
+        text_lines += [f"• #{n.task.id} {n.task.control}: {when_due(n.task.due, n.today)}" for n in own]
+    if escalated:
+        sections += [_task_section(n, refs) for n in escalated]
+        text_lines.append(
+            ("A task you assigned is" if len(escalated) == 1 else f"{len(escalated)} tasks you assigned are")
+            + " overdue by a week or more:"
+        )
+        text_lines += [
+            f"• #{n.task.id} {n.task.control} ({_mention(n.task.owner)}): {when_due(n.task.due, n.today)}" for n in escalated
+        ]
+    return Reply("\n".join(text_lines), sections=tuple(sections), kind="nudge")
