@@ -15,6 +15,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("serve", "run the server: Slack, Teams, reminders, /healthz, and the local web playground"),
     "backup": ("backup", "copy the database to PATH safely, even while the server runs"),
     "restore": ("backup", "replace the database with the backup at PATH (stop the server first)"),
+    "teams-package": ("teams_package", "write the Microsoft Teams app package (manifest and icons) to upload"),
 }
 
 

@@ -1,0 +1,533 @@
+"""Microsoft Teams: the botbuilder adapter. EVERY botbuilder import of the project lives in this file.
+
+botbuilder-python is archived; moving to the Microsoft 365 Agents SDK should touch this file only.
+The rest of the project sees neutral `Message` / `Reply` / `Outgoing` objects.
+
+- `mount(app, settings)` puts a `CloudAdapter(ConfigurationBotFrameworkAuthentication(config))` behind
+  `POST /api/messages` and registers `app["senders"]["teams"]`. Auth is off only for an empty
+  MicrosoftAppId with COMPLYBOT_TEAMS_LOCAL=1 on a loopback host (the Emulator, end-to-end tests).
+- Incoming: personal chat, group chat and channel messages become a `Message` (tenant = workspace, the
+  bot's `<at>` mention removed, other mentions rewritten to `<@aadObjectId or id>`) for
+  `handlers.router.handle`; the reply goes back as text, or as an Adaptive Card 1.5 with a text
+  fallback when it has sections or buttons. A pressed `Action.Submit` carries a command in its data,
+  runs as a message from the presser (same permission checks) and updates the card in place.
+- Proactive: the conversation reference of every personal chat, group chat and channel the bot sees is
+  saved in SQLite (`teams_conversations`); `TeamsSender` posts through `continue_conversation`, and opens
+  a personal chat (`create_conversation`) for a person who never wrote to the bot 1:1.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from botbuilder.core import ActivityHandler, CardFactory, MessageFactory, TurnContext
+from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+    ChannelAccount,
+    ConversationParameters,
+    ConversationReference,
+    Mention,
+)
+
+from bot import logs
+from bot.config import ConfigError, Settings, is_loopback
+from handlers.types import MAX_MESSAGE_CHARS, Action, Message, Outgoing, Reply, Section, progress_bar
+
+log = logging.getLogger(__name__)
+
+ROUTE = "/api/messages"
+ADAPTIVE_CARD_VERSION = "1.5"
+SUBMIT_KEY = "complybot"  # Action.Submit data: {"complybot": "<command in the shared grammar>"}
+WELCOME = Reply(
+    "Hi, I'm complybot. I help your team get and keep SOC 2 and ISO/IEC 27001:2022.\n\n"
+    "- Ask me anything: *what ISO control maps to CC6.1?*, *A.8.5 in SOC 2?*, *disk encryption*\n"
+    "- Assign controls: *assign A.8.5 to @person by 2026-03-31*\n"
+    "- See your tasks: *tasks* (with Done and Snooze buttons), and *help* for every command.\n\n"
+    "In a channel or group chat, mention me first: *@complybot tasks*.",
+    kind="welcome",
+)
+SORRY = "Sorry, something went wrong on my side and nothing was changed. Please try again."
+_MENTION = re.compile(r"<@([^<>\s]{1,128})>")
+
+
+class BotConfig:
+    """The configuration object botbuilder's Configuration* classes read (attribute names are theirs)."""
+
+    def __init__(self, settings: Settings):
+        self.APP_ID = settings.microsoft_app_id
+        self.APP_PASSWORD = settings.microsoft_app_password
+        self.APP_TYPE = settings.microsoft_app_type
+        self.APP_TENANTID = settings.microsoft_app_tenant_id
+
+
+def check_auth(settings: Settings) -> None:
+    """Bot Framework auth may be off only for local testing on a loopback address."""
+    if not settings.microsoft_app_id and not (settings.teams_local and is_loopback(settings.host)):
+        raise ConfigError(
+            "MicrosoftAppId is empty, which turns Bot Framework auth off: allowed only with "
+            f"COMPLYBOT_TEAMS_LOCAL=1 on a loopback host (host is {settings.host or 'unset'})"
+        )
+
+
+# -- people and conversations (SQLite) ---------------------------------------------------------------
+
+def person_id(account: ChannelAccount | dict | None) -> str:
+    """How complybot names a Teams person: the Entra (AAD) object id where present, else the Teams id."""
+    if account is None:
+        return ""
+    if isinstance(account, dict):
+        return account.get("aadObjectId") or account.get("id") or ""
+    return account.aad_object_id or account.id or ""
+
+
+@dataclass
+class ConversationBook:
+    """Conversation references and Teams member ids, per tenant, in the shared SQLite store."""
+
+    store: object  # bot.store.Store
+
+    def remember_member(self, workspace: str, member_id: str, user_id: str, name: str) -> None:
+        from bot.store import utc_now
+
+        self.store.db.execute(
+            "INSERT INTO teams_members (workspace, member_id, user_id, name, updated_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (workspace, member_id) DO UPDATE SET user_id = excluded.user_id,"
+            " name = CASE WHEN excluded.name != '' THEN excluded.name ELSE name END, updated_at = excluded.updated_at"
+            " WHERE user_id != excluded.user_id OR (excluded.name != '' AND name != excluded.name)",
+            [workspace, member_id, user_id, name, utc_now()],
+        )
+
+    def user_for_member(self, workspace: str, member_id: str) -> str:
+        row = self.store.db.execute(
+            "SELECT user_id FROM teams_members WHERE workspace = ? AND member_id = ?", [workspace, member_id]
+        ).fetchone()
+        return row[0] if row else ""
+
+    def member_for_user(self, workspace: str, user_id: str) -> tuple[str, str] | None:
+        """(Teams member id, name) of a person, if the bot has seen them."""
+        row = self.store.db.execute(
+            "SELECT member_id, name FROM teams_members WHERE workspace = ? AND (user_id = ? OR member_id = ?)"
+            " ORDER BY updated_at DESC LIMIT 1", [workspace, user_id, user_id],
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def save(self, workspace: str, kind: str, conversation_id: str, user_id: str,
+             reference: ConversationReference) -> None:
+        from bot.store import utc_now
+
+        self.store.db.execute(
+            "INSERT INTO teams_conversations (workspace, conversation_id, kind, user_id, reference, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (workspace, conversation_id) DO UPDATE SET"
+            " kind = excluded.kind, user_id = excluded.user_id, reference = excluded.reference,"
+            " updated_at = excluded.updated_at WHERE reference != excluded.reference OR user_id != excluded.user_id",
+            [workspace, conversation_id, kind, user_id, json.dumps(reference.serialize(), sort_keys=True), utc_now()],
+        )
+
+    def _reference(self, sql: str, params: list) -> ConversationReference | None:
+        row = self.store.db.execute(sql, params).fetchone()
+        return ConversationReference().deserialize(json.loads(row[0])) if row else None
+
+    def personal(self, workspace: str, user_id: str) -> ConversationReference | None:
+        return self._reference(
+            "SELECT reference FROM teams_conversations WHERE workspace = ? AND kind = 'personal' AND user_id = ?"
+            " ORDER BY updated_at DESC LIMIT 1", [workspace, user_id])
+
+    def conversation(self, workspace: str, conversation_id: str) -> ConversationReference | None:
+        return self._reference(
+            "SELECT reference FROM teams_conversations WHERE workspace = ? AND conversation_id = ?",
+            [workspace, conversation_id])
+
+    def any_in(self, workspace: str) -> ConversationReference | None:
+        """Any reference of the tenant: its service URL and bot account open new personal chats."""
+        return self._reference(
+            "SELECT reference FROM teams_conversations WHERE workspace = ? ORDER BY updated_at DESC LIMIT 1",
+            [workspace])
+
+
+# -- Teams activity → neutral Message ----------------------------------------------------------------
+
+def tenant_of(activity: Activity) -> str:
+    channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    tenant = channel_data.get("tenant") if isinstance(channel_data.get("tenant"), dict) else {}
+    from_channel_data = str(tenant.get("id") or "")
+    from_conversation = str(getattr(activity.conversation, "tenant_id", "") or "")
+    if from_channel_data and from_conversation and from_channel_data != from_conversation:
+        return ""  # contradictory: trust neither
+    return from_channel_data or from_conversation
+
+
+def conversation_kind(activity: Activity) -> str:
+    kind = getattr(activity.conversation, "conversation_type", "") or ""
+    if kind in ("personal", "groupChat", "channel"):
+        return kind
+    return "groupChat" if getattr(activity.conversation, "is_group", False) else "personal"
+
+
+def conversation_key(activity: Activity) -> str:
+    """The id to post to later: a channel's own id (not one thread's `…;messageid=…`), or the chat id."""
+    channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    channel = channel_data.get("channel") if isinstance(channel_data.get("channel"), dict) else {}
+    conversation_id = activity.conversation.id if activity.conversation else ""
+    if conversation_kind(activity) == "channel":
+        return str(channel.get("id") or conversation_id.split(";", 1)[0])
+    return conversation_id
+
+
+def neutral_text(activity: Activity, book: ConversationBook | None, workspace: str) -> str:
+    """The text with the bot's mention removed and people's mentions as `<@id>`."""
+    text = activity.text or ""
+    bot_id = activity.recipient.id if activity.recipient else ""
+    for entity in activity.entities or []:
+        if (entity.type or "").lower() != "mention":
+            continue
+        mention = _as_mention(entity)
+        mentioned = mention.mentioned
+        if mentioned is None or not mention.text:
+            continue
+        if mentioned.id == bot_id:
+            text = text.replace(mention.text, " ")
+            continue
+        user = mentioned.aad_object_id or (book.user_for_member(workspace, mentioned.id) if book else "") or mentioned.id
+        text = text.replace(mention.text, f"<@{user}>")
+    return " ".join(text.replace("&nbsp;", " ").split())
+
+
+def _as_mention(entity) -> Mention:
+    """An incoming entity keeps `text`/`mentioned` in additional_properties; read it as a Mention."""
+    return Mention().deserialize({**(entity.additional_properties or {}), "type": entity.type})
+
+
+def submitted_command(activity: Activity) -> str:
+    """The command an Action.Submit button of our card carries, or ""."""
+    value = activity.value if isinstance(activity.value, dict) else {}
+    command = value.get(SUBMIT_KEY)
+    return command.strip() if isinstance(command, str) and len(command) <= MAX_MESSAGE_CHARS else ""
+
+
+def message_from(activity: Activity, text: str, workspace: str) -> Message:
+    sender = activity.from_property
+    return Message(
+        platform="teams",
+        workspace=workspace,
+        user=person_id(sender),
+        text=text,
+        channel=conversation_key(activity),
+        thread=activity.conversation.id if activity.conversation else "",
+        user_name=(sender.name or "") if sender else "",
+        is_direct=conversation_kind(activity) == "personal",
+    )
+
+
+# -- neutral Reply → Teams activity ------------------------------------------------------------------
+
+@dataclass
+class Mentions:
+    """Turns `<@id>` in reply text into Teams mentions `<at>Name</at>` with their entities."""
+
+    book: ConversationBook | None
+    workspace: str
+
+    def __post_init__(self):
+        self.entities: list[dict] = []
+
+    def render(self, text: str) -> str:
+        return _MENTION.sub(self._mention, text)
+
+    def _mention(self, match: re.Match) -> str:
+        user = match.group(1)
+        known = self.book.member_for_user(self.workspace, user) if self.book else None
+        if known is None:
+            return "someone" if user.startswith(("29:", "8:")) else f"@{user}"
+        member_id, name = known
+        tag = f"<at>{name or 'someone'}</at>"
+        if all(entity["text"] != tag for entity in self.entities):
+            self.entities.append({"type": "mention", "text": tag, "mentioned": {"id": member_id, "name": name}})
+        return tag
+
+
+def _submit(action: Action) -> dict:
+    submit = {"type": "Action.Submit", "title": action.label[:80], "data": {SUBMIT_KEY: action.value}}
+    if action.style == "primary":
+        submit["style"] = "positive"
+    elif action.style == "danger":
+        submit["style"] = "destructive"
+    return submit
+
+
+def _section_elements(section: Section, mentions: Mentions) -> list[dict]:
+    elements: list[dict] = []
+    if section.title:
+        elements.append({"type": "TextBlock", "text": mentions.render(section.title), "weight": "Bolder",
+                         "wrap": True, "spacing": "Medium"})
+    for line in section.lines:
+        elements.append({"type": "TextBlock", "text": mentions.render(line), "wrap": True, "spacing": "Small"})
+    if section.progress is not None:
+        elements.append({"type": "TextBlock", "text": progress_bar(section.progress), "fontType": "Monospace",
+                         "spacing": "Small"})
+    if section.actions:
+        elements.append({"type": "ActionSet", "actions": [_submit(a) for a in section.actions]})
+    return elements
+
+
+def adaptive_card(reply: Reply, mentions: Mentions) -> dict:
+    """An Adaptive Card 1.5 of the reply: text, sections (title, lines, progress, buttons), buttons."""
+    body: list[dict] = [{"type": "TextBlock", "text": mentions.render(reply.text), "wrap": True}]
+    for section in reply.sections:
+        container = _section_elements(section, mentions)
+        if container:
+            body.append({"type": "Container", "items": container, "separator": True, "spacing": "Medium"})
+    card = {
+        "type": "AdaptiveCard",
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "version": ADAPTIVE_CARD_VERSION,
+        "fallbackText": _plain(reply, mentions),
+        "body": body,
+        "msteams": {"width": "Full"},
+    }
+    if reply.actions:
+        card["actions"] = [_submit(a) for a in reply.actions]
+    if mentions.entities:
+        card["msteams"]["entities"] = mentions.entities
+    return card
+
+
+def _plain(reply: Reply, mentions: Mentions) -> str:
+    """Everything in the reply as text: the fallback where cards cannot be shown."""
+    parts = [reply.text]
+    for section in reply.sections:
+        lines = [section.title] if section.title else []
+        lines += list(section.lines)
+        if section.progress is not None:
+            lines.append(progress_bar(section.progress))
+        parts.append("\n".join(lines))
+    return mentions.render("\n\n".join(part for part in parts if part))
+
+
+def render(reply: Reply, book: ConversationBook | None, workspace: str) -> Activity:
+    mentions = Mentions(book, workspace)
+    if not reply.sections and not reply.actions:
+        activity = MessageFactory.text(mentions.render(reply.text))
+        activity.text_format = "markdown"
+    else:
+        card = adaptive_card(reply, mentions)
+        activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
+        activity.summary = card["fallbackText"][:200]
+    if mentions.entities:
+        activity.entities = [Mention().deserialize(entity) for entity in mentions.entities]  # serialises whole
+    return activity
+
+
+# -- the bot ------------------------------------------------------------------------------------------
+
+class ComplyBot(ActivityHandler):
+    """Reads the shared Context (`app["ctx"]`) per turn: one store for every platform."""
+
+    def __init__(self, app: web.Application, auth_enabled: bool):
+        self.app = app
+        self.auth_enabled = auth_enabled
+
+    @property
+    def book(self) -> ConversationBook:
+        return ConversationBook(self.app["ctx"].store)
+
+    def workspace_of(self, activity: Activity) -> str:
+        tenant = tenant_of(activity)
+        if tenant:
+            return tenant
+        return "" if self.auth_enabled else "local"  # the Emulator sends no tenant
+
+    def remember(self, activity: Activity, workspace: str) -> None:
+        """Save who wrote (Teams id ↔ complybot id, name) and where (the conversation reference)."""
+        book, sender = self.book, activity.from_property
+        if sender is not None and sender.id and sender.id != (activity.recipient.id if activity.recipient else ""):
+            book.remember_member(workspace, sender.id, person_id(sender), sender.name or "")
+            self.app["ctx"].store.upsert_person(workspace, person_id(sender), sender.name or "", platform="teams")
+        for entity in activity.entities or []:
+            if (entity.type or "").lower() == "mention":
+                mentioned = _as_mention(entity).mentioned
+                if mentioned and mentioned.id and mentioned.id != (activity.recipient.id if activity.recipient else ""):
+                    known = book.user_for_member(workspace, mentioned.id)
+                    user = mentioned.aad_object_id or known or mentioned.id
+                    book.remember_member(workspace, mentioned.id, user, mentioned.name or "")
+        kind = conversation_kind(activity)
+        reference = TurnContext.get_conversation_reference(activity)
+        reference.activity_id = None  # proactive posts start a new message, not a reply
+        reference.conversation.id = conversation_key(activity)
+        reference.user = None if kind != "personal" else reference.user
+        book.save(workspace, kind, conversation_key(activity), person_id(sender) if kind == "personal" else "",
+                  reference)
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        workspace = self.workspace_of(activity)
+        if not workspace:
+            await turn_context.send_activity("I can only work inside a Microsoft Teams organisation (tenant).")
+            return
+        self.remember(activity, workspace)
+        command = submitted_command(activity)
+        if command:
+            await self._button(turn_context, workspace, command)
+            return
+        if activity.value is not None and not (activity.text or "").strip():
+            return  # a submit from a card that is not ours: nothing to do
+        text = neutral_text(activity, self.book, workspace)
+        reply = self._handle(message_from(activity, text, workspace))
+        await turn_context.send_activity(render(reply, self.book, workspace))
+
+    async def _button(self, turn_context: TurnContext, workspace: str, command: str) -> None:
+        """Run the button's command as the presser, then show the result in place of the card."""
+        activity = turn_context.activity
+        reply = self._handle(message_from(activity, command, workspace))
+        rendered = render(reply, self.book, workspace)
+        if reply.ephemeral or not activity.reply_to_id:
+            await turn_context.send_activity(rendered)  # a refusal must not wipe the card for everyone
+            return
+        rendered.id = activity.reply_to_id
+        await turn_context.update_activity(rendered)
+
+    def _handle(self, message: Message) -> Reply:
+        from handlers import router
+
+        logs.note(workspace=message.workspace, user=message.user, text=logs.text_prefix(message.text))
+        try:
+            reply = router.handle(message, self.app["ctx"])
+        except Exception as error:  # the person gets a polite answer; the log gets the type and place
+            logs.event("teams.handler_error", logging.ERROR, error=logs.describe_exception(error))
+            return Reply(SORRY, ephemeral=True, kind="error")
+        logs.note(command=reply.kind or None)
+        return reply
+
+    async def on_members_added_activity(self, members_added: list[ChannelAccount], turn_context: TurnContext) -> None:
+        """The bot was added to a team, a chat or someone's personal scope: remember where, say hello."""
+        activity = turn_context.activity
+        bot_id = activity.recipient.id if activity.recipient else ""
+        if not any(member.id == bot_id for member in members_added):
+            return
+        workspace = self.workspace_of(activity)
+        if not workspace:
+            return
+        self.remember(activity, workspace)
+        await turn_context.send_activity(render(WELCOME, self.book, workspace))
+
+
+async def _on_turn_error(turn_context: TurnContext, error: Exception) -> None:
+    logs.event("teams.turn_error", logging.ERROR, error=logs.describe_exception(error))
+    try:
+        await turn_context.send_activity(SORRY)
+    except Exception as send_error:  # the channel itself may be what failed
+        logs.event("teams.turn_error_reply_failed", logging.WARNING, error=logs.describe_exception(send_error))
+
+
+# -- proactive messages ---------------------------------------------------------------------------------
+
+class NoConversation(LookupError):
+    """complybot has no conversation with that person or channel in that tenant yet."""
+
+
+class TeamsSender:
+    """`handlers.ports.Sender` for Teams: posts to a saved conversation reference."""
+
+    def __init__(self, adapter: CloudAdapter, app: web.Application, app_id: str):
+        self.adapter, self.app, self.app_id = adapter, app, app_id
+
+    @property
+    def book(self) -> ConversationBook:
+        return ConversationBook(self.app["ctx"].store)
+
+    async def send(self, outgoing: Outgoing) -> None:
+        book = self.book
+        activity = render(outgoing.reply, book, outgoing.workspace)
+        if outgoing.user:
+            reference = book.personal(outgoing.workspace, outgoing.user)
+            if reference is None:
+                await self._open_personal_chat(outgoing.workspace, outgoing.user, activity)
+                return
+        else:
+            reference = book.conversation(outgoing.workspace, outgoing.channel)
+            if reference is None:
+                raise NoConversation("no Teams conversation saved for that channel (add complybot to it first)")
+
+        async def deliver(turn_context: TurnContext) -> None:
+            await turn_context.send_activity(activity)
+
+        await self.adapter.continue_conversation(reference, deliver, self.app_id)
+
+    async def _open_personal_chat(self, workspace: str, user: str, activity: Activity) -> None:
+        """Start a 1:1 chat with someone the bot has seen (e.g. mentioned in a channel) and post there."""
+        book = self.book
+        member = book.member_for_user(workspace, user)
+        known = book.any_in(workspace)
+        if member is None or known is None:
+            raise NoConversation("complybot has not met that person in Teams yet")
+        parameters = ConversationParameters(
+            is_group=False, bot=known.bot, members=[ChannelAccount(id=member[0])], tenant_id=workspace,
+            channel_data={"tenant": {"id": workspace}},
+        )
+
+        async def deliver(turn_context: TurnContext) -> None:
+            reference = TurnContext.get_conversation_reference(turn_context.activity)
+            reference.activity_id = None
+            reference.user = ChannelAccount(id=member[0], name=member[1], aad_object_id=user)
+            book.save(workspace, "personal", reference.conversation.id, user, reference)
+            await turn_context.send_activity(activity)
+
+        await self.adapter.create_conversation(
+            self.app_id, deliver, parameters, channel_id=known.channel_id or "msteams", service_url=known.service_url
+        )
+
+
+# -- the route ---------------------------------------------------------------------------------------------
+
+def mount(app: web.Application, settings: Settings) -> None:
+    """Serve Teams at POST /api/messages and register the Teams sender."""
+    check_auth(settings)
+    adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(BotConfig(settings)))
+    adapter.on_turn_error = _on_turn_error
+    auth_enabled = bool(settings.microsoft_app_id)
+    bot = ComplyBot(app, auth_enabled)
+    app["teams_adapter"] = adapter
+    app.setdefault("senders", {})["teams"] = TeamsSender(adapter, app, settings.microsoft_app_id)
+    app.setdefault("platforms", []).append("teams")
+
+    async def messages(request: web.Request) -> web.Response:
+        return await _process(request, adapter, bot, auth_enabled)
+
+    app.router.add_post(ROUTE, messages)
+
+
+def _refuse(status: int, reason: str) -> web.Response:
+    logs.note(outcome="refused", reason=reason)
+    return web.json_response({"error": reason}, status=status)
+
+
+async def _process(request: web.Request, adapter: CloudAdapter, bot: ComplyBot, auth_enabled: bool) -> web.Response:
+    if "application/json" not in request.headers.get("Content-Type", ""):
+        return _refuse(415, "expected an application/json Bot Framework activity")
+    try:
+        body = await request.json()
+        activity = Activity().deserialize(body) if isinstance(body, dict) else None
+    except ValueError:
+        activity = None
+    if activity is None or not activity.type or not activity.service_url or not activity.conversation:
+        return _refuse(400, "not a Bot Framework activity")
+    if not auth_enabled and not is_loopback(urlsplit(activity.service_url).hostname or ""):
+        return _refuse(400, "with auth off (local mode) the serviceUrl must be a loopback address")
+    # Authenticate first and apart: nothing is processed or sent for a request that fails.
+    try:
+        authenticated = await adapter.bot_framework_authentication.authenticate_request(
+            activity, request.headers.get("Authorization") or None
+        )
+    except Exception as error:  # missing, malformed, forged or expired token alike
+        logs.event("teams.unauthorized", logging.WARNING, error=type(error).__name__)
+        return _refuse(401, "unauthorized")
+    logs.note(workspace=tenant_of(activity) or None)
+    invoke_response = await adapter.process_activity(authenticated, activity, bot.on_turn)
+    if invoke_response:
+        return web.json_response(invoke_response.body, status=invoke_response.status)
+    return web.Response(status=201)

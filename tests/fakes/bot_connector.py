@@ -1,0 +1,229 @@
+"""A fake Bot Connector (the Teams side of the Bot Framework), and Teams-shaped activities, for tests.
+
+`FakeBotConnector` is an aiohttp app on 127.0.0.1 (port 0) that answers the Bot Connector REST API the
+bot uses, as Teams does, and records every call:
+
+    POST /v3/conversations                                   create a conversation (proactive 1:1)
+    POST /v3/conversations/{id}/activities                   send to a conversation
+    POST /v3/conversations/{id}/activities/{activityId}      reply to an activity
+    PUT  /v3/conversations/{id}/activities/{activityId}      update an activity (a card after a button)
+
+Conversation ids arrive URL-encoded (`19%3A…%40thread.tacv2`); aiohttp decodes them in match_info.
+Put `connector.service_url` in the `serviceUrl` of the activities you post to the bot.
+
+`TeamsActivities` builds activities shaped as Teams sends them: personal chat (`a:…` conversation),
+channel (`19:…@thread.tacv2`, `channelData.channel/team`), group chat (`19:…@thread.v2`), with
+`<at>…</at>` mentions in `entities`, `channelData.tenant.id`, `conversation.tenantId`.
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import socket
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+BOT_ID = "28:bot-app-id"
+BOT_NAME = "complybot"
+
+
+@dataclass
+class ConnectorCall:
+    method: str  # "POST" | "PUT"
+    kind: str  # "create_conversation" | "send" | "reply" | "update"
+    conversation_id: str  # decoded
+    activity_id: str  # the activity replied to / updated; "" otherwise
+    body: dict[str, Any]
+    authorization: str = ""
+
+    @property
+    def text(self) -> str:
+        return self.body.get("text") or ""
+
+    def cards(self) -> list[dict]:
+        return [a["content"] for a in self.body.get("attachments") or []
+                if a.get("contentType") == "application/vnd.microsoft.card.adaptive"]
+
+    def all_text(self) -> str:
+        """Everything a person could see in this call (text, summary, cards), for assertions."""
+        return json.dumps({"text": self.text, "summary": self.body.get("summary"), "cards": self.cards()},
+                          ensure_ascii=False)
+
+
+@dataclass
+class FakeBotConnector:
+    calls: list[ConnectorCall] = field(default_factory=list)
+    service_url: str = ""
+    _ids = itertools.count(1000)
+    _runner: web.AppRunner | None = None
+    _changed: asyncio.Condition | None = None
+
+    async def start(self) -> "FakeBotConnector":
+        app = web.Application()
+        app.router.add_post("/v3/conversations", self._create_conversation)
+        app.router.add_post("/v3/conversations/{conversation}/activities", self._send)
+        app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", self._reply)
+        app.router.add_put("/v3/conversations/{conversation}/activities/{activity}", self._update)
+        self._changed = asyncio.Condition()
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        self.service_url = f"http://127.0.0.1:{port}/"
+        return self
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+
+    async def _record(self, request: web.Request, kind: str) -> ConnectorCall:
+        call = ConnectorCall(
+            method=request.method, kind=kind, conversation_id=request.match_info.get("conversation", ""),
+            activity_id=request.match_info.get("activity", ""), body=await request.json(),
+            authorization=request.headers.get("Authorization", ""),
+        )
+        async with self._changed:
+            self.calls.append(call)
+            self._changed.notify_all()
+        return call
+
+    async def _create_conversation(self, request: web.Request) -> web.Response:
+        await self._record(request, "create_conversation")
+        return web.json_response({"id": f"a:{uuid.uuid4().hex}", "activityId": str(next(self._ids))}, status=201)
+
+    async def _send(self, request: web.Request) -> web.Response:
+        await self._record(request, "send")
+        return web.json_response({"id": str(next(self._ids))}, status=201)
+
+    async def _reply(self, request: web.Request) -> web.Response:
+        await self._record(request, "reply")
+        return web.json_response({"id": str(next(self._ids))}, status=201)
+
+    async def _update(self, request: web.Request) -> web.Response:
+        call = await self._record(request, "update")
+        return web.json_response({"id": call.activity_id}, status=200)
+
+    async def wait_for(self, count: int, timeout: float = 5.0) -> list[ConnectorCall]:
+        """Wait until at least `count` calls were recorded in total; return them all."""
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: len(self.calls) >= count), timeout)
+        return list(self.calls)
+
+
+# -- activities as Teams sends them ---------------------------------------------------------------
+
+@dataclass
+class TeamsUser:
+    member_id: str  # 29:… Teams user id
+    aad_object_id: str
+    name: str
+
+    def account(self) -> dict:
+        return {"id": self.member_id, "name": self.name, "aadObjectId": self.aad_object_id}
+
+    def mention(self) -> dict:
+        """A mention entity as Teams sends it (Teams puts only the Teams id and name in `mentioned`)."""
+        return {"type": "mention", "text": f"<at>{self.name}</at>",
+                "mentioned": {"id": self.member_id, "name": self.name}}
+
+
+def new_user(name: str) -> TeamsUser:
+    return TeamsUser(member_id=f"29:1{uuid.uuid4().hex}", aad_object_id=str(uuid.uuid4()), name=name)
+
+
+@dataclass
+class TeamsActivities:
+    service_url: str
+    tenant_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    team_id: str = field(default_factory=lambda: f"19:{uuid.uuid4().hex}@thread.tacv2")
+    channel_id: str = field(default_factory=lambda: f"19:{uuid.uuid4().hex}@thread.tacv2")
+    group_chat_id: str = field(default_factory=lambda: f"19:{uuid.uuid4().hex}@thread.v2")
+
+    def _base(self, sender: TeamsUser, conversation: dict, channel_data: dict, **extra: Any) -> dict:
+        return {
+            "type": "message",
+            "id": str(uuid.uuid4().int)[:13],
+            "timestamp": "2026-11-28T10:00:00.000Z",
+            "localTimestamp": "2026-11-28T11:00:00.000+01:00",
+            "serviceUrl": self.service_url,
+            "channelId": "msteams",
+            "from": sender.account(),
+            "conversation": {**conversation, "tenantId": self.tenant_id},
+            "recipient": {"id": BOT_ID, "name": BOT_NAME},
+            "textFormat": "plain",
+            "locale": "en-US",
+            "channelData": {**channel_data, "tenant": {"id": self.tenant_id}},
+            **extra,
+        }
+
+    def personal(self, sender: TeamsUser, text: str, mentions: tuple[TeamsUser, ...] = ()) -> dict:
+        conversation = {"conversationType": "personal", "id": f"a:1{sender.member_id[4:]}"}
+        return self._base(sender, conversation, {}, text=text, entities=[m.mention() for m in mentions])
+
+    def channel(self, sender: TeamsUser, text: str, mentions: tuple[TeamsUser, ...] = (),
+                mention_bot: bool = True) -> dict:
+        """A new post in a channel (Teams delivers the bot's @mention in entities and in the text)."""
+        entities = [m.mention() for m in mentions]
+        if mention_bot:
+            text = f"<at>{BOT_NAME}</at> {text}"
+            entities.insert(0, {"type": "mention", "text": f"<at>{BOT_NAME}</at>",
+                                "mentioned": {"id": BOT_ID, "name": BOT_NAME}})
+        message_id = str(uuid.uuid4().int)[:13]
+        conversation = {"isGroup": True, "conversationType": "channel",
+                        "id": f"{self.channel_id};messageid={message_id}"}
+        channel_data = {"teamsChannelId": self.channel_id, "teamsTeamId": self.team_id,
+                        "channel": {"id": self.channel_id}, "team": {"id": self.team_id}}
+        activity = self._base(sender, conversation, channel_data, text=text, entities=entities)
+        activity["id"] = message_id
+        return activity
+
+    def group_chat(self, sender: TeamsUser, text: str, mentions: tuple[TeamsUser, ...] = ()) -> dict:
+        entities = [{"type": "mention", "text": f"<at>{BOT_NAME}</at>", "mentioned": {"id": BOT_ID, "name": BOT_NAME}},
+                    *(m.mention() for m in mentions)]
+        conversation = {"isGroup": True, "conversationType": "groupChat", "id": self.group_chat_id}
+        return self._base(sender, conversation, {}, text=f"<at>{BOT_NAME}</at> {text}", entities=entities)
+
+    def card_submit(self, sender: TeamsUser, card_activity_id: str, data: dict, conversation: dict) -> dict:
+        """What Teams posts when someone presses an Action.Submit button of the bot's card."""
+        activity = self._base(sender, conversation, {}, value=data, replyToId=card_activity_id)
+        activity["channelData"]["source"] = {"name": "message"}
+        activity["channelData"]["legacy"] = {"replyToId": card_activity_id}
+        return activity
+
+    def bot_added(self, sender: TeamsUser) -> dict:
+        """conversationUpdate when someone adds the bot to a team (its General channel)."""
+        conversation = {"isGroup": True, "conversationType": "channel", "id": self.team_id}
+        channel_data = {"team": {"id": self.team_id, "name": "Security"}, "eventType": "teamMemberAdded"}
+        activity = self._base(sender, conversation, channel_data,
+                              membersAdded=[{"id": BOT_ID}])
+        activity["type"] = "conversationUpdate"
+        activity.pop("textFormat")
+        return activity
+
+
+# -- no internet in tests ----------------------------------------------------------------------------
+
+class InternetAttempt(AssertionError):
+    pass
+
+
+def forbid_internet(monkeypatch) -> list[str]:
+    """Make every name lookup that is not loopback fail at once, and record it: tests assert the list
+    stays empty (the bot never tried to reach Microsoft)."""
+    attempts: list[str] = []
+    real_getaddrinfo = socket.getaddrinfo
+
+    def guarded(host, *args, **kwargs):
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        if name not in ("127.0.0.1", "localhost", "::1", "None"):
+            attempts.append(name)
+            raise InternetAttempt(f"tests must not reach {name}")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", guarded)
+    return attempts

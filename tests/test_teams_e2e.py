@@ -1,0 +1,253 @@
+"""End to end in Teams: the real server (create_app) on 127.0.0.1, Bot Framework activities shaped as Teams
+sends them posted to /api/messages, and a fake Bot Connector (another port) that records what the bot
+sends. Auth is off here (COMPLYBOT_TEAMS_LOCAL=1 on loopback); tests/test_teams_security.py covers auth."""
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+
+import pytest
+from aiohttp import ClientSession, web
+
+from bot.config import Settings
+from bot.server import create_app
+from handlers.types import Outgoing, Reply, Section
+from tests.fakes.bot_connector import BOT_ID, FakeBotConnector, TeamsActivities, forbid_internet, new_user
+
+ADAPTIVE = "application/vnd.microsoft.card.adaptive"
+
+
+@dataclass
+class Server:
+    app: web.Application
+    runner: web.AppRunner
+    url: str
+
+    async def post(self, activity: dict, headers: dict | None = None) -> int:
+        async with ClientSession() as session:
+            async with session.post(f"{self.url}/api/messages", json=activity, headers=headers or {}) as response:
+                await response.read()
+                return response.status
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+
+
+async def start_server(db_path, **env: str) -> Server:
+    settings = Settings.from_env({"COMPLYBOT_DB": str(db_path), "COMPLYBOT_HOST": "127.0.0.1",
+                                  "COMPLYBOT_TEAMS_LOCAL": "1", **env})
+    app = create_app(settings)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    return Server(app, runner, f"http://127.0.0.1:{port}")
+
+
+@pytest.fixture
+def no_internet(monkeypatch):
+    attempts = forbid_internet(monkeypatch)
+    yield attempts
+    assert attempts == [], f"the bot tried to reach {attempts}"
+
+
+@pytest.fixture
+async def connector():
+    fake = await FakeBotConnector().start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def server(tmp_path, connector, no_internet):
+    running = await start_server(tmp_path / "complybot.db")
+    yield running
+    await running.stop()
+
+
+def submit_values(card: dict) -> list[dict]:
+    """Every Action.Submit `data` of a card, wherever it sits (card actions or ActionSets)."""
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("type") == "Action.Submit":
+                found.append({"title": node.get("title"), "data": node.get("data")})
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(card)
+    return found
+
+
+async def test_channel_question_is_answered_in_its_thread(server, connector):
+    teams = TeamsActivities(connector.service_url)
+    alice = new_user("Alice Admin")
+    activity = teams.channel(alice, "what ISO control maps to CC 6.1?")
+
+    assert await server.post(activity) == 201
+    [call] = await connector.wait_for(1)
+    # A reply to the post: POST /v3/conversations/{19:…@thread.tacv2;messageid=…}/activities/{id}
+    assert call.kind == "reply"
+    assert call.conversation_id == activity["conversation"]["id"]
+    assert call.conversation_id.startswith(teams.channel_id)
+    assert call.activity_id == activity["id"]
+    assert "A.5.15" in call.all_text() or "A.8" in call.all_text(), call.all_text()
+    assert "<at>" not in call.all_text()
+
+
+async def test_personal_chat_question(server, connector):
+    teams = TeamsActivities(connector.service_url)
+    bob = new_user("Bob")
+    activity = teams.personal(bob, "A.8.5 in SOC 2?")
+
+    assert await server.post(activity) == 201
+    [call] = await connector.wait_for(1)
+    assert call.conversation_id == activity["conversation"]["id"]
+    assert "CC6" in call.all_text(), call.all_text()
+
+
+async def test_assign_tasks_done_button_updates_the_card(server, connector):
+    teams = TeamsActivities(connector.service_url)
+    alice, bob = new_user("Alice Admin"), new_user("Bob Owner")
+    # Alice writes first (the first person of a tenant is its admin), then assigns to Bob by mention.
+    assert await server.post(teams.channel(alice, "hello")) == 201
+    await connector.wait_for(1)
+    assign = teams.channel(alice, f"assign A.8.5 to <at>{bob.name}</at> by 2031-03-31", mentions=(bob,))
+    assert await server.post(assign) == 201
+    calls = await connector.wait_for(2)
+    assigned = calls[-1].all_text()
+    assert "A.8.5" in assigned and bob.name in assigned, assigned
+    store = server.app["ctx"].store
+    [task] = store.tasks(teams.tenant_id)
+    assert task.owner == bob.aad_object_id  # the mention became <@aadObjectId>
+    assert task.control  # one control, counted for both frameworks
+
+    # Bob lists his tasks in his personal chat: a card with Done / Snooze buttons.
+    listing = teams.personal(bob, "tasks")
+    assert await server.post(listing) == 201
+    calls = await connector.wait_for(3)
+    cards = calls[-1].cards()
+    assert cards and cards[0]["version"] == "1.5" and cards[0]["fallbackText"]
+    buttons = submit_values(cards[0])
+    done = next(b for b in buttons if b["title"].lower().startswith("done"))
+    assert any(b["title"].lower().startswith("snooze") for b in buttons)
+
+    # Bob presses Done: Teams posts a message activity with the button's data, replying to the card.
+    card_id = "card-activity-1"
+    press = teams.card_submit(bob, card_id, done["data"], listing["conversation"])
+    assert await server.post(press) == 201
+    calls = await connector.wait_for(4)
+    update = calls[-1]
+    assert update.kind == "update" and update.method == "PUT"
+    assert update.activity_id == card_id and update.conversation_id == listing["conversation"]["id"]
+    assert store.task(teams.tenant_id, task.id).status == "done"
+
+
+async def test_someone_elses_task_button_changes_nothing(server, connector):
+    teams = TeamsActivities(connector.service_url)
+    alice, bob, mallory = new_user("Alice Admin"), new_user("Bob Owner"), new_user("Mallory")
+    await server.post(teams.channel(alice, "hello"))
+    await server.post(teams.channel(alice, f"assign A.8.5 to <at>{bob.name}</at>", mentions=(bob,)))
+    await server.post(teams.personal(bob, "tasks"))
+    calls = await connector.wait_for(3)
+    done = next(b for b in submit_values(calls[-1].cards()[0]) if b["title"].lower().startswith("done"))
+    store = server.app["ctx"].store
+    [task] = store.tasks(teams.tenant_id)
+    events_before = store.events(teams.tenant_id, task.id)
+
+    await server.post(teams.card_submit(mallory, "card-9", done["data"], teams.personal(mallory, "")["conversation"]))
+    calls = await connector.wait_for(4)
+    assert calls[-1].kind != "update"  # the refusal does not replace Bob's card
+    assert store.task(teams.tenant_id, task.id) == task
+    assert store.events(teams.tenant_id, task.id) == events_before
+
+
+async def test_welcome_when_the_bot_is_added_to_a_team(server, connector):
+    teams = TeamsActivities(connector.service_url)
+    alice = new_user("Alice Admin")
+    assert await server.post(teams.bot_added(alice)) == 201
+    [call] = await connector.wait_for(1)
+    assert call.conversation_id == teams.team_id
+    assert "complybot" in call.all_text() and "tasks" in call.all_text()
+
+
+async def test_group_chat_message_is_handled(server, connector):
+    teams = TeamsActivities(connector.service_url)
+    carol = new_user("Carol")
+    assert await server.post(teams.group_chat(carol, "what ISO control maps to CC 6.1?")) == 201
+    [call] = await connector.wait_for(1)
+    assert call.conversation_id == teams.group_chat_id
+
+
+async def test_proactive_message_after_a_restart(tmp_path, connector, no_internet):
+    """A reference saved before a restart still reaches the person and the channel afterwards."""
+    db = tmp_path / "complybot.db"
+    teams = TeamsActivities(connector.service_url)
+    dana = new_user("Dana")
+    first = await start_server(db)
+    await first.post(teams.personal(dana, "hello"))
+    await first.post(teams.channel(dana, "hello"))
+    await connector.wait_for(2)
+    await first.stop()  # the runner stops and the database is closed
+
+    second = await start_server(db)
+    try:
+        sender = second.app["senders"]["teams"]
+        nudge = Reply("Task 1 (A.8.5) is due in 3 days.", sections=(Section(title="Due soon", lines=("A.8.5",)),))
+        await sender.send(Outgoing(workspace=teams.tenant_id, user=dana.aad_object_id, reply=nudge, platform="teams"))
+        await sender.send(Outgoing(workspace=teams.tenant_id, channel=teams.channel_id,
+                                   reply=Reply("Weekly digest: 0 of 1 tasks done."), platform="teams"))
+        calls = await connector.wait_for(4)
+    finally:
+        await second.stop()
+    dm, post = calls[2], calls[3]
+    # botbuilder posts proactive messages as a reply to the continuation's fresh id; never a real message's
+    incoming_ids = {call.activity_id for call in calls[:2]}
+    assert dm.activity_id not in incoming_ids and post.activity_id not in incoming_ids
+    assert dm.conversation_id == teams.personal(dana, "")["conversation"]["id"]
+    assert "due in 3 days" in dm.all_text() and dm.cards()
+    assert post.conversation_id == teams.channel_id  # a new post, not a thread reply
+    assert "Weekly digest" in post.text
+    saved = sqlite3.connect(db).execute("SELECT kind, reference FROM teams_conversations").fetchall()
+    assert {kind for kind, _ in saved} == {"personal", "channel"}
+    assert all(json.loads(ref)["serviceUrl"] == connector.service_url for _, ref in saved)
+
+
+async def test_proactive_message_to_someone_only_mentioned_opens_a_chat(server, connector):
+    teams = TeamsActivities(connector.service_url)
+    alice, erin = new_user("Alice Admin"), new_user("Erin")
+    await server.post(teams.channel(alice, f"hello <at>{erin.name}</at>", mentions=(erin,)))
+    await connector.wait_for(1)
+    await server.app["senders"]["teams"].send(
+        Outgoing(workspace=teams.tenant_id, user=erin.member_id, reply=Reply("Hi Erin"), platform="teams"))
+    calls = await connector.wait_for(3)
+    create, send = calls[1], calls[2]
+    assert create.kind == "create_conversation"
+    assert create.body["members"] == [{"id": erin.member_id}]
+    assert create.body["channelData"]["tenant"]["id"] == teams.tenant_id
+    assert send.conversation_id.startswith("a:") and send.text == "Hi Erin"
+    # the new chat is saved: the next message to Erin goes straight there
+    await server.app["senders"]["teams"].send(
+        Outgoing(workspace=teams.tenant_id, user=erin.member_id, reply=Reply("Again"), platform="teams"))
+    calls = await connector.wait_for(4)
+    assert calls[3].conversation_id == send.conversation_id and calls[3].text == "Again"
+
+
+async def test_bot_mention_is_removed_and_people_become_ids(server, connector):
+    teams = TeamsActivities(connector.service_url)
+    alice, bob = new_user("Alice"), new_user("Bob")
+    from bot.teams import ConversationBook, message_from, neutral_text
+    from botbuilder.schema import Activity
+
+    activity = Activity().deserialize(teams.channel(alice, f"ping <at>{bob.name}</at> now", mentions=(bob,)))
+    text = neutral_text(activity, ConversationBook(server.app["ctx"].store), teams.tenant_id)
+    assert text == f"ping <@{bob.member_id}> now"  # Teams sent no aadObjectId for Bob and we never met him
+    message = message_from(activity, text, teams.tenant_id)
+    assert message.workspace == teams.tenant_id and message.user == alice.aad_object_id
+    assert message.channel == teams.channel_id and not message.is_direct
