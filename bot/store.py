@@ -478,7 +478,7 @@ class Store:
                  previous_id, now, now],
             )
             origin = f"task {previous_id}" if previous_id else ""
-            self.log(workspace, number, assigner, "assign", origin, f"{control} → {owner}")
+            self.log(workspace, number, assigner, "assign", origin, owner)
             return self.task(workspace, number)
 
     def task(self, workspace: str, task_id: int) -> Task | None:
@@ -509,6 +509,11 @@ class Store:
         """The open / in-progress / blocked task of a control, if any (a control has one at a time)."""
         found = self.tasks(workspace, control=control, limit=1)
         return found[0] if found else None
+
+    def next_occurrence(self, workspace: str, task_id: int) -> Task | None:
+        """The task created when recurring task `task_id` was done."""
+        rows = self._rows("SELECT * FROM tasks WHERE workspace = ? AND previous_id = ?", [workspace, task_id])
+        return _task(rows[0]) if rows else None
 
     def control_statuses(self, workspace: str) -> dict[str, set[str]]:
         """control name -> the set of statuses its tasks have (for coverage)."""

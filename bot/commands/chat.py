@@ -1,0 +1,95 @@
+"""`complybot chat`: talk to complybot in this terminal — questions and every task command, on the local
+workspace of the SQLite store (./complybot.db or $COMPLYBOT_DB). The local user is an admin;
+`--as NAME` acts as someone else (a member unless made admin)."""
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+LOCAL_WORKSPACE = "local"
+PROMPT = "you> "
+MAX_LINE_CHARS = 100_000  # a pasted novel is refused by the router anyway; never read unbounded lines
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--as", dest="as_name", metavar="NAME", help="act as this person of the local workspace")
+    parser.add_argument("--db", metavar="PATH", help="SQLite file (default $COMPLYBOT_DB or ./complybot.db)")
+    parser.add_argument("--workspace", default=LOCAL_WORKSPACE, help=argparse.SUPPRESS)
+
+
+def run(args: argparse.Namespace) -> int:
+    from bot.console import write
+    from bot.store import Store
+    from handlers.ports import Context
+    from handlers.router import handle
+    from handlers.types import Message
+
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="replace")  # binary junk becomes text the router can refuse politely
+    local_user = _local_user_name()
+    name = (args.as_name or local_user).strip().lstrip("@") or "me"
+    store = Store.open(args.db)
+    try:
+        ctx = Context(store=store, admins=(_user_id(local_user),), resolve_user=_console_people(store))
+        interactive = sys.stdin.isatty()
+        if interactive:
+            print(f"complybot — local chat as @{name}. Ask a question or type `help`; Ctrl-D or `exit` quits.")
+        for line in _lines(interactive):
+            text = line.strip()
+            if not text:
+                continue
+            if text.casefold() in ("exit", "quit", ":q"):
+                break
+            message = Message(platform="console", workspace=args.workspace, user=_user_id(name), text=text,
+                              user_name=name, is_direct=True)
+            write(handle(message, ctx))
+            if interactive:
+                print()
+    finally:
+        store.close()
+    return 0
+
+
+def _lines(interactive: bool):
+    """Input lines until EOF or Ctrl-C; over-long lines arrive cut (the router refuses them politely)."""
+    while True:
+        try:
+            if interactive:
+                line = input(PROMPT)
+            else:
+                line = sys.stdin.readline(MAX_LINE_CHARS)
+                if not line:
+                    return
+                if not line.endswith("\n"):  # the rest of a very long line: skip it
+                    while (more := sys.stdin.readline(MAX_LINE_CHARS)) and not more.endswith("\n"):
+                        pass
+        except (EOFError, KeyboardInterrupt):
+            if interactive:
+                print()
+            return
+        yield line
+
+
+def _local_user_name() -> str:
+    try:
+        return getpass.getuser() or "me"
+    except Exception:  # no user name in a container: any local name will do
+        return "me"
+
+
+def _user_id(name: str) -> str:
+    return f"local:{name.casefold()}"
+
+
+def _console_people(store):
+    """On the console, mentioning @name of someone new adds them to the local workspace (no directory)."""
+    import re
+
+    def resolve(workspace: str, token: str):
+        name = token.strip().lstrip("@")
+        if workspace != LOCAL_WORKSPACE or not re.fullmatch(r"[\w.\-]{1,40}", name):
+            return None
+        return store.upsert_person(workspace, _user_id(name), name=name)
+
+    return resolve

@@ -1,0 +1,47 @@
+"""The console: replies drawn as plain text for a terminal or a log, and a `Sender` that writes there.
+
+`render(reply)` is the plain-text drawing shared by `complybot chat` and the log sender: the headline,
+each section (title, progress bar, lines) and buttons as hints — `[Done → done 12]` means "type
+`done 12`".
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from typing import TextIO
+
+from handlers.replies import action_hint, plain_lines
+from handlers.types import Outgoing, Reply
+
+
+def render(reply: Reply) -> str:
+    if not reply.sections:
+        lines = [reply.text]
+    else:
+        lines = [reply.text.split("\n", 1)[0]]  # the headline; the sections carry the rest
+        for section in reply.sections:
+            lines.extend(line.replace("*", "") if line.startswith("*") else line
+                         for line in plain_lines(section, with_actions=True))
+    if reply.actions:
+        lines.append("   " + "  ".join(action_hint(a) for a in reply.actions))
+    return "\n".join(lines)
+
+
+class ConsoleSender:
+    """Proactive messages (nudges, digests) written to a stream or, without one, to the log."""
+
+    def __init__(self, stream: TextIO | None = None, logger: logging.Logger | None = None):
+        self.stream = stream
+        self.logger = logger or logging.getLogger("complybot.console")
+
+    async def send(self, outgoing: Outgoing) -> None:
+        to = f"@{outgoing.user}" if outgoing.user else f"#{outgoing.channel}" if outgoing.channel else "(nobody)"
+        text = f"[{outgoing.workspace} → {to}]\n{render(outgoing.reply)}"
+        if self.stream is not None:
+            print(text, file=self.stream, flush=True)
+        else:
+            self.logger.info("%s", text)
+
+
+def write(reply: Reply, stream: TextIO = sys.stdout) -> None:
+    print(render(reply), file=stream, flush=True)

@@ -1,0 +1,111 @@
+"""Due dates as people type them, read in the person's own time zone.
+
+`2026-12-15`, `Dec 15`, `15 December 2026`, `today`, `tomorrow`, `friday`, `next friday`, `next week`,
+`in 2 weeks`, `in three days`, `end of month`, `end of quarter`, `end of year`. A past or unreadable
+date raises `DateError` with a message meant for the person.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dateutil import parser as dateutil_parser
+from dateutil.relativedelta import relativedelta
+
+MAX_YEARS_AHEAD = 5
+EXAMPLES = "2026-12-15, Dec 15, next friday, in 2 weeks or end of month"
+
+PERIODS = {  # recurrence -> one period
+    "month": relativedelta(months=1),
+    "quarter": relativedelta(months=3),
+    "year": relativedelta(years=1),
+}
+_UNITS = {"day": relativedelta(days=1), "week": relativedelta(weeks=1), **PERIODS}
+_NUMBERS = {w: n for n, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve".split())} | {"a": 1, "an": 1}
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class DateError(ValueError):
+    """The text is not a usable due date; str(error) says why, politely."""
+
+
+def today_in(tz_name: str | None, now: datetime) -> date:
+    """The calendar day it is for a person in `tz_name` (UTC when unknown) at instant `now`."""
+    try:
+        zone = ZoneInfo(tz_name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return now.astimezone(zone).date()
+
+
+def next_due(previous_due: date, recurrence: str) -> date:
+    """The next occurrence: one period after the previous due date (not after when it was finished)."""
+    return previous_due + PERIODS[recurrence]
+
+
+def parse_due(text: str, today: date) -> date:
+    """A due date on or after `today`, or DateError."""
+    cleaned = " ".join(text.casefold().replace(",", " ").split())
+    if not cleaned:
+        raise DateError(f"Please give a date, for example {EXAMPLES}.")
+    try:
+        found = _relative(cleaned, today) or _absolute(cleaned, today)
+    except (ValueError, OverflowError):  # "in 9000 years" runs past the calendar
+        found = None
+    if found is None:
+        raise DateError(f"I couldn't read {text.strip()[:60]!r} as a date. Try {EXAMPLES}.")
+    if found < today:
+        raise DateError(f"{found:%Y-%m-%d} is in the past (today is {today:%Y-%m-%d}). Please pick a later date.")
+    if found > today + relativedelta(years=MAX_YEARS_AHEAD):
+        raise DateError(f"{found:%Y-%m-%d} is more than {MAX_YEARS_AHEAD} years away. Please pick a nearer date.")
+    return found
+
+
+def _relative(text: str, today: date) -> date | None:
+    text = re.sub(r"^(on|by|before) ", "", text)
+    if text in ("today", "tonight", "eod", "end of day"):
+        return today
+    if text == "tomorrow":
+        return today + timedelta(days=1)
+    match = re.fullmatch(r"in (\d{1,4}|[a-z]+) (day|week|month|quarter|year)s?", text)
+    if match:
+        count = int(match[1]) if match[1].isdigit() else _NUMBERS.get(match[1])
+        return None if count is None else today + _UNITS[match[2]] * count
+    match = re.fullmatch(r"(this |next )?(mon|tue|wed|thu|fri|sat|sun)[a-z]*", text)
+    if match and any(day.startswith(text.split()[-1]) for day in _WEEKDAYS):
+        weekday = next(i for i, day in enumerate(_WEEKDAYS) if day.startswith(match[2]))
+        return today + timedelta(days=(weekday - today.weekday() - 1) % 7 + 1)  # strictly after today
+    match = re.fullmatch(r"next (week|month|quarter|year)", text)
+    if match:
+        return today + _UNITS[match[1]]
+    match = re.fullmatch(r"(?:the )?end of (?:the )?(this |next )?(month|quarter|year)|eo(m|q|y)", text)
+    if match:
+        unit = match[2] or {"m": "month", "q": "quarter", "y": "year"}[match[3]]
+        return _end_of(unit, today, ahead=1 if match[1] == "next " else 0)
+    return None
+
+
+def _end_of(unit: str, today: date, ahead: int) -> date:
+    if unit == "month":
+        first = date(today.year, today.month, 1) + relativedelta(months=ahead + 1)
+    elif unit == "quarter":
+        quarter_start = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+        first = quarter_start + relativedelta(months=3 * (ahead + 1))
+    else:
+        first = date(today.year + ahead + 1, 1, 1)
+    return first - timedelta(days=1)
+
+
+def _absolute(text: str, today: date) -> date | None:
+    if not re.search(r"\d", text) or len(text) > 40:
+        return None  # dateutil would read "friday" or junk as today; those are handled above or refused
+    try:
+        parsed = dateutil_parser.parse(text, default=datetime(today.year, today.month, today.day)).date()
+    except (ValueError, OverflowError):
+        return None
+    has_year = re.search(r"\b\d{4}\b", text) or re.search(r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2}\b", text)
+    if not has_year and parsed < today:
+        parsed += relativedelta(years=1)  # "Dec 15" in late December means next year's
+    return parsed

@@ -1,0 +1,495 @@
+"""Task commands: assign, tasks, done/start/reopen, block, reassign, due, snooze, evidence, na, history.
+
+Each command takes a `Request` and the text after the command word, returns a `Reply`, and raises
+`Refusal` for anything it will not do (the router then rolls back, so nothing changes).
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+from urllib.parse import urlsplit
+
+from handlers.dates import DateError, next_due, parse_due
+from handlers.roles import Refusal, Request, label, require_admin, require_owner_or_admin, resolve_person
+from handlers.replies import sections_reply
+from handlers.types import Action, Reply, Section
+from knowledge.catalog import Control, catalog
+
+MAX_LISTED = 25  # tasks shown as sections in one reply; the rest are counted
+SURE_SCORE = 88  # a fuzzy match this good, clearly ahead of the next, is taken without asking
+CHOICE_SCORE = 60  # weaker matches are offered as choices
+MAX_CHOICES = 10
+DUE_SOON_DAYS = 7
+MAX_SNOOZE_DAYS = 90
+MAX_EVIDENCE = 50
+STATUS_WORDS = {"open": "open", "in_progress": "in progress", "blocked": "blocked", "done": "done",
+                "na": "not applicable"}
+_RECURRENCE = re.compile(r"\b(?:every\s+(month|quarter|year)|(month|quarter|year)ly|(annual)ly)\b", re.I)
+
+
+# ----- looking things up ----------------------------------------------------------------------
+
+def match_controls(text: str, limit: int = 5) -> list[tuple[Control, float]]:
+    """The knowledge engine's matcher when it has one, else the small one in knowledge.matching."""
+    try:
+        from knowledge.answer import match_controls as matcher
+    except ImportError:
+        from knowledge.matching import match_controls as matcher
+    return matcher(text, limit=limit)
+
+
+def refs_in(text: str) -> list[str]:
+    """Canonical references named in `text` (2013 numbers become their 2022 controls)."""
+    from knowledge.references import find_refs
+
+    found: list[str] = []
+    for ref in find_refs(text):
+        targets = catalog().iso2013.get(ref.ref, ("", ()))[1] if ref.kind == "iso2013" else (ref.ref,)
+        found.extend(t for t in targets if t not in found)
+    return found
+
+
+def resolve_control(text: str, command_for) -> Control:
+    """The control `text` names: exactly, by reference (the covering controls are offered when several),
+    or fuzzily (offered when unsure). `command_for(name)` is the command a choice button sends."""
+    text = text.strip()
+    exact = catalog().control(text)
+    if exact:
+        return exact
+    refs = refs_in(text)
+    if refs:
+        covering = list(dict.fromkeys(c for ref in refs for c in catalog().controls_for(ref)))
+        shown = ", ".join(refs)
+        if not covering:
+            raise Refusal(f"No control in the table covers {shown}. Ask `what is {refs[0]}` for its title, "
+                          f"or record it with `na {refs[0]} <justification>` if it does not apply.",
+                          kind="unknown_control")
+        if len(covering) == 1:
+            return covering[0]
+        raise _choices(f"{shown} is covered by {len(covering)} controls. Which one?", covering, command_for)
+    matches = match_controls(text, limit=MAX_CHOICES)
+    best = matches[0][1] if matches else 0
+    if best >= SURE_SCORE and (len(matches) == 1 or matches[1][1] < best - 3):
+        return matches[0][0]
+    close = [c for c, score in matches if score >= max(CHOICE_SCORE, best - 15)]
+    if close:
+        raise _choices(f"Which control do you mean by {text[:80]!r}?", close, command_for)
+    raise Refusal(f"I don't know a control called {text[:80]!r}. Try its name (e.g. `User Access Review`) or a "
+                  "reference (e.g. `CC6.1`, `A.8.1`).", kind="unknown_control")
+
+
+def _choices(question: str, controls: list[Control], command_for) -> Refusal:
+    names = "\n".join(f"• {c.name}" for c in controls)
+    actions = tuple(Action(c.name, command_for(c.name)) for c in controls[:MAX_CHOICES])
+    return Refusal(f"{question}\n{names}", actions=actions, kind="choose_control")
+
+
+def resolve_task(req: Request, text: str):
+    """A task of this workspace by number (`12`, `#12`, `task 12`) or by its control's name."""
+    text = text.strip()
+    number = re.fullmatch(r"(?:task\s*)?#?(\d{1,9})", text, re.I)
+    if number:
+        task = req.store.task(req.workspace, int(number[1]))
+        if task is None:
+            raise Refusal(f"There is no task {number[1]} in this workspace. `tasks all` lists them.",
+                          kind="unknown_task")
+        return task
+    if not text:
+        raise Refusal("Which task? Give its number (see `tasks`) or its control's name.", kind="usage")
+    with_tasks = set(req.store.control_statuses(req.workspace))
+    for control, score in match_controls(text, limit=MAX_CHOICES):
+        if score >= SURE_SCORE and control.name in with_tasks:
+            active = req.store.active_task_for(req.workspace, control.name)
+            return active or req.store.tasks(req.workspace, control=control.name, statuses=None)[-1]
+    raise Refusal(f"I can't find a task for {text[:80]!r} in this workspace. Use its number from `tasks`.",
+                  kind="unknown_task")
+
+
+def split_task(req: Request, args: str) -> tuple[object, str]:
+    """`<task> <rest>`: the task is a number, or the longest leading words naming a task's control."""
+    words = args.split()
+    if not words:
+        raise Refusal("Which task? Give its number (see `tasks`) or its control's name.", kind="usage")
+    if re.fullmatch(r"#?\d{1,9}", words[0]):
+        return resolve_task(req, words[0]), args.split(None, 1)[1] if len(words) > 1 else ""
+    for size in range(len(words) - 1, 0, -1):
+        head = " ".join(words[:size])
+        control = catalog().control(head)
+        if control and req.store.tasks(req.workspace, control=control.name, statuses=None, limit=1):
+            return resolve_task(req, head), " ".join(words[size:])
+    for size in range(len(words) - 1, 0, -1):  # then typos, still whole words
+        try:
+            return resolve_task(req, " ".join(words[:size])), " ".join(words[size:])
+        except Refusal:
+            continue
+    raise Refusal(f"I can't find a task in {args[:80]!r}. Start with its number from `tasks`.", kind="unknown_task")
+
+
+def parse_date(req: Request, text: str) -> date:
+    try:
+        return parse_due(text, req.today)
+    except DateError as error:
+        raise Refusal(str(error), kind="bad_date") from None
+
+
+# ----- showing tasks ---------------------------------------------------------------------------
+
+def due_words(due: date | None, today: date) -> str:
+    if due is None:
+        return "no due date"
+    days = (due - today).days
+    if days < 0:
+        return f"OVERDUE since {due:%Y-%m-%d} ({-days} day{'s' * (days != -1)})"
+    if days == 0:
+        return f"due today ({due:%Y-%m-%d})"
+    return f"due {due:%Y-%m-%d} (in {days} day{'s' * (days != 1)})"
+
+
+def describe(req: Request, task, refs: str = "") -> str:
+    """One line about a task: number, control, owner, due date, status and extras."""
+    parts = [f"#{task.id} {task.control}", label(req.store, req.workspace, task.owner)]
+    parts.append(due_words(task.due, req.today) if task.active else STATUS_WORDS[task.status])
+    if task.status == "in_progress":
+        parts.append("in progress")
+    if task.status == "blocked":
+        parts.append(f"blocked: {task.blocked_reason}")
+    if task.recurrence:
+        parts.append(f"every {task.recurrence}")
+    if task.snoozed_until and task.snoozed_until >= req.today and task.active:
+        parts.append(f"snoozed until {task.snoozed_until:%Y-%m-%d}")
+    if task.evidence:
+        parts.append(f"{len(task.evidence)} evidence link{'s' * (len(task.evidence) != 1)}")
+    if refs:
+        parts.append(refs)
+    return " · ".join(parts)
+
+
+def task_actions(task) -> tuple[Action, ...]:
+    if not task.active:
+        return (Action("Reopen", f"reopen {task.id}"),)
+    return (Action("Done", f"done {task.id}", "primary"), Action("Snooze 1 week", f"snooze {task.id} 7"),
+            Action("Reassign", f"reassign {task.id}"))
+
+
+def task_section(req: Request, task, refs: str = "") -> Section:
+    return Section(lines=(describe(req, task, refs),), actions=task_actions(task))
+
+
+def task_reply(req: Request, headline: str, tasks: list, kind: str = "tasks", refs_of=None,
+               empty: str = "Nothing here.") -> Reply:
+    if not tasks:
+        return Reply(f"{headline}\n{empty}", kind=kind)
+    shown = tasks[:MAX_LISTED]
+    sections = [task_section(req, t, refs_of(t) if refs_of else "") for t in shown]
+    footer = f"…and {len(tasks) - len(shown)} more (`complybot export tasks` lists all)." if len(tasks) > len(shown) else ""
+    return sections_reply(headline, sections, kind, footer)
+
+
+def one_task_reply(req: Request, text: str, task, kind: str) -> Reply:
+    return sections_reply(text, [task_section(req, task)], kind)
+
+
+# ----- commands --------------------------------------------------------------------------------
+
+def assign(req: Request, args: str) -> Reply:
+    """`assign <control> to <person> [due <date>] [every month|quarter|year] [note ...]`."""
+    match = re.fullmatch(r"(?P<control>.+?)\s+to\s+(?P<who><@[^>]+>|\S+)(?P<rest>.*)", args.strip(), re.I | re.S)
+    if not match:
+        raise Refusal("Usage: `assign <control> to @person [due <date>] [every month|quarter|year] [note ...]`.",
+                      kind="usage")
+    due_text, recurrence, note = _assign_options(match["rest"])
+
+    def command_for(name: str) -> str:
+        return f"assign {name} to {match['who']}{match['rest']}"
+
+    control = resolve_control(match["control"], command_for)
+    owner = resolve_person(req, match["who"])
+    if owner.user_id != req.actor.user_id and not req.is_admin:
+        raise Refusal(f"Members can assign controls only to themselves; ask an admin to assign {control.name} "
+                      f"to {owner.label}.", kind="forbidden")
+    current = req.store.active_task_for(req.workspace, control.name)
+    if current:
+        raise Refusal(f"{control.name} is already owned by {label(req.store, req.workspace, current.owner)} "
+                      f"(task {current.id}, {due_words(current.due, req.today)}). To change its owner: "
+                      f"`reassign {current.id} to @person`.", actions=task_actions(current), kind="already_owned")
+    due = parse_date(req, due_text) if due_text else None
+    if recurrence and due is None:
+        due = next_due(req.today, recurrence)
+    task = req.store.create_task(req.workspace, control.name, owner.user_id, req.actor.user_id, due=due,
+                                 recurrence=recurrence, note=note)
+    repeat = f", every {recurrence}" if recurrence else ""
+    counts = f"It counts for SOC 2 {', '.join(control.soc2)} and ISO 27001 {', '.join(control.iso)}."
+    return one_task_reply(req, f"Assigned {control.name} to {owner.label} as task {task.id}, "
+                          f"{due_words(due, req.today)}{repeat}. {counts}", task, "assign")
+
+
+def _assign_options(rest: str) -> tuple[str, str | None, str]:
+    """(due text, recurrence, note) from what follows the person in `assign`."""
+    note = ""
+    found_note = re.search(r"(?i)\bnote\b", rest)
+    if found_note:
+        rest, note = rest[:found_note.start()], rest[found_note.end():]
+    recurrence = None
+    found = _RECURRENCE.search(rest)
+    if found:
+        recurrence = next(g for g in found.groups() if g).casefold().replace("annual", "year")
+        rest = rest[:found.start()] + " " + rest[found.end():]
+    rest = rest.strip(" ,;")
+    due = re.fullmatch(r"(?is)(?:due|by|on)\s+(.+)", rest)
+    if rest and not due:
+        raise Refusal(f"I didn't understand {rest[:80]!r}. Usage: `assign <control> to @person [due <date>] "
+                      "[every month|quarter|year] [note ...]`.", kind="usage")
+    return (due[1].strip() if due else ""), recurrence, note.strip(" :")
+
+
+def list_tasks(req: Request, args: str) -> Reply:
+    """`tasks`, `tasks @person`, `tasks overdue`, `tasks due soon`, `tasks all`, `tasks done`, `tasks iso|soc2`."""
+    which = " ".join(args.casefold().split())
+    store, ws, today = req.store, req.workspace, req.today
+    if which in ("", "mine", "my", "me"):
+        return task_reply(req, f"Your open tasks ({req.actor.label}):", store.tasks(ws, owner=req.actor.user_id),
+                          empty="You have no open tasks.")
+    if which == "overdue":
+        return task_reply(req, "Overdue tasks:", store.tasks(ws, due_before=today), empty="Nothing is overdue.")
+    if which in ("due soon", "soon", "due"):
+        soon = [t for t in store.tasks(ws, due_on_or_before=today + timedelta(days=DUE_SOON_DAYS)) if t.due >= today]
+        return task_reply(req, f"Tasks due in the next {DUE_SOON_DAYS} days:", soon, empty="Nothing is due soon.")
+    if which == "all":
+        return task_reply(req, "All open tasks:", store.tasks(ws), empty="No open tasks in this workspace.")
+    if which == "done":
+        return task_reply(req, "Finished tasks:", store.tasks(ws, statuses=("done", "na")), empty="Nothing done yet.")
+    framework = framework_of(which)
+    if framework:
+        pick = (lambda c: c.soc2) if framework == "soc2" else (lambda c: c.iso)
+        name = "SOC 2" if framework == "soc2" else "ISO 27001"
+
+        def refs_of(task) -> str:
+            control = catalog().control(task.control)
+            return f"{name} {', '.join(pick(control))}" if control else ""
+
+        return task_reply(req, f"Open tasks with their {name} references:", store.tasks(ws), refs_of=refs_of,
+                          empty="No open tasks in this workspace.")
+    person = resolve_person(req, args)
+    return task_reply(req, f"Open tasks of {person.label}:", store.tasks(ws, owner=person.user_id),
+                      empty=f"{person.label} has no open tasks.")
+
+
+def framework_of(word: str) -> str | None:
+    """"soc2" or "iso" for the ways people name the frameworks, else None."""
+    word = word.casefold().replace(" ", "").replace("-", "")
+    if word in ("soc2", "soc"):
+        return "soc2"
+    if word in ("iso", "iso27001", "27001", "iso27001:2022"):
+        return "iso"
+    return None
+
+
+def done(req: Request, args: str) -> Reply:
+    task = resolve_task(req, args)
+    require_owner_or_admin(req, task)
+    if task.status == "done":
+        raise Refusal(f"Task {task.id} ({task.control}) is already done.", actions=task_actions(task),
+                      kind="already_done")
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    finished = req.store.update_task(req.workspace, task.id, req.actor.user_id, "done", old=task.status, new="done",
+                                     status="done", done_at=now, snoozed_until=None)
+    text = f"Done: task {task.id}, {task.control}. Well done!"
+    sections = [task_section(req, finished)]
+    if task.recurrence:
+        due = next_due(task.due or req.today, task.recurrence)
+        following = req.store.create_task(req.workspace, task.control, task.owner, req.actor.user_id, due=due,
+                                          recurrence=task.recurrence, note=task.note, previous_id=task.id)
+        req.store.log(req.workspace, task.id, req.actor.user_id, "next", "", f"task {following.id}")
+        text += (f" Next occurrence: task {following.id}, due {due:%Y-%m-%d} (one {task.recurrence} after "
+                 "the previous due date).")
+        sections.append(task_section(req, following))
+    return sections_reply(text, sections, "done")
+
+
+def start(req: Request, args: str) -> Reply:
+    task = resolve_task(req, args)
+    require_owner_or_admin(req, task)
+    if task.status != "open" and task.status != "blocked":
+        raise Refusal(f"Task {task.id} is {STATUS_WORDS[task.status]}; `start` works on open or blocked tasks.",
+                      kind="bad_state")
+    task = req.store.update_task(req.workspace, task.id, req.actor.user_id, "start", old=task.status,
+                                 new="in_progress", status="in_progress", blocked_reason="")
+    return one_task_reply(req, f"Started task {task.id}, {task.control}.", task, "start")
+
+
+def reopen(req: Request, args: str) -> Reply:
+    task = resolve_task(req, args)
+    require_owner_or_admin(req, task)
+    if task.status == "open":
+        raise Refusal(f"Task {task.id} is already open.", kind="bad_state")
+    other = req.store.active_task_for(req.workspace, task.control)
+    if other and other.id != task.id:
+        raise Refusal(f"{task.control} already has an open task: {other.id}. Work on that one instead.",
+                      actions=task_actions(other), kind="bad_state")
+    task = req.store.update_task(req.workspace, task.id, req.actor.user_id, "reopen", old=task.status, new="open",
+                                 status="open", blocked_reason="", done_at=None)
+    return one_task_reply(req, f"Reopened task {task.id}, {task.control}.", task, "reopen")
+
+
+def block(req: Request, args: str) -> Reply:
+    task, reason = split_task(req, args)
+    reason = reason.strip()
+    if not reason:
+        raise Refusal(f"Please say why: `block {task.id} <reason>`.", kind="usage")
+    require_owner_or_admin(req, task)
+    if not task.active:
+        raise Refusal(f"Task {task.id} is {STATUS_WORDS[task.status]}; reopen it first.", kind="bad_state")
+    task = req.store.update_task(req.workspace, task.id, req.actor.user_id, "block", old=task.status,
+                                 new=f"blocked: {reason[:500]}", status="blocked", blocked_reason=reason[:500])
+    return one_task_reply(req, f"Task {task.id} is blocked: {reason[:500]}", task, "block")
+
+
+def reassign(req: Request, args: str) -> Reply:
+    match = re.fullmatch(r"(?is)(?P<task>.+?)\s+to\s+(?P<who>.+)", args.strip())
+    if not match:
+        task = resolve_task(req, args)
+        return Reply(f"Who should own task {task.id} ({task.control})? Reply `reassign {task.id} to @person`.",
+                     ephemeral=True, kind="reassign_prompt")
+    task = resolve_task(req, match["task"])
+    person = resolve_person(req, match["who"])
+    if person.user_id == task.owner:
+        raise Refusal(f"{person.label} already owns task {task.id}.", kind="bad_state")
+    if not req.is_admin:
+        raise Refusal("Only an admin can give a task to someone else. Ask an admin.", kind="forbidden")
+    before = label(req.store, req.workspace, task.owner)
+    task = req.store.update_task(req.workspace, task.id, req.actor.user_id, "reassign", old=task.owner,
+                                 new=person.user_id, owner=person.user_id)
+    return one_task_reply(req, f"Task {task.id} ({task.control}) moved from {before} to {person.label}.", task,
+                          "reassign")
+
+
+def due(req: Request, args: str) -> Reply:
+    task, date_text = split_task(req, args)
+    if not date_text.strip():
+        raise Refusal(f"Which date? `due {task.id} <date>`, e.g. {task.id} next friday.", kind="usage")
+    require_owner_or_admin(req, task)
+    new_due = parse_date(req, date_text)
+    task = req.store.update_task(req.workspace, task.id, req.actor.user_id, "due",
+                                 old=task.due.isoformat() if task.due else "", new=new_due.isoformat(), due=new_due)
+    return one_task_reply(req, f"Task {task.id} is now {due_words(new_due, req.today)}.", task, "due")
+
+
+def snooze(req: Request, args: str) -> Reply:
+    task, days_text = split_task(req, args)
+    days = re.fullmatch(r"(\d{1,4})\s*(?:d|days?)?", days_text.strip(), re.I)
+    if not days or not 1 <= int(days[1]) <= MAX_SNOOZE_DAYS:
+        raise Refusal(f"Snooze for how many days (1–{MAX_SNOOZE_DAYS})? `snooze {task.id} 7`.", kind="usage")
+    require_owner_or_admin(req, task)
+    until = req.today + timedelta(days=int(days[1]))
+    task = req.store.update_task(req.workspace, task.id, req.actor.user_id, "snooze",
+                                 old=task.snoozed_until.isoformat() if task.snoozed_until else "",
+                                 new=until.isoformat(), snoozed_until=until)
+    return one_task_reply(req, f"No reminders for task {task.id} until {until:%Y-%m-%d}.", task, "snooze")
+
+
+def evidence(req: Request, args: str) -> Reply:
+    task, rest = split_task(req, args)
+    url, _, note = rest.strip().partition(" ")
+    url = _unwrap_link(url)
+    problem = url_problem(url)
+    if problem:
+        raise Refusal(f"{problem} Usage: `evidence {task.id} https://... [note]`.", kind="bad_url")
+    require_owner_or_admin(req, task)
+    if len(task.evidence) >= MAX_EVIDENCE:
+        raise Refusal(f"Task {task.id} already has {MAX_EVIDENCE} evidence links; link a folder instead.",
+                      kind="bad_state")
+    item = {"url": url, "note": note.strip()[:500], "by": req.actor.user_id,
+            "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    task = req.store.update_task(req.workspace, task.id, req.actor.user_id, "evidence", new=url,
+                                 evidence=[*task.evidence, item])
+    return one_task_reply(req, f"Evidence added to task {task.id} ({task.control}): {url}", task, "evidence")
+
+
+def _unwrap_link(text: str) -> str:
+    """Slack sends links as <https://x|label>; Teams and the console send them bare."""
+    match = re.fullmatch(r"<([^>|]+)(?:\|[^>]*)?>", text)
+    return match[1] if match else text
+
+
+def url_problem(url: str) -> str:
+    """Why `url` is not a usable evidence link, or '' when it is."""
+    if not url:
+        return "Please give the evidence link."
+    if len(url) > 2000 or any(c.isspace() or ord(c) < 32 for c in url):
+        return "That link is too long or has spaces in it."
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return f"{url[:80]!r} is not a valid link."
+    if parts.scheme not in ("http", "https") or not parts.hostname or "." not in parts.hostname.strip("."):
+        return f"{url[:80]!r} is not a web link (it must start with https:// and name a host)."
+    return ""
+
+
+def not_applicable(req: Request, args: str) -> Reply:
+    """`na <control or reference> <justification>` for the Statement of Applicability."""
+    subject, justification = _split_subject(args)
+    if len(justification.split()) < 2:
+        raise Refusal("Please justify it, auditors read this in the Statement of Applicability: "
+                      "`na <control> <why it does not apply>`.", kind="usage")
+    if subject.startswith("Clause"):
+        raise Refusal(f"{subject} is part of the ISMS itself (clauses 4–10): it is required for certification "
+                      "and cannot be marked not applicable.", kind="bad_state")
+    is_ref = subject in catalog().iso or subject in catalog().soc2
+    if is_ref:
+        require_admin(req, "mark a reference not applicable")
+    else:
+        active = req.store.active_task_for(req.workspace, subject)
+        if not req.is_admin and not (active and active.owner == req.actor.user_id):
+            raise Refusal(f"Only an admin or the owner of {subject} can mark it not applicable.", kind="forbidden")
+        if active:
+            req.store.update_task(req.workspace, active.id, req.actor.user_id, "na", old=active.status, new="na",
+                                  status="na")
+    req.store.set_na(req.workspace, subject, justification[:1000], req.actor.user_id)
+    return Reply(f"Recorded {subject} as not applicable: {justification[:1000]}", kind="na")
+
+
+def _split_subject(args: str) -> tuple[str, str]:
+    """(control name or canonical reference, justification) from `na` arguments."""
+    words = args.split()
+    if not words:
+        raise Refusal("Usage: `na <control> <justification>`.", kind="usage")
+    for size in range(1, min(len(words), 4) + 1):  # a reference first: `na A.5.23 ...`, `na Annex A 8.1 ...`
+        refs = refs_in(" ".join(words[:size]))
+        if len(refs) == 1 and (refs[0] in catalog().iso or refs[0] in catalog().soc2):
+            return refs[0], " ".join(words[size:])
+    for size in range(len(words), 0, -1):
+        control = catalog().control(" ".join(words[:size]))
+        if control:
+            return control.name, " ".join(words[size:])
+    for size in range(len(words) - 1, 0, -1):
+        head = " ".join(words[:size])
+        matches = match_controls(head, limit=2)
+        if matches and matches[0][1] >= 95 and (len(matches) < 2 or matches[1][1] < matches[0][1]):
+            return matches[0][0].name, " ".join(words[size:])
+    raise Refusal(f"I can't tell which control {args[:60]!r} names. Write its exact name or reference first, "
+                  "e.g. `na Data Center Physical Access we run no data centre of our own`.",
+                  kind="unknown_control")
+
+
+def history(req: Request, args: str) -> Reply:
+    """`history <task>`: the audit trail of a task and the occurrences it is linked to."""
+    task = resolve_task(req, args)
+    names = {p.user_id: p.label for p in req.store.people(req.workspace)}
+    lines = []
+    for event in req.store.events(req.workspace, task.id):
+        change = " → ".join(v for v in (_named(event.old, names), _named(event.new, names)) if v)
+        lines.append(f"{event.at[:16].replace('T', ' ')} {names.get(event.actor, event.actor)} "
+                     f"{event.action}{': ' + change if change else ''}")
+    links = []
+    if task.previous_id:
+        links.append(f"previous occurrence: task {task.previous_id}")
+    following = req.store.next_occurrence(req.workspace, task.id)
+    if following:
+        links.append(f"next occurrence: task {following.id}")
+    section = Section(title=f"Task {task.id}: {task.control}", lines=tuple(lines + links))
+    return sections_reply(f"History of task {task.id} ({describe(req, task)}):", [section], "history")
+
+
+def _named(value: str, names: dict[str, str]) -> str:
+    return names.get(value, value)
