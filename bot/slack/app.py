@@ -1,0 +1,147 @@
+"""The Bolt `AsyncApp` and its place on the project's aiohttp server.
+
+`mount(app, settings)` adds `POST /slack/events` (events, slash commands, interactivity and options),
+the OAuth routes when a client id and secret are configured, Socket Mode when `SLACK_APP_TOKEN` is set,
+and the Slack sender for nudges and digests. The app runs with `process_before_response=True` and puts
+every Web API call in a lazy listener: the acknowledgement is always fast, and the work after it is
+tracked (`SlackRuntime.work`) so a shutdown finishes it and tests can wait for it.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.response import BoltResponse
+
+from bot.config import Settings
+from bot.slack import listeners
+from bot.slack.conversation import SORRY, SlackRuntime
+from bot.slack.installations import SQLiteInstallationStore, SQLiteOAuthStateStore
+from bot.slack.sender import SlackSender, message_kwargs, web_client
+from bot.slack.work import TrackedLazyListenerRunner
+
+log = logging.getLogger("complybot.slack")
+
+EVENTS_PATH = "/slack/events"
+INSTALL_PATH = "/slack/install"
+OAUTH_REDIRECT_PATH = "/slack/oauth_redirect"
+BOT_SCOPES = ("app_mentions:read", "chat:write", "commands", "im:history", "im:read", "im:write",
+              "users:read", "users:read.email")
+EVENT_MEMORY_SECONDS = 24 * 3600  # Slack retries within minutes; a day of event ids is plenty
+
+
+def build_bolt_app(settings: Settings, runtime: SlackRuntime) -> AsyncApp:
+    store = lambda: runtime.ctx.store  # noqa: E731 — the store opens with the server, after mount
+    options: dict = {
+        # one workspace: the client carries SLACK_BOT_TOKEN; with OAuth each request gets its installation's
+        "client": web_client(settings.slack_api_url, None if settings.slack_oauth else settings.slack_bot_token),
+        "signing_secret": settings.slack_signing_secret or None,
+        "request_verification_enabled": bool(settings.slack_signing_secret),
+        "process_before_response": True,
+        "logger": log,
+    }
+    if settings.slack_oauth:
+        options["oauth_settings"] = AsyncOAuthSettings(
+            client_id=settings.slack_client_id, client_secret=settings.slack_client_secret,
+            scopes=list(BOT_SCOPES), install_path=INSTALL_PATH, redirect_uri_path=OAUTH_REDIRECT_PATH,
+            installation_store=SQLiteInstallationStore(store), state_store=SQLiteOAuthStateStore(store),
+        )
+    bolt = AsyncApp(**options)
+    bolt.listener_runner.lazy_listener_runner = TrackedLazyListenerRunner(log, runtime.work)
+
+    async def drop_duplicate_events(body: dict, next) -> BoltResponse | None:
+        """Slack re-sends an event it thinks we missed (`X-Slack-Retry-Num`); the event id is claimed
+        in the database first, so a retry (even after a restart) is acknowledged and dropped."""
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not claim_event(store(), event_id, body.get("team_id", "")):
+            return BoltResponse(status=200, body="")
+        return await next()
+
+    async def apologise(error: Exception, body: dict, respond) -> None:
+        log.error("slack: a listener failed: %s", type(error).__name__)
+        if respond is not None and body.get("response_url"):
+            await respond(response_type="ephemeral", replace_original=False, **message_kwargs(SORRY))
+
+    bolt.middleware(drop_duplicate_events)
+    bolt.error(apologise)
+    listeners.register(bolt, runtime)
+    return bolt
+
+
+def claim_event(store, event_id: str, team: str) -> bool:
+    """True the first time an event id is seen."""
+    now = time.time()
+    with store.transaction():
+        inserted = store.db.execute("INSERT OR IGNORE INTO slack_events (event_id, team_id, received_at)"
+                                    " VALUES (?, ?, ?)", [event_id, team, now]).rowcount
+        if inserted and hash(event_id) % 500 == 0:  # now and then, forget events older than a day
+            store.db.execute("DELETE FROM slack_events WHERE received_at < ?", [now - EVENT_MEMORY_SECONDS])
+    return bool(inserted)
+
+
+def mount(app: web.Application, settings: Settings) -> SlackRuntime:
+    """Serve Slack from `app`. Call before the app starts; `app["ctx"]` must be set by then."""
+    runtime = SlackRuntime(web_app=app)
+    bolt = build_bolt_app(settings, runtime)
+    app["slack_runtime"] = runtime
+    app["slack_bolt"] = bolt
+
+    async def slack_events(request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
+
+    if settings.slack_signing_secret:  # never serve HTTP without verifying Slack's signature
+        app.router.add_post(EVENTS_PATH, slack_events)
+    if bolt.oauth_flow is not None:
+        flow = bolt.oauth_flow
+
+        async def install(request: web.Request) -> web.Response:
+            return await to_aiohttp_response(await flow.handle_installation(await to_bolt_request(request)))
+
+        async def oauth_redirect(request: web.Request) -> web.Response:
+            return await to_aiohttp_response(await flow.handle_callback(await to_bolt_request(request)))
+
+        app.router.add_get(INSTALL_PATH, install)
+        app.router.add_get(OAUTH_REDIRECT_PATH, oauth_redirect)
+    if settings.slack_app_token:
+        app.cleanup_ctx.append(_socket_mode(bolt, settings.slack_app_token))
+
+    async def finish_work(_app: web.Application) -> None:
+        await runtime.work.drain()
+
+    app.on_shutdown.append(finish_work)
+    if "senders" not in app:
+        app["senders"] = {}
+    app["senders"]["slack"] = SlackSender(_client_for(bolt, settings))
+    if "platforms" in app and "slack" not in app["platforms"]:
+        app["platforms"].append("slack")
+    return runtime
+
+
+def _client_for(bolt: AsyncApp, settings: Settings):
+    async def client_for(workspace: str):
+        if bolt.installation_store is None:
+            return bolt.client
+        found = await bolt.installation_store.async_find_bot(enterprise_id=None, team_id=workspace)
+        if found is None:
+            raise LookupError("complybot is not installed in that Slack workspace")
+        return web_client(settings.slack_api_url, found.bot_token)
+
+    return client_for
+
+
+def _socket_mode(bolt: AsyncApp, app_token: str):
+    """Socket Mode (development without a public URL): connect with the server, close with it."""
+
+    async def connection(_app: web.Application):
+        from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+        handler = AsyncSocketModeHandler(bolt, app_token)
+        await handler.connect_async()
+        yield
+        await handler.close_async()
+
+    return connection

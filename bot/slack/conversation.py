@@ -1,0 +1,65 @@
+"""One turn of a Slack conversation: payload → neutral `Message` → `handlers.router.handle` → `Reply`
+→ a Slack post. Shared by every listener, so mentions, DMs, /comply, buttons, modals and the Home
+tab all go through the same grammar and permission checks."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack.people import People, mentioned_users
+from bot.slack.sender import message_kwargs
+from bot.slack.work import BackgroundWork
+from handlers import router
+from handlers.ports import Context
+from handlers.types import Message, Reply
+
+log = logging.getLogger("complybot.slack")
+
+SORRY = Reply("Sorry, something went wrong on my side and I could not finish that. Please try again in a "
+              "minute; if it keeps happening, tell your complybot admin.", ephemeral=True, kind="error")
+
+
+@dataclass
+class SlackRuntime:
+    """What the listeners share: the aiohttp app (its `ctx` holds the store), the people cache and the
+    tracker of work done after Slack got its acknowledgement."""
+
+    web_app: web.Application
+    people: People = field(default_factory=People)
+    work: BackgroundWork = field(default_factory=BackgroundWork)
+
+    @property
+    def ctx(self) -> Context:
+        return self.web_app["ctx"]
+
+    async def reply_to(self, client: AsyncWebClient, message: Message) -> Reply:
+        """Learn the people involved, then let the shared router answer. Never raises."""
+        try:
+            await self.people.learn(client, self.ctx.store, message.workspace,
+                                    [message.user, *mentioned_users(message.text)])
+            return router.handle(message, self.ctx)
+        except Exception as error:  # the person gets an apology, the log gets the type, nobody a traceback
+            log.error("slack: handling a %s message failed: %s", message.platform, type(error).__name__)
+            return SORRY
+
+
+def slack_message(*, team: str, user: str, text: str, channel: str = "", thread: str = "",
+                  is_direct: bool = False) -> Message:
+    return Message(platform="slack", workspace=team, user=user, text=text, channel=channel, thread=thread,
+                   is_direct=is_direct)
+
+
+async def post_reply(client: AsyncWebClient, reply: Reply, *, channel: str, user: str, thread_ts: str = "",
+                     is_direct: bool = False) -> None:
+    """Post in a channel (in the thread when given); a refusal or error only the asker sees."""
+    kwargs = message_kwargs(reply)
+    if thread_ts:
+        kwargs["thread_ts"] = thread_ts
+    if reply.ephemeral and not is_direct:
+        kwargs.pop("unfurl_links"), kwargs.pop("unfurl_media")
+        await client.chat_postEphemeral(channel=channel, user=user, **kwargs)
+    else:
+        await client.chat_postMessage(channel=channel, **kwargs)

@@ -1,0 +1,97 @@
+"""Slack OAuth (distribution to many workspaces): installations and OAuth states in our SQLite file.
+
+Tables `slack_installations` and `slack_oauth_states` come from the store's MIGRATIONS. The installation
+is kept as slack_sdk's own `Installation.to_dict()` JSON, so every field Slack returns survives."""
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from typing import Callable, Optional
+
+from slack_sdk.oauth.installation_store import Bot, Installation
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
+
+STATE_TTL_SECONDS = 600
+
+
+def _key(enterprise_id: Optional[str], team_id: Optional[str], is_enterprise_install: Optional[bool]) -> str:
+    # an org-wide (Enterprise Grid) install serves every team of the enterprise
+    return f"{enterprise_id or ''}:{'' if is_enterprise_install else team_id or ''}"
+
+
+class SQLiteInstallationStore(AsyncInstallationStore):
+    def __init__(self, get_store: Callable):
+        self._get_store = get_store  # the store opens with the server, after the Bolt app is built
+
+    @property
+    def store(self):
+        return self._get_store()
+
+    async def async_save(self, installation: Installation) -> None:
+        data = installation.to_dict()
+        data["installed_at"] = installation.installed_at  # a float; the dict holds a datetime
+        with self.store.transaction():
+            self.store.db.execute(
+                "INSERT INTO slack_installations (key, enterprise_id, team_id, installation, installed_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET installation = excluded.installation,"
+                " installed_at = excluded.installed_at",
+                [_key(installation.enterprise_id, installation.team_id, installation.is_enterprise_install),
+                 installation.enterprise_id or "", installation.team_id or "", json.dumps(data), time.time()],
+            )
+
+    async def async_find_installation(self, *, enterprise_id: Optional[str], team_id: Optional[str],
+                                      user_id: Optional[str] = None,
+                                      is_enterprise_install: Optional[bool] = False) -> Optional[Installation]:
+        row = self.store.db.execute(
+            "SELECT installation FROM slack_installations WHERE key = ?",
+            [_key(enterprise_id, team_id, is_enterprise_install)],
+        ).fetchone()
+        return Installation(**json.loads(row[0])) if row else None
+
+    async def async_find_bot(self, *, enterprise_id: Optional[str], team_id: Optional[str],
+                             is_enterprise_install: Optional[bool] = False) -> Optional[Bot]:
+        installation = await self.async_find_installation(
+            enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=is_enterprise_install)
+        return installation.to_bot() if installation and installation.bot_token else None
+
+    async def async_delete_installation(self, *, enterprise_id: Optional[str], team_id: Optional[str],
+                                        user_id: Optional[str] = None) -> None:
+        with self.store.transaction():
+            self.store.db.execute("DELETE FROM slack_installations WHERE key IN (?, ?)",
+                                  [_key(enterprise_id, team_id, False), _key(enterprise_id, team_id, True)])
+
+    async def async_delete_bot(self, *, enterprise_id: Optional[str], team_id: Optional[str]) -> None:
+        await self.async_delete_installation(enterprise_id=enterprise_id, team_id=team_id)
+
+
+class SQLiteOAuthStateStore(AsyncOAuthStateStore):
+    """One-time `state` values of the OAuth flow (CSRF protection), valid for ten minutes."""
+
+    def __init__(self, get_store: Callable):
+        self._get_store = get_store
+
+    @property
+    def store(self):
+        return self._get_store()
+
+    @property
+    def logger(self) -> logging.Logger:
+        return logging.getLogger("complybot.slack")
+
+    async def async_issue(self, *args, **kwargs) -> str:
+        state = secrets.token_urlsafe(24)
+        with self.store.transaction():
+            self.store.db.execute("DELETE FROM slack_oauth_states WHERE expires_at < ?", [time.time()])
+            self.store.db.execute("INSERT INTO slack_oauth_states (state, expires_at) VALUES (?, ?)",
+                                  [state, time.time() + STATE_TTL_SECONDS])
+        return state
+
+    async def async_consume(self, state: str) -> bool:
+        with self.store.transaction():
+            deleted = self.store.db.execute(
+                "DELETE FROM slack_oauth_states WHERE state = ? AND expires_at >= ?", [state, time.time()]
+            ).rowcount
+        return bool(deleted)

@@ -1,0 +1,44 @@
+"""Buttons (Done, Snooze 1 week, Reassign, ...). A button's value is a command of the shared grammar,
+run as if the presser typed it, so the same permission checks apply. The message is then updated
+with the result; a refusal is shown only to the presser and changes nothing."""
+from __future__ import annotations
+
+import re
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.slack.blocks import ACTION_PREFIX
+from bot.slack.conversation import SlackRuntime, slack_message
+from bot.slack.listeners.events import publish_home
+from bot.slack.modals import assign_modal, modal_request
+from bot.slack.sender import message_kwargs
+
+
+def register(app: AsyncApp, runtime: SlackRuntime) -> None:
+    from bot.slack.listeners import just_ack
+
+    async def press_button(body: dict, action: dict, client, respond, context) -> None:
+        command = action.get("value", "")
+        user = body["user"]["id"]
+        team = context.team_id or body.get("team", {}).get("id", "")
+        container = body.get("container") or {}
+        channel = (body.get("channel") or {}).get("id") or container.get("channel_id", "")
+        wanted = modal_request(command)
+        if wanted is not None:
+            await client.views_open(trigger_id=body["trigger_id"], view=assign_modal(channel=channel, **wanted))
+            return
+        message = slack_message(team=team, user=user, text=command, channel=channel,
+                                is_direct=channel.startswith("D"))
+        reply = await runtime.reply_to(client, message)
+        if container.get("type") == "view":  # the Home tab: show it again, refreshed, with the outcome
+            await publish_home(runtime, client, team, user, notice=reply)
+        elif reply.ephemeral:  # refused or failed: tell the presser only, leave the message as it was
+            await respond(response_type="ephemeral", replace_original=False, **message_kwargs(reply))
+        elif container.get("is_ephemeral") or not container.get("message_ts"):
+            await respond(replace_original=True, **message_kwargs(reply))
+        else:
+            kwargs = message_kwargs(reply)
+            kwargs.pop("unfurl_links"), kwargs.pop("unfurl_media")
+            await client.chat_update(channel=channel, ts=container["message_ts"], **kwargs)
+
+    app.action(re.compile(f"^{ACTION_PREFIX}"))(ack=just_ack, lazy=[press_button])

@@ -1,0 +1,29 @@
+"""`/comply <anything>`: questions and every task command; a bare `assign` opens the assign modal."""
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.slack.blocks import to_neutral_text
+from bot.slack.conversation import SlackRuntime, slack_message
+from bot.slack.modals import assign_modal, modal_request
+from bot.slack.sender import message_kwargs
+
+COMMAND = "/comply"
+
+
+def register(app: AsyncApp, runtime: SlackRuntime) -> None:
+    from bot.slack.listeners import just_ack
+
+    async def answer_command(body: dict, client, respond, context) -> None:
+        text = to_neutral_text(body.get("text", "")) or "help"
+        channel = body.get("channel_id", "")
+        wanted = modal_request(text)
+        if wanted is not None:
+            await client.views_open(trigger_id=body["trigger_id"], view=assign_modal(channel=channel, **wanted))
+            return
+        message = slack_message(team=context.team_id or body.get("team_id", ""), user=body["user_id"], text=text,
+                                channel=channel, is_direct=channel.startswith("D"))
+        reply = await runtime.reply_to(client, message)
+        await respond(response_type="ephemeral" if reply.ephemeral else "in_channel", **message_kwargs(reply))
+
+    app.command(COMMAND)(ack=just_ack, lazy=[answer_command])

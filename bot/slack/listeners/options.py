@@ -1,0 +1,14 @@
+"""Options for the control picker of the assign modal (an external select)."""
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.slack.conversation import SlackRuntime
+from bot.slack.modals import CONTROL_ACTION, control_options
+
+
+def register(app: AsyncApp, runtime: SlackRuntime) -> None:
+    async def suggest_controls(ack, payload: dict) -> None:
+        await ack(options=control_options(payload.get("value", "")))
+
+    app.options(CONTROL_ACTION)(suggest_controls)

@@ -1,0 +1,91 @@
+"""The assign modal: opened by `assign` with no arguments and by a `Reassign` button, with a control
+picker (an external select fed by the control matcher), a user picker and a date picker. Its
+submission becomes ordinary commands of the shared grammar."""
+from __future__ import annotations
+
+import json
+import re
+
+CALLBACK_ID = "complybot_assign"
+CONTROL_ACTION = "complybot_control"  # the external select; the options listener answers it
+OPTION_TEXT_LIMIT = 75
+OPTION_VALUE_LIMIT = 150
+
+_BARE_ASSIGN = re.compile(r"^\s*assign\s*$", re.IGNORECASE)
+_BARE_REASSIGN = re.compile(r"^\s*reassign\s+#?(\d+)\s*$", re.IGNORECASE)
+
+
+def modal_request(command: str) -> dict | None:
+    """`{}` for a bare `assign`, `{"task": "12"}` for `reassign 12` with nobody named, else None."""
+    if _BARE_ASSIGN.match(command):
+        return {}
+    match = _BARE_REASSIGN.match(command)
+    return {"task": match.group(1)} if match else None
+
+
+def assign_modal(*, channel: str = "", task: str = "") -> dict:
+    blocks: list[dict] = []
+    if not task:
+        blocks.append(_input("control", "Control", {
+            "type": "external_select", "action_id": CONTROL_ACTION, "min_query_length": 1,
+            "placeholder": {"type": "plain_text", "text": "Type a control name or a reference (CC6.1, A.8.5)"},
+        }))
+    blocks.append(_input("owner", "Owner", {"type": "users_select", "action_id": "owner"}))
+    blocks.append(_input("due", "Due date", {"type": "datepicker", "action_id": "due"}, optional=True))
+    title = f"Reassign task {task}" if task else "Assign a control"
+    return {
+        "type": "modal", "callback_id": CALLBACK_ID,
+        "title": {"type": "plain_text", "text": title[:24]},
+        "submit": {"type": "plain_text", "text": "Reassign" if task else "Assign"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": json.dumps({"channel": channel, "task": task}),
+        "blocks": blocks,
+    }
+
+
+def _input(block_id: str, label: str, element: dict, optional: bool = False) -> dict:
+    return {"type": "input", "block_id": block_id, "optional": optional,
+            "label": {"type": "plain_text", "text": label}, "element": element}
+
+
+def submission(view: dict) -> tuple[dict, list[tuple[str, str]]]:
+    """(metadata, [(block id to blame on refusal, command), ...]) for a submitted assign modal."""
+    values = view.get("state", {}).get("values", {})
+    meta = json.loads(view.get("private_metadata") or "{}")
+    owner = values.get("owner", {}).get("owner", {}).get("selected_user") or ""
+    due = values.get("due", {}).get("due", {}).get("selected_date") or ""
+    task = meta.get("task", "")
+    if task:
+        commands = [("owner", f"reassign {task} to <@{owner}>")]
+        if due:
+            commands.append(("due", f"due {task} {due}"))
+        return meta, commands
+    selected = values.get("control", {}).get(CONTROL_ACTION, {}).get("selected_option") or {}
+    command = f"assign {selected.get('value', '')} to <@{owner}>" + (f" due {due}" if due else "")
+    return meta, [("control", command)]
+
+
+def blame(block_id: str, refusal: str, blocks: set[str]) -> str:
+    """Which input shows a refusal: a date problem on the date picker, else `block_id`."""
+    if "due" in blocks and re.search(r"\b(date|past|due)\b", refusal, re.IGNORECASE):
+        return "due"
+    return block_id
+
+
+def control_options(query: str, limit: int = 20) -> list[dict]:
+    """Options for the control picker: for a reference (CC6.1, A.8.5) the controls that cover it, else
+    the controls whose names best match what was typed (the same matcher as questions and `assign`)."""
+    from knowledge.catalog import catalog
+    from knowledge.matching import match_controls
+    from knowledge.references import find_refs
+
+    refs = find_refs(query)
+    if refs:
+        controls = [control for ref in refs for control in catalog().controls_for(ref.ref)]
+    elif query.strip():
+        controls = [control for control, score in match_controls(query, limit=limit) if score >= 50]
+    else:
+        controls = list(catalog().controls)
+    names = list(dict.fromkeys(control.name for control in controls))[:limit]
+    return [{"text": {"type": "plain_text", "text": name[:OPTION_TEXT_LIMIT]}, "value": name[:OPTION_VALUE_LIMIT]}
+            for name in names]

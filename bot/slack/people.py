@@ -1,0 +1,49 @@
+"""Slack people: who wrote, and who a `<@U…>` mention names. `users.info` is called once per person and
+the name, email and time zone are kept in the store, so the handlers (and nudges in the owner's
+morning) know them without asking Slack again."""
+from __future__ import annotations
+
+import logging
+from typing import Iterable
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack.blocks import USER_MENTION
+
+log = logging.getLogger("complybot.slack")
+
+
+def mentioned_users(text: str) -> list[str]:
+    return USER_MENTION.findall(text)
+
+
+class People:
+    """Fetches unknown Slack users once and keeps them in the store."""
+
+    def __init__(self) -> None:
+        self._known: set[tuple[str, str]] = set()  # (workspace, user id) already in the store with a name
+
+    async def learn(self, client: AsyncWebClient, store, workspace: str, user_ids: Iterable[str]) -> None:
+        """Make sure each user is in the store; the first one (the sender) first, so that the first
+        person of a workspace, who becomes its admin, is the one who spoke to the bot."""
+        for user_id in dict.fromkeys(user_ids):
+            if not user_id or (workspace, user_id) in self._known:
+                continue
+            person = store.person(workspace, user_id)
+            if person is None or not person.name:
+                await self._fetch(client, store, workspace, user_id)
+            self._known.add((workspace, user_id))
+
+    async def _fetch(self, client: AsyncWebClient, store, workspace: str, user_id: str) -> None:
+        try:
+            user = (await client.users_info(user=user_id))["user"]
+        except SlackApiError as error:  # unknown user or missing scope: keep the id, the handlers can say so
+            data = error.response.data if isinstance(error.response.data, dict) else {}
+            log.warning("slack users.info failed (%s, %s)", error.response.status_code, data.get("error", ""))
+            store.upsert_person(workspace, user_id, platform="slack")
+            return
+        profile = user.get("profile") or {}
+        name = profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name", "")
+        store.upsert_person(workspace, user_id, name=name, email=profile.get("email", ""), tz=user.get("tz", ""),
+                            is_bot=bool(user.get("is_bot")), platform="slack")

@@ -1,0 +1,331 @@
+"""A fake Slack Web API and a fake Slack sender of signed requests, for tests and benchmarks.
+
+`FakeSlackAPI` is an aiohttp app on 127.0.0.1 (port 0) that answers the Web API methods complybot uses
+the way Slack does and records every call (method, body, token). `fail_next` makes it answer 429 with
+Retry-After or 500, for retry tests. It also records posts to response URLs (`/respond/...`), which
+tests put into slash command and interactivity payloads.
+
+`SignedSlack` posts events, slash commands, interactions and options to the server under test, signed
+exactly as Slack signs them (v0 HMAC-SHA256 via slack_sdk's SignatureVerifier).
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import ClientSession, web
+from slack_sdk.signature import SignatureVerifier
+
+TEAM_ID = "T0001"
+BOT_USER_ID = "UBOT"
+BOT_ID = "BBOT"
+
+
+@dataclass
+class Call:
+    method: str  # Web API method ("chat.postMessage") or "response_url"
+    body: dict[str, Any]
+    token: str = ""
+    path: str = ""
+
+    def blocks(self) -> list[dict]:
+        blocks = self.body.get("blocks") or self.body.get("view", {}).get("blocks") or []
+        return json.loads(blocks) if isinstance(blocks, str) else blocks
+
+    def view(self) -> dict:
+        view = self.body.get("view") or {}
+        return json.loads(view) if isinstance(view, str) else view
+
+    def all_text(self) -> str:
+        """Everything a person could see in this call, as one string (for assertions)."""
+        return json.dumps(self.body, ensure_ascii=False)
+
+
+@dataclass
+class FakeSlackAPI:
+    users: dict[str, dict] = field(default_factory=dict)  # user id -> users.info "user" object
+    calls: list[Call] = field(default_factory=list)
+    _failures: list[tuple[str, int, int]] = field(default_factory=list)
+    _ts = itertools.count(1)
+    _changed: asyncio.Condition | None = None
+    _runner: web.AppRunner | None = None
+    base_url: str = ""
+    root_url: str = ""
+
+    async def start(self) -> "FakeSlackAPI":
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)  # users.info and a few others are GET
+        app.router.add_post("/respond/{hook}", self._response_url)
+        self._changed = asyncio.Condition()
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        self.root_url = f"http://127.0.0.1:{port}/"
+        self.base_url = f"{self.root_url}api/"  # what SLACK_API_URL / AsyncWebClient(base_url=...) take
+        return self
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+
+    def response_url(self, hook: str = "hook") -> str:
+        return f"{self.root_url}respond/{hook}"
+
+    def fail_next(self, method: str, status: int = 429, retry_after: int = 0) -> None:
+        """The next call of `method` gets `status` (429 with Retry-After, or 500) instead of an answer."""
+        self._failures.append((method, status, retry_after))
+
+    def add_user(self, user_id: str, name: str, email: str = "", tz: str = "Europe/Berlin") -> None:
+        self.users[user_id] = {
+            "id": user_id, "team_id": TEAM_ID, "name": name.lower(), "real_name": name, "tz": tz,
+            "is_bot": False, "profile": {"display_name": name, "real_name": name, "email": email},
+        }
+
+    def to(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    async def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        """Wait until `method` has been called `count` times; the calls so far."""
+        assert self._changed is not None
+
+        async def enough() -> None:
+            async with self._changed:
+                await self._changed.wait_for(lambda: len(self.to(method)) >= count)
+
+        try:
+            await asyncio.wait_for(enough(), timeout)
+        except TimeoutError:
+            raise AssertionError(f"{method} called {len(self.to(method))} times, wanted {count}: "
+                                 f"{[c.method for c in self.calls]}") from None
+        return self.to(method)
+
+    async def _record(self, call: Call) -> None:
+        assert self._changed is not None
+        async with self._changed:
+            self.calls.append(call)
+            self._changed.notify_all()
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        body = await _body(request)
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ") or body.pop("token", "")
+        for i, (failing, status, retry_after) in enumerate(self._failures):
+            if failing == method:
+                del self._failures[i]
+                await self._record(Call(f"{method}!{status}", body, token))
+                headers = {"Retry-After": str(retry_after)} if status == 429 else {}
+                return web.json_response({"ok": False, "error": "ratelimited" if status == 429 else "fatal_error"},
+                                         status=status, headers=headers)
+        await self._record(Call(method, body, token))
+        if not token:
+            return web.json_response({"ok": False, "error": "not_authed"})
+        return web.json_response(self._answer(method, body))
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        await self._record(Call("response_url", await _body(request), path=request.path))
+        return web.Response(text="ok")
+
+    def _answer(self, method: str, body: dict) -> dict:
+        ts = f"{int(time.time())}.{next(self._ts):06d}"
+        if method == "auth.test":
+            return {"ok": True, "url": "https://acme.slack.com/", "team": "Acme", "user": "complybot",
+                    "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False}
+        if method == "chat.postMessage":
+            return {"ok": True, "channel": body.get("channel"), "ts": ts,
+                    "message": {"text": body.get("text", ""), "ts": ts, "bot_id": BOT_ID}}
+        if method == "chat.update":
+            return {"ok": True, "channel": body.get("channel"), "ts": body.get("ts"), "text": body.get("text", "")}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": ts}
+        if method in ("views.open", "views.publish", "views.update", "views.push"):
+            view = body.get("view") or {}
+            view = json.loads(view) if isinstance(view, str) else view
+            return {"ok": True, "view": {**view, "id": f"V{next(self._ts):08d}", "team_id": TEAM_ID}}
+        if method == "users.info":
+            user = self.users.get(body.get("user", ""))
+            return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method == "conversations.open":
+            users = str(body.get("users", ""))
+            return {"ok": True, "channel": {"id": "D" + users.split(",")[0].removeprefix("U")}}
+        if method == "oauth.v2.access":
+            return {"ok": True, "access_token": "xoxb-installed", "token_type": "bot", "scope": "commands",
+                    "bot_user_id": BOT_USER_ID, "app_id": "A0001", "team": {"id": TEAM_ID, "name": "Acme"},
+                    "enterprise": None, "is_enterprise_install": False,
+                    "authed_user": {"id": "U0001", "scope": "", "access_token": None, "token_type": None}}
+        return {"ok": False, "error": "unknown_method"}
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    if request.method == "GET":
+        body = {}
+    elif request.content_type == "application/json":
+        body = await request.json()
+    else:
+        body = dict(await request.post())
+    return {**dict(request.query), **body}
+
+
+class SignedSlack:
+    """Sends requests to the server under test the way Slack does: signed, with Slack's body formats."""
+
+    def __init__(self, server_url: str, signing_secret: str, api: FakeSlackAPI | None = None):
+        self.url = server_url.rstrip("/") + "/slack/events"
+        self.verifier = SignatureVerifier(signing_secret)
+        self.api = api
+        self.session: ClientSession | None = None
+        self._ids = itertools.count(1)
+
+    async def __aenter__(self) -> "SignedSlack":
+        self.session = ClientSession()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        if self.session:
+            await self.session.close()
+
+    def headers(self, body: str, timestamp: int | None = None, content_type: str = "application/json") -> dict:
+        stamp = str(int(time.time()) if timestamp is None else timestamp)
+        return {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": self.verifier.generate_signature(timestamp=stamp, body=body),
+        }
+
+    async def post(self, body: str, content_type: str, extra_headers: dict | None = None,
+                   timestamp: int | None = None) -> tuple[int, str]:
+        assert self.session is not None
+        headers = {**self.headers(body, timestamp, content_type), **(extra_headers or {})}
+        async with self.session.post(self.url, data=body.encode(), headers=headers) as response:
+            return response.status, await response.text()
+
+    async def event(self, event: dict, event_id: str | None = None, retry_num: int | None = None,
+                    team: str = TEAM_ID) -> tuple[int, str]:
+        event_id = event_id or f"Ev{next(self._ids):08d}"
+        envelope = {
+            "token": "legacy", "team_id": team, "api_app_id": "A0001", "type": "event_callback",
+            "event_id": event_id, "event_time": int(time.time()), "event": event,
+            "authorizations": [{"team_id": team, "user_id": BOT_USER_ID, "is_bot": True}],
+        }
+        headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"} if retry_num else {}
+        return await self.post(json.dumps(envelope), "application/json", headers)
+
+    async def mention(self, user: str, text: str, channel: str = "C0001", thread_ts: str | None = None,
+                      **kwargs) -> tuple[int, str]:
+        ts = f"{int(time.time())}.{next(self._ids):06d}"
+        event = {"type": "app_mention", "user": user, "text": f"<@{BOT_USER_ID}> {text}", "ts": ts,
+                 "channel": channel, "event_ts": ts, "team": TEAM_ID}
+        if thread_ts:
+            event["thread_ts"] = thread_ts
+        return await self.event(event, **kwargs)
+
+    async def direct_message(self, user: str, text: str, channel: str = "D0001", **extra) -> tuple[int, str]:
+        ts = f"{int(time.time())}.{next(self._ids):06d}"
+        event = {"type": "message", "channel_type": "im", "user": user, "text": text, "ts": ts,
+                 "channel": channel, "event_ts": ts, "team": TEAM_ID, **extra}
+        return await self.event(event)
+
+    async def command(self, user: str, text: str, channel: str = "C0001", timestamp: int | None = None,
+                      hook: str = "cmd") -> tuple[int, str]:
+        assert self.api is not None
+        form = {
+            "token": "legacy", "team_id": TEAM_ID, "team_domain": "acme", "channel_id": channel,
+            "channel_name": "compliance", "user_id": user, "user_name": user.lower(), "command": "/comply",
+            "text": text, "api_app_id": "A0001", "response_url": self.api.response_url(hook),
+            "trigger_id": f"trigger.{next(self._ids)}",
+        }
+        return await self.post(urlencode(form), "application/x-www-form-urlencoded", timestamp=timestamp)
+
+    async def interaction(self, payload: dict) -> tuple[int, str]:
+        payload = {"team": {"id": TEAM_ID, "domain": "acme"}, "api_app_id": "A0001", "token": "legacy",
+                   "trigger_id": f"trigger.{next(self._ids)}", **payload}
+        body = urlencode({"payload": json.dumps(payload)})
+        return await self.post(body, "application/x-www-form-urlencoded")
+
+    async def press(self, user: str, button: dict, message: dict | None = None, channel: str = "C0001",
+                    container: dict | None = None, hook: str = "press") -> tuple[int, str]:
+        """Press a button (a Block Kit element the bot rendered) in a message, or in the App Home tab."""
+        assert self.api is not None
+        payload: dict[str, Any] = {
+            "type": "block_actions", "user": {"id": user, "team_id": TEAM_ID},
+            "actions": [{"type": "button", "action_id": button["action_id"], "block_id": button.get("block_id", "b"),
+                         "value": button.get("value", ""), "action_ts": str(time.time())}],
+        }
+        if message is not None:
+            payload.update(channel={"id": channel}, message=message, response_url=self.api.response_url(hook),
+                           container=container or {"type": "message", "message_ts": message.get("ts", ""),
+                                                    "channel_id": channel, "is_ephemeral": False})
+        else:
+            payload.update(container=container or {"type": "view", "view_id": "VHOME"},
+                           view={"id": "VHOME", "type": "home"})
+        return await self.interaction(payload)
+
+    async def options(self, user: str, action_id: str, value: str, callback_id: str) -> tuple[int, str]:
+        payload = {"type": "block_suggestion", "user": {"id": user, "team_id": TEAM_ID}, "action_id": action_id,
+                   "block_id": action_id, "value": value, "view": {"id": "VMODAL", "callback_id": callback_id,
+                                                                    "type": "modal"}}
+        return await self.interaction(payload)
+
+    async def submit(self, user: str, view: dict, values: dict) -> tuple[int, str]:
+        """Submit a modal the bot opened, with `values` as Slack sends them (block id -> action id -> value)."""
+        payload = {"type": "view_submission", "user": {"id": user, "team_id": TEAM_ID},
+                   "view": {**view, "id": "VMODAL", "state": {"values": values}}}
+        return await self.interaction(payload)
+
+
+def buttons(blocks: list[dict]) -> list[dict]:
+    """Every button of rendered blocks, each with its block_id, in order."""
+    found = []
+    for block in blocks:
+        for element in block.get("elements", []) + ([block["accessory"]] if "accessory" in block else []):
+            if element.get("type") == "button":
+                found.append({**element, "block_id": block.get("block_id", "")})
+    return found
+
+
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+BOT_TOKEN = "xoxb-test-token"
+
+
+@dataclass
+class SlackServer:
+    """The real complybot server (bot.server.create_app) on 127.0.0.1, port 0, with Slack pointed at a fake."""
+
+    app: web.Application
+    runner: web.AppRunner
+    url: str
+
+    @property
+    def store(self):
+        return self.app["ctx"].store
+
+    async def settle(self) -> None:
+        """Wait for the work the server does after acknowledging Slack (lazy listeners)."""
+        await self.app["slack_runtime"].work.drain(timeout=10)
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+
+
+async def start_slack_server(db_path, api: FakeSlackAPI, **env: str) -> SlackServer:
+    from bot.config import Settings
+    from bot.server import create_app
+
+    settings = Settings.from_env({
+        "COMPLYBOT_DB": str(db_path), "COMPLYBOT_HOST": "127.0.0.1", "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": api.base_url, **env,
+    })
+    app = create_app(settings)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    return SlackServer(app, runner, f"http://127.0.0.1:{port}")
