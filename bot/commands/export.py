@@ -1,0 +1,102 @@
+"""`complybot export soa|tasks|audit-log|mapping [--format csv|xlsx] [--out PATH] [--workspace ID]`:
+tables for auditors. CSV goes to standard output without --out; XLSX needs --out."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+WHAT = ("soa", "tasks", "audit-log", "mapping")
+SHEET_TITLES = {"soa": "Statement of Applicability", "tasks": "Tasks", "audit-log": "Audit log",
+                "mapping": "SOC 2 - ISO 27001 mapping"}
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run these as formulas
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("what", choices=WHAT, help="soa (Statement of Applicability), tasks, audit-log, mapping")
+    parser.add_argument("--format", choices=("csv", "xlsx"), help="default: from --out's extension, else csv")
+    parser.add_argument("--out", metavar="PATH", help="file to write (default: CSV to standard output)")
+    parser.add_argument("--workspace", default="local", help="workspace id (default: local, the chat's)")
+    parser.add_argument("--db", metavar="PATH", help="SQLite file (default $COMPLYBOT_DB or ./complybot.db)")
+
+
+def run(args: argparse.Namespace) -> int:
+    fmt = args.format or ("xlsx" if args.out and args.out.lower().endswith(".xlsx") else "csv")
+    if fmt == "xlsx" and not args.out:
+        print("complybot export: --format xlsx needs --out PATH", file=sys.stderr)
+        return 2
+    header, rows = table(args.what, args.workspace, args.db)
+    if not args.out:
+        write_csv(sys.stdout, header, rows)
+        return 0
+    try:
+        if fmt == "xlsx":
+            write_xlsx(args.out, SHEET_TITLES[args.what], header, rows)
+        else:
+            with open(args.out, "w", encoding="utf-8", newline="") as handle:
+                write_csv(handle, header, rows)
+    except OSError as error:
+        print(f"complybot export: cannot write {args.out}: {error.strerror}", file=sys.stderr)
+        return 1
+    print(f"Wrote {len(rows)} rows to {args.out}", file=sys.stderr)
+    return 0
+
+
+def table(what: str, workspace: str, db_path: str | None):
+    from handlers import exports
+
+    if what == "mapping":
+        return exports.mapping()
+    from bot.store import Store
+
+    store = Store.open(db_path)
+    try:
+        builder = {"soa": exports.soa, "tasks": exports.tasks, "audit-log": exports.audit_log}[what]
+        return builder(store, workspace)
+    finally:
+        store.close()
+
+
+def safe_cell(value: str) -> str:
+    """User text that a spreadsheet would evaluate is written as text."""
+    return "'" + value if value.startswith(FORMULA_STARTS) and not _is_number(value) else value
+
+
+def _is_number(value: str) -> bool:
+    try:
+        float(value)
+        return True
+    except ValueError:
+        return False
+
+
+def write_csv(handle, header: list[str], rows: list[list[str]]) -> None:
+    import csv
+
+    writer = csv.writer(handle)
+    writer.writerow(header)
+    writer.writerows([safe_cell(cell) for cell in row] for row in rows)
+
+
+def write_xlsx(path: str, title: str, header: list[str], rows: list[list[str]]) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = title[:31]
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    for cells in sheet.iter_rows(min_row=2):
+        for cell in cells:
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"  # text, never a formula
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = sheet.dimensions
+    for column, name in enumerate(header, start=1):
+        longest = max([len(name)] + [len(str(r[column - 1]).split("\n")[0]) for r in rows[:200]])
+        sheet.column_dimensions[sheet.cell(1, column).column_letter].width = min(max(longest + 2, 8), 60)
+    book.save(path)
