@@ -1,0 +1,96 @@
+"""`complybot ask`: answer one question, or one question per line of standard input.
+
+    complybot ask "what ISO control maps to CC6.1?"    # the answer as a person reads it
+    complybot ask --json < questions.txt                # one JSON object per line, same order
+    complybot ask --csv < questionnaire.txt > out.csv   # the same as a spreadsheet
+
+Batch mode reads standard input as bytes and decodes it leniently, so an empty line, a 40,000-character
+line, binary junk or emoji each get exactly one answer (or a polite refusal) on their own output line.
+This path imports only the knowledge layer: no Slack, Teams or server code, for a fast start.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+
+FIELDS = ("question", "answer", "kind", "confidence", "refs", "sources", "suggestions")
+ECHO_CHARS = 1000  # a question is echoed in --json/--csv output up to this length
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("question", nargs="*", help="the question (omit it to read one question per line from stdin)")
+    form = parser.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="one JSON object per question (answer, kind, confidence, ...)")
+    form.add_argument("--csv", action="store_true", help="CSV with a header row, one row per question")
+
+
+def _record(question: str, result) -> dict:
+    return {
+        "question": question if len(question) <= ECHO_CHARS else question[:ECHO_CHARS] + "…",
+        "answer": result.text,
+        "kind": result.kind,
+        "confidence": result.confidence,
+        "refs": list(result.refs),
+        "sources": list(result.sources),
+        "suggestions": list(result.suggestions),
+    }
+
+
+def _questions(args) -> list[str] | None:
+    """The one question of the command line, or None to read standard input line by line."""
+    if args.question:  # argv may carry undecodable bytes as surrogates: make them printable
+        return [" ".join(args.question).encode("utf-8", errors="replace").decode("utf-8")]
+    return None
+
+
+def _stdin_lines():
+    for raw in sys.stdin.buffer:
+        yield raw.rstrip(b"\r\n").decode("utf-8", errors="replace")
+
+
+def _human(result) -> str:
+    text = result.text
+    if result.suggestions:
+        text += "\n\nYou could also ask: " + " | ".join(result.suggestions)
+    return text
+
+
+def _answer_safely(answer, question: str):
+    """An answer, or, should the engine ever fail on one line, a refusal that keeps the batch aligned."""
+    try:
+        return answer(question)
+    except Exception as error:  # one bad line must not cost the answers of the others
+        from knowledge.answer import Answer
+
+        print(f"complybot ask: could not answer one question ({type(error).__name__})", file=sys.stderr)
+        return Answer("Sorry, I could not answer that question. Please rephrase it.", "error", 0.0)
+
+
+def run(args: argparse.Namespace) -> int:
+    from knowledge.answer import answer
+
+    if args.json or args.csv:
+        sys.stdout.reconfigure(encoding="utf-8", errors="replace")
+    else:
+        sys.stdout.reconfigure(errors="replace")
+    given = _questions(args)
+    questions = given if given is not None else _stdin_lines()
+    out = sys.stdout
+    writer = None
+    if args.csv:
+        writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
+        writer.writeheader()
+    for question in questions:
+        result = _answer_safely(answer, question)
+        if args.json:
+            out.write(json.dumps(_record(question, result), ensure_ascii=False) + "\n")
+        elif writer:
+            row = _record(question, result)
+            writer.writerow({k: "; ".join(v) if isinstance(v, list) else v for k, v in row.items()})
+        else:
+            out.write(_human(result) + ("\n\n" if given is None else "\n"))
+        if given is None:
+            out.flush()
+    return 0

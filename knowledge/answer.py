@@ -1,0 +1,572 @@
+"""The answer engine: a question in plain words -> an exact `Answer`.
+
+Order of reading, most certain first:
+1. references (`CC6.1`, `A.8.5`, `Clause 6.1.3`, `A.9.4.2`) -> the mapping, read from the table;
+2. "which framework for us" -> a recommendation led by its framework, from what the question says;
+3. otherwise the best of a named control (typos, synonyms) and an FAQ entry (any phrasing);
+4. nothing good enough -> say so and what can be asked. Such an answer names no reference and no figure.
+
+Everything the engine needs is indexed once at load (`engine()`), so one answer costs well under a
+millisecond.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+
+from knowledge import lexicon
+from knowledge.catalog import Catalog, Control, catalog
+from knowledge.faq import FaqEntry, Knowledge, knowledge
+from knowledge.references import Ref, find_refs, soc2_series
+
+MAX_QUESTION_CHARS = 4000  # the same limit as the chat router's; longer input is refused politely
+MAX_REFS = 6  # references answered in one question
+
+MAPPING_SOURCE = "the article's SOC 2 to ISO 27001:2022 control mapping table"
+ISO_SOURCE = "ISO/IEC 27001:2022 Annex A and clause titles"
+SOC2_SOURCE = "AICPA Trust Services Criteria (2017, points of focus revised 2022), paraphrased titles"
+ISO2013_SOURCE = "ISO/IEC 27002:2022 Annex B correspondence of 2013 to 2022 controls"
+
+# words that say what kind of thing is asked, never which control: ignored when matching control names
+_MAPPING_WORDS = frozenset(
+    lexicon.stem(w)
+    for w in """control controls map maps mapping mapped soc2 iso27001 iso soc criteria criterion tsc annex
+    clause equivalent equivalents correspond corresponds corresponding match matches side sides reference
+    references ref refs number numbers framework frameworks 2022 2013 2017 requirement requirements mean
+    means meaning explain define definition cover covers covered relate related relates version""".split()
+)
+# words that place a question in our field; an FAQ answer needs at least one (no "$" for pizza prices)
+_DOMAIN_WORDS = frozenset(
+    lexicon.stem(w)
+    for w in """soc1 soc2 soc3 soc iso27001 iso isms type1 type2 audit audits auditor auditors certification
+    certificate certified certify attestation attest compliance compliant security infosec cybersecurity
+    framework frameworks standard criteria tsc annex clause soa applicability surveillance recertification
+    renewal renew control controls cpa trust assurance report reports privacy vendor risk policy policies
+    evidence gap assessment assessor monitoring documentation complybot bot help""".split()
+)
+_DEFINE = re.compile(
+    r"^\W*(what\s+is|what's|whats|what\s+are|define|definition|meaning\s+of|explain|describe|tell\s+me\s+about|"
+    r"what\s+does\s+\S+\s+(mean|say|cover|require|stand))\b",
+    re.IGNORECASE,
+)
+_CHOICE = frozenset(
+    "which should pick choose chose select recommend recommendation suggest advise better best right first "
+    "start prioritize prioritise go decide need".split()
+)
+_CHOICE_SUBJECT = frozenset("framework frameworks certification one standard option audit report".split())
+_QUESTION_START = re.compile(
+    r"^\W*(how|what|whats|when|why|who|which|where|is|are|do|does|did|can|could|should|would|will|must|may)\b",
+    re.IGNORECASE,
+)
+_FRAMEWORK_WORD = {"soc2": "soc2", "iso27001": "iso", "iso": "iso"}
+_US_PRONOUN = re.compile(r"\b(US|U\.S\.A?\.?)(?![a-z])")
+
+
+@dataclass(frozen=True)
+class Group:
+    """A titled block of an answer, e.g. the ISO references of each control mapped to CC6.1."""
+
+    title: str
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    kind: str
+    confidence: float  # 0..1
+    refs: tuple[str, ...] = ()  # every reference the text names, canonical
+    sources: tuple[str, ...] = ()
+    suggestions: tuple[str, ...] = ()  # follow-up questions worth a button
+    groups: tuple[Group, ...] = field(default=())
+
+
+def answer(question: str) -> Answer:
+    """Answer one question with the shipped data."""
+    return engine().answer(question)
+
+
+@functools.cache
+def engine() -> Engine:
+    return Engine(catalog(), knowledge())
+
+
+_PREFIX_ORDER = {"A.": 0, "Clause": 1, "CC": 2, "A": 3, "C": 4, "PI": 5, "P": 6}
+
+
+def _ref_key(ref: str) -> tuple:
+    """Annex A then clauses by number; SOC 2 in the criteria's order (CC, A, C, PI, P), then by number."""
+    prefix = "A." if ref.startswith("A.") else re.match(r"[A-Za-z]+", ref).group()
+    return (_PREFIX_ORDER.get(prefix, 9), *(int(n) for n in re.findall(r"\d+", ref)))
+
+
+def _join(refs) -> str:
+    return ", ".join(sorted(set(refs), key=_ref_key))
+
+
+class Engine:
+    def __init__(self, cat: Catalog, kn: Knowledge):
+        self.cat, self.kn = cat, kn
+        self._abbreviations = self._abbreviation_rewriter(kn.abbreviations)
+        self._controls = lexicon.PhraseIndex(self._control_phrases())
+        self._faq_by_id = {entry.id: entry for entry in kn.faq}
+        self._faq = lexicon.PhraseIndex(self._faq_phrases())
+        self._signals = {name: self._phrase_set(words) for name, words in kn.signals.items()}
+        self._markets = {name: self._phrase_set(words) for name, words in kn.markets.items()}
+        self._asks = self._phrase_set(kn.asks)
+        vocabulary = set(self._controls.idf) | set(self._faq.idf) | lexicon.STOPWORDS | _DOMAIN_WORDS
+        vocabulary |= _MAPPING_WORDS | _CHOICE | _CHOICE_SUBJECT
+        for phrases in (*self._signals.values(), *self._markets.values(), self._asks.keys()):
+            vocabulary.update(word for phrase in phrases for word in phrase)
+        self._speller = lexicon.Speller(vocabulary)
+        self._children = self._clause_children()
+
+    # ------------------------------------------------------------------ building the indexes
+
+    @staticmethod
+    def _abbreviation_rewriter(abbreviations: dict[str, str]):
+        table = {}
+        for short, long in abbreviations.items():
+            key = lexicon.normalize(short)
+            if key and key not in lexicon.STOPWORDS and key != lexicon.normalize(long):
+                table[key] = lexicon.normalize(long)
+        if not table:
+            return lambda text: text
+        pattern = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(table, key=len, reverse=True)) + r")\b")
+        return lambda text: pattern.sub(lambda m: table[m.group(1)], text)
+
+    def tokens(self, text: str) -> list[str]:
+        """Normalised, abbreviation-expanded, stemmed and spell-fixed words of `text`."""
+        normalized = self._abbreviations(lexicon.normalize(text))
+        return [lexicon.stem(w) for w in normalized.split()[: lexicon.MAX_WORDS]]
+
+    def _phrase(self, text: str) -> tuple[str, ...]:
+        return tuple(self.tokens(text))
+
+    def _phrase_set(self, phrases) -> dict[tuple[str, ...], str]:
+        """Phrase words -> the phrase as written in the data (shown back as "you mentioned ...")."""
+        found = {}
+        for text in phrases:
+            words = self._phrase(text)
+            if words and text.strip().lower() != "us":  # the pronoun; see _US_PRONOUN
+                found.setdefault(words, text.strip())
+        return found
+
+    def _control_words(self, tokens) -> list[str]:
+        return [t for t in lexicon.content(tokens) if t not in _MAPPING_WORDS]
+
+    def _control_phrases(self):
+        for control in self.cat.controls:
+            for name in (control.name, *self.kn.aliases.get(control.name, ())):
+                yield control.name, self._control_words(self._phrase(name))
+
+    def _faq_phrases(self):
+        for entry in self.kn.faq:
+            for text in (*entry.questions, *entry.keywords):
+                yield entry.id, lexicon.content(self._phrase(text))
+
+    def _clause_children(self) -> dict[str, tuple[str, ...]]:
+        """`Clause 9.2` -> the catalogue's `Clause 9.2.1`, `Clause 9.2.2` (a heading over its sub-clauses)."""
+        children: dict[str, list[str]] = {}
+        for ref in self.cat.iso:
+            if ref.startswith("Clause "):
+                parts = ref.split(".")
+                for cut in range(1, len(parts)):
+                    children.setdefault(".".join(parts[:cut]), []).append(ref)
+        return {parent: tuple(refs) for parent, refs in children.items()}
+
+    # ------------------------------------------------------------------ the entry point
+
+    def answer(self, question: str) -> Answer:
+        text = (question or "").replace("\x00", " ").strip()
+        if not text:
+            return self._refuse(
+                "empty",
+                "Please ask me a question, for example: which ISO 27001 controls match a SOC 2 criterion, "
+                "how a control such as disk encryption maps, or how long a SOC 2 Type 1 takes.",
+            )
+        if len(text) > MAX_QUESTION_CHARS:
+            return self._refuse(
+                "too_long",
+                f"That question is {len(text):,} characters long; I read up to {MAX_QUESTION_CHARS:,}. "
+                "Please ask a shorter question.",
+            )
+        refs = find_refs(text)
+        if refs:
+            found = self._answer_refs(text, refs)
+            if found:
+                return found
+        tokens = [t if t in lexicon.STOPWORDS else self._speller.fix(t) for t in self.tokens(text)]
+        recommendation = self._recommend(text, tokens)
+        if recommendation:
+            return recommendation
+        return self._answer_words(text, tokens, refs)
+
+    # ------------------------------------------------------------------ references
+
+    def _answer_refs(self, text: str, refs: list[Ref]) -> Answer | None:
+        refs = [r for r in refs if not r.bare or r.ref in self.cat.iso][:MAX_REFS]
+        if not refs:
+            return None
+        define = bool(_DEFINE.search(text))
+        parts = [self._answer_ref(ref, define) for ref in refs]
+        known = [p for p in parts if p.kind != "unknown_ref"] or parts
+        first = known[0]
+        return Answer(
+            text="\n\n".join(p.text for p in known + [p for p in parts if p not in known]),
+            kind=first.kind,
+            confidence=min(p.confidence for p in known),
+            refs=tuple(dict.fromkeys(r for p in known for r in p.refs)),
+            sources=tuple(dict.fromkeys(s for p in known for s in p.sources)),
+            suggestions=tuple(dict.fromkeys(s for p in known for s in p.suggestions))[:3],
+            groups=tuple(g for p in known for g in p.groups),
+        )
+
+    def _answer_ref(self, ref: Ref, define: bool) -> Answer:
+        if ref.kind == "soc2":
+            return self._soc2(ref.ref, define) if ref.ref in self.cat.soc2 else self._unknown_soc2(ref.ref)
+        if ref.kind == "iso2013":
+            return self._iso2013(ref.ref)
+        if ref.ref in self.cat.iso or ref.ref in self._children:
+            return self._iso(ref.ref, define)
+        if ref.kind == "iso" and self._iso2013_under(ref.ref):
+            return self._iso2013_category(ref.ref)
+        return self._unknown_iso(ref.ref)
+
+    def _soc2(self, ref: str, define: bool) -> Answer:
+        item = self.cat.soc2[ref]
+        heading = f"{ref} is a SOC 2 criterion ({item.category}): {item.title}."
+        controls = self.cat.controls_for(ref)
+        if not controls:
+            return Answer(
+                f"{heading}\nNo control in the mapping table maps it to ISO 27001:2022, so I have no ISO "
+                "reference for it.",
+                "unmapped_soc2",
+                0.95,
+                (ref,),
+                (SOC2_SOURCE, MAPPING_SOURCE),
+            )
+        lines = tuple(f"{c.name}: {_join(c.iso)}" for c in controls)
+        union = {r for c in controls for r in c.iso}
+        count = f"{len(controls)} control{'s' if len(controls) > 1 else ''}"
+        text = (
+            f"{heading}\nISO 27001:2022 references of the {count} mapped to it:\n"
+            + "\n".join(f"• {line}" for line in lines)
+            + f"\nAll ISO 27001:2022 references ({len(union)}): {_join(union)}"
+        )
+        first_iso = sorted(union, key=_ref_key)[0]
+        return Answer(
+            text,
+            "define" if define else "iso_for_soc2",
+            0.99,
+            (ref, *sorted(union, key=_ref_key)),
+            (MAPPING_SOURCE, SOC2_SOURCE),
+            (f"What is {first_iso}?", f"{controls[0].name}"),
+            (Group(f"ISO 27001:2022 for {ref}", lines),),
+        )
+
+    def _iso_heading(self, ref: str) -> str:
+        item = self.cat.iso.get(ref)
+        if item is None:  # a clause heading the catalogue lists only by its sub-clauses
+            return f"{ref} of ISO 27001:2022 (a management-system clause)."
+        if item.theme == "Clause":
+            return f"{ref} of ISO 27001:2022 (management-system clause): {item.title}."
+        return f"{ref} of ISO 27001:2022 (Annex A, {item.theme} theme): {item.title}."
+
+    def _iso(self, ref: str, define: bool) -> Answer:
+        heading = self._iso_heading(ref)
+        direct = self.cat.controls_for(ref)
+        below = [(child, self.cat.controls_for(child)) for child in self._children.get(ref, ())]
+        below = [(child, controls) for child, controls in below if controls]
+        if not direct and not below:
+            return Answer(
+                f"{heading}\nNo control in the mapping table maps it to SOC 2: no SOC 2 criterion covers "
+                "it there, so it is ISO 27001 work of its own.",
+                "unmapped_iso",
+                0.95,
+                (ref,),
+                (ISO_SOURCE, MAPPING_SOURCE),
+            )
+        lines = [f"{c.name}: {_join(c.soc2)}" for c in direct]
+        for child, controls in below:
+            lines += [f"{c.name} (via {child}): {_join(c.soc2)}" for c in controls]
+        union = {r for c in direct for r in c.soc2} | {r for _, cs in below for c in cs for r in c.soc2}
+        intro = "SOC 2 criteria of the controls mapped to it"
+        if below and not direct:
+            intro = "The table maps its sub-clauses, not the heading itself. SOC 2 criteria of their controls"
+        text = (
+            f"{heading}\n{intro}:\n"
+            + "\n".join(f"• {line}" for line in lines)
+            + f"\nAll SOC 2 criteria ({len(union)}): {_join(union)}"
+        )
+        soc_sorted = sorted(union, key=_ref_key)
+        return Answer(
+            text,
+            "define" if define else "soc2_for_iso",
+            0.99,
+            (ref, *soc_sorted),
+            (MAPPING_SOURCE, ISO_SOURCE),
+            (f"What is {soc_sorted[0]}?",),
+            (Group(f"SOC 2 for {ref}", tuple(lines)),),
+        )
+
+    def _iso2013(self, ref: str) -> Answer:
+        entry = self.cat.iso2013.get(ref)
+        if entry is None:
+            return self._unknown(
+                "I don't know that ISO 27001:2013 reference: the 2013 edition's Annex A numbers run from "
+                "5.1.1 to 18.2.3, and I have every one of its 114 controls. Please check the number."
+            )
+        title, targets = entry
+        lead = f"{ref} of ISO 27001:2013 ({title}) is {' and '.join(targets)} in ISO 27001:2022."
+        parts = [self._iso(target, False) for target in targets]
+        return Answer(
+            lead + "\n\n" + "\n\n".join(p.text for p in parts),
+            "iso2013",
+            0.99,
+            tuple(dict.fromkeys((ref, *targets, *(r for p in parts for r in p.refs)))),
+            (ISO2013_SOURCE, MAPPING_SOURCE),
+            tuple(f"What is {t}?" for t in targets)[:2],
+            tuple(g for p in parts for g in p.groups),
+        )
+
+    def _iso2013_under(self, ref: str) -> list[str]:
+        return [r for r in self.cat.iso2013 if r.startswith(ref + ".")]
+
+    def _iso2013_category(self, ref: str) -> Answer:
+        """`A.9.4` is no 2022 control but a 2013 category: list its controls and where they went."""
+        lines = tuple(
+            f"{old} {self.cat.iso2013[old][0]} → {', '.join(self.cat.iso2013[old][1])}"
+            for old in self._iso2013_under(ref)
+        )
+        targets = {t for old in self._iso2013_under(ref) for t in self.cat.iso2013[old][1]}
+        return Answer(
+            f"{ref} is not an ISO 27001:2022 control; in ISO 27001:2013 it is a category. Its controls "
+            "in the 2022 version:\n" + "\n".join(f"• {line}" for line in lines),
+            "iso2013",
+            0.9,
+            tuple(sorted(targets, key=_ref_key)),
+            (ISO2013_SOURCE,),
+            groups=(Group(f"ISO 27001:2013 {ref} in 2022", lines),),
+        )
+
+    def _unknown_soc2(self, ref: str) -> Answer:
+        series = soc2_series(ref)
+        members = [r for r in self.cat.soc2 if soc2_series(r) == series]
+        if members:
+            category = self.cat.soc2[members[0]].category
+            detail = (
+                f"the {series} series ({category}) has {len(members)} criteria, numbered "
+                f".1 to .{len(members)}."
+            )
+        else:
+            detail = (
+                "the common criteria are the series CC1 to CC9, then Availability A1, Confidentiality C1, "
+                "Processing Integrity PI1 and Privacy P1 to P8."
+            )
+        return self._unknown(f"I don't know that SOC 2 criterion: SOC 2 has no such number; {detail}")
+
+    def _unknown_iso(self, ref: str) -> Answer:
+        if ref.startswith("Clause"):
+            detail = "The management-system clauses of ISO 27001:2022 are numbered from 4.1 to 10.2."
+        else:
+            theme = int(ref.split(".")[1])
+            counts = {}
+            for item in self.cat.iso.values():
+                if item.theme != "Clause":
+                    counts.setdefault(int(item.ref.split(".")[1]), item.theme)
+            if theme in counts:
+                size = sum(1 for r in self.cat.iso if r.startswith(f"A.{theme}."))
+                detail = f"Annex A theme {theme} ({counts[theme]}) has {size} controls, numbered {theme}.1 to {theme}.{size}."
+            else:
+                detail = (
+                    "Annex A of ISO 27001:2022 has four themes, numbered 5 (Organizational), 6 (People), "
+                    "7 (Physical) and 8 (Technological). ISO 27001:2013 numbers have three parts, like 9.4.2; "
+                    "SOC 2 Availability criteria are written without a dot after the A."
+                )
+        return self._unknown(f"I don't know that ISO 27001 reference. {detail}")
+
+    def _unknown(self, text: str) -> Answer:
+        return Answer(text, "unknown_ref", 0.9, sources=(ISO_SOURCE, SOC2_SOURCE))
+
+    # ------------------------------------------------------------------ "which framework for us"
+
+    def _contains(self, tokens: list[str], phrase: tuple[str, ...]) -> bool:
+        size = len(phrase)
+        if size == 1:
+            return phrase[0] in tokens
+        return any(tuple(tokens[i : i + size]) == phrase for i in range(len(tokens) - size + 1))
+
+    def _hits(self, tokens: list[str], phrases: dict[tuple[str, ...], str]) -> list[str]:
+        return [shown for words, shown in phrases.items() if self._contains(tokens, words)]
+
+    def _recommend(self, text: str, tokens: list[str]) -> Answer | None:
+        named = [_FRAMEWORK_WORD[t] for t in tokens if t in _FRAMEWORK_WORD]
+        choice = any(t in _CHOICE for t in tokens)
+        versus = len(set(named)) == 2 and any(t in ("vs", "versus", "or") for t in tokens)
+        us_market = self._hits(tokens, self._markets["us"])
+        if not text.isupper():
+            us_market += _US_PRONOUN.findall(text)
+        abroad = self._hits(tokens, self._markets["international"])
+        leaning = {name: self._hits(tokens, phrases) for name, phrases in self._signals.items()}
+        demanded = self._demanded(tokens)
+        has_signal = bool(us_market or abroad or demanded or any(leaning.values()))
+        subject = len(set(named)) == 2 or any(t in _CHOICE_SUBJECT for t in tokens)
+        if not ((choice and subject) or (versus and has_signal)):
+            return None
+        if not has_signal:
+            return None if self._best_faq(tokens)[1] >= 0.5 else self._recommendation("default", [])
+        if demanded:
+            return self._recommendation(demanded, [f"a customer or contract asks for {_NAMES[demanded]}"])
+        if leaning["both"] or (us_market and abroad):
+            return self._recommendation("both", leaning["both"] + us_market + abroad)
+        if abroad:
+            return self._recommendation("iso", abroad)
+        if us_market:
+            return self._recommendation("soc2", us_market)
+        soc2, iso = len(leaning["soc2"]), len(leaning["iso"])
+        if soc2 == iso:
+            return self._recommendation("default", [])
+        return self._recommendation("soc2" if soc2 > iso else "iso", leaning["soc2" if soc2 > iso else "iso"])
+
+    def _demanded(self, tokens: list[str]) -> str | None:
+        """`soc2` / `iso` when a customer or contract asks for exactly that framework by name."""
+        wanted = set()
+        for ask in self._asks:
+            size = len(ask)
+            for i in range(len(tokens) - size + 1):
+                if tuple(tokens[i : i + size]) != ask:
+                    continue
+                after = [t for t in tokens[i + size : i + size + 6] if t not in ("a", "an", "the", "our", "their")]
+                if after and after[0] in _FRAMEWORK_WORD:
+                    rest = after[1:3]
+                    if not (rest and rest[0] in ("or", "and", "vs") and len(rest) > 1 and rest[1] in _FRAMEWORK_WORD):
+                        wanted.add(_FRAMEWORK_WORD[after[0]])
+        return wanted.pop() if len(wanted) == 1 else None
+
+    def _recommendation(self, choice: str, because: list[str]) -> Answer:
+        lead = {
+            "soc2": "SOC 2 first.",
+            "iso": "ISO 27001 first.",
+            "both": "Both: SOC 2 and ISO 27001.",
+            "default": "SOC 2 first if your customers are mainly in the US or you are small and early; "
+            "ISO 27001 if they are outside the US or a contract asks for it; both if you sell in both markets.",
+        }[choice]
+        said = list({b.casefold(): b for b in because}.values())
+        reason = f" (You mentioned: {', '.join(said)}.)" if said and "asks for" not in said[0] else ""
+        if said and "asks for" in said[0]:
+            reason = f" {said[0][0].upper()}{said[0][1:]}, and the contract decides."
+        advice = self.kn.advice["soc2" if choice == "default" else choice]
+        why = advice.why if choice != "default" else "The simplest rule: pick the one your customers ask for."
+        return Answer(
+            f"{lead}{reason}\n{why}",
+            "recommend",
+            0.9 if choice != "default" else 0.6,
+            sources=(advice.source,),
+            suggestions=("How long does a SOC 2 Type 1 take?", "How much does ISO 27001 cost?"),
+        )
+
+    # ------------------------------------------------------------------ controls and FAQ
+
+    def _best_controls(self, tokens: list[str]) -> list[tuple[str, float]]:
+        wanted = set(self._control_words(tokens))
+        index = self._controls
+        asked = index.weight(w for w in wanted if w in index.idf)
+        if not asked:
+            return []
+        best: dict[str, float] = {}
+        for number, matched in index.scores(wanted).items():
+            name, _, total = index.phrases[number]
+            recall, precision = matched / total, matched / asked
+            score = 2 * recall * precision / (recall + precision)
+            if score > best.get(name, 0.0):
+                best[name] = score
+        unknown = sum(1 for w in wanted if w not in index.idf and w not in _DOMAIN_WORDS)
+        penalty = 0.85**unknown  # words we cannot place make a control match less certain
+        ranked = sorted(((name, s * penalty) for name, s in best.items()), key=lambda x: -x[1])
+        return ranked
+
+    def _best_faq(self, tokens: list[str]) -> tuple[FaqEntry | None, float]:
+        wanted = lexicon.content(tokens)
+        index = self._faq
+        asked = index.weight(w for w in wanted if w in index.idf)
+        if not asked or not any(t in _DOMAIN_WORDS for t in wanted):
+            return None, 0.0
+        unknown = sum(1 for w in set(wanted) if w not in index.idf)
+        asked += unknown * 1.0  # a word no FAQ uses counts against every entry
+        scores: dict[str, float] = {}
+        for number, matched in index.scores(wanted).items():
+            entry_id, _, total = index.phrases[number]
+            recall, precision = matched / total, matched / asked
+            score = 2 * recall * precision / (recall + precision)
+            scores[entry_id] = max(scores.get(entry_id, 0.0), score)
+        if not scores:
+            return None, 0.0
+        entry_id = max(scores, key=scores.get)
+        return self._faq_by_id[entry_id], scores[entry_id]
+
+    def _answer_words(self, text: str, tokens: list[str], refs: list[Ref]) -> Answer:
+        controls = self._best_controls(tokens)
+        entry, faq_score = self._best_faq(tokens)
+        control_score = controls[0][1] if controls else 0.0
+        question_form = bool(_QUESTION_START.search(text)) or text.rstrip().endswith("?")
+        if question_form and faq_score >= 0.45 and control_score < 0.9:
+            return self._faq_answer(entry, faq_score)
+        if control_score >= 0.5 and control_score >= faq_score - 0.1:
+            return self._control_answer(controls)
+        if faq_score >= 0.45:
+            return self._faq_answer(entry, faq_score)
+        if control_score >= 0.4:
+            return self._control_answer(controls)
+        return self._abstain(max(faq_score, control_score))
+
+    def _control_answer(self, ranked: list[tuple[str, float]]) -> Answer:
+        best = ranked[0][1]
+        chosen = [name for name, score in ranked[:4] if score >= max(0.4, best - 0.2)]
+        controls = [self.cat.control(name) for name in chosen]
+        lines = tuple(self._control_line(c) for c in controls)
+        text = "\n".join(lines)
+        if len(controls) > 1:
+            text = "Closest controls in the mapping table:\n" + "\n".join(f"• {line}" for line in lines)
+        refs = tuple(dict.fromkeys(r for c in controls for r in (*c.soc2, *c.iso)))
+        return Answer(
+            text,
+            "control",
+            round(min(1.0, best), 3),
+            refs,
+            (MAPPING_SOURCE,),
+            tuple(f"What is {c.iso[0]}?" for c in controls[:2]),
+            (Group("Mapping", lines),),
+        )
+
+    @staticmethod
+    def _control_line(control: Control) -> str:
+        return f"{control.name} — SOC 2: {_join(control.soc2)} · ISO 27001:2022: {_join(control.iso)}"
+
+    def _faq_answer(self, entry: FaqEntry, score: float) -> Answer:
+        suggestions = tuple(self._faq_by_id[i].questions[0] for i in entry.see_also if i in self._faq_by_id)
+        return Answer(
+            f"{entry.answer}\nSource: {entry.source}",
+            "faq",
+            round(min(1.0, score), 3),
+            sources=(entry.source,),
+            suggestions=suggestions[:3],
+        )
+
+    def _abstain(self, score: float) -> Answer:
+        return Answer(
+            "That is outside what I know. I answer questions about SOC 2 and ISO 27001:2022: which ISO "
+            "controls map to a SOC 2 criterion and the reverse, what a criterion or an Annex A control is, "
+            "how a named control such as disk encryption or MFA maps to both, ISO 27001:2013 numbers in the "
+            "2022 version, timelines, costs, audits, renewal, and which framework suits your company.",
+            "abstain",
+            round(min(0.3, score), 3),
+            suggestions=("disk encryption", "How long does a SOC 2 Type 1 take?", "Which framework for a US startup?"),
+        )
+
+    def _refuse(self, kind: str, text: str) -> Answer:
+        return Answer(text, kind, 1.0, suggestions=("What is SOC 2?",))
+
+
+_NAMES = {"soc2": "SOC 2", "iso": "ISO 27001"}

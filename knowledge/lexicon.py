@@ -1,0 +1,142 @@
+"""Words of a question, normalised the same way as the words of the data they are matched against.
+
+Normalising both sides identically makes spelling variants meet: case, accents, hyphens, British
+spellings (`anonymisation` -> `anonymization`), plurals, framework names (`SOC 2`, `soc-2`, `SOC2` ->
+`soc2`; `Type II` -> `type2`; `ISO/IEC 27001` -> `iso27001`). Typos are fixed per word against the
+vocabulary of the data with rapidfuzz (and remembered, since people repeat their words).
+"""
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable
+
+from rapidfuzz import fuzz, process
+
+MAX_WORDS = 64  # a question longer than this is read by its first words only
+
+# function words: never evidence for or against a match
+STOPWORDS = frozenset(
+    """a an the of to in on for and or with by from at as is are was were be been being am do does did
+    doing done i me my we our ours us you your it its this that these those there here what which who
+    whom whose how when where why can could should would will shall may might must please tell me about
+    any some all so if then than too very just also into out up over under not no yes get got have has
+    had having s t vs versus hi hello hey thanks thank pls plz one ones""".split()
+)
+
+_BRITISH = (
+    (re.compile(r"isation"), "ization"),
+    (re.compile(r"is(e|ed|es|ing)\b"), r"iz\1"),
+    (re.compile(r"ell(ing|ed)\b"), r"el\1"),  # labelling -> labeling
+    (re.compile(r"our\b"), "or"),  # behaviour -> behavior
+    (re.compile(r"tre\b"), "ter"),  # centre -> center
+    (re.compile(r"ogue\b"), "og"),  # catalogue -> catalog
+    (re.compile(r"programme"), "program"),
+    (re.compile(r"(licen|defen|offen)ce\b"), r"\1se"),
+)
+
+_FRAMEWORK_NAMES = (
+    (re.compile(r"\biso\s*/?\s*(?:iec)?\s*[- ]?\s*27001(?:\s*:\s*20(?:13|22))?\b"), " iso27001 "),
+    (re.compile(r"\b27001\b"), " iso27001 "),
+    (re.compile(r"\bsoc\s*[- ]?\s*(1|2|3|i{1,3})\b"), lambda m: f" soc{_roman(m.group(1))} "),
+    (re.compile(r"\btype\s*[- ]?\s*(1|2|i{1,2})\b"), lambda m: f" type{_roman(m.group(1))} "),
+)
+
+
+def _roman(number: str) -> str:
+    return {"i": "1", "ii": "2", "iii": "3"}.get(number, number)
+
+
+def normalize(text: str) -> str:
+    """Lower case ASCII words and numbers separated by single spaces."""
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    text = text.replace("&", " and ")
+    for pattern, replacement in _FRAMEWORK_NAMES:
+        text = pattern.sub(replacement, text)
+    text = re.sub(r"[^a-z0-9]+", " ", text)
+    return " ".join(text.split())
+
+
+def stem(word: str) -> str:
+    """A light stemmer: enough to make plurals and -ing forms meet, never merging unrelated words."""
+    if len(word) >= 6:
+        for pattern, replacement in _BRITISH:
+            word = pattern.sub(replacement, word)
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 5 and word.endswith("sses"):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def words(text: str) -> list[str]:
+    """Stemmed words of `text`, stopwords kept (phrases need them), at most MAX_WORDS."""
+    return [stem(w) for w in normalize(text).split()[:MAX_WORDS]]
+
+
+def content(tokens: Iterable[str]) -> list[str]:
+    return [t for t in tokens if t not in STOPWORDS]
+
+
+class Speller:
+    """Fixes a typo to the nearest word of a vocabulary (rapidfuzz Indel ratio), remembering answers."""
+
+    def __init__(self, vocabulary: Iterable[str], cutoff: float = 84.0, min_length: int = 5):
+        self.vocabulary = frozenset(vocabulary)
+        self._choices = sorted(w for w in self.vocabulary if len(w) >= min_length - 1 and not w.isdigit())
+        self._cutoff = cutoff
+        self._min_length = min_length
+        self._memo: dict[str, str] = {}
+
+    def fix(self, word: str) -> str:
+        if word in self.vocabulary or len(word) < self._min_length or word.isdigit():
+            return word
+        fixed = self._memo.get(word)
+        if fixed is None:
+            best = process.extractOne(word, self._choices, scorer=fuzz.ratio, score_cutoff=self._cutoff)
+            fixed = best[0] if best else word
+            if len(self._memo) < 50_000:
+                self._memo[word] = fixed
+        return fixed
+
+
+class PhraseIndex:
+    """Scores short phrases (control names, FAQ phrasings) by weighted word overlap with a question.
+
+    Each word weighs its inverse document frequency over the groups (a control, an FAQ entry), so a
+    rare word such as "key" counts more than a common one such as "policy".
+    """
+
+    def __init__(self, phrases: Iterable[tuple[str, list[str]]]):
+        """`phrases`: (group key, stemmed words); a group (a control name, an FAQ id) may have many."""
+        staged = [(group, tuple(dict.fromkeys(tokens))) for group, tokens in phrases]
+        staged = [(group, unique) for group, unique in staged if unique]
+        groups_of: dict[str, set[str]] = defaultdict(set)
+        for group, unique in staged:
+            for token in unique:
+                groups_of[token].add(group)
+        group_count = max(1, len({group for group, _ in staged}))
+        self.idf = {t: math.log(1 + group_count / len(g)) for t, g in groups_of.items()}
+        self.phrases: list[tuple[str, tuple[str, ...], float]] = []
+        self.by_word: dict[str, list[int]] = defaultdict(list)
+        for number, (group, unique) in enumerate(staged):
+            self.phrases.append((group, unique, sum(self.idf[t] for t in unique)))
+            for token in unique:
+                self.by_word[token].append(number)
+
+    def weight(self, tokens: Iterable[str]) -> float:
+        return sum(self.idf.get(t, 0.0) for t in set(tokens))
+
+    def scores(self, tokens: Iterable[str]) -> dict[int, float]:
+        """Phrase number -> summed weight of the question's words it contains."""
+        matched: dict[int, float] = defaultdict(float)
+        for token in set(tokens):
+            weight = self.idf.get(token)
+            if weight:
+                for number in self.by_word[token]:
+                    matched[number] += weight
+        return matched
