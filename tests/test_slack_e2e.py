@@ -58,3 +58,219 @@ async def test_a_direct_message_is_answered_in_the_dm(server, slack, api):
     assert "40,000 characters" in visible(post)
     assert post.token == BOT_TOKEN
     assert api.calls[0].method == "auth.test"  # Bolt checks its token before anything else
+
+
+QUESTION = "what ISO control maps to CC 6.1?"
+
+
+def assert_cc61_answer(call) -> None:
+    shown = visible(call)
+    assert "A.8.1" in shown and "Disk Encryption" in shown, shown[:500]
+
+
+async def test_a_question_by_mention_is_answered_in_its_thread(server, slack, api):
+    status, _ = await slack.mention(ADMIN, QUESTION, channel="C0GENERAL")
+    assert status == 200
+    await server.settle()
+    [post] = api.to("chat.postMessage")
+    event_ts = post.body["thread_ts"]
+    assert post.body["channel"] == "C0GENERAL" and event_ts
+    assert post.body["unfurl_links"] is False
+    assert_cc61_answer(post)
+    assert post.blocks()[0]["type"] == "section"
+
+
+async def test_a_mention_inside_a_thread_is_answered_in_that_thread(server, slack, api):
+    await slack.mention(ADMIN, QUESTION, thread_ts="1700000000.000100")
+    await server.settle()
+    [post] = api.to("chat.postMessage")
+    assert post.body["thread_ts"] == "1700000000.000100"
+
+
+async def test_a_question_by_direct_message(server, slack, api):
+    await slack.direct_message(OWNER, QUESTION, channel="D0OWNER")
+    await server.settle()
+    [post] = api.to("chat.postMessage")
+    assert post.body["channel"] == "D0OWNER" and "thread_ts" not in post.body
+    assert_cc61_answer(post)
+
+
+async def test_a_question_by_slash_command_answers_through_the_response_url(server, slack, api):
+    status, body = await slack.command(ADMIN, QUESTION, hook="q1")
+    assert status == 200 and body == ""  # acknowledged at once, answered right after
+    await server.settle()
+    [answer] = api.to("response_url")
+    assert answer.path == "/respond/q1"
+    assert answer.body["response_type"] == "in_channel"
+    assert_cc61_answer(answer)
+    assert not api.to("chat.postMessage")
+
+
+async def test_people_are_fetched_once_and_kept(server, slack, api):
+    await slack.direct_message(ADMIN, "help")
+    await slack.direct_message(ADMIN, "status")
+    await slack.command(ADMIN, "assign Disk Encryption to <@U0OWNER>")
+    await server.settle()
+    asked = [call.body.get("user") for call in api.to("users.info")]
+    assert sorted(asked) == [ADMIN, OWNER]
+    owner = server.store.person(TEAM_ID, OWNER)
+    assert (owner.name, owner.email, owner.tz) == ("Olu", "olu@example.com", "America/New_York")
+    assert server.store.person(TEAM_ID, ADMIN).role == "admin"  # the first person of the workspace
+
+
+async def test_assign_then_tasks_then_the_done_button(server, slack, api):
+    await slack.command(ADMIN, "assign Disk Encryption to <@U0OWNER> due 2030-01-15", hook="assign")
+    await server.settle()
+    [assigned] = api.to("response_url")
+    assert "Assigned Disk Encryption to @Olu as task 1" in visible(assigned)
+
+    await slack.mention(OWNER, "tasks", channel="C0TEAM")
+    await server.settle()
+    [listing] = api.to("chat.postMessage")
+    assert listing.body["channel"] == "C0TEAM"
+    assert "#1 Disk Encryption" in visible(listing) and "2030-01-15" in visible(listing)
+    labels = {b["text"]["text"]: b for b in buttons(listing.blocks())}
+    assert set(labels) == {"Done", "Snooze 1 week", "Reassign"}
+    assert labels["Done"]["value"] == "done 1" and labels["Done"]["style"] == "primary"
+
+    message = {"ts": "1800000000.000200", "text": listing.body["text"], "blocks": listing.blocks()}
+    status, _ = await slack.press(OWNER, labels["Done"], message, channel="C0TEAM")
+    assert status == 200
+    await server.settle()
+    [update] = api.to("chat.update")
+    assert update.body["channel"] == "C0TEAM" and update.body["ts"] == "1800000000.000200"
+    assert "done" in visible(update).lower()
+    assert server.store.task(TEAM_ID, 1).status == "done"
+
+
+async def test_snooze_button_from_an_ephemeral_answer_replaces_it(server, slack, api):
+    await slack.command(ADMIN, "assign Disk Encryption to me", hook="assign")
+    await server.settle()
+    [assigned] = api.to("response_url")
+    snooze = next(b for b in buttons(assigned.blocks()) if b["text"]["text"] == "Snooze 1 week")
+    message = {"ts": "", "blocks": assigned.blocks()}
+    await slack.press(ADMIN, snooze, message, container={"type": "message", "is_ephemeral": True}, hook="snooze")
+    await server.settle()
+    replaced = [c for c in api.to("response_url") if c.path == "/respond/snooze"]
+    assert replaced and replaced[0].body["replace_original"] is True
+    assert server.store.task(TEAM_ID, 1).snoozed_until is not None
+
+
+async def test_app_home_shows_my_tasks_progress_and_buttons(server, slack, api):
+    await slack.command(ADMIN, "assign Disk Encryption to <@U0OWNER> due 2030-01-15")
+    await server.settle()
+    status, _ = await slack.event({"type": "app_home_opened", "user": OWNER, "channel": "D0OWNER", "tab": "home",
+                                   "event_ts": "1800000000.000300"})
+    assert status == 200
+    await server.settle()
+    [published] = api.to("views.publish")
+    assert published.body["user_id"] == OWNER
+    view = published.view()
+    assert view["type"] == "home"
+    shown = json.dumps(view, ensure_ascii=False)
+    assert "#1 Disk Encryption" in shown and "2030-01-15" in shown
+    assert "SOC 2" in shown and "ISO 27001" in shown and "%" in shown
+    block_ids = [b["block_id"] for b in view["blocks"] if "block_id" in b]
+    assert len(block_ids) == len(set(block_ids))  # Slack rejects a view with repeated block ids
+
+    done = next(b for b in buttons(view["blocks"]) if b["text"]["text"] == "Done")
+    await slack.press(OWNER, done)  # pressed in the Home tab: no message, the view is published again
+    await server.settle()
+    assert len(api.to("views.publish")) == 2
+    assert server.store.task(TEAM_ID, 1).status == "done"
+    refreshed = json.dumps(api.to("views.publish")[1].view(), ensure_ascii=False)
+    assert "#1 Disk Encryption" not in refreshed.split("Your open tasks")[1]
+
+
+async def test_assign_with_no_arguments_opens_the_modal_and_its_submission_assigns(server, slack, api):
+    status, _ = await slack.command(ADMIN, "assign", channel="C0TEAM")
+    assert status == 200
+    await server.settle()
+    [opened] = api.to("views.open")
+    assert opened.body["trigger_id"].startswith("trigger.")
+    view = opened.view()
+    elements = {b["block_id"]: b["element"]["type"] for b in view["blocks"] if b["type"] == "input"}
+    assert elements == {"control": "external_select", "owner": "users_select", "due": "datepicker"}
+
+    status, body = await slack.options(ADMIN, "complybot_control", "disk encr", view["callback_id"])
+    assert status == 200
+    options = [o["value"] for o in json.loads(body)["options"]]
+    assert options[0] == "Disk Encryption"
+
+    values = {"control": {"complybot_control": {"type": "external_select",
+                                                "selected_option": {"value": "Disk Encryption"}}},
+              "owner": {"owner": {"type": "users_select", "selected_user": OWNER}},
+              "due": {"due": {"type": "datepicker", "selected_date": "2030-02-01"}}}
+    status, body = await slack.submit(ADMIN, view, values)
+    assert status == 200 and "errors" not in body
+    await server.settle()
+    [announced] = api.to("chat.postMessage")
+    assert announced.body["channel"] == "C0TEAM"
+    assert "Assigned Disk Encryption to @Olu" in visible(announced)
+    task = server.store.task(TEAM_ID, 1)
+    assert (task.control, task.owner, str(task.due)) == ("Disk Encryption", OWNER, "2030-02-01")
+
+
+async def test_a_refused_modal_submission_shows_the_reason_on_the_field(server, slack, api):
+    await slack.command(ADMIN, "assign", channel="C0TEAM")
+    await server.settle()
+    view = api.to("views.open")[0].view()
+    values = {"control": {"complybot_control": {"selected_option": {"value": "Disk Encryption"}}},
+              "owner": {"owner": {"selected_user": OWNER}},
+              "due": {"due": {"selected_date": "2001-01-01"}}}
+    status, body = await slack.submit(ADMIN, view, values)
+    answer = json.loads(body)
+    assert status == 200 and answer["response_action"] == "errors"
+    assert list(answer["errors"]) == ["due"] and "past" in answer["errors"]["due"].lower()
+    await server.settle()
+    assert server.store.task(TEAM_ID, 1) is None and not api.to("chat.postMessage")
+
+
+async def test_the_reassign_button_opens_the_modal_for_that_task(server, slack, api):
+    await slack.command(ADMIN, "assign Disk Encryption to <@U0OWNER>", hook="assign")
+    await server.settle()
+    reassign = next(b for b in buttons(api.to("response_url")[0].blocks()) if b["text"]["text"] == "Reassign")
+    await slack.press(ADMIN, reassign, {"ts": "1800000000.000400"}, channel="C0TEAM")
+    await server.settle()
+    [opened] = api.to("views.open")
+    view = opened.view()
+    assert json.loads(view["private_metadata"]) == {"channel": "C0TEAM", "task": "1"}
+    await slack.submit(ADMIN, view, {"owner": {"owner": {"selected_user": OTHER}}})
+    await server.settle()
+    assert server.store.task(TEAM_ID, 1).owner == OTHER
+    [announced] = api.to("chat.postMessage")
+    assert announced.body["channel"] == "C0TEAM" and "@Oz" in visible(announced)
+
+
+async def test_bots_and_system_messages_are_ignored(server, slack, api):
+    await slack.direct_message(BOT_USER_ID, "status", bot_id="BBOT")  # its own message
+    await slack.direct_message("U0OTHERBOT", "status", bot_id="B0OTHER", subtype="bot_message")
+    await slack.direct_message(ADMIN, "status", subtype="message_changed")
+    await slack.event({"type": "message", "channel_type": "channel", "user": ADMIN, "text": "status",
+                       "channel": "C0TEAM", "ts": "1.2"})
+    await server.settle()
+    assert not api.to("chat.postMessage") and not api.to("chat.postEphemeral")
+
+
+async def test_a_failure_inside_gets_a_polite_answer_and_no_stack_trace(server, slack, api, monkeypatch, caplog):
+    from handlers import router
+
+    def broken(message, ctx=None):
+        raise RuntimeError("secret detail /etc/passwd")
+
+    monkeypatch.setattr(router, "handle", broken)
+    await slack.direct_message(ADMIN, "status")
+    await server.settle()
+    [post] = api.to("chat.postMessage")
+    assert "Sorry, something went wrong" in visible(post)
+    assert "secret detail" not in visible(post) and "Traceback" not in visible(post)
+    assert "secret detail" not in caplog.text and "Traceback" not in caplog.text
+
+
+async def test_rate_limits_and_server_errors_are_retried(server, slack, api):
+    api.fail_next("chat.postMessage", 429, retry_after=0)
+    api.fail_next("chat.postMessage", 500)
+    await slack.direct_message(ADMIN, "help")
+    await server.settle()
+    assert [c.method for c in api.calls if c.method.startswith("chat.postMessage")] == [
+        "chat.postMessage!429", "chat.postMessage!500", "chat.postMessage"]

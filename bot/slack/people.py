@@ -3,6 +3,7 @@ the name, email and time zone are kept in the store, so the handlers (and nudges
 morning) know them without asking Slack again."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Iterable
 
@@ -23,6 +24,7 @@ class People:
 
     def __init__(self) -> None:
         self._known: set[tuple[str, str]] = set()  # (workspace, user id) already in the store with a name
+        self._fetching: dict[tuple[str, str], asyncio.Future] = {}  # one users.info per person, even at once
 
     async def learn(self, client: AsyncWebClient, store, workspace: str, user_ids: Iterable[str]) -> None:
         """Make sure each user is in the store; the first one (the sender) first, so that the first
@@ -30,10 +32,18 @@ class People:
         for user_id in dict.fromkeys(user_ids):
             if not user_id or (workspace, user_id) in self._known:
                 continue
-            person = store.person(workspace, user_id)
-            if person is None or not person.name:
-                await self._fetch(client, store, workspace, user_id)
-            self._known.add((workspace, user_id))
+            key = (workspace, user_id)
+            if key not in self._fetching:
+                person = store.person(workspace, user_id)
+                if person is not None and person.name:
+                    self._known.add(key)
+                    continue
+                self._fetching[key] = asyncio.ensure_future(self._fetch(client, store, workspace, user_id))
+            try:
+                await asyncio.shield(self._fetching[key])
+                self._known.add(key)
+            finally:
+                self._fetching.pop(key, None)
 
     async def _fetch(self, client: AsyncWebClient, store, workspace: str, user_id: str) -> None:
         try:
