@@ -13,6 +13,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "chat": ("chat", "chat with complybot in this terminal (the local workspace)"),
     "export": ("export", "export the mapping, the Statement of Applicability, tasks or the audit log"),
     "serve": ("serve", "run the server: Slack, Teams, reminders, /healthz, and the local web playground"),
+    "digest": ("digest", "print the weekly status digest of a workspace (--preview)"),
     "backup": ("backup", "copy the database to PATH safely, even while the server runs"),
     "restore": ("backup", "replace the database with the backup at PATH (stop the server first)"),
     "teams-package": ("teams_package", "write the Microsoft Teams app package (manifest and icons) to upload"),

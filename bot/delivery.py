@@ -301,32 +301,3 @@ async def deliver_pending(store, senders: Senders, now: datetime) -> int:
             if _take_lease(store, message_id, now, condition):
                 sent += await send(store, senders, message_id, now)
     return sent
-
-
-# -- the log sender (no chat platform configured, or a console workspace) -------------------------
-
-
-def render_text(reply: Reply) -> str:
-    """Plain text of a reply, buttons shown as the command they run."""
-    lines = [reply.text]
-    for section in reply.sections:
-        lines += [f"\n{section.title}" if section.title else "", *section.lines]
-        if section.progress is not None:
-            from handlers.types import progress_bar
-
-            lines.append(progress_bar(section.progress))
-        lines += [f"  [{a.label}: {a.value}]" for a in section.actions]
-    lines += [f"  [{a.label}: {a.value}]" for a in reply.actions]
-    return "\n".join(line for line in lines if line)
-
-
-class LogSender:
-    """Writes each outgoing message to the log as one `outgoing` event, so the whole cycle of
-    nudges and digests can be watched locally with no Slack or Teams."""
-
-    async def send(self, outgoing: Outgoing) -> None:
-        logs.event(
-            "outgoing", platform=outgoing.platform, workspace=outgoing.workspace,
-            to=f"@{outgoing.user}" if outgoing.user else f"#{outgoing.channel}", key=outgoing.key,
-            kind=outgoing.reply.kind, text=render_text(outgoing.reply),
-        )

@@ -297,9 +297,10 @@ class Scheduler:
 
 def install_log_senders(senders: dict, platforms: tuple[str, ...]) -> None:
     """Console workspaces always go to the log; with no chat platform configured, everything does."""
-    from bot.delivery import FALLBACK, LogSender
+    from bot.console import ConsoleSender
+    from bot.delivery import FALLBACK
 
-    log = LogSender()
+    log = ConsoleSender()  # no stream: each message becomes a log line
     for platform in ("local", "console", "playground"):
         senders.setdefault(platform, log)
     if not platforms:

@@ -33,6 +33,8 @@ HELP_ROWS = (
     ("status · status soc2 · status iso", "coverage of each framework: %, counts, progress bar"),
     ("gap iso · gap soc2", "what is not covered yet, with owners and due dates"),
     ("admin add @person", "make someone an admin (admins)"),
+    ("digest here weekly mon 09:00 [Europe/Berlin] · digest off · digest now",
+     "post a weekly status digest in this channel (admins), stop it, or show one now"),
     ("help", "this list"),
 )
 DATE_HELP = "Dates: 2026-12-15, Dec 15, tomorrow, friday, next friday, in 2 weeks, end of month, end of quarter."
@@ -78,6 +80,8 @@ def parse(text: str) -> tuple[str, str] | None:
         return word, args
     if word == "help":
         return ("help", args) if not args or args.split()[0].casefold() in _commands() else None
+    if word == "digest" and (not args or args.split()[0].casefold() in ("here", "off", "now")):
+        return word, args
     if word in ("status", "gap"):
         from handlers.tasks import framework_of
 
@@ -93,7 +97,7 @@ def parse(text: str) -> tuple[str, str] | None:
 
 def _commands() -> set[str]:
     return {"assign", "tasks", "done", "start", "reopen", "block", "reassign", "due", "snooze", "evidence", "na",
-            "history", "status", "gap", "admin", "help"}
+            "history", "status", "gap", "admin", "digest", "help"}
 
 
 def _names_control(text: str) -> bool:
@@ -119,13 +123,13 @@ def _ends_with_date(text: str) -> bool:
 
 
 def _handlers():
-    from handlers import roles, status, tasks
+    from handlers import digest, roles, status, tasks
 
     return {
         "assign": tasks.assign, "tasks": tasks.list_tasks, "done": tasks.done, "start": tasks.start,
         "reopen": tasks.reopen, "block": tasks.block, "reassign": tasks.reassign, "due": tasks.due,
         "snooze": tasks.snooze, "evidence": tasks.evidence, "na": tasks.not_applicable, "history": tasks.history,
-        "status": status.status, "gap": status.gap, "admin": roles.admin_add,
+        "status": status.status, "gap": status.gap, "admin": roles.admin_add, "digest": digest.command,
     }
 
 
