@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+from dataclasses import replace
 from pathlib import Path
 
 from aiohttp import web
 
 from bot import logs
+from bot.commands.chat import LOCAL_WORKSPACE, _console_people, _local_user_name, _user_id
 from bot.config import Settings, is_loopback
 from handlers import router
+from handlers.ports import Context
 from handlers.types import Message
 
 STATIC_DIR = Path(__file__).parent / "static"
-LOCAL_WORKSPACE = "local"
-LOCAL_USER = "local"
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
@@ -57,15 +58,17 @@ async def page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC_DIR / "playground.html", headers=PAGE_HEADERS)
 
 
+def local_context(ctx: Context) -> Context:
+    """The playground acts like `complybot chat`: the person running it is an admin of the local
+    workspace, and @name of someone new adds them (there is no directory to look people up in)."""
+    return replace(ctx, admins=tuple(ctx.admins) + (_user_id(_local_user_name()),), resolve_user=_console_people(ctx.store))
+
+
 def message_for(text: str, as_name: str) -> Message:
-    """The local admin by default; `as` acts as another person of the local workspace, like
-    `complybot chat --as NAME`."""
-    as_name = " ".join(as_name.split())[:80]
-    user = f"local:{as_name.lower()}" if as_name else LOCAL_USER
-    return Message(
-        platform="playground", workspace=LOCAL_WORKSPACE, user=user, user_name=as_name or "you",
-        text=text, channel="playground", is_direct=True,
-    )
+    """From the local user by default; `as` acts as another person, like `complybot chat --as NAME`."""
+    name = (" ".join(as_name.split())[:40] or _local_user_name()).lstrip("@") or "me"
+    return Message(platform="playground", workspace=LOCAL_WORKSPACE, user=_user_id(name), user_name=name,
+                   text=text, channel="playground", is_direct=True)
 
 
 async def post_message(request: web.Request) -> web.Response:
@@ -78,7 +81,7 @@ async def post_message(request: web.Request) -> web.Response:
     as_name = data.get("as") if isinstance(data.get("as"), str) else ""
     message = message_for(data["text"], as_name)
     logs.note(workspace=LOCAL_WORKSPACE, user=message.user)
-    reply = router.handle(message, request.app.get("ctx"))
+    reply = router.handle(message, request.app["playground_ctx"])
     logs.note(command=reply.kind or "reply")
     return web.json_response(dataclasses.asdict(reply), headers={"Cache-Control": "no-store"})
 
@@ -88,4 +91,5 @@ def mount(app: web.Application, settings: Settings) -> None:
     app.router.add_get("/", page)
     app.router.add_post("/api/playground", post_message)
     app.router.add_static("/playground/", STATIC_DIR, append_version=True)
+    app["playground_ctx"] = local_context(app["ctx"])
     app["playground"] = True

@@ -88,10 +88,12 @@ function renderReply(body, reply, message) {
   body.querySelectorAll(".reply").forEach((node) => node.remove());
   const content = el("div", "reply");
   if (reply.ephemeral) content.append(el("div", "ephemeral-note", "Only visible to you"));
-  if (!reply.sections.length) content.append(mrkdwn(reply.text));
-  reply.sections.forEach((section, index) => {
+  // Like the Slack adapter: `text` holds the whole answer for text-only platforms and the sections
+  // repeat it, so with sections only the text's first line leads.
+  const lead = reply.sections.length ? reply.text.trim().split("\n")[0] : reply.text;
+  if (lead) content.append(mrkdwn(lead));
+  reply.sections.forEach((section) => {
     const block = el("div", "section");
-    if (index > 0 && section.title) content.append(el("hr", "divider"));
     if (section.title) block.append(mrkdwn(section.title, "section-title"));
     if (section.lines.length) block.append(mrkdwn(section.lines.join("\n"), "section-lines"));
     if (section.progress !== null && section.progress !== undefined) block.append(progress(section.progress));

@@ -1,0 +1,93 @@
+"""The playground in a real browser: headless Chromium from Debian's packages (installed by .ci/run),
+driven by Playwright against a real `complybot serve` process. Saves a screenshot to tests/artifacts/."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.serving import ServeProcess
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).parent / "artifacts"
+TIMEOUT_MS = 15_000
+
+
+@pytest.fixture
+def page(tmp_path):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is absent (CI installs it: apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with ServeProcess(tmp_path) as server, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        try:
+            browser_page = browser.new_page(viewport={"width": 1100, "height": 2000})
+            browser_page.set_default_timeout(TIMEOUT_MS)
+            errors: list[str] = []
+            browser_page.on("pageerror", lambda error: errors.append(str(error)))
+            browser_page.goto(server.url + "/")
+            yield browser_page
+            assert errors == [], f"JavaScript errors on the page: {errors}"
+        finally:
+            browser.close()
+            server.terminate()
+
+
+def send(page, text: str):
+    """Type a message, press Enter, and return the bot's answer once it has arrived."""
+    answers = page.locator(".msg.bot")
+    before = answers.count()
+    page.fill("#text", text)
+    page.press("#text", "Enter")
+    answer = answers.nth(before)
+    answer.locator(".reply").wait_for()
+    return answer
+
+
+def test_question_assign_and_done_in_the_browser(page):
+    assert page.title() == "complybot playground"
+
+    answer = send(page, "what ISO control maps to CC 6.1?")
+    text = answer.inner_text()
+    assert "CC6.1" in text.replace(" ", "") or "CC 6.1" in text
+    assert re.search(r"A\.8\.1\b", text), text  # Disk Encryption's ISO control, among others
+    assert "Traceback" not in text
+
+    assigned = send(page, "assign disk encryption to @alice due in 2 weeks")
+    assert "Assigned Disk Encryption to @alice as task 1" in assigned.inner_text()
+    done_button = assigned.get_by_role("button", name="Done")
+    assert done_button.is_visible()
+
+    done_button.click()
+    # like Slack, pressing a button updates that message in place with the new reply
+    assigned.locator(".pressed").wait_for()
+    updated = assigned.inner_text()
+    assert "Done: task 1, Disk Encryption" in updated
+    assert "you pressed “Done”" in updated
+    assert "(edited)" in updated
+    assert assigned.get_by_role("button", name="Reopen").is_visible()
+    assert assigned.get_by_role("button", name="Done").count() == 0
+
+    listed = send(page, "tasks done")
+    assert "#1 Disk Encryption" in listed.inner_text() and "done" in listed.inner_text()
+
+    status = send(page, "status")
+    bars = status.locator("[role=progressbar]")
+    assert bars.count() >= 2  # one bar per framework, drawn like Slack's progress lines
+    assert "SOC 2" in status.inner_text() and "ISO 27001" in status.inner_text()
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "playground.png"), full_page=True)
+    assert (ARTIFACTS / "playground.png").stat().st_size > 10_000
+
+
+def test_replies_cannot_inject_markup(page):
+    """A reply repeats what someone typed; it must show as text, never as HTML or script."""
+    answer = send(page, "assign <img src=x onerror=alert(1)> to @bob")
+    assert answer.locator("img").count() == 0
+    assert page.locator(".msg.user").last.inner_text().count("<img") == 1
