@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 from botbuilder.core import ActivityHandler, CardFactory, MessageFactory, TurnContext
+from botbuilder.core.teams import TeamsInfo
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import (
     Activity,
@@ -152,13 +153,20 @@ class ConversationBook:
 
 # -- Teams activity → neutral Message ----------------------------------------------------------------
 
+CONTRADICTORY = "?"
+
+
 def tenant_of(activity: Activity) -> str:
+    """The tenant id ("" when the activity names none, CONTRADICTORY when its two places disagree)."""
     channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
     tenant = channel_data.get("tenant") if isinstance(channel_data.get("tenant"), dict) else {}
     from_channel_data = str(tenant.get("id") or "")
-    from_conversation = str(getattr(activity.conversation, "tenant_id", "") or "")
+    conversation = activity.conversation
+    extra = getattr(conversation, "additional_properties", None) or {}
+    # botbuilder maps `tenantID`; Teams sends `conversation.tenantId`, which lands in additional_properties
+    from_conversation = str(getattr(conversation, "tenant_id", "") or extra.get("tenantId") or "")
     if from_channel_data and from_conversation and from_channel_data != from_conversation:
-        return ""  # contradictory: trust neither
+        return CONTRADICTORY
     return from_channel_data or from_conversation
 
 
@@ -338,30 +346,49 @@ class ComplyBot(ActivityHandler):
 
     def workspace_of(self, activity: Activity) -> str:
         tenant = tenant_of(activity)
+        if tenant == CONTRADICTORY:
+            return ""
         if tenant:
             return tenant
         return "" if self.auth_enabled else "local"  # the Emulator sends no tenant
 
-    def remember(self, activity: Activity, workspace: str) -> None:
-        """Save who wrote (Teams id ↔ complybot id, name) and where (the conversation reference)."""
-        book, sender = self.book, activity.from_property
-        if sender is not None and sender.id and sender.id != (activity.recipient.id if activity.recipient else ""):
+    async def remember(self, turn_context: TurnContext, workspace: str) -> None:
+        """Save who wrote and whom they mentioned (Teams id ↔ complybot id, name) and where (the
+        conversation reference, for proactive messages)."""
+        activity, book = turn_context.activity, self.book
+        bot_id = activity.recipient.id if activity.recipient else ""
+        sender = activity.from_property
+        if sender is not None and sender.id and sender.id != bot_id:
             book.remember_member(workspace, sender.id, person_id(sender), sender.name or "")
             self.app["ctx"].store.upsert_person(workspace, person_id(sender), sender.name or "", platform="teams")
         for entity in activity.entities or []:
-            if (entity.type or "").lower() == "mention":
-                mentioned = _as_mention(entity).mentioned
-                if mentioned and mentioned.id and mentioned.id != (activity.recipient.id if activity.recipient else ""):
-                    known = book.user_for_member(workspace, mentioned.id)
-                    user = mentioned.aad_object_id or known or mentioned.id
-                    book.remember_member(workspace, mentioned.id, user, mentioned.name or "")
+            mentioned = _as_mention(entity).mentioned if (entity.type or "").lower() == "mention" else None
+            if mentioned and mentioned.id and mentioned.id != bot_id:
+                await self._learn_mentioned(turn_context, workspace, mentioned)
         kind = conversation_kind(activity)
         reference = TurnContext.get_conversation_reference(activity)
         reference.activity_id = None  # proactive posts start a new message, not a reply
         reference.conversation.id = conversation_key(activity)
-        reference.user = None if kind != "personal" else reference.user
+        reference.user = reference.user if kind == "personal" else None
         book.save(workspace, kind, conversation_key(activity), person_id(sender) if kind == "personal" else "",
                   reference)
+
+    async def _learn_mentioned(self, turn_context: TurnContext, workspace: str, mentioned: ChannelAccount) -> None:
+        """Teams mentions carry only the Teams id and name: ask Teams once for the person's Entra object
+        id, so a task assigned by mention belongs to the same id the person writes with."""
+        book = self.book
+        known = mentioned.aad_object_id or book.user_for_member(workspace, mentioned.id)
+        if known:
+            book.remember_member(workspace, mentioned.id, known, mentioned.name or "")
+            return
+        user, name, email = mentioned.id, mentioned.name or "", ""
+        try:
+            member = await TeamsInfo.get_member(turn_context, mentioned.id)
+            user, name, email = person_id(member) or user, member.name or name, member.email or ""
+        except Exception as error:  # not in this conversation, or Teams unreachable: keep the Teams id
+            logs.event("teams.member_lookup_failed", logging.WARNING, error=type(error).__name__)
+        book.remember_member(workspace, mentioned.id, user, name)
+        self.app["ctx"].store.upsert_person(workspace, user, name, email=email, platform="teams")
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
@@ -369,7 +396,7 @@ class ComplyBot(ActivityHandler):
         if not workspace:
             await turn_context.send_activity("I can only work inside a Microsoft Teams organisation (tenant).")
             return
-        self.remember(activity, workspace)
+        await self.remember(turn_context, workspace)
         command = submitted_command(activity)
         if command:
             await self._button(turn_context, workspace, command)
@@ -412,7 +439,7 @@ class ComplyBot(ActivityHandler):
         workspace = self.workspace_of(activity)
         if not workspace:
             return
-        self.remember(activity, workspace)
+        await self.remember(turn_context, workspace)
         await turn_context.send_activity(render(WELCOME, self.book, workspace))
 
 
@@ -526,7 +553,7 @@ async def _process(request: web.Request, adapter: CloudAdapter, bot: ComplyBot, 
     except Exception as error:  # missing, malformed, forged or expired token alike
         logs.event("teams.unauthorized", logging.WARNING, error=type(error).__name__)
         return _refuse(401, "unauthorized")
-    logs.note(workspace=tenant_of(activity) or None)
+    logs.note(workspace=tenant_of(activity).strip(CONTRADICTORY) or None)
     invoke_response = await adapter.process_activity(authenticated, activity, bot.on_turn)
     if invoke_response:
         return web.json_response(invoke_response.body, status=invoke_response.status)

@@ -115,18 +115,22 @@ async def test_personal_chat_question(server, connector):
 async def test_assign_tasks_done_button_updates_the_card(server, connector):
     teams = TeamsActivities(connector.service_url)
     alice, bob = new_user("Alice Admin"), new_user("Bob Owner")
+    connector.add_members(alice, bob)
     # Alice writes first (the first person of a tenant is its admin), then assigns to Bob by mention.
     assert await server.post(teams.channel(alice, "hello")) == 201
     await connector.wait_for(1)
-    assign = teams.channel(alice, f"assign A.8.5 to <at>{bob.name}</at> by 2031-03-31", mentions=(bob,))
+    assign = teams.channel(alice, f"assign Multi-Factor Authentication to <at>{bob.name}</at> due 2031-03-31", mentions=(bob,))
     assert await server.post(assign) == 201
     calls = await connector.wait_for(2)
     assigned = calls[-1].all_text()
-    assert "A.8.5" in assigned and bob.name in assigned, assigned
+    assert "Multi-Factor Authentication" in assigned and bob.name in assigned, assigned
     store = server.app["ctx"].store
     [task] = store.tasks(teams.tenant_id)
-    assert task.owner == bob.aad_object_id  # the mention became <@aadObjectId>
-    assert task.control  # one control, counted for both frameworks
+    # Teams' mention carried only Bob's Teams id; the bot asked Teams (GET …/members/{id}) for his
+    # Entra object id, so the task is his under the id he writes with.
+    assert connector.member_lookups == [bob.member_id]
+    assert task.owner == bob.aad_object_id
+    assert store.person(teams.tenant_id, bob.aad_object_id).email == bob.email
 
     # Bob lists his tasks in his personal chat: a card with Done / Snooze buttons.
     listing = teams.personal(bob, "tasks")
@@ -152,8 +156,9 @@ async def test_assign_tasks_done_button_updates_the_card(server, connector):
 async def test_someone_elses_task_button_changes_nothing(server, connector):
     teams = TeamsActivities(connector.service_url)
     alice, bob, mallory = new_user("Alice Admin"), new_user("Bob Owner"), new_user("Mallory")
+    connector.add_members(alice, bob, mallory)
     await server.post(teams.channel(alice, "hello"))
-    await server.post(teams.channel(alice, f"assign A.8.5 to <at>{bob.name}</at>", mentions=(bob,)))
+    await server.post(teams.channel(alice, f"assign Multi-Factor Authentication to <at>{bob.name}</at>", mentions=(bob,)))
     await server.post(teams.personal(bob, "tasks"))
     calls = await connector.wait_for(3)
     done = next(b for b in submit_values(calls[-1].cards()[0]) if b["title"].lower().startswith("done"))

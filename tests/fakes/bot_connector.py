@@ -7,6 +7,9 @@ bot uses, as Teams does, and records every call:
     POST /v3/conversations/{id}/activities                   send to a conversation
     POST /v3/conversations/{id}/activities/{activityId}      reply to an activity
     PUT  /v3/conversations/{id}/activities/{activityId}      update an activity (a card after a button)
+    GET  /v3/conversations/{id}/members/{memberId}           one member (aadObjectId, email) or 404
+
+Register the people Teams knows with `add_members(...)`.
 
 Conversation ids arrive URL-encoded (`19%3A…%40thread.tacv2`); aiohttp decodes them in match_info.
 Put `connector.service_url` in the `serviceUrl` of the activities you post to the bot.
@@ -57,6 +60,8 @@ class ConnectorCall:
 @dataclass
 class FakeBotConnector:
     calls: list[ConnectorCall] = field(default_factory=list)
+    members: dict[str, dict] = field(default_factory=dict)  # Teams id -> TeamsChannelAccount JSON
+    member_lookups: list[str] = field(default_factory=list)
     service_url: str = ""
     _ids = itertools.count(1000)
     _runner: web.AppRunner | None = None
@@ -68,6 +73,7 @@ class FakeBotConnector:
         app.router.add_post("/v3/conversations/{conversation}/activities", self._send)
         app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", self._reply)
         app.router.add_put("/v3/conversations/{conversation}/activities/{activity}", self._update)
+        app.router.add_get("/v3/conversations/{conversation}/members/{member}", self._member)
         self._changed = asyncio.Condition()
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -108,6 +114,19 @@ class FakeBotConnector:
         call = await self._record(request, "update")
         return web.json_response({"id": call.activity_id}, status=200)
 
+    async def _member(self, request: web.Request) -> web.Response:
+        member_id = request.match_info["member"]
+        self.member_lookups.append(member_id)
+        if member_id not in self.members:
+            return web.json_response({"error": {"code": "MemberNotFoundInConversation",
+                                                "message": "The member could not be found."}}, status=404)
+        return web.json_response(self.members[member_id])
+
+    def add_members(self, *users: "TeamsUser") -> None:
+        for user in users:
+            self.members[user.member_id] = {**user.account(), "email": user.email,
+                                            "userPrincipalName": user.email, "userRole": "user"}
+
     async def wait_for(self, count: int, timeout: float = 5.0) -> list[ConnectorCall]:
         """Wait until at least `count` calls were recorded in total; return them all."""
         async with self._changed:
@@ -122,6 +141,10 @@ class TeamsUser:
     member_id: str  # 29:… Teams user id
     aad_object_id: str
     name: str
+
+    @property
+    def email(self) -> str:
+        return f"{self.name.split()[0].lower()}@contoso.example"
 
     def account(self) -> dict:
         return {"id": self.member_id, "name": self.name, "aadObjectId": self.aad_object_id}

@@ -1,0 +1,141 @@
+"""Teams security: Bot Framework auth on the real server, tenants kept apart, bad input refused.
+
+With an app id configured, botbuilder would fetch Microsoft's signing keys for a token issued by the Bot
+Framework, and tokens from Microsoft to answer: these tests never let it (forbid_internet fails any
+non-loopback lookup and the fixture asserts none was tried). They assert the 401 path, which is decided
+before any outbound call.
+"""
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from bot.config import ConfigError, Settings
+from bot.server import create_app
+from tests.fakes.bot_connector import TeamsActivities, new_user
+from tests.test_teams_e2e import connector, no_internet, server, start_server, submit_values  # noqa: F401
+
+APP_ID = "0f6a2a3e-6b1c-4c3e-9a8e-2d4c5b6a7e8f"
+
+
+@pytest.fixture
+async def secured(tmp_path, connector, no_internet):  # noqa: F811
+    running = await start_server(tmp_path / "complybot.db", MicrosoftAppId=APP_ID,
+                                 MicrosoftAppPassword="test-password-never-sent", COMPLYBOT_TEAMS_LOCAL="0")
+    yield running
+    await running.stop()
+
+
+def forged_token(issuer: str) -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = int(time.time())
+    claims = {"iss": issuer, "aud": APP_ID, "exp": now + 600, "nbf": now - 10, "serviceurl": "http://127.0.0.1/"}
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "attacker"})
+
+
+def nothing_processed(server, connector, tenant: str) -> None:  # noqa: F811
+    store = server.app["ctx"].store
+    assert connector.calls == []
+    assert store.tasks(tenant, statuses=None) == []
+    assert store.people(tenant) == []
+    assert store.db.execute("SELECT count(*) FROM teams_conversations").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("authorization", [
+    None,
+    "",
+    "Bearer",
+    "Bearer not-a-jwt",
+    "Basic dXNlcjpwYXNz",
+    "Bearer " + forged_token("https://attacker.example.com"),  # signed, but by nobody Microsoft knows
+])
+async def test_without_a_valid_token_401_and_nothing_processed(secured, connector, authorization):
+    teams = TeamsActivities(connector.service_url)
+    alice, bob = new_user("Alice"), new_user("Bob")
+    activity = teams.channel(alice, f"assign Multi-Factor Authentication to <at>{bob.name}</at> due 2031-03-31", mentions=(bob,))
+    headers = {} if authorization is None else {"Authorization": authorization}
+
+    assert await secured.post(activity, headers) == 401
+    nothing_processed(secured, connector, teams.tenant_id)
+
+
+async def test_auth_off_is_refused_outside_loopback(tmp_path):
+    with pytest.raises(ConfigError, match="loopback"):
+        Settings.from_env({"COMPLYBOT_DB": str(tmp_path / "a.db"), "COMPLYBOT_TEAMS_LOCAL": "1",
+                           "COMPLYBOT_HOST": "0.0.0.0"})
+    # Even settings built by hand (no from_env validation) cannot mount Teams with auth off in public.
+    unchecked = Settings(db_path=str(tmp_path / "b.db"), host="0.0.0.0", teams_local=True)
+    with pytest.raises(ConfigError, match="MicrosoftAppId"):
+        create_app(unchecked)
+
+
+async def test_local_mode_posts_only_to_a_loopback_service_url(server, connector):  # noqa: F811
+    teams = TeamsActivities("https://smba.trafficmanager.net/emea/")
+    activity = teams.personal(new_user("Eve"), "tasks")
+    assert await server.post(activity) == 400
+    nothing_processed(server, connector, teams.tenant_id)
+
+
+@pytest.mark.parametrize("body, content_type", [
+    ("not json", "application/json"),
+    ('["a list"]', "application/json"),
+    ('{"text": "no type"}', "application/json"),
+    ('{"type": "message"}', "text/plain"),
+])
+async def test_malformed_requests_are_refused(server, body, content_type):  # noqa: F811
+    from aiohttp import ClientSession
+
+    async with ClientSession() as session:
+        async with session.post(f"{server.url}/api/messages", data=body,
+                                headers={"Content-Type": content_type}) as response:
+            assert response.status in (400, 415)
+            assert "Traceback" not in await response.text()
+
+
+async def test_a_user_of_tenant_a_cannot_see_or_change_tasks_of_tenant_b(server, connector):  # noqa: F811
+    tenant_a = TeamsActivities(connector.service_url)
+    tenant_b = TeamsActivities(connector.service_url)
+    alice, bob = new_user("Alice"), new_user("Bob")  # tenant A
+    mallory = new_user("Mallory")  # tenant B, admin of her own tenant
+    connector.add_members(alice, bob)
+    await server.post(tenant_a.channel(alice, "hello"))
+    await server.post(tenant_a.channel(alice, f"assign Multi-Factor Authentication to <at>{bob.name}</at> due 2031-03-31", mentions=(bob,)))
+    await server.post(tenant_a.personal(bob, "tasks"))
+    calls = await connector.wait_for(3)
+    done = next(b for b in submit_values(calls[-1].cards()[0]) if b["title"].lower().startswith("done"))
+    store = server.app["ctx"].store
+    [task] = store.tasks(tenant_a.tenant_id)
+
+    # Mallory lists tasks in tenant B: nothing of tenant A shows.
+    await server.post(tenant_b.personal(mallory, "tasks"))
+    listing = (await connector.wait_for(4))[-1]
+    assert "A.8.5" not in listing.all_text() and bob.name not in listing.all_text()
+
+    # She replays tenant A's Done button (same task number) and a typed command: tenant A is untouched.
+    conversation = tenant_b.personal(mallory, "")["conversation"]
+    await server.post(tenant_b.card_submit(mallory, "card-1", done["data"], conversation))
+    await server.post(tenant_b.personal(mallory, f"done {task.id}"))
+    await connector.wait_for(6)
+    assert store.task(tenant_a.tenant_id, task.id) == task
+    assert store.tasks(tenant_b.tenant_id, statuses=None) == []
+
+
+async def test_contradictory_tenant_ids_are_not_trusted(server, connector):  # noqa: F811
+    teams = TeamsActivities(connector.service_url)
+    activity = teams.personal(new_user("Zed"), "tasks")
+    activity["conversation"]["tenantId"] = "another-tenant"
+    assert await server.post(activity) == 201
+    [call] = await connector.wait_for(1)
+    assert "tenant" in call.text.lower()
+    assert server.app["ctx"].store.db.execute("SELECT count(*) FROM teams_conversations").fetchone()[0] == 0
+
+
+async def test_a_40000_character_message_is_refused_politely(server, connector):  # noqa: F811
+    teams = TeamsActivities(connector.service_url)
+    assert await server.post(teams.personal(new_user("Long"), "x" * 40_000)) == 201
+    [call] = await connector.wait_for(1)
+    assert "40,000" in call.text and "shorter" in call.text
+    assert server.app["ctx"].store.tasks(teams.tenant_id, statuses=None) == []
