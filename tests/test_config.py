@@ -135,3 +135,16 @@ def test_socket_mode_needs_no_signing_secret(tmp_path, monkeypatch):
 def test_database_path_alone():
     assert database_path({"COMPLYBOT_DB": "/srv/complybot/db.sqlite"}) == "/srv/complybot/db.sqlite"
     assert database_path({}) == "complybot.db"
+
+
+def test_every_setting_is_documented_in_env_example(tmp_path, monkeypatch):
+    """.env.example names every setting, and its values are valid defaults."""
+    from dataclasses import fields
+    from pathlib import Path
+
+    from bot.config import load_dotenv
+
+    example = load_dotenv(Path(__file__).parent.parent / ".env.example")
+    assert {f.metadata["env"] for f in fields(Settings)} <= set(example)
+    monkeypatch.chdir(tmp_path)
+    assert Settings.from_env(example).platforms == ()
