@@ -38,6 +38,9 @@ def run(args: argparse.Namespace) -> int:
     except sqlite3.DatabaseError as error:
         print(f"complybot serve: COMPLYBOT_DB: cannot open the database {settings.db_path!r}: {error}", file=sys.stderr)
         return CONFIG_ERROR_EXIT
+    except ConfigError as error:  # an adapter's own check at mount time
+        print(f"complybot serve: {error}", file=sys.stderr)
+        return CONFIG_ERROR_EXIT
 
     async def announce(app: web.Application) -> None:
         url = f"http://{settings.host}:{settings.port}/"
