@@ -335,7 +335,7 @@ def block(req: Request, args: str) -> Reply:
     task, reason = split_task(req, args)
     reason = reason.strip()
     if not reason:
-        raise Refusal(f"Please say why: `block {task.id} <reason>`.", kind="usage")
+        raise Refusal(f"Please say why. Usage: `block {task.id} <reason>`.", kind="usage")
     require_owner_or_admin(req, task)
     if not task.active:
         raise Refusal(f"Task {task.id} is {STATUS_WORDS[task.status]}; reopen it first.", kind="bad_state")
