@@ -17,6 +17,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "backup": ("backup", "copy the database to PATH safely, even while the server runs"),
     "restore": ("backup", "replace the database with the backup at PATH (stop the server first)"),
     "teams-package": ("teams_package", "write the Microsoft Teams app package (manifest and icons) to upload"),
+    "slack-manifest": ("slack_manifest", "print the Slack app manifest (YAML) for your server's https:// address"),
 }
 
 
