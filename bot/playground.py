@@ -80,7 +80,7 @@ async def post_message(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(text="Send JSON like {\"text\": \"status\"}.")
     as_name = data.get("as") if isinstance(data.get("as"), str) else ""
     message = message_for(data["text"], as_name)
-    logs.note(workspace=LOCAL_WORKSPACE, user=message.user)
+    logs.note(workspace=LOCAL_WORKSPACE, user=message.user, text=logs.text_prefix(message.text))
     reply = router.handle(message, request.app["playground_ctx"])
     logs.note(command=reply.kind or "reply")
     return web.json_response(dataclasses.asdict(reply), headers={"Cache-Control": "no-store"})
