@@ -1,0 +1,103 @@
+"""Proactive Slack messages (nudges, digests) through the server's Slack sender, with Slack's retry
+rules; and distribution to many workspaces through Bolt's OAuth flow with installations in our SQLite."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from aiohttp import ClientSession
+from slack_sdk.errors import SlackApiError
+
+from handlers.types import Action, Outgoing, Reply, Section
+from tests.fakes.bot_connector import forbid_internet
+from tests.fakes.slack_api import SIGNING_SECRET, TEAM_ID, FakeSlackAPI, SignedSlack, buttons, start_slack_server
+
+NUDGE = Reply("Reminder: task 1 is due tomorrow.",
+              sections=(Section("#1 Disk Encryption", ("Due tomorrow",), actions=(Action("Done", "done 1", "primary"),)),),
+              kind="nudge")
+
+
+@pytest.fixture
+async def api(monkeypatch):
+    attempts = forbid_internet(monkeypatch)
+    fake = await FakeSlackAPI().start()
+    fake.add_user("U0ADA", "Ada")
+    yield fake
+    await fake.stop()
+    assert attempts == []
+
+
+@pytest.fixture
+async def server(tmp_path, api):
+    running = await start_slack_server(tmp_path / "complybot.db", api)
+    yield running
+    await running.stop()
+
+
+async def test_a_nudge_goes_to_the_persons_dm_with_buttons(server, api):
+    sender = server.app["senders"]["slack"]
+    await sender.send(Outgoing(workspace=TEAM_ID, user="U0ADA", reply=NUDGE, platform="slack"))
+    [opened] = api.to("conversations.open")
+    assert opened.body["users"] == "U0ADA"
+    [post] = api.to("chat.postMessage")
+    assert post.body["channel"] == "D0ADA"
+    assert post.body["text"] == "Reminder: task 1 is due tomorrow."
+    assert [b["value"] for b in buttons(post.blocks())] == ["done 1"]
+
+
+async def test_a_digest_goes_to_its_channel(server, api):
+    await server.app["senders"]["slack"].send(Outgoing(workspace=TEAM_ID, channel="C0DIGEST", reply=NUDGE))
+    assert [c.body["channel"] for c in api.to("chat.postMessage")] == ["C0DIGEST"]
+    assert not api.to("conversations.open")
+
+
+async def test_rate_limits_and_server_errors_are_retried_and_one_message_arrives(server, api):
+    api.fail_next("chat.postMessage", 429, retry_after=0)
+    api.fail_next("chat.postMessage", 500)
+    api.fail_next("conversations.open", 503)
+    await server.app["senders"]["slack"].send(Outgoing(workspace=TEAM_ID, user="U0ADA", reply=NUDGE))
+    assert [c.method for c in api.calls if c.method.startswith("chat.")] == [
+        "chat.postMessage!429", "chat.postMessage!500", "chat.postMessage"]
+    assert len(api.to("chat.postMessage")) == 1
+
+
+async def test_a_send_that_keeps_failing_raises_so_the_caller_can_retry_later(server, api):
+    for _ in range(3):
+        api.fail_next("chat.postMessage", 500)
+    with pytest.raises(SlackApiError):
+        await server.app["senders"]["slack"].send(Outgoing(workspace=TEAM_ID, channel="C0X", reply=NUDGE))
+    assert not api.to("chat.postMessage")
+
+
+async def test_oauth_install_keeps_the_installation_and_serves_that_workspace(tmp_path, api):
+    server = await start_slack_server(tmp_path / "complybot.db", api, SLACK_BOT_TOKEN="",
+                                      SLACK_CLIENT_ID="1234.5678", SLACK_CLIENT_SECRET="client-secret")
+    try:
+        async with ClientSession() as browser:
+            async with browser.get(f"{server.url}/slack/install") as page:
+                assert page.status == 200
+                html = await page.text()
+            state = re.search(r"state=([\w-]+)", html).group(1)
+            assert "client_id=1234.5678" in html and "chat%3Awrite" in html.replace(":", "%3A")
+            async with browser.get(f"{server.url}/slack/oauth_redirect?code=forged&state=wrong",
+                                   headers={"Cookie": f"slack-app-oauth-state={state}"}) as refused:
+                assert refused.status >= 400
+            assert server.store.db.execute("SELECT COUNT(*) FROM slack_installations").fetchone()[0] == 0
+            async with browser.get(f"{server.url}/slack/oauth_redirect?code=c0de&state={state}",
+                                   headers={"Cookie": f"slack-app-oauth-state={state}"}) as done:
+                assert done.status == 200
+        [exchange] = api.to("oauth.v2.access")
+        assert exchange.body["code"] == "c0de"
+        assert server.store.db.execute("SELECT team_id FROM slack_installations").fetchall() == [(TEAM_ID,)]
+
+        async with SignedSlack(server.url, SIGNING_SECRET, api) as slack:
+            await slack.direct_message("U0ADA", "help")
+        await server.settle()
+        [answer] = api.to("chat.postMessage")
+        assert answer.token == "xoxb-installed"  # the installed workspace's own bot token
+        await server.app["senders"]["slack"].send(Outgoing(workspace=TEAM_ID, channel="C0D", reply=NUDGE))
+        assert api.to("chat.postMessage")[-1].token == "xoxb-installed"
+        with pytest.raises(LookupError):
+            await server.app["senders"]["slack"].send(Outgoing(workspace="T0OTHER", channel="C0D", reply=NUDGE))
+    finally:
+        await server.stop()
