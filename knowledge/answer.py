@@ -40,7 +40,7 @@ _MAPPING_WORDS = frozenset(
 _DOMAIN_WORDS = frozenset(
     lexicon.stem(w)
     for w in """soc1 soc2 soc3 soc iso27001 iso isms type1 type2 audit audits auditor auditors certification
-    certificate certified certify attestation attest compliance compliant security infosec cybersecurity
+    certificate certified certify attestation attest compliance compliant infosec cybersecurity
     framework frameworks standard criteria tsc annex clause soa applicability surveillance recertification
     renewal renew control controls cpa trust assurance report reports privacy vendor risk policy policies
     evidence gap assessment assessor monitoring documentation complybot bot help""".split()
@@ -60,6 +60,8 @@ _QUESTION_START = re.compile(
     re.IGNORECASE,
 )
 _FRAMEWORK_WORD = {"soc2": "soc2", "iso27001": "iso", "iso": "iso"}
+# an FAQ entry about one member of a family does not answer a question about another member
+_EXCLUSIVE_FAMILIES = (frozenset({"soc1", "soc2", "soc3", "iso27001"}), frozenset({"type1", "type2"}))
 _US_PRONOUN = re.compile(r"\b(US|U\.S\.A?\.?)(?![a-z])")
 
 
@@ -108,6 +110,7 @@ def _join(refs) -> str:
 class Engine:
     def __init__(self, cat: Catalog, kn: Knowledge):
         self.cat, self.kn = cat, kn
+        self._raw_words: set[str] = set()
         self._abbreviations = self._abbreviation_rewriter(kn.abbreviations)
         self._controls = lexicon.PhraseIndex(self._control_phrases())
         self._faq_by_id = {entry.id: entry for entry in kn.faq}
@@ -115,10 +118,11 @@ class Engine:
         self._signals = {name: self._phrase_set(words) for name, words in kn.signals.items()}
         self._markets = {name: self._phrase_set(words) for name, words in kn.markets.items()}
         self._asks = self._phrase_set(kn.asks)
-        vocabulary = set(self._controls.idf) | set(self._faq.idf) | lexicon.STOPWORDS | _DOMAIN_WORDS
-        vocabulary |= _MAPPING_WORDS | _CHOICE | _CHOICE_SUBJECT
-        for phrases in (*self._signals.values(), *self._markets.values(), self._asks.keys()):
-            vocabulary.update(word for phrase in phrases for word in phrase)
+        self._askers = self._phrase_set(kn.askers)
+        self._faq_families = {e.id: self._families(w for t in (*e.questions, *e.keywords) for w in self._phrase(t)) for e in kn.faq}
+        self._faq_words = {e.id: frozenset(lexicon.content(w for t in (*e.questions, *e.keywords) for w in self._phrase(t))) for e in kn.faq}
+        self._faq_exact = {lexicon.normalize(q): e.id for e in kn.faq for q in e.questions}
+        vocabulary = self._raw_words | lexicon.STOPWORDS | _DOMAIN_WORDS | _MAPPING_WORDS | _CHOICE | _CHOICE_SUBJECT
         self._speller = lexicon.Speller(vocabulary)
         self._children = self._clause_children()
 
@@ -136,12 +140,18 @@ class Engine:
         pattern = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(table, key=len, reverse=True)) + r")\b")
         return lambda text: pattern.sub(lambda m: table[m.group(1)], text)
 
-    def tokens(self, text: str) -> list[str]:
-        """Normalised, abbreviation-expanded, stemmed and spell-fixed words of `text`."""
-        normalized = self._abbreviations(lexicon.normalize(text))
-        return [lexicon.stem(w) for w in normalized.split()[: lexicon.MAX_WORDS]]
+    def tokens(self, text: str, fix=None) -> list[str]:
+        """Normalised, abbreviation-expanded and stemmed words of `text`, typos fixed by `fix` first."""
+        words = self._abbreviations(lexicon.normalize(text)).split()[: lexicon.MAX_WORDS]
+        if fix is None:
+            self._raw_words.update(words)
+        return [w if w in lexicon.STOPWORDS else lexicon.stem(fix(w) if fix else w) for w in words]
+
+    def question_tokens(self, text: str) -> list[str]:
+        return self.tokens(text, self._speller.fix)
 
     def _phrase(self, text: str) -> tuple[str, ...]:
+        """Words of a phrase of our data (they make up the vocabulary typos are fixed to)."""
         return tuple(self.tokens(text))
 
     def _phrase_set(self, phrases) -> dict[tuple[str, ...], str]:
@@ -154,7 +164,7 @@ class Engine:
         return found
 
     def _control_words(self, tokens) -> list[str]:
-        return [t for t in lexicon.content(tokens) if t not in _MAPPING_WORDS]
+        return [t for t in lexicon.content(tokens) if t not in _MAPPING_WORDS and t not in lexicon.QUESTION_WORDS]
 
     def _control_phrases(self):
         for control in self.cat.controls:
@@ -165,6 +175,14 @@ class Engine:
         for entry in self.kn.faq:
             for text in (*entry.questions, *entry.keywords):
                 yield entry.id, lexicon.content(self._phrase(text))
+
+    @staticmethod
+    def _families(tokens) -> tuple[frozenset, ...]:
+        found = set(tokens)
+        return tuple(family & found for family in _EXCLUSIVE_FAMILIES)
+
+    def _conflicts(self, asked: tuple[frozenset, ...], entry_id: str) -> bool:
+        return any(a and e and a.isdisjoint(e) for a, e in zip(asked, self._faq_families[entry_id]))
 
     def _clause_children(self) -> dict[str, tuple[str, ...]]:
         """`Clause 9.2` -> the catalogue's `Clause 9.2.1`, `Clause 9.2.2` (a heading over its sub-clauses)."""
@@ -197,7 +215,7 @@ class Engine:
             found = self._answer_refs(text, refs)
             if found:
                 return found
-        tokens = [t if t in lexicon.STOPWORDS else self._speller.fix(t) for t in self.tokens(text)]
+        tokens = self.question_tokens(text)
         recommendation = self._recommend(text, tokens)
         if recommendation:
             return recommendation
@@ -432,6 +450,8 @@ class Engine:
 
     def _demanded(self, tokens: list[str]) -> str | None:
         """`soc2` / `iso` when a customer or contract asks for exactly that framework by name."""
+        if not self._hits(tokens, self._askers):
+            return None
         wanted = set()
         for ask in self._asks:
             size = len(ask)
@@ -479,15 +499,20 @@ class Engine:
         for number, matched in index.scores(wanted).items():
             name, _, total = index.phrases[number]
             recall, precision = matched / total, matched / asked
+            words = index.phrases[number][1]
+            if 2 * sum(1 for w in words if w in wanted) < len(words):  # say at least half of a name
+                continue
             score = 2 * recall * precision / (recall + precision)
             if score > best.get(name, 0.0):
                 best[name] = score
-        unknown = sum(1 for w in wanted if w not in index.idf and w not in _DOMAIN_WORDS)
-        penalty = 0.85**unknown  # words we cannot place make a control match less certain
-        ranked = sorted(((name, s * penalty) for name, s in best.items()), key=lambda x: -x[1])
-        return ranked
+        unknown = sum(1 for w in wanted if w not in index.idf and w not in _DOMAIN_WORDS and not w.isdigit())
+        penalty = 0.7**unknown  # words we cannot place make a control match less certain
+        return sorted(((name, s * penalty) for name, s in best.items()), key=lambda x: -x[1])
 
     def _best_faq(self, tokens: list[str]) -> tuple[FaqEntry | None, float]:
+        exact = self._faq_exact.get(" ".join(tokens))
+        if exact:
+            return self._faq_by_id[exact], 1.0
         wanted = lexicon.content(tokens)
         index = self._faq
         asked = index.weight(w for w in wanted if w in index.idf)
@@ -496,11 +521,21 @@ class Engine:
         unknown = sum(1 for w in set(wanted) if w not in index.idf)
         asked += unknown * 1.0  # a word no FAQ uses counts against every entry
         scores: dict[str, float] = {}
+        families = self._families(wanted)
         for number, matched in index.scores(wanted).items():
             entry_id, _, total = index.phrases[number]
             recall, precision = matched / total, matched / asked
             score = 2 * recall * precision / (recall + precision)
             scores[entry_id] = max(scores.get(entry_id, 0.0), score)
+        unique = set(wanted)
+        for entry_id in scores:
+            # how much of the question the entry as a whole speaks about, not just its best phrasing
+            coverage = index.weight(unique & self._faq_words[entry_id]) / asked
+            scores[entry_id] = 0.6 * scores[entry_id] + 0.4 * coverage
+            if self._conflicts(families, entry_id):
+                scores[entry_id] *= 0.6
+            elif any(a and a == e for a, e in zip(families, self._faq_families[entry_id])):
+                scores[entry_id] += 0.05  # about exactly the framework or type asked
         if not scores:
             return None, 0.0
         entry_id = max(scores, key=scores.get)
@@ -511,14 +546,12 @@ class Engine:
         entry, faq_score = self._best_faq(tokens)
         control_score = controls[0][1] if controls else 0.0
         question_form = bool(_QUESTION_START.search(text)) or text.rstrip().endswith("?")
-        if question_form and faq_score >= 0.45 and control_score < 0.9:
+        if question_form and faq_score >= 0.45 and (control_score < 0.9 or faq_score >= control_score):
             return self._faq_answer(entry, faq_score)
         if control_score >= 0.5 and control_score >= faq_score - 0.1:
             return self._control_answer(controls)
         if faq_score >= 0.45:
             return self._faq_answer(entry, faq_score)
-        if control_score >= 0.4:
-            return self._control_answer(controls)
         return self._abstain(max(faq_score, control_score))
 
     def _control_answer(self, ranked: list[tuple[str, float]]) -> Answer:

@@ -43,6 +43,7 @@ class Knowledge:
     signals: dict[str, tuple[str, ...]]  # "soc2" | "iso" | "both" -> words that lean that way
     markets: dict[str, tuple[str, ...]]  # "us" | "international" -> where customers are
     asks: tuple[str, ...]  # verbs of a customer or contract demanding a framework
+    askers: tuple[str, ...]  # who may demand one: customer, contract, rfp ...
 
 
 class _Toml:
@@ -158,16 +159,18 @@ def _markets(toml: _Toml):
         if key not in table:
             toml.fail("[markets]", f"[markets] needs {key} = [...]")
         markets[key] = toml.strings(table[key], f"{key} =", f"markets.{key}")
-    asks = toml.strings(toml.table("contracts").get("asks"), "asks", "contracts.asks")
-    return markets, asks
+    contracts = toml.table("contracts")
+    asks = toml.strings(contracts.get("asks"), "asks =", "contracts.asks")
+    askers = toml.strings(contracts.get("who"), "who =", "contracts.who")
+    return markets, asks, askers
 
 
 def load(data_dir: Path = DATA_DIR, cat: Catalog | None = None) -> Knowledge:
     cat = cat or catalog()
     faq, advice = _faq(_Toml(data_dir / "faq.toml"))
     abbreviations, aliases, signals = _synonyms(_Toml(data_dir / "synonyms.toml"), {c.name for c in cat.controls})
-    markets, asks = _markets(_Toml(data_dir / "markets.toml"))
-    return Knowledge(faq, advice, abbreviations, aliases, signals, markets, asks)
+    markets, asks, askers = _markets(_Toml(data_dir / "markets.toml"))
+    return Knowledge(faq, advice, abbreviations, aliases, signals, markets, asks, askers)
 
 
 @functools.cache

@@ -20,10 +20,14 @@ MAX_WORDS = 64  # a question longer than this is read by its first words only
 # function words: never evidence for or against a match
 STOPWORDS = frozenset(
     """a an the of to in on for and or with by from at as is are was were be been being am do does did
-    doing done i me my we our ours us you your it its this that these those there here what which who
-    whom whose how when where why can could should would will shall may might must please tell me about
-    any some all so if then than too very just also into out up over under not no yes get got have has
-    had having s t vs versus hi hello hey thanks thank pls plz one ones""".split()
+    doing i me my we our ours us you your it its this that these those there here what which whom whose
+    where can could should would will shall may might must please tell me about any some all so if then
+    than too very just also into out up over under not no yes get got have has had having s t vs versus
+    hi hello hey thanks thank pls plz""".split()
+)
+# question words: they tell FAQ entries apart ("how long" / "how much" / "who"), never controls
+QUESTION_WORDS = frozenset(
+    "how why who when often long much many one ones done".split()
 )
 
 _BRITISH = (
@@ -40,6 +44,7 @@ _BRITISH = (
 _FRAMEWORK_NAMES = (
     (re.compile(r"\biso\s*/?\s*(?:iec)?\s*[- ]?\s*27001(?:\s*:\s*20(?:13|22))?\b"), " iso27001 "),
     (re.compile(r"\b27001\b"), " iso27001 "),
+    (re.compile(r"\biso\b(?!\s*\d)"), " iso27001 "),  # here "ISO" alone means ISO 27001
     (re.compile(r"\bsoc\s*[- ]?\s*(1|2|3|i{1,3})\b"), lambda m: f" soc{_roman(m.group(1))} "),
     (re.compile(r"\btype\s*[- ]?\s*(1|2|i{1,2})\b"), lambda m: f" type{_roman(m.group(1))} "),
 )
