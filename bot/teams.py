@@ -40,16 +40,16 @@ from bot import logs
 from bot.config import ConfigError, Settings, is_loopback
 from handlers.types import MAX_MESSAGE_CHARS, Action, Message, Outgoing, Reply, Section, progress_bar
 
-log = logging.getLogger(__name__)
-
 ROUTE = "/api/messages"
 ADAPTIVE_CARD_VERSION = "1.5"
+MAX_CARD_SECTIONS = 40  # with buttons, ~40 task rows stay under Teams' ~28 KB message limit
+SUMMARY_CHARS = 200  # the notification preview
 SUBMIT_KEY = "complybot"  # Action.Submit data: {"complybot": "<command in the shared grammar>"}
 WELCOME = Reply(
     "Hi, I'm complybot. I help your team get and keep SOC 2 and ISO/IEC 27001:2022.\n\n"
-    "- Ask me anything: *what ISO control maps to CC6.1?*, *A.8.5 in SOC 2?*, *disk encryption*\n"
-    "- Assign controls: *assign A.8.5 to @person by 2026-03-31*\n"
-    "- See your tasks: *tasks* (with Done and Snooze buttons), and *help* for every command.\n\n"
+    "- Ask me anything: *what ISO control maps to CC 6.1?*, *A.8.5 in SOC 2?*, *disk encryption*\n"
+    "- Give a control an owner: *assign Multi-Factor Authentication to @person due end of quarter*\n"
+    "- See tasks with Done and Snooze buttons: *tasks*; progress: *status*; every command: *help*\n\n"
     "In a channel or group chat, mention me first: *@complybot tasks*.",
     kind="welcome",
 )
@@ -271,30 +271,43 @@ def _submit(action: Action) -> dict:
 def _section_elements(section: Section, mentions: Mentions) -> list[dict]:
     elements: list[dict] = []
     if section.title:
-        elements.append({"type": "TextBlock", "text": mentions.render(section.title), "weight": "Bolder",
-                         "wrap": True, "spacing": "Medium"})
-    for line in section.lines:
-        elements.append({"type": "TextBlock", "text": mentions.render(line), "wrap": True, "spacing": "Small"})
+        elements.append(_text_block(mentions.render(section.title), weight="Bolder"))
     if section.progress is not None:
-        elements.append({"type": "TextBlock", "text": progress_bar(section.progress), "fontType": "Monospace",
-                         "spacing": "Small"})
+        elements.append(_text_block(progress_bar(section.progress), fontType="Monospace", spacing="Small"))
+    for line in section.lines:
+        elements.append(_text_block(mentions.render(line), spacing="Small"))
     if section.actions:
         elements.append({"type": "ActionSet", "actions": [_submit(a) for a in section.actions]})
     return elements
 
 
+def _text_block(text: str, **style) -> dict:
+    return {"type": "TextBlock", "text": text, "wrap": True, **style}
+
+
+def _lead_lines(reply: Reply) -> list[str]:
+    """Handlers write the whole answer in `text` (complete on its own) and the same content again as
+    sections; with sections, only the text's first line leads the card."""
+    text = reply.text.strip()
+    return [text.split("\n", 1)[0]] if reply.sections else text.split("\n")
+
+
 def adaptive_card(reply: Reply, mentions: Mentions) -> dict:
-    """An Adaptive Card 1.5 of the reply: text, sections (title, lines, progress, buttons), buttons."""
-    body: list[dict] = [{"type": "TextBlock", "text": mentions.render(reply.text), "wrap": True}]
-    for section in reply.sections:
+    """An Adaptive Card 1.5 of the reply: its lead, sections (title, lines, progress, buttons), buttons.
+    One TextBlock per line: Teams does not reliably break lines inside a TextBlock."""
+    body = [_text_block(mentions.render(line), spacing="None") for line in _lead_lines(reply) if line.strip()]
+    for section in reply.sections[:MAX_CARD_SECTIONS]:
         container = _section_elements(section, mentions)
         if container:
             body.append({"type": "Container", "items": container, "separator": True, "spacing": "Medium"})
+    hidden = len(reply.sections) - MAX_CARD_SECTIONS
+    if hidden > 0:  # a Teams message holds about 28 KB; say what is left out instead of failing
+        body.append(_text_block(f"…and {hidden} more not shown here.", isSubtle=True))
     card = {
         "type": "AdaptiveCard",
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "version": ADAPTIVE_CARD_VERSION,
-        "fallbackText": _plain(reply, mentions),
+        "fallbackText": mentions.render(reply.text),
         "body": body,
         "msteams": {"width": "Full"},
     }
@@ -305,27 +318,15 @@ def adaptive_card(reply: Reply, mentions: Mentions) -> dict:
     return card
 
 
-def _plain(reply: Reply, mentions: Mentions) -> str:
-    """Everything in the reply as text: the fallback where cards cannot be shown."""
-    parts = [reply.text]
-    for section in reply.sections:
-        lines = [section.title] if section.title else []
-        lines += list(section.lines)
-        if section.progress is not None:
-            lines.append(progress_bar(section.progress))
-        parts.append("\n".join(lines))
-    return mentions.render("\n\n".join(part for part in parts if part))
-
-
 def render(reply: Reply, book: ConversationBook | None, workspace: str) -> Activity:
+    """A one-line reply as a text message; anything with lines, sections or buttons as a card."""
     mentions = Mentions(book, workspace)
-    if not reply.sections and not reply.actions:
+    if not reply.sections and not reply.actions and "\n" not in reply.text.strip():
         activity = MessageFactory.text(mentions.render(reply.text))
-        activity.text_format = "markdown"
     else:
         card = adaptive_card(reply, mentions)
         activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
-        activity.summary = card["fallbackText"][:200]
+        activity.summary = card["fallbackText"][:SUMMARY_CHARS]
     if mentions.entities:
         activity.entities = [Mention().deserialize(entity) for entity in mentions.entities]  # serialises whole
     return activity
@@ -514,6 +515,9 @@ class TeamsSender:
 def mount(app: web.Application, settings: Settings) -> None:
     """Serve Teams at POST /api/messages and register the Teams sender."""
     check_auth(settings)
+    # Teams' channelData has fields botbuilder's models lack (teamsChannelId, …): msrest would log a
+    # warning for each on every message.
+    logging.getLogger("msrest.serialization").setLevel(logging.ERROR)
     adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(BotConfig(settings)))
     adapter.on_turn_error = _on_turn_error
     auth_enabled = bool(settings.microsoft_app_id)

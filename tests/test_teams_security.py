@@ -7,6 +7,7 @@ before any outbound call.
 """
 from __future__ import annotations
 
+import json
 import time
 
 import jwt
@@ -139,3 +140,67 @@ async def test_a_40000_character_message_is_refused_politely(server, connector):
     [call] = await connector.wait_for(1)
     assert "40,000" in call.text and "shorter" in call.text
     assert server.app["ctx"].store.tasks(teams.tenant_id, statuses=None) == []
+
+
+# -- tokens that look like the Bot Framework's: real signature and claim checks, without the network ----
+
+MICROSOFT_KID = "test-bot-framework-key"
+
+
+@pytest.fixture
+def microsoft_signing_key(monkeypatch):
+    """Stands in for Microsoft: botbuilder's cache of the Bot Framework's signing keys is filled with a
+    key this test owns (fresh, so botbuilder does not refresh it over the network)."""
+    from datetime import datetime
+
+    from botframework.connector.auth import AuthenticationConstants
+    from botframework.connector.auth import jwt_token_extractor as extractor
+    from jwt.algorithms import RSAAlgorithm
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = {**json.loads(RSAAlgorithm.to_jwk(key.public_key())), "kid": MICROSOFT_KID, "endorsements": ["msteams"]}
+    metadata = extractor._OpenIdMetadata(AuthenticationConstants.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL)
+    metadata.keys, metadata.last_updated = [jwk], datetime.now()
+    monkeypatch.setitem(extractor.JwtTokenExtractor.metadataCache, metadata.url, metadata)
+    return key
+
+
+def bot_framework_token(key, service_url: str, kid: str = MICROSOFT_KID, **changes) -> str:
+    now = int(time.time())
+    claims = {"iss": "https://api.botframework.com", "aud": APP_ID, "exp": now + 600, "nbf": now - 10,
+              "serviceurl": service_url, **changes}
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
+
+
+@pytest.mark.parametrize("case", ["attacker key", "unknown key id", "other bot", "other service url", "expired"])
+async def test_forged_bot_framework_tokens_get_401(secured, connector, microsoft_signing_key, case):
+    teams = TeamsActivities(connector.service_url)
+    activity = teams.personal(new_user("Alice"), "tasks")
+    attacker = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = int(time.time())
+    token = {
+        "attacker key": lambda: bot_framework_token(attacker, connector.service_url),
+        "unknown key id": lambda: bot_framework_token(microsoft_signing_key, connector.service_url, kid="nope"),
+        "other bot": lambda: bot_framework_token(microsoft_signing_key, connector.service_url,
+                                                 aud="11111111-2222-3333-4444-555555555555"),
+        "other service url": lambda: bot_framework_token(microsoft_signing_key, "https://evil.example.com/"),
+        "expired": lambda: bot_framework_token(microsoft_signing_key, connector.service_url, exp=now - 3600),
+    }[case]()
+
+    assert await secured.post(activity, {"Authorization": f"Bearer {token}"}) == 401
+    nothing_processed(secured, connector, teams.tenant_id)
+
+
+async def test_a_genuine_token_passes_authentication(secured, connector, microsoft_signing_key):
+    """The control for the cases above: the same request with a correctly signed token is let in.
+    (Answering it would fetch a token from Microsoft for the reply, which tests never do, so only
+    authentication is checked, directly on the adapter the server mounted.)"""
+    from botbuilder.schema import Activity
+
+    teams = TeamsActivities(connector.service_url)
+    activity = Activity().deserialize(teams.personal(new_user("Alice"), "tasks"))
+    token = bot_framework_token(microsoft_signing_key, connector.service_url)
+    adapter = secured.app["teams_adapter"]
+    result = await adapter.bot_framework_authentication.authenticate_request(activity, f"Bearer {token}")
+    assert result.claims_identity.is_authenticated
+    assert result.claims_identity.claims["aud"] == APP_ID

@@ -26,11 +26,12 @@ GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 # What the bot offers in Teams' command menu (title ≤ 128, up to 12 per scope).
 COMMANDS = (
-    ("help", "What I can do"),
-    ("tasks", "Your open control tasks, with Done and Snooze buttons"),
-    ("assign", "assign A.8.5 to @person by 2025-03-31"),
-    ("status", "Progress towards SOC 2 and ISO 27001"),
-    ("what maps to CC6.1?", "Ask any SOC 2 / ISO 27001:2022 mapping or audit question"),
+    ("help", "Every command"),
+    ("tasks", "Your open tasks, with Done and Snooze buttons"),
+    ("assign", "assign <control> to @person [due <date>], e.g. assign CC6.1 to @ana due end of quarter"),
+    ("status", "Coverage of SOC 2 and ISO 27001: percentages and progress bars"),
+    ("gap iso", "What is not covered yet, with owners and due dates"),
+    ("what maps to CC 6.1?", "Ask any SOC 2 / ISO 27001:2022 mapping or audit question"),
 )
 
 

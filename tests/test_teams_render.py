@@ -1,0 +1,128 @@
+"""Neutral Reply → Teams message (text or Adaptive Card 1.5), Teams text → neutral text, and keeping
+botbuilder inside bot/teams.py (the SDK is archived: a move to the Microsoft 365 Agents SDK should touch
+one file, and `complybot ask` must start without it)."""
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.store import Store
+from bot.teams import MAX_CARD_SECTIONS, SUBMIT_KEY, ConversationBook, render, submitted_command
+from handlers.types import Action, Reply, Section
+
+ROOT = Path(__file__).resolve().parent.parent
+ADAPTIVE = "application/vnd.microsoft.card.adaptive"
+
+
+@pytest.fixture
+def book(tmp_path):
+    store = Store.open(tmp_path / "c.db")
+    yield ConversationBook(store)
+    store.close()
+
+
+def card_of(activity) -> dict:
+    [attachment] = activity.attachments
+    assert attachment.content_type == ADAPTIVE
+    return attachment.content
+
+
+def test_one_line_reply_is_a_text_message(book):
+    activity = render(Reply("CC6.1 maps to A.5.15."), book, "t1")
+    assert activity.text == "CC6.1 maps to A.5.15." and not activity.attachments
+
+
+def test_sections_progress_and_buttons_become_an_adaptive_card(book):
+    reply = Reply(
+        "Your open tasks:\n#12 Disk Encryption · due Friday",
+        sections=(Section(title="Disk Encryption", lines=("#12 · due Friday",), progress=0.5,
+                          actions=(Action("Done", "done 12", "primary"), Action("Snooze 1 week", "snooze 12 7"))),),
+        actions=(Action("Everyone's tasks", "tasks all"),),
+    )
+    activity = render(reply, book, "t1")
+    card = card_of(activity)
+    assert card["type"] == "AdaptiveCard" and card["version"] == "1.5"
+    assert card["fallbackText"] == reply.text  # the complete answer, for clients without cards
+    assert activity.summary.startswith("Your open tasks")
+    texts = json.dumps(card["body"], ensure_ascii=False)
+    assert "Disk Encryption" in texts and "▓" in texts and "50%" in texts
+    assert "#12 Disk Encryption" not in texts  # the text's later lines are the sections, not repeated
+    [action_set] = [item for item in card["body"][1]["items"] if item["type"] == "ActionSet"]
+    assert action_set["actions"] == [
+        {"type": "Action.Submit", "title": "Done", "data": {SUBMIT_KEY: "done 12"}, "style": "positive"},
+        {"type": "Action.Submit", "title": "Snooze 1 week", "data": {SUBMIT_KEY: "snooze 12 7"}},
+    ]
+    assert card["actions"] == [{"type": "Action.Submit", "title": "Everyone's tasks", "data": {SUBMIT_KEY: "tasks all"}}]
+
+
+def test_a_known_person_is_mentioned_properly(book):
+    book.remember_member("t1", "29:abc", "aad-1", "Bob Owner")
+    activity = render(Reply("Task 3 is <@aad-1>'s.", sections=(Section(lines=("owner <@aad-1>",)),)), book, "t1")
+    card = card_of(activity)
+    assert "<at>Bob Owner</at>" in json.dumps(card["body"], ensure_ascii=False)
+    assert card["msteams"]["entities"] == [
+        {"type": "mention", "text": "<at>Bob Owner</at>", "mentioned": {"id": "29:abc", "name": "Bob Owner"}}]
+    unknown = render(Reply("ask <@29:zzz>"), book, "t1")
+    assert unknown.text == "ask someone"  # never a raw Teams id in a message
+
+
+def test_a_very_long_list_is_cut_with_a_note(book):
+    sections = tuple(Section(lines=(f"#{n}",), actions=(Action("Done", f"done {n}"),)) for n in range(100))
+    card = card_of(render(Reply("All tasks", sections=sections), book, "t1"))
+    assert len(json.dumps(card)) < 28_000
+    assert f"…and {100 - MAX_CARD_SECTIONS} more" in json.dumps(card["body"][-1], ensure_ascii=False)
+
+
+@pytest.mark.parametrize("value, command", [
+    ({SUBMIT_KEY: "done 12"}, "done 12"),
+    ({SUBMIT_KEY: " snooze 12 7 "}, "snooze 12 7"),
+    ({"other": "done 1"}, ""),
+    ({SUBMIT_KEY: ["done 1"]}, ""),
+    ({SUBMIT_KEY: "x" * 50_000}, ""),
+    ("done 1", ""),
+    (None, ""),
+])
+def test_only_our_buttons_carry_commands(value, command):
+    from botbuilder.schema import Activity
+
+    assert submitted_command(Activity(type="message", value=value)) == command
+
+
+def _imports(path: Path) -> set[str]:
+    modules = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            modules.add(node.module)
+    return modules
+
+
+def test_botbuilder_is_imported_only_in_bot_teams():
+    offenders = []
+    for folder in ("bot", "handlers", "knowledge"):
+        for path in (ROOT / folder).rglob("*.py"):
+            if path == ROOT / "bot" / "teams.py":
+                continue
+            if any(m.split(".")[0] in ("botbuilder", "botframework") for m in _imports(path)):
+                offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []
+    assert any(m.startswith("botbuilder") for m in _imports(ROOT / "bot" / "teams.py"))
+
+
+def test_complybot_ask_does_not_load_botbuilder():
+    script = (
+        "import sys\n"
+        "from bot.cli import main\n"
+        "code = main(['ask', 'what ISO control maps to CC 6.1?'])\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('botbuilder', 'botframework', 'msal'))\n"
+        "print('LOADED', loaded, code, file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert "LOADED [] 0" in done.stderr, done.stderr[-2000:]
+    assert "A.5.15" in done.stdout
