@@ -36,6 +36,12 @@ _MAPPING_WORDS = frozenset(
     references ref refs number numbers framework frameworks 2022 2013 2017 requirement requirements mean
     means meaning explain define definition cover covers covered relate related relates version""".split()
 )
+# words of how people ask about a control, never part of its name
+_CONTROL_FILLER = lexicon.QUESTION_WORDS | frozenset(
+    lexicon.stem(w)
+    for w in """way ways best good need needs needed use using used implement implementing implementation
+    set setup handle handling work works like example examples recommended require required""".split()
+)
 # words that place a question in our field; an FAQ answer needs at least one (no "$" for pizza prices)
 _DOMAIN_WORDS = frozenset(
     lexicon.stem(w)
@@ -51,8 +57,9 @@ _DEFINE = re.compile(
     re.IGNORECASE,
 )
 _CHOICE = frozenset(
-    "which should pick choose chose select recommend recommendation suggest advise better best right first "
-    "start prioritize prioritise go decide need".split()
+    lexicon.stem(w)
+    for w in """should pick choose chose select recommend recommendation suggest advise better best right first
+    start prioritize prioritise go decide fit fits suit suits suitable""".split()
 )
 _CHOICE_SUBJECT = frozenset("framework frameworks certification one standard option audit report".split())
 _QUESTION_START = re.compile(
@@ -63,6 +70,7 @@ _FRAMEWORK_WORD = {"soc2": "soc2", "iso27001": "iso", "iso": "iso"}
 # an FAQ entry about one member of a family does not answer a question about another member
 _EXCLUSIVE_FAMILIES = (frozenset({"soc1", "soc2", "soc3", "iso27001"}), frozenset({"type1", "type2"}))
 _US_PRONOUN = re.compile(r"\b(US|U\.S\.A?\.?)(?![a-z])")
+_NOT_US = re.compile(r"\b(?:outside|out of|non|beyond|except|excluding)\W+(?:of\W+)?(?:the\W+)?(?:US|U\.S\.A?\.?|USA)(?![a-z])", re.I)
 
 
 @dataclass(frozen=True)
@@ -164,7 +172,7 @@ class Engine:
         return found
 
     def _control_words(self, tokens) -> list[str]:
-        return [t for t in lexicon.content(tokens) if t not in _MAPPING_WORDS and t not in lexicon.QUESTION_WORDS]
+        return [t for t in lexicon.content(tokens) if t not in _MAPPING_WORDS and t not in _CONTROL_FILLER]
 
     def _control_phrases(self):
         for control in self.cat.controls:
@@ -420,21 +428,23 @@ class Engine:
         return [shown for words, shown in phrases.items() if self._contains(tokens, words)]
 
     def _recommend(self, text: str, tokens: list[str]) -> Answer | None:
-        named = [_FRAMEWORK_WORD[t] for t in tokens if t in _FRAMEWORK_WORD]
+        named = {_FRAMEWORK_WORD[t] for t in tokens if t in _FRAMEWORK_WORD}
         choice = any(t in _CHOICE for t in tokens)
-        versus = len(set(named)) == 2 and any(t in ("vs", "versus", "or") for t in tokens)
-        us_market = self._hits(tokens, self._markets["us"])
-        if not text.isupper():
-            us_market += _US_PRONOUN.findall(text)
+        which = "which" in tokens or "what" in tokens
+        versus = len(named) == 2 and any(t in ("vs", "versus", "or") for t in tokens)
         abroad = self._hits(tokens, self._markets["international"])
+        home = _NOT_US.sub(" ", text)  # "outside the US" is not a US market
+        us_market = self._hits(self.question_tokens(home), self._markets["us"]) if home != text else self._hits(
+            tokens, self._markets["us"])
+        if not text.isupper():
+            us_market += _US_PRONOUN.findall(home)
         leaning = {name: self._hits(tokens, phrases) for name, phrases in self._signals.items()}
         demanded = self._demanded(tokens)
-        has_signal = bool(us_market or abroad or demanded or any(leaning.values()))
-        subject = len(set(named)) == 2 or any(t in _CHOICE_SUBJECT for t in tokens)
-        if not ((choice and subject) or (versus and has_signal)):
+        markets = bool(us_market or abroad or demanded)
+        topic = len(named) == 2 or any(t in _CHOICE_SUBJECT for t in tokens)
+        asked = (choice or which) and (topic or markets) or versus
+        if not asked:
             return None
-        if not has_signal:
-            return None if self._best_faq(tokens)[1] >= 0.5 else self._recommendation("default", [])
         if demanded:
             return self._recommendation(demanded, [f"a customer or contract asks for {_NAMES[demanded]}"])
         if leaning["both"] or (us_market and abroad):
@@ -444,9 +454,11 @@ class Engine:
         if us_market:
             return self._recommendation("soc2", us_market)
         soc2, iso = len(leaning["soc2"]), len(leaning["iso"])
-        if soc2 == iso:
-            return self._recommendation("default", [])
-        return self._recommendation("soc2" if soc2 > iso else "iso", leaning["soc2" if soc2 > iso else "iso"])
+        if soc2 != iso:
+            lean = "soc2" if soc2 > iso else "iso"
+            return self._recommendation(lean, leaning[lean])
+        # nothing said about the company: a choice question gets the rule, a "which ..." may be an FAQ
+        return self._recommendation("default", []) if choice and topic else None
 
     def _demanded(self, tokens: list[str]) -> str | None:
         """`soc2` / `iso` when a customer or contract asks for exactly that framework by name."""
@@ -473,7 +485,10 @@ class Engine:
             "default": "SOC 2 first if your customers are mainly in the US or you are small and early; "
             "ISO 27001 if they are outside the US or a contract asks for it; both if you sell in both markets.",
         }[choice]
-        said = list({b.casefold(): b for b in because}.values())
+        said = []  # longest first, without the phrases a longer one already says ("america" in "north america")
+        for phrase in sorted({b.casefold(): b for b in because}.values(), key=len, reverse=True):
+            if not any(phrase.casefold() in longer.casefold() for longer in said):
+                said.append(phrase)
         reason = f" (You mentioned: {', '.join(said)}.)" if said and "asks for" not in said[0] else ""
         if said and "asks for" in said[0]:
             reason = f" {said[0][0].upper()}{said[0][1:]}, and the contract decides."
