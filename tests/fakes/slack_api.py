@@ -50,6 +50,7 @@ class Call:
 class FakeSlackAPI:
     users: dict[str, dict] = field(default_factory=dict)  # user id -> users.info "user" object
     calls: list[Call] = field(default_factory=list)
+    arrival_times: dict[str, float] = field(default_factory=dict)  # response URL path -> first arrival (perf_counter)
     _failures: list[tuple[str, int, int]] = field(default_factory=list)
     _ts = itertools.count(1)
     _changed: asyncio.Condition | None = None
@@ -130,6 +131,7 @@ class FakeSlackAPI:
         return web.json_response(self._answer(method, body))
 
     async def _response_url(self, request: web.Request) -> web.Response:
+        self.arrival_times.setdefault(request.path, time.perf_counter())
         await self._record(Call("response_url", await _body(request), path=request.path))
         return web.Response(text="ok")
 

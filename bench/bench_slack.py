@@ -1,0 +1,136 @@
+"""Benchmark: signed `/comply` questions at a local `complybot serve`, at a fixed arrival rate.
+
+Starts a fake Slack Web API in this process (loopback, port 0) and `complybot serve` as its own process
+pointed at it, then sends `--requests` slash commands at `--rate` per second (open loop: each request
+leaves on schedule whether or not earlier ones finished), each signed as Slack signs it. Prints
+requests/s and p50/p99 of two latencies:
+  ack     — until the server's HTTP answer (Slack needs it within 3 s);
+  answer  — until the answer reaches the response URL (what the person waits for).
+Loopback only, bounded: it never talks to anything but 127.0.0.1.
+
+    .venv/bin/python bench/bench_slack.py [--rate 200] [--requests 2000]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, FakeSlackAPI, SignedSlack  # noqa: E402
+
+QUESTIONS = (
+    "what ISO control maps to CC 6.1?",
+    "what SOC 2 criteria map to A.8.5?",
+    "disk encryption",
+    "how long does a Type 1 take?",
+    "what is A.8.28?",
+    "A.9.4.2 in 2022?",
+    "which framework for a US startup selling to enterprises?",
+    "status",
+)
+USERS = tuple(f"U0BENCH{i}" for i in range(10))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(api: FakeSlackAPI, workdir: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    complybot = str(Path(sys.executable).parent / "complybot")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "COMPLYBOT_", "Microsoft"))}
+    env.update(COMPLYBOT_DB=f"{workdir}/bench.db", COMPLYBOT_HOST="127.0.0.1", SLACK_BOT_TOKEN=BOT_TOKEN,
+               SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=api.base_url, COMPLYBOT_LOG_LEVEL="WARNING")
+    process = subprocess.Popen([complybot, "serve", "--port", str(port)], env=env, cwd=workdir,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return process, f"http://127.0.0.1:{port}"
+        except OSError:
+            if process.poll() is not None:
+                raise SystemExit(f"complybot serve exited with {process.returncode}")
+            time.sleep(0.05)
+    process.kill()
+    raise SystemExit("complybot serve did not start")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+async def drive(url: str, api: FakeSlackAPI, rate: float, count: int) -> None:
+    sent_at: dict[str, float] = {}
+    ack_ms: list[float] = []
+    errors = 0
+
+    async with SignedSlack(url, SIGNING_SECRET, api) as slack:
+        for i in range(len(USERS)):  # warm up: people are fetched once, the answer engine loads
+            await slack.command(USERS[i], QUESTIONS[i % len(QUESTIONS)], hook=f"warm{i}")
+        await api.wait_for("response_url", len(USERS), timeout=30)
+        api.calls.clear()
+
+        async def one(i: int) -> None:
+            nonlocal errors
+            hook = f"b{i}"
+            started = time.perf_counter()
+            sent_at[f"/respond/{hook}"] = started
+            status, _ = await slack.command(USERS[i % len(USERS)], QUESTIONS[i % len(QUESTIONS)], hook=hook)
+            ack_ms.append((time.perf_counter() - started) * 1000)
+            errors += status != 200
+
+        begin = time.perf_counter()
+        tasks = []
+        for i in range(count):
+            delay = begin + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.ensure_future(one(i)))
+        await asyncio.gather(*tasks)
+        await api.wait_for("response_url", count, timeout=60)
+        elapsed = time.perf_counter() - begin
+
+    # the fake stamps each response URL's first arrival with this process's clock
+    answer_ms = [(arrived - sent_at[path]) * 1000 for path, arrived in api.arrival_times.items() if path in sent_at]
+    print(f"slack /comply: {count} signed requests offered at {rate:.0f}/s over {elapsed:.2f} s "
+          f"-> {count / elapsed:.1f} requests/s completed, {errors} errors")
+    print(f"  ack    p50 {statistics.median(ack_ms):6.1f} ms   p99 {percentile(ack_ms, 0.99):6.1f} ms   "
+          f"max {max(ack_ms):6.1f} ms")
+    print(f"  answer p50 {statistics.median(answer_ms):6.1f} ms   p99 {percentile(answer_ms, 0.99):6.1f} ms   "
+          f"max {max(answer_ms):6.1f} ms   (target p99 < 100 ms)")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rate", type=float, default=200.0, help="requests per second offered (default 200)")
+    parser.add_argument("--requests", type=int, default=2000, help="how many requests (default 2000)")
+    args = parser.parse_args()
+    count = max(1, min(args.requests, 100_000))
+    api = await FakeSlackAPI().start()
+    for user in USERS:
+        api.add_user(user, user.title())
+    with tempfile.TemporaryDirectory() as workdir:
+        process, url = start_server(api, workdir)
+        try:
+            await drive(url, api, args.rate, count)
+        finally:
+            process.terminate()
+            process.wait(30)
+            await api.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
