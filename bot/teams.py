@@ -29,7 +29,6 @@ from botbuilder.core.teams import TeamsInfo
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import (
     Activity,
-    ActivityTypes,
     ChannelAccount,
     ConversationParameters,
     ConversationReference,
@@ -38,6 +37,7 @@ from botbuilder.schema import (
 
 from bot import logs
 from bot.config import ConfigError, Settings, is_loopback
+from bot.store import utc_now
 from handlers.types import MAX_MESSAGE_CHARS, Action, Message, Outgoing, Reply, Section, progress_bar
 
 ROUTE = "/api/messages"
@@ -94,15 +94,14 @@ class ConversationBook:
     store: object  # bot.store.Store
 
     def remember_member(self, workspace: str, member_id: str, user_id: str, name: str) -> None:
-        from bot.store import utc_now
-
-        self.store.db.execute(
-            "INSERT INTO teams_members (workspace, member_id, user_id, name, updated_at) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT (workspace, member_id) DO UPDATE SET user_id = excluded.user_id,"
-            " name = CASE WHEN excluded.name != '' THEN excluded.name ELSE name END, updated_at = excluded.updated_at"
-            " WHERE user_id != excluded.user_id OR (excluded.name != '' AND name != excluded.name)",
-            [workspace, member_id, user_id, name, utc_now()],
-        )
+        with self.store.transaction():  # the connection is shared with the scheduler's thread
+            self.store.db.execute(
+                "INSERT INTO teams_members (workspace, member_id, user_id, name, updated_at) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (workspace, member_id) DO UPDATE SET user_id = excluded.user_id,"
+                " name = CASE WHEN excluded.name != '' THEN excluded.name ELSE name END, updated_at = excluded.updated_at"
+                " WHERE user_id != excluded.user_id OR (excluded.name != '' AND name != excluded.name)",
+                [workspace, member_id, user_id, name, utc_now()],
+            )
 
     def user_for_member(self, workspace: str, member_id: str) -> str:
         row = self.store.db.execute(
@@ -120,15 +119,14 @@ class ConversationBook:
 
     def save(self, workspace: str, kind: str, conversation_id: str, user_id: str,
              reference: ConversationReference) -> None:
-        from bot.store import utc_now
-
-        self.store.db.execute(
-            "INSERT INTO teams_conversations (workspace, conversation_id, kind, user_id, reference, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (workspace, conversation_id) DO UPDATE SET"
-            " kind = excluded.kind, user_id = excluded.user_id, reference = excluded.reference,"
-            " updated_at = excluded.updated_at WHERE reference != excluded.reference OR user_id != excluded.user_id",
-            [workspace, conversation_id, kind, user_id, json.dumps(reference.serialize(), sort_keys=True), utc_now()],
-        )
+        with self.store.transaction():
+            self.store.db.execute(
+                "INSERT INTO teams_conversations (workspace, conversation_id, kind, user_id, reference, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (workspace, conversation_id) DO UPDATE SET"
+                " kind = excluded.kind, user_id = excluded.user_id, reference = excluded.reference,"
+                " updated_at = excluded.updated_at WHERE reference != excluded.reference OR user_id != excluded.user_id",
+                [workspace, conversation_id, kind, user_id, json.dumps(reference.serialize(), sort_keys=True), utc_now()],
+            )
 
     def _reference(self, sql: str, params: list) -> ConversationReference | None:
         row = self.store.db.execute(sql, params).fetchone()

@@ -13,9 +13,9 @@ from aiohttp import ClientSession, web
 from bot.config import Settings
 from bot.server import create_app
 from handlers.types import Outgoing, Reply, Section
-from tests.fakes.bot_connector import BOT_ID, FakeBotConnector, TeamsActivities, forbid_internet, new_user
-
-ADAPTIVE = "application/vnd.microsoft.card.adaptive"
+from tests.fakes.bot_connector import (
+    FakeBotConnector, TeamsActivities, forbid_internet, new_user, serve_on_loopback,
+)
 
 
 @dataclass
@@ -38,12 +38,8 @@ async def start_server(db_path, **env: str) -> Server:
     settings = Settings.from_env({"COMPLYBOT_DB": str(db_path), "COMPLYBOT_HOST": "127.0.0.1",
                                   "COMPLYBOT_TEAMS_LOCAL": "1", **env})
     app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    return Server(app, runner, f"http://127.0.0.1:{port}")
+    runner, url = await serve_on_loopback(app)
+    return Server(app, runner, url.rstrip("/"))
 
 
 @pytest.fixture
@@ -83,6 +79,22 @@ def submit_values(card: dict) -> list[dict]:
 
     walk(card)
     return found
+
+
+def button(card: dict, label: str) -> dict:
+    return next(b for b in submit_values(card) if b["title"].lower().startswith(label))
+
+
+async def assign_and_list(server: Server, connector: FakeBotConnector, teams: TeamsActivities, admin, owner) -> dict:
+    """The admin writes first (the first person of a tenant is its admin) and assigns a control to the
+    owner by mention in a channel; the owner lists their tasks in a personal chat. The Teams call of
+    that listing."""
+    start = len(connector.calls)
+    await server.post(teams.channel(admin, "hello"))
+    await server.post(teams.channel(
+        admin, f"assign Multi-Factor Authentication to <at>{owner.name}</at> due 2031-03-31", mentions=(owner,)))
+    await server.post(teams.personal(owner, "tasks"))
+    return (await connector.wait_for(start + 3))[-1]
 
 
 async def test_channel_question_is_answered_in_its_thread(server, connector):
@@ -138,9 +150,8 @@ async def test_assign_tasks_done_button_updates_the_card(server, connector):
     calls = await connector.wait_for(3)
     cards = calls[-1].cards()
     assert cards and cards[0]["version"] == "1.5" and cards[0]["fallbackText"]
-    buttons = submit_values(cards[0])
-    done = next(b for b in buttons if b["title"].lower().startswith("done"))
-    assert any(b["title"].lower().startswith("snooze") for b in buttons)
+    done = button(cards[0], "done")
+    assert button(cards[0], "snooze")["data"]["complybot"].startswith("snooze")
 
     # Bob presses Done: Teams posts a message activity with the button's data, replying to the card.
     card_id = "card-activity-1"
@@ -157,11 +168,8 @@ async def test_someone_elses_task_button_changes_nothing(server, connector):
     teams = TeamsActivities(connector.service_url)
     alice, bob, mallory = new_user("Alice Admin"), new_user("Bob Owner"), new_user("Mallory")
     connector.add_members(alice, bob, mallory)
-    await server.post(teams.channel(alice, "hello"))
-    await server.post(teams.channel(alice, f"assign Multi-Factor Authentication to <at>{bob.name}</at>", mentions=(bob,)))
-    await server.post(teams.personal(bob, "tasks"))
-    calls = await connector.wait_for(3)
-    done = next(b for b in submit_values(calls[-1].cards()[0]) if b["title"].lower().startswith("done"))
+    listing = await assign_and_list(server, connector, teams, alice, bob)
+    done = button(listing.cards()[0], "done")
     store = server.app["ctx"].store
     [task] = store.tasks(teams.tenant_id)
     events_before = store.events(teams.tenant_id, task.id)

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from bot.config import ConfigError, Settings
 from bot.server import create_app
 from tests.fakes.bot_connector import TeamsActivities, new_user
-from tests.test_teams_e2e import connector, no_internet, server, start_server, submit_values  # noqa: F401
+from tests.test_teams_e2e import assign_and_list, button, connector, no_internet, server, start_server  # noqa: F401
 
 APP_ID = "0f6a2a3e-6b1c-4c3e-9a8e-2d4c5b6a7e8f"
 
@@ -102,11 +102,7 @@ async def test_a_user_of_tenant_a_cannot_see_or_change_tasks_of_tenant_b(server,
     alice, bob = new_user("Alice"), new_user("Bob")  # tenant A
     mallory = new_user("Mallory")  # tenant B, admin of her own tenant
     connector.add_members(alice, bob)
-    await server.post(tenant_a.channel(alice, "hello"))
-    await server.post(tenant_a.channel(alice, f"assign Multi-Factor Authentication to <at>{bob.name}</at> due 2031-03-31", mentions=(bob,)))
-    await server.post(tenant_a.personal(bob, "tasks"))
-    calls = await connector.wait_for(3)
-    done = next(b for b in submit_values(calls[-1].cards()[0]) if b["title"].lower().startswith("done"))
+    done = button((await assign_and_list(server, connector, tenant_a, alice, bob)).cards()[0], "done")
     store = server.app["ctx"].store
     [task] = store.tasks(tenant_a.tenant_id)
 

@@ -75,12 +75,7 @@ class FakeBotConnector:
         app.router.add_put("/v3/conversations/{conversation}/activities/{activity}", self._update)
         app.router.add_get("/v3/conversations/{conversation}/members/{member}", self._member)
         self._changed = asyncio.Condition()
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
-        self.service_url = f"http://127.0.0.1:{port}/"
+        self._runner, self.service_url = await serve_on_loopback(app)
         return self
 
     async def stop(self) -> None:
@@ -132,6 +127,16 @@ class FakeBotConnector:
         async with self._changed:
             await asyncio.wait_for(self._changed.wait_for(lambda: len(self.calls) >= count), timeout)
         return list(self.calls)
+
+
+async def serve_on_loopback(app: web.Application) -> tuple[web.AppRunner, str]:
+    """Run `app` on 127.0.0.1 on a free port; (runner to clean up, base URL ending in /)."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    return runner, f"http://127.0.0.1:{port}/"
 
 
 # -- activities as Teams sends them ---------------------------------------------------------------
