@@ -211,3 +211,18 @@ def _wait_until_refused(port: int, timeout: float = 5) -> float:
         except OSError:
             return time.monotonic()
     return float("inf")
+
+
+async def test_playground_acts_as_someone_else_like_chat_dash_dash_as(client):
+    async def say(text, as_name=""):
+        response = await client.post("/api/playground", json={"text": text, "as": as_name})
+        assert response.status == 200
+        return await response.json()
+
+    assigned = await say("assign disk encryption to @alice due in 2 weeks")  # the local user is an admin
+    assert assigned["kind"] == "assign", assigned["text"]
+    mine = await say("tasks", as_name="alice")
+    assert "Disk Encryption" in mine["text"]
+    refused = await say("done 1", as_name="bob")  # a member pressing Done on alice's task
+    assert refused["ephemeral"] is True
+    assert "Disk Encryption" not in (await say("tasks done"))["text"]  # nothing changed
