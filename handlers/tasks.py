@@ -17,7 +17,8 @@ from knowledge.catalog import Control, catalog
 
 MAX_LISTED = 25  # tasks shown as sections in one reply; the rest are counted
 SURE_SCORE = 88  # a fuzzy match this good, clearly ahead of the next, is taken without asking
-CHOICE_SCORE = 60  # weaker matches are offered as choices
+CHOICE_SCORE = 75  # weaker matches are offered as choices; below this it is no control at all
+SURE_MARGIN = 6  # how far ahead of the runner-up a sure match must be
 MAX_CHOICES = 10
 DUE_SOON_DAYS = 7
 MAX_SNOOZE_DAYS = 90
@@ -69,7 +70,7 @@ def resolve_control(text: str, command_for) -> Control:
         raise _choices(f"{shown} is covered by {len(covering)} controls. Which one?", covering, command_for)
     matches = match_controls(text, limit=MAX_CHOICES)
     best = matches[0][1] if matches else 0
-    if best >= SURE_SCORE and (len(matches) == 1 or matches[1][1] < best - 3):
+    if best >= SURE_SCORE and (len(matches) == 1 or matches[1][1] <= best - SURE_MARGIN):
         return matches[0][0]
     close = [c for c, score in matches if score >= max(CHOICE_SCORE, best - 15)]
     if close:

@@ -1,7 +1,9 @@
-"""Fuzzy matching of what a person typed to the named controls of the table (typos, word order, case).
+"""Fuzzy matching of what a person typed to the named controls of the table (typos, word order, case,
+the aliases and abbreviations of `synonyms.toml`).
 
 `match_controls("acess reveiw")` -> [(Control("User Access Review"), 86.1), ...], best first, scores
-0..100 (rapidfuzz WRatio). Task commands use it to read `assign <control> to ...`.
+0..100 (rapidfuzz WRatio). Task commands use it to read `assign <control> to ...`; an alias shared by
+two controls ("change management") scores both the same, so the caller asks which one.
 """
 from __future__ import annotations
 
@@ -10,22 +12,35 @@ import functools
 from rapidfuzz import fuzz, process, utils
 
 from knowledge.catalog import Control, catalog
+from knowledge.faq import knowledge
 
 
 @functools.cache
-def _choices() -> dict[str, Control]:
-    """Processed name -> control (the processed name is what rapidfuzz compares)."""
-    return {utils.default_process(control.name): control for control in catalog().controls}
+def _choices() -> tuple[list[str], list[Control], dict[str, str]]:
+    """(processed names and aliases, the control of each, processed abbreviation -> expansion)."""
+    names, owners = [], []
+    aliases = knowledge().aliases
+    for control in catalog().controls:
+        for name in (control.name, *aliases.get(control.name, ())):
+            names.append(utils.default_process(name))
+            owners.append(control)
+    abbreviations = {utils.default_process(k): v for k, v in knowledge().abbreviations.items()}
+    return names, owners, abbreviations
 
 
 def match_controls(text: str, limit: int = 5) -> list[tuple[Control, float]]:
-    """The controls whose names best match `text`, best first, with scores 0..100."""
+    """The controls whose names or aliases best match `text`, best first, with scores 0..100."""
+    names, owners, abbreviations = _choices()
     query = utils.default_process(text[:200])
+    query = abbreviations.get(query) or " ".join(abbreviations.get(word, word) for word in query.split())
+    query = utils.default_process(query)
     if not query:
         return []
-    choices = _choices()
-    exact = choices.get(query)
-    if exact is not None:
-        return [(exact, 100.0)]
-    found = process.extract(query, list(choices), scorer=fuzz.WRatio, processor=None, limit=limit)
-    return [(choices[name], float(score)) for name, score, _ in found]
+    exact = [owners[i] for i, name in enumerate(names) if name == query]
+    if exact:
+        return [(control, 100.0) for control in dict.fromkeys(exact)][:limit]
+    best: dict[Control, float] = {}
+    for _, score, index in process.extract(query, names, scorer=fuzz.WRatio, processor=None, limit=limit * 4):
+        control = owners[index]
+        best[control] = max(best.get(control, 0.0), float(score))
+    return sorted(best.items(), key=lambda item: -item[1])[:limit]

@@ -356,3 +356,10 @@ def test_a_failure_inside_a_command_rolls_back(team, monkeypatch):
     reply = say(team, "done 1")
     assert reply.kind == "error" and "disk on fire" not in reply.text and "Traceback" not in reply.text
     assert team.store.dump() == before
+
+
+def test_assign_by_alias_and_abbreviation(team):
+    say(team, "assign mfa to @bob")
+    assert team.store.task("T1", 1).control == "Multi-Factor Authentication"
+    reply = assert_refused_unchanged(team, "assign change management to @bob", expect="Which control")
+    assert {"Change Management Policy", "Change Management Procedures"} <= {a.label for a in reply.actions}
