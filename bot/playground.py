@@ -12,6 +12,7 @@ import dataclasses
 import ipaddress
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -71,7 +72,20 @@ def message_for(text: str, as_name: str) -> Message:
                    text=text, channel="playground", is_direct=True)
 
 
+def _cross_site(request: web.Request) -> bool:
+    """A page of another site posting here from the user's browser (CSRF). Requiring a JSON body makes
+    browsers ask first (CORS preflight, which we never grant); the Origin check covers the rest."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return False
+    return not is_loopback(_hostname(urlsplit(origin).netloc))
+
+
 async def post_message(request: web.Request) -> web.Response:
+    if _cross_site(request):
+        raise web.HTTPForbidden(text="The playground accepts messages from its own page only.")
+    if request.content_type != "application/json":
+        raise web.HTTPUnsupportedMediaType(text="Send JSON like {\"text\": \"status\"}.")
     try:
         data = await request.json()
     except ValueError:

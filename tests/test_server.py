@@ -149,6 +149,20 @@ async def test_playground_refuses_a_foreign_host_header(client):
     assert page.status == 403
 
 
+async def test_playground_refuses_other_sites_posting_from_the_browser(client):
+    forged = await client.post("/api/playground", data='{"text": "assign disk encryption to @eve"}',
+                               headers={"Content-Type": "text/plain"})  # a "simple" cross-site form post
+    assert forged.status == 415
+    other_origin = await client.post("/api/playground", json={"text": "assign disk encryption to @eve"},
+                                     headers={"Origin": "https://evil.example"})
+    assert other_origin.status == 403
+    own_page = await client.post("/api/playground", json={"text": "help"},
+                                 headers={"Origin": f"http://127.0.0.1:{client.port}"})
+    assert own_page.status == 200
+    listed = await (await client.post("/api/playground", json={"text": "tasks all"})).json()
+    assert "eve" not in listed["text"]
+
+
 async def test_playground_page_and_security_headers(client):
     response = await client.get("/")
     assert response.status == 200
@@ -160,7 +174,8 @@ async def test_playground_rejects_malformed_input_politely(client):
     response = await client.post("/api/playground", data="not json", headers={"Content-Type": "application/json"})
     assert response.status == 400
     assert "Send JSON" in await response.text()
-    huge = await client.post("/api/playground", data=b"x" * (2 * 1024 * 1024))
+    huge = await client.post("/api/playground", data=b"x" * (2 * 1024 * 1024),
+                             headers={"Content-Type": "application/json"})
     assert huge.status == 413
 
 
