@@ -148,3 +148,17 @@ def test_every_setting_is_documented_in_env_example(tmp_path, monkeypatch):
     assert {f.metadata["env"] for f in fields(Settings)} <= set(example)
     monkeypatch.chdir(tmp_path)
     assert Settings.from_env(example).platforms == ()
+
+
+def test_quick_start_has_two_commands_and_ci_runs_the_test_one():
+    from pathlib import Path
+
+    root = Path(__file__).parent.parent
+    quick_start = (root / "README.md").read_text().split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    block = quick_start.split("```sh", 1)[1].split("```", 1)[0]
+    commands = [line.strip() for line in block.splitlines() if line.strip() and not line.strip().startswith("#")]
+    assert len(commands) == 2
+    assert commands[0].endswith("complybot serve") and "-e ." in commands[0]
+    ci_lines = [line.strip() for line in (root / ".ci" / "run").read_text().splitlines()]
+    assert commands[1] in ci_lines
+    assert not any("playwright install" in line for line in ci_lines if not line.startswith("#"))
