@@ -429,6 +429,9 @@ class Store:
                       is_bot: bool = False, platform: str = "") -> Person:
         """Create or refresh a person (name, email, tz only when given). The first person of a
         workspace becomes its admin. Writes nothing when nothing changed."""
+        known = self.person(workspace, user_id)
+        if known and not any(v and getattr(known, k) != v for k, v in (("name", name), ("email", email), ("tz", tz))):
+            return known  # the common case, every message of a known person: one read, no write
         with self.transaction():
             if platform:
                 self.ensure_workspace(workspace, platform)

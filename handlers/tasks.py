@@ -291,7 +291,7 @@ def done(req: Request, args: str) -> Reply:
     if task.status == "done":
         raise Refusal(f"Task {task.id} ({task.control}) is already done.", actions=task_actions(task),
                       kind="already_done")
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    now = req.ctx.clock.now().astimezone(timezone.utc).isoformat(timespec="seconds")
     finished = req.store.update_task(req.workspace, task.id, req.actor.user_id, "done", old=task.status, new="done",
                                      status="done", done_at=now, snoozed_until=None)
     text = f"Done: task {task.id}, {task.control}. Well done!"
@@ -400,7 +400,7 @@ def evidence(req: Request, args: str) -> Reply:
         raise Refusal(f"Task {task.id} already has {MAX_EVIDENCE} evidence links; link a folder instead.",
                       kind="bad_state")
     item = {"url": url, "note": note.strip()[:500], "by": req.actor.user_id,
-            "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+            "at": req.ctx.clock.now().astimezone(timezone.utc).isoformat(timespec="seconds")}
     task = req.store.update_task(req.workspace, task.id, req.actor.user_id, "evidence", new=url,
                                  evidence=[*task.evidence, item])
     return one_task_reply(req, f"Evidence added to task {task.id} ({task.control}): {url}", task, "evidence")
