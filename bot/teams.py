@@ -17,6 +17,7 @@ The rest of the project sees neutral `Message` / `Reply` / `Outgoing` objects.
 """
 from __future__ import annotations
 
+import html
 import json
 import logging
 import re
@@ -55,6 +56,7 @@ WELCOME = Reply(
 )
 SORRY = "Sorry, something went wrong on my side and nothing was changed. Please try again."
 _MENTION = re.compile(r"<@([^<>\s]{1,128})>")
+_HTML_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 
 
 class BotConfig:
@@ -201,7 +203,9 @@ def neutral_text(activity: Activity, book: ConversationBook | None, workspace: s
             continue
         user = mentioned.aad_object_id or (book.user_for_member(workspace, mentioned.id) if book else "") or mentioned.id
         text = text.replace(mention.text, f"<@{user}>")
-    return " ".join(text.replace("&nbsp;", " ").split())
+    # Formatted messages arrive as HTML (<p>, <div>, <br>): keep the words; `<@id>` is not a tag here.
+    text = html.unescape(_HTML_TAG.sub(" ", text))
+    return " ".join(text.split())
 
 
 def _as_mention(entity) -> Mention:
@@ -316,10 +320,11 @@ def adaptive_card(reply: Reply, mentions: Mentions) -> dict:
     return card
 
 
-def render(reply: Reply, book: ConversationBook | None, workspace: str) -> Activity:
-    """A one-line reply as a text message; anything with lines, sections or buttons as a card."""
+def render(reply: Reply, book: ConversationBook | None, workspace: str, as_card: bool = False) -> Activity:
+    """A one-line reply as a text message; anything with lines, sections or buttons (or `as_card`,
+    for replacing a card in place) as a card."""
     mentions = Mentions(book, workspace)
-    if not reply.sections and not reply.actions and "\n" not in reply.text.strip():
+    if not as_card and not reply.sections and not reply.actions and "\n" not in reply.text.strip():
         activity = MessageFactory.text(mentions.render(reply.text))
     else:
         card = adaptive_card(reply, mentions)
@@ -410,10 +415,10 @@ class ComplyBot(ActivityHandler):
         """Run the button's command as the presser, then show the result in place of the card."""
         activity = turn_context.activity
         reply = self._handle(message_from(activity, command, workspace))
-        rendered = render(reply, self.book, workspace)
-        if reply.ephemeral or not activity.reply_to_id:
-            await turn_context.send_activity(rendered)  # a refusal must not wipe the card for everyone
+        if reply.ephemeral or not activity.reply_to_id:  # a refusal must not wipe the card for everyone
+            await turn_context.send_activity(render(reply, self.book, workspace))
             return
+        rendered = render(reply, self.book, workspace, as_card=True)
         rendered.id = activity.reply_to_id
         await turn_context.update_activity(rendered)
 

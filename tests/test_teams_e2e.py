@@ -161,6 +161,7 @@ async def test_assign_tasks_done_button_updates_the_card(server, connector):
     update = calls[-1]
     assert update.kind == "update" and update.method == "PUT"
     assert update.activity_id == card_id and update.conversation_id == listing["conversation"]["id"]
+    assert update.cards() and "done" in update.all_text().lower()  # a card replaces the card
     assert store.task(teams.tenant_id, task.id).status == "done"
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.store import Store
-from bot.teams import MAX_CARD_SECTIONS, SUBMIT_KEY, ConversationBook, render, submitted_command
+from bot.teams import MAX_CARD_SECTIONS, SUBMIT_KEY, ConversationBook, neutral_text, render, submitted_command
 from handlers.types import Action, Reply, Section
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,6 +91,22 @@ def test_only_our_buttons_carry_commands(value, command):
     from botbuilder.schema import Activity
 
     assert submitted_command(Activity(type="message", value=value)) == command
+
+
+def test_teams_text_becomes_neutral_text(book):
+    from botbuilder.schema import Activity
+
+    book.remember_member("t1", "29:bob", "aad-bob", "Bob")
+    activity = Activity().deserialize({
+        "type": "message", "recipient": {"id": "28:bot"},
+        "text": "<p><at>complybot</at>&nbsp;assign MFA to <at>Bob</at> and <at>Cy</at><br>due&nbsp;friday &lt;b&gt;</p>",
+        "entities": [
+            {"type": "mention", "text": "<at>complybot</at>", "mentioned": {"id": "28:bot", "name": "complybot"}},
+            {"type": "mention", "text": "<at>Bob</at>", "mentioned": {"id": "29:bob", "name": "Bob"}},
+            {"type": "mention", "text": "<at>Cy</at>", "mentioned": {"id": "29:cy", "name": "Cy", "aadObjectId": "aad-cy"}},
+        ],
+    })
+    assert neutral_text(activity, book, "t1") == "assign MFA to <@aad-bob> and <@aad-cy> due friday <b>"
 
 
 def _imports(path: Path) -> set[str]:
