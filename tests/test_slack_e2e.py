@@ -6,42 +6,9 @@ import json
 
 import pytest
 
-from tests.fakes.bot_connector import forbid_internet
-from tests.fakes.slack_api import (
-    BOT_TOKEN, BOT_USER_ID, SIGNING_SECRET, TEAM_ID, FakeSlackAPI, SignedSlack, buttons, start_slack_server,
+from tests.fakes.slack_api import (  # noqa: F401 (api, server and slack are fixtures)
+    ADMIN, BOT_TOKEN, BOT_USER_ID, OTHER, OWNER, TEAM_ID, api, buttons, server, slack,
 )
-
-ADMIN, OWNER, OTHER = "U0ADMIN", "U0OWNER", "U0OTHER"
-
-
-@pytest.fixture
-def no_internet(monkeypatch):
-    attempts = forbid_internet(monkeypatch)
-    yield attempts
-    assert attempts == [], f"the bot tried to reach {attempts}"
-
-
-@pytest.fixture
-async def api():
-    fake = await FakeSlackAPI().start()
-    fake.add_user(ADMIN, "Ada", "ada@example.com", "Europe/Berlin")
-    fake.add_user(OWNER, "Olu", "olu@example.com", "America/New_York")
-    fake.add_user(OTHER, "Oz", "oz@example.com")
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-async def server(tmp_path, api, no_internet):
-    running = await start_slack_server(tmp_path / "complybot.db", api)
-    yield running
-    await running.stop()
-
-
-@pytest.fixture
-async def slack(server, api):
-    async with SignedSlack(server.url, SIGNING_SECRET, api) as client:
-        yield client
 
 
 def visible(call) -> str:

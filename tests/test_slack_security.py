@@ -8,34 +8,9 @@ import time
 
 import pytest
 
-from tests.fakes.bot_connector import forbid_internet
-from tests.fakes.slack_api import SIGNING_SECRET, TEAM_ID, FakeSlackAPI, SignedSlack, buttons, start_slack_server
-
-ADMIN, OWNER, MEMBER = "U0ADMIN", "U0OWNER", "U0MEMBER"
-
-
-@pytest.fixture
-async def api(monkeypatch):
-    attempts = forbid_internet(monkeypatch)
-    fake = await FakeSlackAPI().start()
-    for user, name in ((ADMIN, "Ada"), (OWNER, "Olu"), (MEMBER, "Mo")):
-        fake.add_user(user, name, f"{name.lower()}@example.com")
-    yield fake
-    await fake.stop()
-    assert attempts == []
-
-
-@pytest.fixture
-async def server(tmp_path, api):
-    running = await start_slack_server(tmp_path / "complybot.db", api)
-    yield running
-    await running.stop()
-
-
-@pytest.fixture
-async def slack(server, api):
-    async with SignedSlack(server.url, SIGNING_SECRET, api) as client:
-        yield client
+from tests.fakes.slack_api import (  # noqa: F401 (api, server and slack are fixtures)
+    ADMIN, MEMBER, SIGNING_SECRET, TEAM_ID, SignedSlack, api, buttons, server, slack, start_slack_server,
+)
 
 
 async def test_a_bad_signature_is_refused_and_nothing_runs(server, api):
@@ -98,13 +73,13 @@ async def test_broadcasts_and_disguised_links_in_user_text_are_not_posted_as_mar
     text = "assign &lt;!channel&gt; <!here> &lt;https://evil.example|your bonus&gt; to <@U0OWNER>"
     await slack.mention(ADMIN, text, channel="C0TEAM")
     await server.settle()
-    [refusal] = api.to("chat.postEphemeral")  # an unknown control, told to the asker only
-    sent = refusal.body["text"] + json.dumps(refusal.blocks())
-    assert "I don't know a control" in sent
-    assert "&lt;!channel&gt;" in sent  # shown as the characters the person typed
+    posts = api.to("chat.postEphemeral") + api.to("chat.postMessage")
+    assert posts
+    sent = "".join(call.body.get("text", "") + json.dumps(call.blocks()) for call in posts)
+    assert "&lt;!channel&gt;" in sent  # the reply quotes what was typed, shown as the characters typed
     for markup in ("<!channel>", "<!here>", "<https://evil"):
         assert markup not in sent
-    assert not api.to("chat.postMessage")
+    assert server.store.count_tasks(TEAM_ID) == 0
 
 
 async def test_a_member_pressing_done_on_someone_elses_task_is_refused_and_nothing_changes(server, slack, api):

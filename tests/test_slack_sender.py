@@ -9,38 +9,22 @@ from aiohttp import ClientSession
 from slack_sdk.errors import SlackApiError
 
 from handlers.types import Action, Outgoing, Reply, Section
-from tests.fakes.bot_connector import forbid_internet
-from tests.fakes.slack_api import SIGNING_SECRET, TEAM_ID, FakeSlackAPI, SignedSlack, buttons, start_slack_server
+from tests.fakes.slack_api import (  # noqa: F401 (api and server are fixtures)
+    ADMIN, SIGNING_SECRET, TEAM_ID, SignedSlack, api, buttons, server, start_slack_server,
+)
 
 NUDGE = Reply("Reminder: task 1 is due tomorrow.",
               sections=(Section("#1 Disk Encryption", ("Due tomorrow",), actions=(Action("Done", "done 1", "primary"),)),),
               kind="nudge")
 
 
-@pytest.fixture
-async def api(monkeypatch):
-    attempts = forbid_internet(monkeypatch)
-    fake = await FakeSlackAPI().start()
-    fake.add_user("U0ADA", "Ada")
-    yield fake
-    await fake.stop()
-    assert attempts == []
-
-
-@pytest.fixture
-async def server(tmp_path, api):
-    running = await start_slack_server(tmp_path / "complybot.db", api)
-    yield running
-    await running.stop()
-
-
 async def test_a_nudge_goes_to_the_persons_dm_with_buttons(server, api):
     sender = server.app["senders"]["slack"]
-    await sender.send(Outgoing(workspace=TEAM_ID, user="U0ADA", reply=NUDGE, platform="slack"))
+    await sender.send(Outgoing(workspace=TEAM_ID, user=ADMIN, reply=NUDGE, platform="slack"))
     [opened] = api.to("conversations.open")
-    assert opened.body["users"] == "U0ADA"
+    assert opened.body["users"] == ADMIN
     [post] = api.to("chat.postMessage")
-    assert post.body["channel"] == "D0ADA"
+    assert post.body["channel"] == "D0ADMIN"
     assert post.body["text"] == "Reminder: task 1 is due tomorrow."
     assert [b["value"] for b in buttons(post.blocks())] == ["done 1"]
 
@@ -55,7 +39,7 @@ async def test_rate_limits_and_server_errors_are_retried_and_one_message_arrives
     api.fail_next("chat.postMessage", 429, retry_after=0)
     api.fail_next("chat.postMessage", 500)
     api.fail_next("conversations.open", 503)
-    await server.app["senders"]["slack"].send(Outgoing(workspace=TEAM_ID, user="U0ADA", reply=NUDGE))
+    await server.app["senders"]["slack"].send(Outgoing(workspace=TEAM_ID, user=ADMIN, reply=NUDGE))
     assert [c.method for c in api.calls if c.method.startswith("chat.")] == [
         "chat.postMessage!429", "chat.postMessage!500", "chat.postMessage"]
     assert len(api.to("chat.postMessage")) == 1
@@ -91,7 +75,7 @@ async def test_oauth_install_keeps_the_installation_and_serves_that_workspace(tm
         assert server.store.db.execute("SELECT team_id FROM slack_installations").fetchall() == [(TEAM_ID,)]
 
         async with SignedSlack(server.url, SIGNING_SECRET, api) as slack:
-            await slack.direct_message("U0ADA", "help")
+            await slack.direct_message(ADMIN, "help")
         await server.settle()
         [answer] = api.to("chat.postMessage")
         assert answer.token == "xoxb-installed"  # the installed workspace's own bot token

@@ -331,3 +331,40 @@ async def start_slack_server(db_path, api: FakeSlackAPI, **env: str) -> SlackSer
     await site.start()
     port = site._server.sockets[0].getsockname()[1]
     return SlackServer(app, runner, f"http://127.0.0.1:{port}")
+
+
+# People of the fake workspace: (user id, name, email, time zone)
+ADMIN, OWNER, OTHER, MEMBER = "U0ADMIN", "U0OWNER", "U0OTHER", "U0MEMBER"
+PEOPLE = ((ADMIN, "Ada", "ada@example.com", "Europe/Berlin"), (OWNER, "Olu", "olu@example.com", "America/New_York"),
+          (OTHER, "Oz", "oz@example.com", "UTC"), (MEMBER, "Mo", "mo@example.com", "UTC"))
+
+
+# pytest fixtures for the Slack tests: `from tests.fakes.slack_api import api, server, slack`
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+async def api(monkeypatch):
+    """The fake Slack Web API with PEOPLE; the test fails if anything tried to leave 127.0.0.1."""
+    from tests.fakes.bot_connector import forbid_internet
+
+    attempts = forbid_internet(monkeypatch)
+    fake = await FakeSlackAPI().start()
+    for user_id, name, email, tz in PEOPLE:
+        fake.add_user(user_id, name, email, tz)
+    yield fake
+    await fake.stop()
+    assert attempts == [], f"the bot tried to reach {attempts}"
+
+
+@pytest.fixture
+async def server(tmp_path, api):
+    running = await start_slack_server(tmp_path / "complybot.db", api)
+    yield running
+    await running.stop()
+
+
+@pytest.fixture
+async def slack(server, api):
+    async with SignedSlack(server.url, SIGNING_SECRET, api) as client:
+        yield client
