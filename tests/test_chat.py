@@ -9,8 +9,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def chat(tmp_path, lines: str | bytes, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "COMPLYBOT_DB": str(tmp_path / "chat.db"), "USER": "owner", "LOGNAME": "owner"}
+def chat(tmp_path, lines: str | bytes, *args: str, **extra_env: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COMPLYBOT_DB": str(tmp_path / "chat.db"), "USER": "owner", "LOGNAME": "owner", **extra_env}
     data = lines if isinstance(lines, bytes) else lines.encode()
     return subprocess.run([sys.executable, "-m", "bot.cli", "chat", *args], input=data, capture_output=True,
                           cwd=ROOT, env=env, timeout=60)
@@ -36,6 +36,12 @@ def test_as_someone_else_is_a_member(tmp_path):
     assert "belongs to @bob" in out and "only to themselves" in out
     result = chat(tmp_path, "done 1\n", "--as", "bob")
     assert "Done: task 1" in result.stdout.decode()
+
+
+def test_configured_admins_apply_in_chat(tmp_path):
+    chat(tmp_path, "tasks\n")  # the local user comes first
+    result = chat(tmp_path, "assign Restore to @owner\n", "--as", "dana", COMPLYBOT_ADMINS="local:dana")
+    assert "Assigned Restore to @owner" in result.stdout.decode()
 
 
 def test_bad_input_gets_polite_answers_and_a_clean_exit(tmp_path):

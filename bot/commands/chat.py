@@ -29,9 +29,12 @@ def run(args: argparse.Namespace) -> int:
         sys.stdin.reconfigure(errors="replace")  # binary junk becomes text the router can refuse politely
     local_user = _local_user_name()
     name = (args.as_name or local_user).strip().lstrip("@") or "me"
-    store = Store.open(args.db)
+    from bot.config import database_path
+
+    store = Store.open(args.db or database_path())
     try:
-        ctx = Context(store=store, admins=(_user_id(local_user),), resolve_user=_console_people(store))
+        admins = (_user_id(local_user), *_configured_admins())
+        ctx = Context(store=store, admins=admins, resolve_user=_console_people(store))
         interactive = sys.stdin.isatty()
         if interactive:
             print(f"complybot — local chat as @{name}. Ask a question or type `help`; Ctrl-D or `exit` quits.")
@@ -69,6 +72,16 @@ def _lines(interactive: bool):
                 print()
             return
         yield line
+
+
+def _configured_admins() -> tuple[str, ...]:
+    """COMPLYBOT_ADMINS, when the settings read; chat needs no Slack or Teams settings to be right."""
+    from bot.config import ConfigError, Settings
+
+    try:
+        return tuple(Settings.from_env().admins)
+    except ConfigError:
+        return ()
 
 
 def _local_user_name() -> str:

@@ -46,9 +46,10 @@ def table(what: str, workspace: str, db_path: str | None):
 
     if what == "mapping":
         return exports.mapping()
+    from bot.config import database_path
     from bot.store import Store
 
-    store = Store.open(db_path)
+    store = Store.open(db_path or database_path())
     try:
         builder = {"soa": exports.soa, "tasks": exports.tasks, "audit-log": exports.audit_log}[what]
         return builder(store, workspace)
