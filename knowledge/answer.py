@@ -331,7 +331,7 @@ class Engine:
             text,
             "define" if define else "soc2_for_iso",
             0.99,
-            (ref, *soc_sorted),
+            (ref, *(child for child, _ in below), *soc_sorted),
             (MAPPING_SOURCE, ISO_SOURCE),
             (f"What is {soc_sorted[0]}?",),
             (Group(f"SOC 2 for {ref}", tuple(lines)),),
@@ -430,7 +430,7 @@ class Engine:
     def _recommend(self, text: str, tokens: list[str]) -> Answer | None:
         named = {_FRAMEWORK_WORD[t] for t in tokens if t in _FRAMEWORK_WORD}
         choice = any(t in _CHOICE for t in tokens)
-        which = "which" in tokens or "what" in tokens
+        which = any(t in ("which", "need", "both") for t in tokens)  # a choice only with a market
         versus = len(named) == 2 and any(t in ("vs", "versus", "or") for t in tokens)
         abroad = self._hits(tokens, self._markets["international"])
         home = _NOT_US.sub(" ", text)  # "outside the US" is not a US market
@@ -442,7 +442,9 @@ class Engine:
         demanded = self._demanded(tokens)
         markets = bool(us_market or abroad or demanded)
         topic = len(named) == 2 or any(t in _CHOICE_SUBJECT for t in tokens)
-        asked = (choice or which) and (topic or markets) or versus
+        ours = bool(topic or named or self._hits(tokens, self._askers))  # about frameworks or customers, not cars
+        leans = any(leaning.values())
+        asked = ours and ((choice and (topic or markets)) or (which and (markets or (topic and leans))) or versus)
         if not asked:
             return None
         if demanded:
@@ -521,7 +523,7 @@ class Engine:
             if score > best.get(name, 0.0):
                 best[name] = score
         unknown = sum(1 for w in wanted if w not in index.idf and w not in _DOMAIN_WORDS and not w.isdigit())
-        penalty = 0.7**unknown  # words we cannot place make a control match less certain
+        penalty = 0.65**unknown  # words we cannot place make a control match less certain
         return sorted(((name, s * penalty) for name, s in best.items()), key=lambda x: -x[1])
 
     def _best_faq(self, tokens: list[str]) -> tuple[FaqEntry | None, float]:
@@ -607,7 +609,7 @@ class Engine:
             "That is outside what I know. I answer questions about SOC 2 and ISO 27001:2022: which ISO "
             "controls map to a SOC 2 criterion and the reverse, what a criterion or an Annex A control is, "
             "how a named control such as disk encryption or MFA maps to both, ISO 27001:2013 numbers in the "
-            "2022 version, timelines, costs, audits, renewal, and which framework suits your company.",
+            "current version, timelines, costs, audits, renewal, and which framework suits your company.",
             "abstain",
             round(min(0.3, score), 3),
             suggestions=("disk encryption", "How long does a SOC 2 Type 1 take?", "Which framework for a US startup?"),

@@ -1,0 +1,471 @@
+"""The answer engine: every kind of answer, exact mapping sets, typos and synonyms, and safe abstention.
+
+References are read back out of the answer text the way a reader program (or a person skimming) would:
+"A.8.1" / "Annex A.8.1" / "A 8.1" for Annex A, "Clause 6.1.3" for clauses, "CC6.1" / "A1.2" / "PI 1.5"
+for SOC 2. A mapping answer must name exactly the expected references and nothing that looks like another.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+
+from knowledge import catalog as catalog_module
+from knowledge import faq as faq_module
+from knowledge.answer import MAX_QUESTION_CHARS, Engine, answer
+from knowledge.catalog import DATA_DIR, catalog
+
+ISO_RE = re.compile(r"(?<![\w.])A\s?\.?\s?([5-8])\.(\d{1,2})(?![\d])")
+CLAUSE_RE = re.compile(r"clause\W{0,2}(\d{1,2}(?:\.\d{1,2}){0,2})(?![\d])", re.I)
+SOC_RE = re.compile(r"(?<![\w.])(CC\s?[1-9]|PI\s?1|C\s?1|A\s?1|P\s?[1-8])\.(\d{1,2})(?!\d|\.\d)")
+FRAMEWORK_RE = re.compile(r"\b(soc ?2|iso(?:/iec)? ?27001|iso)\b", re.I)
+
+
+def iso_in(text: str) -> set[str]:
+    return {f"A.{a}.{b}" for a, b in ISO_RE.findall(text)} | {f"Clause {c}" for c in CLAUSE_RE.findall(text)}
+
+
+def soc2_in(text: str) -> set[str]:
+    return {prefix.replace(" ", "") + "." + number for prefix, number in SOC_RE.findall(text)}
+
+
+def first_framework(text: str) -> str | None:
+    found = FRAMEWORK_RE.search(text)
+    return None if not found else ("soc2" if found.group(1).lower().startswith("soc") else "iso")
+
+
+CAT = catalog()
+
+
+def iso_of(ref: str) -> set[str]:
+    return {r for c in CAT.controls_for(ref) for r in c.iso}
+
+
+def soc2_of(ref: str) -> set[str]:
+    return {r for c in CAT.controls_for(ref) for r in c.soc2}
+
+
+# ---------------------------------------------------------------- SOC 2 -> ISO, exactly
+
+
+@pytest.mark.parametrize("ref", sorted(CAT.soc2))
+def test_every_soc2_criterion_names_exactly_its_iso_references(ref):
+    result = answer(f"which ISO 27001 controls map to {ref}?")
+    assert iso_in(result.text) == iso_of(ref)
+    assert result.kind == ("iso_for_soc2" if iso_of(ref) else "unmapped_soc2")
+    assert CAT.soc2[ref].title in result.text
+
+
+@pytest.mark.parametrize(
+    "question, ref",
+    [
+        ("iso for cc 8.1", "CC8.1"),
+        ("CC-9.2 in ISO 27001?", "CC9.2"),
+        ("what does PI 1.5 correspond to in ISO", "PI1.5"),
+        ("A 1.2 iso", "A1.2"),
+        ("A1.3 to iso 27001", "A1.3"),
+        ("p 4.3 iso controls", "P4.3"),
+        ("c1.1 mapping", "C1.1"),
+        ("Which Annex A controls satisfy cc7.2", "CC7.2"),
+        ("cc4.1?", "CC4.1"),
+        ("CC 6.6 iso equivalent", "CC6.6"),
+    ],
+)
+def test_soc2_spellings_in_questions(question, ref):
+    result = answer(question)
+    assert result.kind == "iso_for_soc2"
+    assert iso_in(result.text) == iso_of(ref)
+
+
+def test_soc2_answer_is_grouped_by_control_with_the_union():
+    result = answer("CC6.1 iso")
+    assert "Disk Encryption: A.8.1" in result.text
+    assert "MFA for Sensitive Access: A.8.5" in result.text
+    assert f"All ISO 27001:2022 references ({len(iso_of('CC6.1'))})" in result.text
+    assert result.groups and "Disk Encryption: A.8.1" in result.groups[0].lines
+
+
+def test_a_criterion_no_control_maps_names_no_iso_reference():
+    result = answer("CC1.2 iso")
+    assert result.kind == "unmapped_soc2"
+    assert iso_in(result.text) == set()
+
+
+# ---------------------------------------------------------------- ISO -> SOC 2, exactly
+
+
+@pytest.mark.parametrize("ref", sorted(CAT.iso))
+def test_every_iso_reference_names_exactly_its_soc2_criteria(ref):
+    result = answer(f"what SOC 2 criteria map to {ref}?")
+    below = {c for child in CAT.iso if child.startswith(ref + ".") for c in soc2_of(child)}
+    assert soc2_in(result.text) == soc2_of(ref) | below
+    assert CAT.iso[ref].title in result.text
+    if not soc2_of(ref) and not below:
+        assert result.kind == "unmapped_iso"
+        assert "No control in the mapping table maps it" in result.text
+
+
+@pytest.mark.parametrize(
+    "question, ref",
+    [
+        ("A.8.16 soc 2", "A.8.16"),
+        ("annex a 5.24 soc2", "A.5.24"),
+        ("A 8.12 to SOC 2", "A.8.12"),
+        ("A8.13 trust services criteria", "A.8.13"),
+        ("a.8.19", "A.8.19"),
+        ("Annex A.8.9. soc 2", "A.8.9"),
+        ("Clause 6.1.3 soc 2", "Clause 6.1.3"),
+        ("clause.7.3 soc 2", "Clause 7.3"),
+        ("what does 6.1.3 map to in soc 2", "Clause 6.1.3"),
+    ],
+)
+def test_iso_spellings_in_questions(question, ref):
+    result = answer(question)
+    assert result.kind == "soc2_for_iso"
+    assert soc2_in(result.text) == soc2_of(ref)
+
+
+@pytest.mark.parametrize("ref, title_word", [("A.5.23", "cloud"), ("A.8.30", "Outsourced"), ("A.5.5", "authorities"),
+                                             ("A.8.28", "coding"), ("A.7.4", "monitoring")])
+def test_unmapped_iso_control_says_so_with_title_and_theme(ref, title_word):
+    for question in (f"does {ref} map to SOC 2?", f"{ref} soc 2", f"what is {ref}"):
+        result = answer(question)
+        assert soc2_in(result.text) == set(), question
+        assert title_word.lower() in result.text.lower()
+        assert CAT.iso[ref].theme in result.text
+        assert "No control in the mapping table" in result.text
+
+
+def test_a_clause_heading_answers_through_its_sub_clauses():
+    result = answer("clause 9.2 soc 2")
+    assert soc2_in(result.text) == {"CC4.1"}
+    assert "sub-clauses" in result.text
+
+
+# ---------------------------------------------------------------- define
+
+
+@pytest.mark.parametrize(
+    "question, words",
+    [
+        ("what is CC6.6?", ("boundaries", "CC6.6")),
+        ("What's A.8.28", ("Secure coding", "Technological")),
+        ("define cc7.3", ("incidents", "System Operations")),
+        ("explain A.5.7", ("Threat intelligence", "Organizational")),
+        ("what is clause 6.1.2", ("risk assessment",)),
+    ],
+)
+def test_what_is_gives_title_category_and_mapping(question, words):
+    result = answer(question)
+    for word in words:
+        assert word.lower() in result.text.lower()
+    if result.kind == "define" and "A." in question:
+        assert soc2_in(result.text) == soc2_of(find_ref(question))
+
+
+def find_ref(question):
+    from knowledge.references import find_refs
+
+    return find_refs(question)[0].ref
+
+
+# ---------------------------------------------------------------- ISO 27001:2013
+
+
+@pytest.mark.parametrize("old", sorted(CAT.iso2013))
+def test_every_2013_control_leads_to_its_2022_controls(old):
+    result = answer(f"{old} in the 2022 version?")
+    assert result.kind == "iso2013"
+    targets = set(CAT.iso2013[old][1])
+    assert targets <= iso_in(result.text)
+    assert f"is {' and '.join(CAT.iso2013[old][1])} in ISO 27001:2022" in result.text
+
+
+def test_a_2013_category_lists_its_controls():
+    result = answer("A.9.4")
+    assert result.kind == "iso2013"
+    assert {"A.8.3", "A.8.5", "A.5.17"} <= iso_in(result.text)
+
+
+# ---------------------------------------------------------------- unknown references: never guess
+
+
+@pytest.mark.parametrize("question", ["CC9.9 iso", "what is A.9.99", "A.8.99 soc 2", "P9.1", "clause 11.4 soc 2",
+                                      "A.20.1.1 in 2022", "A.1.2 soc 2"])
+def test_unknown_references_are_not_guessed(question):
+    result = answer(question)
+    assert result.kind == "unknown_ref"
+    assert "I don't know" in result.text
+    assert iso_in(result.text) == set() and soc2_in(result.text) == set()
+    assert result.refs == ()
+
+
+def test_unknown_reference_names_the_valid_range():
+    assert "2 criteria" in answer("CC9.9").text
+    assert "34 controls" in answer("A.8.99").text
+
+
+# ---------------------------------------------------------------- named controls
+
+
+@pytest.mark.parametrize("control", CAT.controls, ids=lambda c: c.name)
+def test_every_control_by_exact_name_shows_both_sides(control):
+    result = answer(control.name)
+    assert result.kind == "control"
+    assert control.name in result.text
+    assert set(control.iso) <= iso_in(result.text)
+    assert set(control.soc2) <= soc2_in(result.text)
+
+
+@pytest.mark.parametrize(
+    "question, name",
+    [
+        ("mfa", "Multi-Factor Authentication"),
+        ("2fa", "Multi-Factor Authentication"),
+        ("MFA for admins", "MFA for Sensitive Access"),
+        ("multifactor authentification", "Multi-Factor Authentication"),
+        ("pen testing", "Penetration Test"),
+        ("penetraton tests", "Penetration Test"),
+        ("vulnerabilty scaning", "Vulnerability Scan"),
+        ("offboarding", "Termination of Access"),
+        ("least privilege", "Role Based Access"),
+        ("org chart", "Organizational Chart"),
+        ("tls", "Encryption in Transit"),
+        ("screen lock", "Workstation Lockout"),
+        ("usb", "Removable Media"),
+        ("dlp", "Data Loss Prevention"),
+        ("bia", "Business Impact Analysis"),
+        ("bcp", "Business Continuity"),
+        ("disaster recovery", "Business Continuity"),
+        ("ids/ips", "Intrusion Detection"),
+        ("nda", "Non-Disclosure Agreement"),
+        ("dpo", "Data Protection Officer"),
+        ("segregation of duties", "Organization Segregation of Duties"),
+        ("passwrod requirements", "Password Requirements"),
+        ("user acces reviews", "User Access Review"),
+        ("data deletion policy", "Data Retention/Deletion"),
+        ("key rotation", "Encryption Key Protection"),
+        ("laptop encryption", "Disk Encryption"),
+        ("data anonymisation", "Data Anonymization"),
+        ("organisation segregation of duties", "Organization Segregation of Duties"),
+        ("do you have a control for smoke detectors", "Smoke Detectors"),
+        ("what about the server room", "Server Room"),
+        ("how does security training map", "Security Training"),
+        ("what's the best way to do access reviews", "User Access Review"),
+        ("AUDIT TRAIL AND LOGS", "Audit Trail & Logs"),
+        ("firewal rules", "Firewall Rules"),
+    ],
+)
+def test_controls_with_typos_abbreviations_and_synonyms(question, name):
+    result = answer(question)
+    assert result.kind == "control", result.text
+    control = CAT.control(name)
+    line = next(line for line in result.text.splitlines() if name in line)
+    assert set(control.iso) <= iso_in(line) and set(control.soc2) <= soc2_in(line)
+
+
+def test_close_matches_are_all_shown():
+    text = answer("multi factor authentication").text
+    assert "Multi-Factor Authentication" in text and "MFA for Sensitive Access" in text
+    text = answer("encryption").text
+    assert "Disk Encryption" in text and "Encryption in Transit" in text
+
+
+# ---------------------------------------------------------------- FAQ (shipped data: the facts must be there)
+
+
+@pytest.mark.parametrize(
+    "question, facts",
+    [
+        ("how long does a soc 2 type 1 take", ("45 days",)),
+        ("How long does SOC 2 Type II take?", ("two to six months",)),
+        ("how long is iso 27001 certification", ("two months to two years",)),
+        ("how much does soc 2 cost", ("$20,000", "$100,000")),
+        ("iso 27001 price", ("$50,000", "$200,000")),
+        ("does soc 2 expire", ("annual",)),
+        ("how often is iso 27001 recertified", ("three years", "surveillance")),
+        ("what are the 5 trust services criteria", ("availability", "processing integrity", "privacy")),
+        ("what is an ISMS", ("information security management system",)),
+        ("what's a statement of applicability", ("Annex A",)),
+        ("soc 1 vs soc 2", ("financial reporting",)),
+        ("what is soc 3", ("public",)),
+        ("who audits soc 2", ("CPA",)),
+        ("is soc 2 a certification", ("attestation",)),
+        ("type 1 vs type 2", ("point in time",)),
+        ("does iso replace soc 2", ("complement",)),
+        ("what do auditors ask for", ("policies", "procedures")),
+        ("common mistakes with soc 2", ("checklist",)),
+        ("is iso 27001 one and done", ("maintain",)),
+        ("what changed in iso 27001 2022", ("Annex SL",)),
+        ("which industries need soc 2", ("healthcare",)),
+        ("what is continuous monitoring", ("monitoring",)),
+        ("how do soc 2 and iso handle vendor risk", ("vendor",)),
+        ("what can you do", ("SOC 2",)),
+    ],
+)
+def test_faq_in_many_phrasings(question, facts):
+    result = answer(question)
+    assert result.kind == "faq", result.text
+    for fact in facts:
+        assert fact.lower() in result.text.lower()
+    assert result.sources
+
+
+# ---------------------------------------------------------------- FAQ retrieval on a small private FAQ
+
+
+SMALL_FAQ = '''
+[[faq]]
+id = "pigeons"
+questions = ["How many pigeons does an audit need?", "pigeon count for the audit"]
+keywords = ["pigeons", "pigeon count"]
+answer = "Seven pigeons."
+source = "test"
+see_also = ["owls"]
+
+[[faq]]
+id = "owls"
+questions = ["Do ISO 27001 auditors bring owls?", "owls at the certification audit"]
+keywords = ["owls"]
+answer = "Only on Tuesdays."
+source = "test"
+
+[recommend.soc2]
+why = "SOC 2 because."
+source = "test"
+[recommend.iso]
+why = "ISO 27001 because."
+source = "test"
+[recommend.both]
+why = "Both because."
+source = "test"
+'''
+
+
+@pytest.fixture
+def small_engine(tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(DATA_DIR, data)
+    (data / "faq.toml").write_text(SMALL_FAQ, encoding="utf-8")
+    cat = catalog_module.load(data)
+    return Engine(cat, faq_module.load(data, cat))
+
+
+def test_retrieval_picks_the_entry_by_its_words(small_engine):
+    assert small_engine.answer("how many pigeons for an audit?").text.startswith("Seven pigeons.")
+    assert small_engine.answer("will the iso auditor bring an owl").text.startswith("Only on Tuesdays.")
+    assert small_engine.answer("pigeon cuont for the audit").text.startswith("Seven pigeons.")  # typo
+    result = small_engine.answer("how many pigeons does an audit need")
+    assert result.kind == "faq" and result.confidence == 1.0
+    assert result.suggestions == ("Do ISO 27001 auditors bring owls?",)
+
+
+def test_retrieval_abstains_without_our_subject(small_engine):
+    assert small_engine.answer("how many pigeons live in london").kind == "abstain"
+
+
+# ---------------------------------------------------------------- which framework for us
+
+
+@pytest.mark.parametrize(
+    "question, first, words",
+    [
+        ("We sell to European banks. SOC 2 or ISO 27001?", "iso", ("european",)),
+        ("Our customers are in Germany and France, which framework should we get?", "iso", ("germany",)),
+        ("SOC 2 or ISO 27001 for customers outside the US?", "iso", ("outside the US",)),
+        ("What framework fits a company selling internationally?", "iso", ("international",)),
+        ("soc 2 or iso for a global company", "iso", ("global",)),
+        ("Which certification do we need for UK clients?", "iso", ("UK",)),
+        ("which framework for a small startup?", "soc2", ("startup",)),
+        ("We're a 10-person startup with a tight budget, SOC 2 or ISO?", "soc2", ("budget",)),
+        ("Our customers are all American. Which one first?", "soc2", ("american",)),
+        ("iso 27001 vs soc 2 for a us saas company", "soc2", ()),
+        ("Our biggest prospect requires ISO 27001 certification. Which one should we do?", "iso", ("contract",)),
+        ("the customer asks for a soc 2 report. which one first?", "soc2", ()),
+    ],
+)
+def test_recommendation_leads_with_its_framework(question, first, words):
+    result = answer(question)
+    assert result.kind == "recommend"
+    assert first_framework(result.text) == first
+    for word in words:
+        assert word.lower() in result.text.lower()
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "We have customers in the US and in Germany. Which framework?",
+        "We have customers in North America and Europe. What should we do?",
+        "We're expanding from the US into APAC, which framework?",
+        "Do we need both SOC 2 and ISO 27001 if we sell in the US and EU?",
+    ],
+)
+def test_both_markets_get_both(question):
+    result = answer(question)
+    assert result.kind == "recommend"
+    assert result.text.lower().startswith("both")
+
+
+def test_us_the_pronoun_is_not_the_country():
+    result = answer("which framework is right for us? we sell to european companies")
+    assert first_framework(result.text) == "iso"
+
+
+# ---------------------------------------------------------------- out of scope, junk, refusals
+
+
+OUT_OF_SCOPE = [
+    "how do I make pasta",
+    "qwertyuiop",
+    "what's the weather in paris",
+    "how much does a pizza cost",
+    "how long does it take to cook rice",
+    "who won the world cup",
+    "tell me a joke",
+    "asdf jkl",
+    "🙂🙂🙂",
+    "what is the capital of france",
+    "best laptop for programming",
+    "how much is bitcoin worth",
+    "which car should I buy",
+    "what time is it",
+    "can you write python code",
+    "lorem ipsum dolor sit amet",
+    "how much does a security guard cost",
+    "\x00\x01\x02\ufffd\ufffd binary \x7f",
+]
+
+
+@pytest.mark.parametrize("question", OUT_OF_SCOPE)
+def test_out_of_scope_names_no_control_and_no_figure(question):
+    result = answer(question)
+    assert result.kind == "abstain", result.text
+    assert iso_in(result.text) == set() and soc2_in(result.text) == set()
+    assert "$" not in result.text
+    assert not re.search(r"\d", re.sub(r"ISO 27001(:20(13|22))?|SOC 2", "", result.text))  # no figure at all
+    assert result.refs == ()
+    assert not any(iso_in(s) or soc2_in(s) or "$" in s for s in result.suggestions)
+    assert "outside what I know" in result.text
+
+
+@pytest.mark.parametrize("question, kind", [("", "empty"), ("   \n\t ", "empty"), ("x" * 40_000, "too_long"),
+                                            ("CC6.1 " * 1000, "too_long")])
+def test_empty_and_too_long_are_refused_politely(question, kind):
+    result = answer(question)
+    assert result.kind == kind
+    assert "Please" in result.text
+    assert iso_in(result.text) == set() and soc2_in(result.text) == set()
+
+
+def test_the_limit_is_inclusive():
+    assert answer("a" * MAX_QUESTION_CHARS).kind != "too_long"
+
+
+def test_every_answer_says_exactly_the_references_it_lists():
+    questions = ["CC6.1", "A.8.5", "A.9.2.1", "Disk Encryption", "mfa", "clause 9.2", "A.5.23", "CC1.2"]
+    for question in questions:
+        result = answer(question)
+        assert iso_in(result.text) | soc2_in(result.text) == set(result.refs) - {r for r in result.refs if r.count(".") == 3}, question
+        assert 0.0 <= result.confidence <= 1.0

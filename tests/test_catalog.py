@@ -1,0 +1,153 @@
+"""The data loaders validate everything at start, and a broken row fails naming its file and line."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from knowledge import catalog as catalog_module
+from knowledge import faq as faq_module
+from knowledge.catalog import DATA_DIR, DataError, catalog
+
+
+@pytest.fixture
+def data(tmp_path):
+    """A private copy of the shipped data directory that a test may break."""
+    target = tmp_path / "data"
+    shutil.copytree(DATA_DIR, target)
+    return target
+
+
+def _edit(path, old, new, count=1):
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"fixture text {old!r} not in {path.name}"
+    path.write_text(text.replace(old, new, count), encoding="utf-8")
+
+
+def _line_of(path, needle):
+    return next(n for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if needle in line)
+
+
+def test_shipped_data_loads_completely():
+    cat = catalog()
+    assert len(cat.controls) == 118
+    assert sum(1 for item in cat.iso.values() if item.theme != "Clause") == 93
+    assert len(cat.soc2) == 61
+    assert len(cat.iso2013) == 114
+    assert cat.control("disk encryption").iso == ("A.8.1",)
+    assert {c.name for c in cat.controls_for("A.8.5")} >= {"Multi-Factor Authentication", "MFA for Sensitive Access"}
+    kn = faq_module.knowledge()
+    assert kn.faq and set(kn.advice) == {"soc2", "iso", "both"}
+    assert all(name in {c.name for c in cat.controls} for name in kn.aliases)
+
+
+def test_article_quirks_are_normalised_in_the_table():
+    refs = {r for c in catalog().controls for r in (*c.soc2, *c.iso)}
+    assert "A.8.9" in refs and "Clause 7.3" in refs and "A1.2" in refs and "CC6.1" in refs
+    assert not any(" " in r and not r.startswith("Clause ") for r in refs)
+    assert not any(r.endswith(".") for r in refs)
+
+
+@pytest.mark.parametrize(
+    "old, new, message",
+    [
+        ("Disk Encryption,CC6.1,A.8.1", "Disk Encryption,CC6.9,A.8.1", "unknown SOC 2 criterion CC6.9"),
+        ("Disk Encryption,CC6.1,A.8.1", "Disk Encryption,CC6.1,A.8.99", "unknown ISO 27001:2022 reference A.8.99"),
+        ("Disk Encryption,CC6.1,A.8.1", "Antivirus,CC6.1,A.8.1", "appears twice"),
+        ("Disk Encryption,CC6.1,A.8.1", "Disk Encryption,,A.8.1", "non-empty cells"),
+    ],
+)
+def test_a_bad_control_row_names_file_and_line(data, old, new, message):
+    line = _line_of(data / "controls.csv", old)
+    _edit(data / "controls.csv", old, new)
+    with pytest.raises(DataError) as error:
+        catalog_module.load(data)
+    assert str(error.value).startswith(f"controls.csv:{line}:")
+    assert message in str(error.value)
+
+
+def test_a_bad_correspondence_row_names_file_and_line(data):
+    path = data / "iso27001_2013_to_2022.csv"
+    line = _line_of(path, "A.9.4.2,")
+    _edit(path, "Secure log-on procedures,A.8.5", "Secure log-on procedures,A.8.55")
+    with pytest.raises(DataError, match=rf"^iso27001_2013_to_2022.csv:{line}: unknown ISO 27001:2022 reference A.8.55"):
+        catalog_module.load(data)
+
+
+def test_a_wrong_header_fails_on_line_one(data):
+    _edit(data / "soc2_tsc_2017.csv", "ref,category,title", "ref,title")
+    with pytest.raises(DataError, match=r"^soc2_tsc_2017.csv:1: expected columns"):
+        catalog_module.load(data)
+
+
+def test_a_duplicate_iso_ref_names_its_line(data):
+    path = data / "iso27001_2022.csv"
+    _edit(path, "A.8.2,Privileged access rights", "A.8.1,Privileged access rights")
+    line = _line_of(path, "A.8.1,Privileged access rights")
+    with pytest.raises(DataError, match=rf"^iso27001_2022.csv:{line}: A.8.1 appears twice"):
+        catalog_module.load(data)
+
+
+def _load_knowledge(data):
+    return faq_module.load(data, catalog_module.load(data))
+
+
+def test_faq_toml_syntax_error_names_its_line(data):
+    path = data / "faq.toml"
+    line = _line_of(path, 'id = "soc2-what"')
+    _edit(path, 'id = "soc2-what"', 'id = "soc2-what')
+    with pytest.raises(DataError, match=rf"^faq.toml:{line}:"):
+        _load_knowledge(data)
+
+
+def test_faq_entry_without_answer_names_its_line(data):
+    path = data / "faq.toml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index('id = "soc2-what"')
+    answer_at = text.index("answer = ", start)
+    end = text.index('"""', text.index('"""', answer_at) + 3) + 3
+    path.write_text(text[:answer_at] + text[end:], encoding="utf-8")
+    line = _line_of(path, 'id = "soc2-what"')
+    with pytest.raises(DataError, match=rf"^faq.toml:{line}: faq 'soc2-what' needs a non-empty answer"):
+        _load_knowledge(data)
+
+
+def test_faq_duplicate_id_and_unknown_see_also(data):
+    path = data / "faq.toml"
+    _edit(path, 'id = "iso-what"', 'id = "soc2-what"')
+    with pytest.raises(DataError, match=r"^faq.toml:\d+: faq id 'soc2-what' appears twice"):
+        _load_knowledge(data)
+
+
+def test_faq_see_also_must_name_an_entry(data):
+    path = data / "faq.toml"
+    _edit(path, '"soc2-who-suits", "trust-services-criteria"', '"soc2-who-suits", "no-such-entry"')
+    line = _line_of(path, '"no-such-entry"')
+    with pytest.raises(DataError, match=rf"^faq.toml:{line}: .*unknown id 'no-such-entry'"):
+        _load_knowledge(data)
+
+
+def test_an_alias_for_an_unknown_control_names_file_and_line(data):
+    path = data / "synonyms.toml"
+    _edit(path, '"Disk Encryption" = [', '"Disc Encryption" = [')
+    line = _line_of(path, '"Disc Encryption" = [')
+    with pytest.raises(DataError, match=rf"^synonyms.toml:{line}: \[aliases\] 'Disc Encryption' is not a control name"):
+        _load_knowledge(data)
+
+
+def test_missing_recommend_signals_fail(data):
+    _edit(data / "synonyms.toml", "\n[recommend_signals]\n", "\n[recommend_signals_typo]\n")
+    with pytest.raises(DataError, match=r"^synonyms.toml:\d+: \[recommend_signals\] must be a table"):
+        _load_knowledge(data)
+
+
+def test_markets_need_both_lists(data):
+    _edit(data / "markets.toml", "international = [", "abroad = [")
+    with pytest.raises(DataError, match=r"^markets.toml:\d+: \[markets\] needs international"):
+        _load_knowledge(data)
+
+
+def test_a_missing_data_file_is_named(data):
+    (data / "synonyms.toml").unlink()
+    with pytest.raises(DataError, match=r"^synonyms.toml:1: file is missing"):
+        _load_knowledge(data)
