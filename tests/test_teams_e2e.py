@@ -164,6 +164,22 @@ async def test_assign_tasks_done_button_updates_the_card(server, connector):
     assert update.cards() and "done" in update.all_text().lower()  # a card replaces the card
     assert store.task(teams.tenant_id, task.id).status == "done"
 
+    # Progress: the status card draws a bar per framework and counts the finished control.
+    await server.post(teams.channel(alice, "status"))
+    status = (await connector.wait_for(5))[-1]
+    bars = [block["text"] for block in _text_blocks(status.cards()[0]) if block["text"].endswith("%")]
+    assert len(bars) >= 2 and all(set(bar.split()[0]) <= {"▓", "░"} for bar in bars), bars
+    assert "1 of 118 controls finished" in status.all_text()
+
+
+def _text_blocks(node) -> list[dict]:
+    if isinstance(node, dict):
+        found = [node] if node.get("type") == "TextBlock" else []
+        return found + [b for value in node.values() for b in _text_blocks(value)]
+    if isinstance(node, list):
+        return [b for value in node for b in _text_blocks(value)]
+    return []
+
 
 async def test_someone_elses_task_button_changes_nothing(server, connector):
     teams = TeamsActivities(connector.service_url)
