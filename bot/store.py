@@ -17,7 +17,9 @@ ADDING A TABLE (other modules: Slack installations, event de-dup, Teams referenc
 
 Transactions: `with store.transaction():` is `BEGIN IMMEDIATE` (a writer waits for the lock instead of
 failing later) and rolls back on any exception, so a refused or failed command changes nothing. The
-connection is shared between threads (aiohttp loop, scheduler); a lock serialises transactions.
+connection is shared between threads (aiohttp loop, scheduler); a lock serialises transactions. Never
+hold a transaction across an `await`, and write from another thread only inside `store.transaction()`:
+a bare write on the shared connection would join whatever transaction is open.
 """
 from __future__ import annotations
 

@@ -100,6 +100,8 @@ def test_workspace_isolation_for_every_command(team):
     say(team, "assign Disk Encryption to me", workspace="T2")
     assert team.store.task("T2", 1).owner == "UADMIN" and team.store.task("T1", 1).owner == "UBOB"
     assert "Server Room" not in team.store.na_decisions("T2")
+    say(team, "na Server Room T2 reasons of its own", workspace="T2")
+    assert team.store.na_decisions("T1")["Server Room"].justification == "T1 has no server room"
 
 
 def test_router_without_store_refuses_commands():
