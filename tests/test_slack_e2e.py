@@ -241,3 +241,15 @@ async def test_rate_limits_and_server_errors_are_retried(server, slack, api):
     await server.settle()
     assert [c.method for c in api.calls if c.method.startswith("chat.postMessage")] == [
         "chat.postMessage!429", "chat.postMessage!500", "chat.postMessage"]
+
+
+async def test_work_acknowledged_before_a_shutdown_is_finished_not_dropped(tmp_path, api):
+    from tests.fakes.slack_api import SIGNING_SECRET, SignedSlack, start_slack_server
+
+    running = await start_slack_server(tmp_path / "complybot.db", api)
+    async with SignedSlack(running.url, SIGNING_SECRET, api) as client:
+        status, _ = await client.command(ADMIN, "assign Disk Encryption to me", hook="late")
+    assert status == 200
+    await running.stop()  # no settle(): shutdown itself must let the answer go out
+    [answer] = api.to("response_url")
+    assert "Assigned Disk Encryption" in visible(answer)

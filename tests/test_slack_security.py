@@ -99,3 +99,9 @@ async def test_a_member_pressing_done_on_someone_elses_task_is_refused_and_nothi
     assert not api.to("chat.update")  # the shared message is left as it was
     assert server.store.dump() == before
     assert server.store.task(TEAM_ID, 1).status == "open"
+
+
+async def test_slacks_url_verification_is_answered_when_signed(server, slack):
+    status, body = await slack.post(json.dumps({"type": "url_verification", "challenge": "c-123",
+                                                "token": "legacy"}), "application/json")
+    assert status == 200 and "c-123" in body

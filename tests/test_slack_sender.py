@@ -85,3 +85,26 @@ async def test_oauth_install_keeps_the_installation_and_serves_that_workspace(tm
             await server.app["senders"]["slack"].send(Outgoing(workspace="T0OTHER", channel="C0D", reply=NUDGE))
     finally:
         await server.stop()
+
+
+async def test_socket_mode_receives_events_over_the_websocket_and_serves_no_http_route(tmp_path, api):
+    server = await start_slack_server(tmp_path / "complybot.db", api, SLACK_SIGNING_SECRET="",
+                                      SLACK_APP_TOKEN="xapp-1-test")
+    try:
+        [connect] = await api.wait_for("apps.connections.open")
+        assert connect.token == "xapp-1-test"
+        assert api.sockets, "the server did not open the Socket Mode connection"
+        async with ClientSession() as session:  # without a signing secret nothing is accepted over HTTP
+            async with session.post(f"{server.url}/slack/events", data="{}") as response:
+                assert response.status in (404, 405)
+        event = {"type": "message", "channel_type": "im", "user": ADMIN, "text": "help", "ts": "1.1",
+                 "channel": "D0SOCKET"}
+        await api.push({"envelope_id": "env-1", "type": "events_api", "accepts_response_payload": False,
+                        "payload": {"type": "event_callback", "team_id": TEAM_ID, "event_id": "Ev0SOCKET",
+                                    "event": event, "api_app_id": "A0001"}})
+        [ack] = await api.wait_for("socket_ack")
+        assert ack.body["envelope_id"] == "env-1"
+        [post] = await api.wait_for("chat.postMessage")
+        assert post.body["channel"] == "D0SOCKET" and "Commands" in post.body["text"] + str(post.blocks())
+    finally:
+        await server.stop()

@@ -50,6 +50,7 @@ class Call:
 class FakeSlackAPI:
     users: dict[str, dict] = field(default_factory=dict)  # user id -> users.info "user" object
     calls: list[Call] = field(default_factory=list)
+    sockets: list = field(default_factory=list)  # Socket Mode connections (web.WebSocketResponse)
     arrival_times: dict[str, float] = field(default_factory=dict)  # response URL path -> first arrival (perf_counter)
     _failures: list[tuple[str, int, int]] = field(default_factory=list)
     _ts = itertools.count(1)
@@ -63,6 +64,7 @@ class FakeSlackAPI:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)  # users.info and a few others are GET
         app.router.add_post("/respond/{hook}", self._response_url)
+        app.router.add_get("/socket", self._socket)  # Socket Mode: the URL apps.connections.open hands out
         self._changed = asyncio.Condition()
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -130,6 +132,21 @@ class FakeSlackAPI:
             return web.json_response({"ok": False, "error": "not_authed"})
         return web.json_response(self._answer(method, body))
 
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Socket Mode as Slack runs it: `hello`, then envelopes pushed with `push`; acks are recorded."""
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        self.sockets.append(socket)
+        await socket.send_json({"type": "hello", "num_connections": 1, "debug_info": {"host": "fake"}})
+        async for frame in socket:
+            if frame.type == web.WSMsgType.TEXT:
+                await self._record(Call("socket_ack", json.loads(frame.data)))
+        return socket
+
+    async def push(self, envelope: dict) -> None:
+        """Send a Socket Mode envelope (events_api, slash_commands, interactive) to the connected app."""
+        await self.sockets[-1].send_json(envelope)
+
     async def _response_url(self, request: web.Request) -> web.Response:
         self.arrival_times.setdefault(request.path, time.perf_counter())
         await self._record(Call("response_url", await _body(request), path=request.path))
@@ -157,6 +174,8 @@ class FakeSlackAPI:
         if method == "conversations.open":
             users = str(body.get("users", ""))
             return {"ok": True, "channel": {"id": "D" + users.split(",")[0].removeprefix("U")}}
+        if method == "apps.connections.open":
+            return {"ok": True, "url": self.root_url.replace("http://", "ws://") + "socket"}
         if method == "oauth.v2.access":
             return {"ok": True, "access_token": "xoxb-installed", "token_type": "bot", "scope": "commands",
                     "bot_user_id": BOT_USER_ID, "app_id": "A0001", "team": {"id": TEAM_ID, "name": "Acme"},
