@@ -108,8 +108,8 @@ def test_the_manifest_is_yaml_with_every_url_under_the_host(capsys):
     data = yaml.safe_load(capsys.readouterr().out)
     events = "https://bot.example.com/slack/events"
     assert data["settings"]["event_subscriptions"]["request_url"] == events
-    assert set(data["settings"]["event_subscriptions"]["bot_events"]) == {"app_mention", "message.im",
-                                                                           "app_home_opened"}
+    assert set(data["settings"]["event_subscriptions"]["bot_events"]) == {
+        "app_mention", "message.im", "app_home_opened", "app_uninstalled", "tokens_revoked"}
     assert data["settings"]["interactivity"] == {"is_enabled": True, "request_url": events,
                                                  "message_menu_options_url": events}
     [command] = data["features"]["slash_commands"]

@@ -215,6 +215,8 @@ async def test_bots_and_system_messages_are_ignored(server, slack, api):
     await slack.direct_message(ADMIN, "status", subtype="message_changed")
     await slack.event({"type": "message", "channel_type": "channel", "user": ADMIN, "text": "status",
                        "channel": "C0TEAM", "ts": "1.2"})
+    status, _ = await slack.event({"type": "tokens_revoked", "tokens": {"bot": [BOT_USER_ID]}})
+    assert status == 200  # acknowledged (not 404, which Slack would retry); one workspace has nothing to forget
     await server.settle()
     assert not api.to("chat.postMessage") and not api.to("chat.postEphemeral")
 

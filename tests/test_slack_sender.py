@@ -83,6 +83,14 @@ async def test_oauth_install_keeps_the_installation_and_serves_that_workspace(tm
         assert api.to("chat.postMessage")[-1].token == "xoxb-installed"
         with pytest.raises(LookupError):
             await server.app["senders"]["slack"].send(Outgoing(workspace="T0OTHER", channel="C0D", reply=NUDGE))
+
+        async with SignedSlack(server.url, SIGNING_SECRET, api) as slack:  # the workspace removes the app
+            status, _ = await slack.event({"type": "app_uninstalled"})
+        assert status == 200
+        await server.settle()
+        assert server.store.db.execute("SELECT COUNT(*) FROM slack_installations").fetchone()[0] == 0
+        with pytest.raises(LookupError):
+            await server.app["senders"]["slack"].send(Outgoing(workspace=TEAM_ID, channel="C0D", reply=NUDGE))
     finally:
         await server.stop()
 

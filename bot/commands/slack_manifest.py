@@ -13,7 +13,7 @@ import json
 import sys
 from urllib.parse import urlsplit
 
-BOT_EVENTS = ("app_home_opened", "app_mention", "message.im")
+BOT_EVENTS = ("app_home_opened", "app_mention", "message.im", "app_uninstalled", "tokens_revoked")
 DESCRIPTION = "SOC 2 and ISO 27001 assistant: mapping answers, control owners, due dates, nudges, digests."
 
 

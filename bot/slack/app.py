@@ -31,6 +31,7 @@ INSTALL_PATH = "/slack/install"
 OAUTH_REDIRECT_PATH = "/slack/oauth_redirect"
 BOT_SCOPES = ("app_mentions:read", "chat:write", "commands", "im:history", "im:read", "im:write",
               "users:read", "users:read.email")
+REVOCATION_EVENTS = ("app_uninstalled", "tokens_revoked")
 EVENT_MEMORY_SECONDS = 24 * 3600  # Slack retries within minutes; a day of event ids is plenty
 
 
@@ -69,6 +70,11 @@ def build_bolt_app(settings: Settings, runtime: SlackRuntime) -> AsyncApp:
     bolt.middleware(drop_duplicate_events)
     bolt.error(apologise)
     listeners.register(bolt, runtime)
+    if bolt.installation_store is not None:  # uninstalled or revoked: forget that workspace's token
+        bolt.enable_token_revocation_listeners()
+    else:
+        for event in REVOCATION_EVENTS:
+            bolt.event(event)(listeners.just_ack)
     return bolt
 
 

@@ -59,6 +59,8 @@ class SQLiteInstallationStore(AsyncInstallationStore):
 
     async def async_delete_installation(self, *, enterprise_id: Optional[str], team_id: Optional[str],
                                         user_id: Optional[str] = None) -> None:
+        if user_id:  # a person's own token was revoked: complybot keeps none, the bot's stays
+            return
         with self.store.transaction():
             self.store.db.execute("DELETE FROM slack_installations WHERE key IN (?, ?)",
                                   [_key(enterprise_id, team_id, False), _key(enterprise_id, team_id, True)])
