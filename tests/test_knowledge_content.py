@@ -208,9 +208,17 @@ def test_new_2022_controls_are_listed(faq):
 
 
 def test_only_reference_entries_name_references(faq):
-    for where, text in _our_texts(faq):
+    shown = _our_texts(faq) + [(entry["id"], entry["source"]) for entry in faq["faq"]]  # sources are shown too
+    for where, text in shown:
         if where not in REFERENCE_ENTRIES:
             assert not REFERENCE.search(text), (where, REFERENCE.search(text).group(0))
+
+
+def test_reference_check_catches_a_reference():
+    for text in ("maps to CC 6.1", "see A.8.24", "Annex A 5.7", "Clause 6.1.3", "PI1.5", "A1.2"):
+        assert REFERENCE.search(text), text
+    for text in ("Type 1 in 45 days", "the CC1 to CC9 series", "clauses 4 to 10", "SOC 2 and ISO 27001:2022"):
+        assert not REFERENCE.search(text), text
 
 
 def test_no_sentence_is_copied_from_the_article(faq):
