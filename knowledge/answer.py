@@ -105,6 +105,7 @@ def engine() -> Engine:
 _PREFIX_ORDER = {"A.": 0, "Clause": 1, "CC": 2, "A": 3, "C": 4, "PI": 5, "P": 6}
 
 
+@functools.lru_cache(maxsize=4096)
 def _ref_key(ref: str) -> tuple:
     """Annex A then clauses by number; SOC 2 in the criteria's order (CC, A, C, PI, P), then by number."""
     prefix = "A." if ref.startswith("A.") else re.match(r"[A-Za-z]+", ref).group()
@@ -162,14 +163,14 @@ class Engine:
         """Words of a phrase of our data (they make up the vocabulary typos are fixed to)."""
         return tuple(self.tokens(text))
 
-    def _phrase_set(self, phrases) -> dict[tuple[str, ...], str]:
-        """Phrase words -> the phrase as written in the data (shown back as "you mentioned ...")."""
+    def _phrase_set(self, phrases) -> lexicon.PhraseFinder:
+        """Finds these phrases, reporting each as written in the data (shown back as "you mentioned ...")."""
         found = {}
         for text in phrases:
             words = self._phrase(text)
             if words and text.strip().lower() != "us":  # the pronoun; see _US_PRONOUN
                 found.setdefault(words, text.strip())
-        return found
+        return lexicon.PhraseFinder(found)
 
     def _control_words(self, tokens) -> list[str]:
         return [t for t in lexicon.content(tokens) if t not in _MAPPING_WORDS and t not in _CONTROL_FILLER]
@@ -235,6 +236,9 @@ class Engine:
         refs = [r for r in refs if not r.bare or r.ref in self.cat.iso][:MAX_REFS]
         if not refs:
             return None
+        pair = self._pair(refs)
+        if pair:
+            return pair
         define = bool(_DEFINE.search(text))
         parts = [self._answer_ref(ref, define) for ref in refs]
         known = [p for p in parts if p.kind != "unknown_ref"] or parts
@@ -247,6 +251,29 @@ class Engine:
             sources=tuple(dict.fromkeys(s for p in known for s in p.sources)),
             suggestions=tuple(dict.fromkeys(s for p in known for s in p.suggestions))[:3],
             groups=tuple(g for p in known for g in p.groups),
+        )
+
+    def _pair(self, refs: list[Ref]) -> Answer | None:
+        """"Does CC6.1 map to A.8.1?": yes or no first, then the first reference's mapping."""
+        if len(refs) != 2 or {r.kind for r in refs} not in ({"soc2", "iso"}, {"soc2", "clause"}):
+            return None
+        first, second = (r.ref for r in refs)
+        if not all(r in self.cat.soc2 or r in self.cat.iso for r in (first, second)):
+            return None
+        linking = [c.name for c in self.cat.controls_for(first) if second in (*c.soc2, *c.iso)]
+        detail = self._answer_ref(refs[0], False)
+        if linking:
+            lead = f"Yes: {first} and {second} are mapped together by {', '.join(linking)}."
+        else:
+            lead = f"No: no control in the mapping table maps {first} to {second}."
+        return Answer(
+            f"{lead}\n\n{detail.text}",
+            detail.kind,
+            detail.confidence,
+            tuple(dict.fromkeys((*detail.refs, second))),
+            detail.sources,
+            detail.suggestions,
+            detail.groups,
         )
 
     def _answer_ref(self, ref: Ref, define: bool) -> Answer:
@@ -418,14 +445,9 @@ class Engine:
 
     # ------------------------------------------------------------------ "which framework for us"
 
-    def _contains(self, tokens: list[str], phrase: tuple[str, ...]) -> bool:
-        size = len(phrase)
-        if size == 1:
-            return phrase[0] in tokens
-        return any(tuple(tokens[i : i + size]) == phrase for i in range(len(tokens) - size + 1))
-
-    def _hits(self, tokens: list[str], phrases: dict[tuple[str, ...], str]) -> list[str]:
-        return [shown for words, shown in phrases.items() if self._contains(tokens, words)]
+    @staticmethod
+    def _hits(tokens: list[str], phrases: lexicon.PhraseFinder) -> list[str]:
+        return phrases.hits(tokens)
 
     def _recommend(self, text: str, tokens: list[str]) -> Answer | None:
         named = {_FRAMEWORK_WORD[t] for t in tokens if t in _FRAMEWORK_WORD}
@@ -467,16 +489,12 @@ class Engine:
         if not self._hits(tokens, self._askers):
             return None
         wanted = set()
-        for ask in self._asks:
-            size = len(ask)
-            for i in range(len(tokens) - size + 1):
-                if tuple(tokens[i : i + size]) != ask:
-                    continue
-                after = [t for t in tokens[i + size : i + size + 6] if t not in ("a", "an", "the", "our", "their")]
-                if after and after[0] in _FRAMEWORK_WORD:
-                    rest = after[1:3]
-                    if not (rest and rest[0] in ("or", "and", "vs") and len(rest) > 1 and rest[1] in _FRAMEWORK_WORD):
-                        wanted.add(_FRAMEWORK_WORD[after[0]])
+        for end, _ in self._asks.matches(tokens):
+            after = [t for t in tokens[end : end + 6] if t not in ("a", "an", "the", "our", "their")]
+            if after and after[0] in _FRAMEWORK_WORD:
+                rest = after[1:3]
+                if not (len(rest) > 1 and rest[0] in ("or", "and", "vs") and rest[1] in _FRAMEWORK_WORD):
+                    wanted.add(_FRAMEWORK_WORD[after[0]])
         return wanted.pop() if len(wanted) == 1 else None
 
     def _recommendation(self, choice: str, because: list[str]) -> Answer:

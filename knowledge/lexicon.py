@@ -7,6 +7,7 @@ vocabulary of the data with rapidfuzz (and remembered, since people repeat their
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -64,6 +65,7 @@ def normalize(text: str) -> str:
     return " ".join(text.split())
 
 
+@functools.lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A light stemmer: enough to make plurals and -ing forms meet, never merging unrelated words."""
     if len(word) >= 6:
@@ -145,3 +147,23 @@ class PhraseIndex:
                 for number in self.by_word[token]:
                     matched[number] += weight
         return matched
+
+
+class PhraseFinder:
+    """Finds which of many short word sequences occur in a question, in one pass over its words."""
+
+    def __init__(self, phrases: dict[tuple[str, ...], str]):
+        """`phrases`: words -> what to report when they occur (the phrase as written in the data)."""
+        self.by_first: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
+        for words, shown in phrases.items():
+            self.by_first[words[0]].append((words, shown))
+
+    def matches(self, tokens: list[str]):
+        """(position after the phrase, what to report) for every occurrence."""
+        for i, token in enumerate(tokens):
+            for words, shown in self.by_first.get(token, ()):
+                if tuple(tokens[i : i + len(words)]) == words:
+                    yield i + len(words), shown
+
+    def hits(self, tokens: list[str]) -> list[str]:
+        return list(dict.fromkeys(shown for _, shown in self.matches(tokens)))

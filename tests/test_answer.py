@@ -469,3 +469,11 @@ def test_every_answer_says_exactly_the_references_it_lists():
         result = answer(question)
         assert iso_in(result.text) | soc2_in(result.text) == set(result.refs) - {r for r in result.refs if r.count(".") == 3}, question
         assert 0.0 <= result.confidence <= 1.0
+
+
+def test_a_pair_of_references_gets_yes_or_no_first():
+    yes = answer("does CC6.1 map to A.8.1?")
+    assert yes.text.startswith("Yes: CC6.1 and A.8.1 are mapped together by Disk Encryption")
+    assert iso_in(yes.text) == iso_of("CC6.1")
+    no = answer("is A.5.23 related to CC6.1")
+    assert no.text.startswith("No: no control in the mapping table maps A.5.23 to CC6.1")

@@ -1,0 +1,128 @@
+"""Benchmark: the answer engine in one process, and the cold start of `complybot ask`.
+
+Answers a mixed set of questions (every kind: mappings both ways, unmapped, define, 2013 numbers,
+named controls with typos and synonyms, FAQ phrasings, recommendations, out of scope, junk) round after
+round on one core, and prints answers/s and the p50/p99 latency of one answer. Then runs
+`complybot ask "..."` as a fresh process several times and prints the median wall time (cold start:
+interpreter, imports, loading and indexing the data, one answer).
+
+    .venv/bin/python bench/bench_answers.py [--rounds 200] [--cold-runs 7]
+
+Targets (issue 2): >= 5,000 answers/s, p99 < 2 ms, cold start < 0.8 s.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from knowledge.answer import engine  # noqa: E402
+
+QUESTIONS = (
+    "what ISO control maps to CC 6.1?",
+    "iso for cc 8.1",
+    "P 4.3 iso controls",
+    "A 1.2 iso",
+    "what SOC 2 criteria map to A.8.16?",
+    "annex a 5.24 soc2",
+    "Clause 6.1.3 soc 2",
+    "does A.8.30 map to SOC 2?",
+    "what is CC6.6?",
+    "what is A.5.23",
+    "A.9.4.2 in the 2022 version?",
+    "CC9.9 iso",
+    "Disk Encryption",
+    "multi factor authentication",
+    "backgroud check",
+    "firewal rules",
+    "user acces reviews",
+    "what's the best way to do access reviews",
+    "tls",
+    "offboarding",
+    "How long does a SOC 2 Type 1 take?",
+    "What does ISO 27001 certification cost?",
+    "how often is iso 27001 recertified",
+    "what is the difference between soc 2 type 1 and type 2",
+    "what's a statement of applicability",
+    "does iso replace soc 2",
+    "SOC 2 vs ISO for EU customer?",
+    "Which should a US SaaS startup pick first, SOC 2 or ISO 27001?",
+    "We have customers in the US and in the UK. Which framework?",
+    "how do I make pasta",
+    "qwertyuiop",
+    "🙂🙂🙂",
+    "",
+    "x" * 40_000,
+)
+
+
+def bench_engine(rounds: int) -> None:
+    answer = engine().answer
+    for question in QUESTIONS:  # warm-up: lazy caches, branch predictors, the speller's memory
+        answer(question)
+    latencies = []
+    clock = time.perf_counter
+    started = clock()
+    for _ in range(rounds):
+        for question in QUESTIONS:
+            before = clock()
+            answer(question)
+            latencies.append(clock() - before)
+    elapsed = clock() - started
+    latencies.sort()
+    count = len(latencies)
+    print(f"engine: {count:,} answers over {len(QUESTIONS)} mixed questions in {elapsed:.2f} s")
+    print(f"  answers/s  {count / elapsed:,.0f}")
+    print(f"  p50        {latencies[count // 2] * 1e3:.3f} ms")
+    print(f"  p99        {latencies[int(count * 0.99)] * 1e3:.3f} ms")
+    print(f"  max        {latencies[-1] * 1e3:.3f} ms")
+    slowest = max(QUESTIONS, key=lambda q: _time_one(answer, q))
+    print(f"  slowest question: {slowest[:60]!r}")
+
+
+def _time_one(answer, question: str, repeat: int = 50) -> float:
+    before = time.perf_counter()
+    for _ in range(repeat):
+        answer(question)
+    return time.perf_counter() - before
+
+
+def bench_cold_start(runs: int) -> None:
+    command = shutil.which("complybot", path=str(Path(sys.executable).parent)) or shutil.which("complybot")
+    if not command:
+        print("cold start: complybot is not installed (pip install -e .)")
+        return
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="0")
+    subprocess.run([command, "ask", "warm the bytecode cache"], capture_output=True, env=env, check=True)
+    times = []
+    for _ in range(runs):
+        before = time.perf_counter()
+        subprocess.run([command, "ask", "what ISO control maps to CC 6.1?"], capture_output=True, env=env, check=True)
+        times.append(time.perf_counter() - before)
+    print(f"cold start of `complybot ask \"...\"`: median {statistics.median(times):.3f} s "
+          f"(min {min(times):.3f}, max {max(times):.3f}, {runs} runs)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--cold-runs", type=int, default=7)
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
+    before = time.perf_counter()
+    engine()
+    print(f"engine load and indexing: {(time.perf_counter() - before) * 1e3:.0f} ms")
+    bench_engine(args.rounds)
+    bench_cold_start(args.cold_runs)
+
+
+if __name__ == "__main__":
+    main()
