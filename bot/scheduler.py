@@ -241,7 +241,7 @@ class Scheduler:
         """Stop scheduling, then let a tick in flight finish (it records what it sent)."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        if self._ticking and not self._ticking.done():
+        if self._ticking and not self._ticking.done() and self._ticking is not asyncio.current_task():
             try:
                 await asyncio.wait_for(asyncio.shield(self._ticking), SHUTDOWN_WAIT_SECONDS)
             except (asyncio.TimeoutError, Exception):
@@ -259,6 +259,8 @@ class Scheduler:
         except Exception as error:  # one bad tick must not stop the next
             logs.event("scheduler.tick_failed", logging.ERROR, error=logs.describe_exception(error))
             return None
+        finally:
+            self._ticking = None
 
     def sync_digest_jobs(self) -> None:
         """Rebuild the digest cron jobs from the database when the subscriptions changed."""

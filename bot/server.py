@@ -130,6 +130,9 @@ def create_app(settings: Settings) -> web.Application:
 
     app["ctx"] = Context(store=Store.open(settings.db_path), admins=tuple(settings.admins))
     app.on_cleanup.append(_close_store)
+    from bot.scheduler import scheduler_context  # nudges and digests: started and stopped with the server
+
+    app.cleanup_ctx.append(scheduler_context)
     if settings.test_hooks:
         app.router.add_post("/__test__/slow", slow_request)
     if settings.teams_enabled:
