@@ -55,6 +55,7 @@ WELCOME = Reply(
     kind="welcome",
 )
 SORRY = "Sorry, something went wrong on my side and nothing was changed. Please try again."
+TURN_FAILED = "Sorry, something went wrong on my side. Check with `tasks` before trying again."
 _MENTION = re.compile(r"<@([^<>\s]{1,128})>")
 _HTML_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 
@@ -450,7 +451,7 @@ class ComplyBot(ActivityHandler):
 async def _on_turn_error(turn_context: TurnContext, error: Exception) -> None:
     logs.event("teams.turn_error", logging.ERROR, error=logs.describe_exception(error))
     try:
-        await turn_context.send_activity(SORRY)
+        await turn_context.send_activity(TURN_FAILED)
     except Exception as send_error:  # the channel itself may be what failed
         logs.event("teams.turn_error_reply_failed", logging.WARNING, error=logs.describe_exception(send_error))
 

@@ -85,6 +85,9 @@ async def test_local_mode_posts_only_to_a_loopback_service_url(server, connector
     ('["a list"]', "application/json"),
     ('{"text": "no type"}', "application/json"),
     ('{"type": "message"}', "text/plain"),
+    ('{"type": "message", "timestamp": "not a time", "serviceUrl": "http://127.0.0.1/", "conversation": {"id": "a"}}',
+     "application/json"),
+    ('{"type": "message", "serviceUrl": ["x"], "conversation": {"id": "a"}}', "application/json"),
 ])
 async def test_malformed_requests_are_refused(server, body, content_type):  # noqa: F811
     from aiohttp import ClientSession
