@@ -205,6 +205,14 @@ CREATE TABLE slack_oauth_states (
     expires_at REAL NOT NULL
 );
 """),
+    # bot/teams.py: activity ids already handled (Teams re-sends an activity the bot took > 15 s on)
+    (6, """
+CREATE TABLE teams_activities (
+    key TEXT PRIMARY KEY,  -- '{channelId}:{conversation id}:{activity id}'
+    received_at REAL NOT NULL
+);
+CREATE INDEX teams_activities_by_age ON teams_activities (received_at);
+"""),
 ]
 
 
