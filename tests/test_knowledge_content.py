@@ -282,3 +282,10 @@ def test_recommend_signals_are_lowercase_and_distinct(synonyms):
         for word in words:
             assert word == word.lower().strip(), word
             assert seen.setdefault(word, framework) == framework, (word, seen[word], framework)
+
+
+def test_data_readme_describes_every_data_file():
+    readme = (DATA / "README.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip().strip("`") for line in readme.splitlines() if line.startswith("| `")}
+    files = {path.name for path in DATA.iterdir() if path.is_file() and path.name != "README.md"}
+    assert files == rows, {"undocumented": sorted(files - rows), "gone": sorted(rows - files)}
