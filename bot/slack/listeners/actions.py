@@ -7,7 +7,7 @@ import re
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.slack.blocks import ACTION_PREFIX
+from bot.slack.blocks import ACTION_PREFIX, BLOCK_LIMIT
 from bot.slack.conversation import SlackRuntime, slack_message
 from bot.slack.listeners.events import publish_home
 from bot.slack.modals import assign_modal, modal_request
@@ -39,6 +39,21 @@ def register(app: AsyncApp, runtime: SlackRuntime) -> None:
         else:
             kwargs = message_kwargs(reply)
             kwargs.pop("unfurl_links"), kwargs.pop("unfurl_media")
+            original = (body.get("message") or {}).get("blocks")
+            if original:  # a list of tasks keeps its other tasks: only the pressed buttons give way
+                kwargs["blocks"] = splice(original, action.get("block_id", ""), kwargs["blocks"])
             await client.chat_update(channel=channel, ts=container["message_ts"], **kwargs)
 
     app.action(re.compile(f"^{ACTION_PREFIX}"))(ack=just_ack, lazy=[press_button])
+
+
+def splice(blocks: list[dict], pressed_block_id: str, outcome: list[dict]) -> list[dict]:
+    """The message's blocks with the pressed actions block replaced by the outcome's blocks."""
+    if not any(block.get("block_id") == pressed_block_id for block in blocks):
+        return outcome
+    renamed = [{**block, "block_id": f"{pressed_block_id}_{block['block_id']}"} if "block_id" in block else block
+               for block in outcome]
+    spliced: list[dict] = []
+    for block in blocks:
+        spliced.extend(renamed if block.get("block_id") == pressed_block_id else [block])
+    return spliced[:BLOCK_LIMIT]
