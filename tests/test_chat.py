@@ -56,3 +56,18 @@ def test_bad_input_gets_polite_answers_and_a_clean_exit(tmp_path):
 def test_empty_input_exits_cleanly(tmp_path):
     result = chat(tmp_path, "")
     assert result.returncode == 0 and result.stderr.decode() == ""
+
+
+def test_tasks_command_from_the_shell(tmp_path):
+    chat(tmp_path, "assign Disk Encryption to @bob due in 3 weeks\n")
+    env = {**os.environ, "COMPLYBOT_DB": str(tmp_path / "chat.db"), "USER": "owner", "LOGNAME": "owner"}
+
+    def tasks(*args):
+        return subprocess.run([sys.executable, "-m", "bot.cli", "tasks", *args], capture_output=True, cwd=ROOT,
+                              env=env, timeout=60)
+
+    everyone = tasks("all")
+    assert everyone.returncode == 0 and "#1 Disk Encryption · @bob" in everyone.stdout.decode()
+    assert "#1 Disk Encryption" in tasks("--as", "bob").stdout.decode()
+    unknown = tasks("@nobody")
+    assert unknown.returncode == 1 and "don't know @nobody" in unknown.stdout.decode()

@@ -20,38 +20,54 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from bot.console import write
-    from bot.store import Store
-    from handlers.ports import Context
-    from handlers.router import handle
-    from handlers.types import Message
 
     if hasattr(sys.stdin, "reconfigure"):
         sys.stdin.reconfigure(errors="replace")  # binary junk becomes text the router can refuse politely
-    local_user = _local_user_name()
-    name = (args.as_name or local_user).strip().lstrip("@") or "me"
-    from bot.config import database_path
-
-    store = Store.open(args.db or database_path())
-    try:
-        admins = (_user_id(local_user), *_configured_admins())
-        ctx = Context(store=store, admins=admins, resolve_user=_console_people(store))
+    with LocalSession(args.db, args.as_name, args.workspace) as session:
         interactive = sys.stdin.isatty()
         if interactive:
-            print(f"complybot — local chat as @{name}. Ask a question or type `help`; Ctrl-D or `exit` quits.")
+            print(f"complybot — local chat as @{session.name}. Ask a question or type `help`; Ctrl-D or `exit` "
+                  "quits.")
         for line in _lines(interactive):
             text = line.strip()
             if not text:
                 continue
             if text.casefold() in ("exit", "quit", ":q"):
                 break
-            message = Message(platform="console", workspace=args.workspace, user=_user_id(name), text=text,
-                              user_name=name, is_direct=True)
-            write(handle(message, ctx))
+            write(session.say(text))
             if interactive:
                 print()
-    finally:
-        store.close()
     return 0
+
+
+class LocalSession:
+    """The local workspace as one person: the local user (an admin) or `as_name`. Used by `chat` and
+    `tasks`."""
+
+    def __init__(self, db: str | None, as_name: str | None = None, workspace: str = LOCAL_WORKSPACE):
+        from bot.config import database_path
+        from bot.store import Store
+        from handlers.ports import Context
+
+        local_user = _local_user_name()
+        self.name = (as_name or local_user).strip().lstrip("@") or "me"
+        self.workspace = workspace
+        self.store = Store.open(db or database_path())
+        admins = (_user_id(local_user), *_configured_admins())
+        self.ctx = Context(store=self.store, admins=admins, resolve_user=_console_people(self.store))
+
+    def say(self, text: str):
+        from handlers.router import handle
+        from handlers.types import Message
+
+        return handle(Message(platform="console", workspace=self.workspace, user=_user_id(self.name), text=text,
+                              user_name=self.name, is_direct=True), self.ctx)
+
+    def __enter__(self) -> "LocalSession":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.store.close()
 
 
 def _lines(interactive: bool):
