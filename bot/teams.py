@@ -21,6 +21,7 @@ import html
 import json
 import logging
 import re
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -45,6 +46,7 @@ ROUTE = "/api/messages"
 ADAPTIVE_CARD_VERSION = "1.5"
 MAX_CARD_SECTIONS = 40  # with buttons, ~40 task rows stay under Teams' ~28 KB message limit
 SUMMARY_CHARS = 200  # the notification preview
+SEEN_SECONDS = 3600  # how long an activity id is remembered against re-sends
 SUBMIT_KEY = "complybot"  # Action.Submit data: {"complybot": "<command in the shared grammar>"}
 WELCOME = Reply(
     "Hi, I'm complybot. I help your team get and keep SOC 2 and ISO/IEC 27001:2022.\n\n"
@@ -130,6 +132,26 @@ class ConversationBook:
                 " updated_at = excluded.updated_at WHERE reference != excluded.reference OR user_id != excluded.user_id",
                 [workspace, conversation_id, kind, user_id, json.dumps(reference.serialize(), sort_keys=True), utc_now()],
             )
+
+    def first_delivery(self, activity: Activity) -> bool:
+        """Claim the activity's id: False when it was already handled (Teams re-sends an activity the
+        bot took more than 15 s to answer). Ids are remembered for an hour."""
+        if not activity.id:
+            return True
+        now = time.time()
+        key = f"{activity.channel_id}:{activity.conversation.id}:{activity.id}"
+        with self.store.transaction():
+            inserted = self.store.db.execute(
+                "INSERT OR IGNORE INTO teams_activities (key, received_at) VALUES (?, ?)", [key, now]).rowcount
+            if inserted:  # forget old ids (an indexed range: cheap)
+                self.store.db.execute("DELETE FROM teams_activities WHERE received_at < ?", [now - SEEN_SECONDS])
+        return bool(inserted)
+
+    def forget_delivery(self, activity: Activity) -> None:
+        """The activity failed before it was handled: let Teams' re-send through."""
+        key = f"{activity.channel_id}:{activity.conversation.id}:{activity.id}"
+        with self.store.transaction():
+            self.store.db.execute("DELETE FROM teams_activities WHERE key = ?", [key])
 
     def _reference(self, sql: str, params: list) -> ConversationReference | None:
         row = self.store.db.execute(sql, params).fetchone()
@@ -562,7 +584,14 @@ async def _process(request: web.Request, adapter: CloudAdapter, bot: ComplyBot, 
         logs.event("teams.unauthorized", logging.WARNING, error=type(error).__name__)
         return _refuse(401, "unauthorized")
     logs.note(workspace=tenant_of(activity).strip(CONTRADICTORY) or None)
-    invoke_response = await adapter.process_activity(authenticated, activity, bot.on_turn)
+    if not bot.book.first_delivery(activity):
+        logs.note(outcome="duplicate")
+        return web.Response(status=200)
+    try:
+        invoke_response = await adapter.process_activity(authenticated, activity, bot.on_turn)
+    except Exception:
+        bot.book.forget_delivery(activity)
+        raise
     if invoke_response:
         return web.json_response(invoke_response.body, status=invoke_response.status)
     return web.Response(status=201)

@@ -281,3 +281,19 @@ async def test_bot_mention_is_removed_and_people_become_ids(server, connector):
     message = message_from(activity, text, teams.tenant_id)
     assert message.workspace == teams.tenant_id and message.user == alice.aad_object_id
     assert message.channel == teams.channel_id and not message.is_direct
+
+
+async def test_a_resent_activity_is_handled_once(server, connector):
+    """Teams re-sends an activity when the bot took over 15 s: the same id must not assign twice."""
+    teams = TeamsActivities(connector.service_url)
+    alice, bob = new_user("Alice Admin"), new_user("Bob Owner")
+    connector.add_members(alice, bob)
+    await server.post(teams.channel(alice, "hello"))
+    assign = teams.channel(alice, f"assign Multi-Factor Authentication to <at>{bob.name}</at>", mentions=(bob,))
+    assert await server.post(assign) == 201
+    assert await server.post(assign) == 200  # the re-send: acknowledged, not processed
+    await connector.wait_for(2)
+    assert len(connector.calls) == 2
+    assert len(server.app["ctx"].store.tasks(teams.tenant_id)) == 1
+    again = teams.channel(alice, "tasks all")  # a new activity id goes through
+    assert await server.post(again) == 201
