@@ -258,3 +258,17 @@ async def test_work_acknowledged_before_a_shutdown_is_finished_not_dropped(tmp_p
     await running.stop()  # no settle(): shutdown itself must let the answer go out
     [answer] = api.to("response_url")
     assert "Assigned Disk Encryption" in visible(answer)
+
+
+async def test_a_message_the_bot_cannot_edit_is_replaced_through_its_response_url(server, slack, api):
+    await slack.command(ADMIN, "assign Disk Encryption to me", hook="assign")
+    await server.settle()
+    answer = api.to("response_url")[0]
+    api.uneditable.add("1800000000.000600")
+    done = next(b for b in buttons(answer.blocks()) if b["text"]["text"] == "Done")
+    await slack.press(ADMIN, done, {"ts": "1800000000.000600", "blocks": answer.blocks()}, hook="fallback")
+    await server.settle()
+    assert len(api.to("chat.update")) == 1  # tried first, refused by Slack
+    [replaced] = [c for c in api.to("response_url") if c.path == "/respond/fallback"]
+    assert replaced.body["replace_original"] is True and "done" in visible(replaced).lower()
+    assert server.store.task(TEAM_ID, 1).status == "done"

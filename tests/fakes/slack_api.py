@@ -50,6 +50,7 @@ class Call:
 class FakeSlackAPI:
     users: dict[str, dict] = field(default_factory=dict)  # user id -> users.info "user" object
     calls: list[Call] = field(default_factory=list)
+    uneditable: set = field(default_factory=set)  # message ts that chat.update refuses (cant_update_message)
     sockets: list = field(default_factory=list)  # Socket Mode connections (web.WebSocketResponse)
     arrival_times: dict[str, float] = field(default_factory=dict)  # response URL path -> first arrival (perf_counter)
     _failures: list[tuple[str, int, int]] = field(default_factory=list)
@@ -161,6 +162,8 @@ class FakeSlackAPI:
             return {"ok": True, "channel": body.get("channel"), "ts": ts,
                     "message": {"text": body.get("text", ""), "ts": ts, "bot_id": BOT_ID}}
         if method == "chat.update":
+            if body.get("ts") in self.uneditable:
+                return {"ok": False, "error": "cant_update_message"}
             return {"ok": True, "channel": body.get("channel"), "ts": body.get("ts"), "text": body.get("text", "")}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": ts}

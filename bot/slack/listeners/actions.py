@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 
 from bot.slack.blocks import ACTION_PREFIX, BLOCK_LIMIT
 from bot.slack.conversation import SlackRuntime, slack_message
@@ -42,7 +43,10 @@ def register(app: AsyncApp, runtime: SlackRuntime) -> None:
             original = (body.get("message") or {}).get("blocks")
             if original:  # a list of tasks keeps its other tasks: only the pressed buttons give way
                 kwargs["blocks"] = splice(original, action.get("block_id", ""), kwargs["blocks"])
-            await client.chat_update(channel=channel, ts=container["message_ts"], **kwargs)
+            try:
+                await client.chat_update(channel=channel, ts=container["message_ts"], **kwargs)
+            except SlackApiError:  # e.g. a /comply answer the bot may not edit: its response URL may
+                await respond(replace_original=True, **kwargs)
 
     app.action(re.compile(f"^{ACTION_PREFIX}"))(ack=just_ack, lazy=[press_button])
 
