@@ -297,3 +297,17 @@ async def test_a_resent_activity_is_handled_once(server, connector):
     assert len(server.app["ctx"].store.tasks(teams.tenant_id)) == 1
     again = teams.channel(alice, "tasks all")  # a new activity id goes through
     assert await server.post(again) == 201
+
+
+async def test_bot_framework_emulator_works_in_local_mode(server, connector):
+    """The Emulator sends no tenant and no token: in local mode it is the local workspace."""
+    activity = {
+        "type": "message", "id": "em-1", "channelId": "emulator", "serviceUrl": connector.service_url.replace(
+            "127.0.0.1", "localhost"), "from": {"id": "emulator-user", "name": "User"},
+        "conversation": {"id": "em-conv|livechat"}, "recipient": {"id": "bot", "name": "Bot"},
+        "text": "tasks", "timestamp": "2026-11-28T10:00:00.000Z",
+    }
+    assert await server.post(activity) == 201
+    [call] = await connector.wait_for(1)
+    assert call.conversation_id == "em-conv|livechat" and "tasks" in call.all_text().lower()
+    assert server.app["ctx"].store.person("local", "emulator-user") is not None
