@@ -37,7 +37,12 @@ def load_dotenv(path: Path = Path(".env")) -> dict[str, str]:
                 line = line[len("export "):]
             if line and not line.startswith("#") and "=" in line:
                 key, _, value = line.partition("=")
-                values[key.strip()] = value.strip().strip('"').strip("'")
+                value = value.strip()
+                if value[:1] in ('"', "'") and value.endswith(value[0]) and len(value) > 1:
+                    value = value[1:-1]
+                else:
+                    value = value.split(" #", 1)[0].strip()  # KEY=value  # a comment
+                values[key.strip()] = value
     return values
 
 

@@ -162,3 +162,13 @@ def test_quick_start_has_two_commands_and_ci_runs_the_test_one():
     ci_lines = [line.strip() for line in (root / ".ci" / "run").read_text().splitlines()]
     assert commands[1] in ci_lines
     assert not any("playwright install" in line for line in ci_lines if not line.startswith("#"))
+
+
+def test_dot_env_syntax(tmp_path):
+    from bot.config import load_dotenv
+
+    (tmp_path / ".env").write_text(
+        "# comment\nexport PORT=8080\nCOMPLYBOT_TZ=Europe/Berlin  # where we are\n"
+        "SLACK_SIGNING_SECRET=\"a #hash inside\"\nCOMPLYBOT_ADMINS='U1, U2'\nnot a setting\n")
+    assert load_dotenv(tmp_path / ".env") == {"PORT": "8080", "COMPLYBOT_TZ": "Europe/Berlin",
+                                              "SLACK_SIGNING_SECRET": "a #hash inside", "COMPLYBOT_ADMINS": "U1, U2"}
