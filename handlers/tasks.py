@@ -270,6 +270,9 @@ def list_tasks(req: Request, args: str) -> Reply:
 
         return task_reply(req, f"Open tasks with their {name} references:", store.tasks(ws), refs_of=refs_of,
                           empty="No open tasks in this workspace.")
+    if " " in args.strip() and not args.strip().startswith(("@", "<@")):
+        raise Refusal("I can list `tasks`, `tasks @person`, `tasks overdue`, `tasks due soon`, `tasks all`, "
+                      "`tasks done`, `tasks iso` or `tasks soc2`.", kind="usage")
     person = resolve_person(req, args)
     return task_reply(req, f"Open tasks of {person.label}:", store.tasks(ws, owner=person.user_id),
                       empty=f"{person.label} has no open tasks.")
@@ -489,7 +492,8 @@ def history(req: Request, args: str) -> Reply:
     if following:
         links.append(f"next occurrence: task {following.id}")
     section = Section(title=f"Task {task.id}: {task.control}", lines=tuple(lines + links))
-    return sections_reply(f"History of task {task.id} ({describe(req, task)}):", [section], "history")
+    return sections_reply(f"History of task {task.id} ({describe(req, task)}), times in UTC:", [section],
+                          "history")
 
 
 def _named(value: str, names: dict[str, str]) -> str:

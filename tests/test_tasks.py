@@ -314,6 +314,7 @@ def test_task_lists(assigned):
     say(assigned, "done 1")
     assert "#1 Disk Encryption" in say(assigned, "tasks done").text
     assert_refused_unchanged(assigned, "tasks @ghost", expect="don't know")
+    assert_refused_unchanged(assigned, "tasks for the ISO audit", expect="I can list")
 
 
 # ----- robustness -----------------------------------------------------------------------------
