@@ -241,6 +241,7 @@ class Scheduler:
         """Stop scheduling, then let a tick in flight finish (it records what it sent)."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+            await asyncio.sleep(0)  # AsyncIOScheduler shuts down in a loop callback: let it run
         if self._ticking and not self._ticking.done() and self._ticking is not asyncio.current_task():
             try:
                 await asyncio.wait_for(asyncio.shield(self._ticking), SHUTDOWN_WAIT_SECONDS)
