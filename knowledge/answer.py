@@ -36,21 +36,30 @@ _MAPPING_WORDS = frozenset(
     references ref refs number numbers framework frameworks 2022 2013 2017 requirement requirements mean
     means meaning explain define definition cover covers covered relate related relates version""".split()
 )
+_DEFINE_WORDS = frozenset(lexicon.stem(w) for w in "mean means meaning explain define definition".split())
 # words of how people ask about a control, never part of its name
 _CONTROL_FILLER = lexicon.QUESTION_WORDS | frozenset(
     lexicon.stem(w)
     for w in """way ways best good need needs needed use using used implement implementing implementation
     set setup handle handling work works like example examples recommended require required""".split()
 )
-# words that place a question in our field; an FAQ answer needs at least one (no "$" for pizza prices)
-_DOMAIN_WORDS = frozenset(
+# words that place a question in our field. An FAQ answer needs a strong one, or a weak one and a
+# close match, or no unknown words at all and a very close match (no "$" for pizza prices).
+_STRONG_DOMAIN_WORDS = frozenset(
     lexicon.stem(w)
-    for w in """soc1 soc2 soc3 soc iso27001 iso isms type1 type2 audit audits auditor auditors certification
-    certificate certified certify attestation attest compliance compliant infosec cybersecurity
-    framework frameworks standard criteria tsc annex clause soa applicability surveillance recertification
-    renewal renew control controls cpa trust assurance report reports privacy vendor risk policy policies
-    evidence gap assessment assessor monitoring documentation complybot bot help""".split()
+    for w in """soc1 soc2 soc3 soc iso27001 iso isms type1 type2 attestation tsc annex soa applicability
+    surveillance recertification cpa infosec cybersecurity complybot certification certifications""".split()
 )
+_DOMAIN_WORDS = _STRONG_DOMAIN_WORDS | frozenset(
+    lexicon.stem(w)
+    for w in """audit audits auditor auditors certificate certified certify attest compliance compliant
+    framework frameworks standard criteria clause renewal renew control controls trust assurance report
+    reports privacy vendor risk policy policies evidence gap assessment assessor monitoring documentation
+    bot help""".split()
+)
+_FAQ_BAR = {"strong": 0.45, "weak": 0.6, "none": 0.8}
+_UNKNOWN_WORD_WEIGHT = 2.5  # a question word no FAQ entry uses counts this much against every entry
+
 _DEFINE = re.compile(
     r"^\W*(what\s+is|what's|whats|what\s+are|define|definition|meaning\s+of|explain|describe|tell\s+me\s+about|"
     r"what\s+does\s+\S+\s+(mean|say|cover|require|stand))\b",
@@ -130,7 +139,7 @@ class Engine:
         self._askers = self._phrase_set(kn.askers)
         self._faq_families = {e.id: self._families(w for t in (*e.questions, *e.keywords) for w in self._phrase(t)) for e in kn.faq}
         self._faq_words = {e.id: frozenset(lexicon.content(w for t in (*e.questions, *e.keywords) for w in self._phrase(t))) for e in kn.faq}
-        self._faq_exact = {lexicon.normalize(q): e.id for e in kn.faq for q in e.questions}
+        self._faq_exact = {" ".join(self._phrase(q)): e.id for e in kn.faq for q in e.questions}
         vocabulary = self._raw_words | lexicon.STOPWORDS | _DOMAIN_WORDS | _MAPPING_WORDS | _CHOICE | _CHOICE_SUBJECT
         self._speller = lexicon.Speller(vocabulary)
         self._children = self._clause_children()
@@ -239,7 +248,7 @@ class Engine:
         pair = self._pair(refs)
         if pair:
             return pair
-        define = bool(_DEFINE.search(text))
+        define = bool(_DEFINE.search(text)) and not self._mapping_asked(text)
         parts = [self._answer_ref(ref, define) for ref in refs]
         known = [p for p in parts if p.kind != "unknown_ref"] or parts
         first = known[0]
@@ -252,6 +261,10 @@ class Engine:
             suggestions=tuple(dict.fromkeys(s for p in known for s in p.suggestions))[:3],
             groups=tuple(g for p in known for g in p.groups),
         )
+
+    def _mapping_asked(self, text: str) -> bool:
+        """Words asking for the other side ("controls for", "map", "equivalent") make it a mapping question."""
+        return any(t in _MAPPING_WORDS and t not in _DEFINE_WORDS for t in self.tokens(text, str))
 
     def _pair(self, refs: list[Ref]) -> Answer | None:
         """"Does CC6.1 map to A.8.1?": yes or no first, then the first reference's mapping."""
@@ -482,7 +495,7 @@ class Engine:
             lean = "soc2" if soc2 > iso else "iso"
             return self._recommendation(lean, leaning[lean])
         # nothing said about the company: a choice question gets the rule, a "which ..." may be an FAQ
-        return self._recommendation("default", []) if choice and topic else None
+        return self._recommendation("default", []) if choice and named else None
 
     def _demanded(self, tokens: list[str]) -> str | None:
         """`soc2` / `iso` when a customer or contract asks for exactly that framework by name."""
@@ -551,10 +564,10 @@ class Engine:
         wanted = lexicon.content(tokens)
         index = self._faq
         asked = index.weight(w for w in wanted if w in index.idf)
-        if not asked or not any(t in _DOMAIN_WORDS for t in wanted):
+        if not asked:
             return None, 0.0
-        unknown = sum(1 for w in set(wanted) if w not in index.idf)
-        asked += unknown * 1.0  # a word no FAQ uses counts against every entry
+        unknown = sum(1 for w in set(wanted) if w not in index.idf and not w.isdigit())
+        asked += unknown * _UNKNOWN_WORD_WEIGHT
         scores: dict[str, float] = {}
         families = self._families(wanted)
         for number, matched in index.scores(wanted).items():
@@ -574,7 +587,12 @@ class Engine:
         if not scores:
             return None, 0.0
         entry_id = max(scores, key=scores.get)
-        return self._faq_by_id[entry_id], scores[entry_id]
+        anchor = "strong" if any(t in _STRONG_DOMAIN_WORDS for t in wanted) else (
+            "weak" if any(t in _DOMAIN_WORDS for t in wanted) else "none")
+        if anchor == "none" and (unknown or len(set(wanted) & self._faq_words[entry_id]) < 2):
+            return None, 0.0
+        # scaled so that 0.45 is the bar for every anchor: the callers compare against one threshold
+        return self._faq_by_id[entry_id], scores[entry_id] * _FAQ_BAR["strong"] / _FAQ_BAR[anchor]
 
     def _answer_words(self, text: str, tokens: list[str], refs: list[Ref]) -> Answer:
         controls = self._best_controls(tokens)

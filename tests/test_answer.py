@@ -353,9 +353,9 @@ def small_engine(tmp_path):
 
 
 def test_retrieval_picks_the_entry_by_its_words(small_engine):
-    assert small_engine.answer("how many pigeons for an audit?").text.startswith("Seven pigeons.")
+    assert small_engine.answer("how many pigeons for an iso audit?").text.startswith("Seven pigeons.")
     assert small_engine.answer("will the iso auditor bring an owl").text.startswith("Only on Tuesdays.")
-    assert small_engine.answer("pigeon cuont for the audit").text.startswith("Seven pigeons.")  # typo
+    assert small_engine.answer("pigoens count for the iso audit").text.startswith("Seven pigeons.")  # typo
     result = small_engine.answer("how many pigeons does an audit need")
     assert result.kind == "faq" and result.confidence == 1.0
     assert result.suggestions == ("Do ISO 27001 auditors bring owls?",)
