@@ -91,6 +91,8 @@ def setup(level: str = "INFO", stream: Any = None) -> None:
     root.addHandler(handler)
     root.setLevel(level.upper())
     logging.getLogger("aiohttp.access").disabled = True  # our middleware logs each request once
+    if root.level > logging.DEBUG:  # APScheduler says "Running job …" at INFO on every tick
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def event(name: str, level: int = logging.INFO, **fields: Any) -> None:

@@ -241,3 +241,17 @@ async def test_playground_acts_as_someone_else_like_chat_dash_dash_as(client):
     refused = await say("done 1", as_name="bob")  # a member pressing Done on alice's task
     assert refused["ephemeral"] is True
     assert "Disk Encryption" not in (await say("tasks done"))["text"]  # nothing changed
+
+
+def test_a_taken_port_is_one_line_and_exit_1(tmp_path):
+    from tests.serving import clean_env, run_complybot
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_complybot("serve", "--port", str(port), cwd=tmp_path,
+                               env=clean_env(COMPLYBOT_DB=str(tmp_path / "complybot.db")))
+    assert result.returncode == 1
+    assert result.stdout == ""  # no "open the playground" promise for a server that never listened
+    assert result.stderr.strip().splitlines()[-1].startswith(f"complybot serve: cannot listen on 127.0.0.1:{port}")

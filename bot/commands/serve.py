@@ -42,17 +42,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"complybot serve: {error}", file=sys.stderr)
         return CONFIG_ERROR_EXIT
 
-    async def announce(app: web.Application) -> None:
+    def announce(_aiohttp_banner: str) -> None:
+        """Called by run_app once the socket is bound (not before: the port may be taken)."""
         url = f"http://{settings.host}:{settings.port}/"
         logs.event("serve.start", host=settings.host, port=settings.port, platforms=",".join(app["platforms"]) or "none",
                    playground=url if app.get("playground") else None, db=settings.db_path)
         if app.get("playground"):
             print(f"complybot playground: open {url} in your browser (Ctrl+C to stop)", flush=True)
 
-    app.on_startup.append(announce)
     try:
         web.run_app(app, host=settings.host, port=settings.port, shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,
-                    print=None, access_log=None, handle_signals=True)
+                    print=announce, access_log=None, handle_signals=True)
     except OSError as error:  # the port is taken, or the address is not ours
         print(f"complybot serve: cannot listen on {settings.host}:{settings.port}: {error.strerror or error}", file=sys.stderr)
         return 1
