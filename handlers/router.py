@@ -76,8 +76,12 @@ def parse(text: str) -> tuple[str, str] | None:
     word, args = word.casefold(), args.strip()
     if word == "my" and args.casefold().startswith("tasks"):
         return "tasks", args[5:].strip()
-    if word in ("assign", "tasks", "reassign", "snooze", "block", "na", "admin"):
+    if word in ("assign", "tasks", "reassign", "snooze", "na"):
         return word, args
+    if word == "admin":  # "admin access control" is a question about a control
+        return (word, args) if not args or args.split()[0].casefold() == "add" else None
+    if word == "block":  # "block usb ports" may be a question; a task number or a control name makes it a command
+        return (word, args) if not args or _TASK_NUMBER.match(args) or _starts_with_control(args) else None
     if word == "help":
         return ("help", args) if not args or args.split()[0].casefold() in _commands() else None
     if word == "digest" and (not args or args.split()[0].casefold() in ("here", "off", "now")):
@@ -105,6 +109,11 @@ def _names_control(text: str) -> bool:
 
     found = match_controls(text, limit=1)
     return bool(found) and found[0][1] >= SURE_SCORE
+
+
+def _starts_with_control(text: str) -> bool:
+    words = text.split()
+    return any(_names_control(" ".join(words[:size])) for size in range(min(len(words), 6), 0, -1))
 
 
 def _ends_with_date(text: str) -> bool:

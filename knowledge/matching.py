@@ -10,9 +10,13 @@ from __future__ import annotations
 import functools
 
 from rapidfuzz import fuzz, process, utils
+from rapidfuzz.distance import DamerauLevenshtein
 
 from knowledge.catalog import Control, catalog
 from knowledge.faq import knowledge
+
+
+MIN_SCORE = 50  # below this nothing is a match worth offering (and the cut-off halves the search time)
 
 
 @functools.cache
@@ -40,7 +44,19 @@ def match_controls(text: str, limit: int = 5) -> list[tuple[Control, float]]:
     if exact:
         return [(control, 100.0) for control in dict.fromkeys(exact)][:limit]
     best: dict[Control, float] = {}
-    for _, score, index in process.extract(query, names, scorer=fuzz.WRatio, processor=None, limit=limit * 4):
+    for name, score, index in process.extract(query, names, scorer=fuzz.WRatio, processor=None,
+                                              limit=max(limit * 4, 20), score_cutoff=MIN_SCORE):
         control = owners[index]
-        best[control] = max(best.get(control, 0.0), float(score))
+        score = float(score) * (0.6 + 0.4 * _word_cover(query, name))
+        best[control] = max(best.get(control, 0.0), score)
     return sorted(best.items(), key=lambda item: -item[1])[:limit]
+
+
+def _word_cover(query: str, name: str) -> float:
+    """The share of the query's words found in `name` (as a word prefix or within a typo or two).
+    WRatio alone rates "ports" close to "soc 2 reports"; a name must also contain what was typed."""
+    words = name.split()
+    found = sum(1 for typed in query.split() if any(
+        (len(typed) >= 3 and word.startswith(typed)) or DamerauLevenshtein.normalized_similarity(typed, word) >= 0.75
+        for word in words))
+    return found / max(len(query.split()), 1)

@@ -364,3 +364,10 @@ def test_assign_by_alias_and_abbreviation(team):
     assert team.store.task("T1", 1).control == "Multi-Factor Authentication"
     reply = assert_refused_unchanged(team, "assign change management to @bob", expect="Which control")
     assert {"Change Management Policy", "Change Management Procedures"} <= {a.label for a in reply.actions}
+
+
+def test_a_word_the_name_does_not_contain_is_no_match(team):
+    # "ports" is inside "SOC 2 reports" letter for letter, but names no control
+    assert_refused_unchanged(team, "assign ports to @bob", expect="don't know a control")
+    say(team, "assign dsk encryptoin to @bob")
+    assert team.store.task("T1", 1).control == "Disk Encryption"
