@@ -48,12 +48,12 @@ _CONTROL_FILLER = lexicon.QUESTION_WORDS | frozenset(
 _STRONG_DOMAIN_WORDS = frozenset(
     lexicon.stem(w)
     for w in """soc1 soc2 soc3 soc iso27001 iso isms type1 type2 attestation tsc annex soa applicability
-    surveillance recertification cpa infosec cybersecurity complybot certification certifications""".split()
+    surveillance recertification cpa infosec cybersecurity complybot certification certifications trust""".split()
 )
 _DOMAIN_WORDS = _STRONG_DOMAIN_WORDS | frozenset(
     lexicon.stem(w)
     for w in """audit audits auditor auditors certificate certified certify attest compliance compliant
-    framework frameworks standard criteria clause renewal renew control controls trust assurance report
+    framework frameworks standard criteria clause renewal renew control controls assurance report
     reports privacy vendor risk policy policies evidence gap assessment assessor monitoring documentation
     bot help""".split()
 )
@@ -68,7 +68,7 @@ _DEFINE = re.compile(
 _CHOICE = frozenset(
     lexicon.stem(w)
     for w in """should pick choose chose select recommend recommendation suggest advise better best right first
-    start prioritize prioritise go decide fit fits suit suits suitable""".split()
+    start prioritize prioritise decide fit fits suit suits suitable""".split()
 )
 _CHOICE_SUBJECT = frozenset("framework frameworks certification one standard option audit report".split())
 _QUESTION_START = re.compile(
@@ -119,6 +119,14 @@ def _ref_key(ref: str) -> tuple:
     """Annex A then clauses by number; SOC 2 in the criteria's order (CC, A, C, PI, P), then by number."""
     prefix = "A." if ref.startswith("A.") else re.match(r"[A-Za-z]+", ref).group()
     return (_PREFIX_ORDER.get(prefix, 9), *(int(n) for n in re.findall(r"\d+", ref)))
+
+
+_FIRST_FRAMEWORK = re.compile(r"\b(soc ?2|iso(?:/iec)? ?27001|iso)\b", re.IGNORECASE)
+
+
+def _first_framework(text: str) -> str | None:
+    found = _FIRST_FRAMEWORK.search(text)
+    return None if not found else ("soc2" if found.group(1).lower().startswith("soc") else "iso")
 
 
 def _join(refs) -> str:
@@ -491,11 +499,16 @@ class Engine:
         if us_market:
             return self._recommendation("soc2", us_market)
         soc2, iso = len(leaning["soc2"]), len(leaning["iso"])
+        entry, faq_score = self._best_faq(tokens)
         if soc2 != iso:
             lean = "soc2" if soc2 > iso else "iso"
+            if faq_score >= 0.8 and _first_framework(entry.answer) == lean:
+                return self._faq_answer(entry, faq_score)  # "which is cheaper?": the comparison, same lead
             return self._recommendation(lean, leaning[lean])
-        # nothing said about the company: a choice question gets the rule, a "which ..." may be an FAQ
-        return self._recommendation("default", []) if choice and named else None
+        # nothing said about the company: a choice between the two gets the rule unless an FAQ fits well
+        if choice and len(named) == 2 and faq_score < 0.6:
+            return self._recommendation("default", [])
+        return None
 
     def _demanded(self, tokens: list[str]) -> str | None:
         """`soc2` / `iso` when a customer or contract asks for exactly that framework by name."""
@@ -591,8 +604,9 @@ class Engine:
             "weak" if any(t in _DOMAIN_WORDS for t in wanted) else "none")
         if anchor == "none" and (unknown or len(set(wanted) & self._faq_words[entry_id]) < 2):
             return None, 0.0
+        bar = _FAQ_BAR[anchor] + (0.2 * unknown if anchor == "weak" else 0.0)  # "an audit of my taxes"
         # scaled so that 0.45 is the bar for every anchor: the callers compare against one threshold
-        return self._faq_by_id[entry_id], scores[entry_id] * _FAQ_BAR["strong"] / _FAQ_BAR[anchor]
+        return self._faq_by_id[entry_id], scores[entry_id] * _FAQ_BAR["strong"] / bar
 
     def _answer_words(self, text: str, tokens: list[str], refs: list[Ref]) -> Answer:
         controls = self._best_controls(tokens)
