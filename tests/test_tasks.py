@@ -371,3 +371,17 @@ def test_a_word_the_name_does_not_contain_is_no_match(team):
     assert_refused_unchanged(team, "assign ports to @bob", expect="don't know a control")
     say(team, "assign dsk encryptoin to @bob")
     assert team.store.task("T1", 1).control == "Disk Encryption"
+
+
+def test_start_and_reopen_refuse_the_wrong_state(assigned):
+    say(assigned, "done 1")
+    assert_refused_unchanged(assigned, "start 1", expect="is done")
+    assert_refused_unchanged(assigned, "block 1 no reason", expect="reopen it first")
+    assert_refused_unchanged(assigned, "reopen 2", expect="already open")
+
+
+def test_dates_are_read_in_the_senders_time_zone(team):
+    team.store.upsert_person("T1", "UADMIN", tz="Asia/Tokyo")
+    team.clock.current = datetime(2026, 3, 2, 23, 30, tzinfo=timezone.utc)  # already March 3 in Tokyo
+    say(team, "assign Restore to @bob due tomorrow")
+    assert team.store.task("T1", 1).due == date(2026, 3, 4)
