@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from knowledge import lexicon
 from knowledge.catalog import Catalog, Control, catalog
@@ -139,6 +139,9 @@ class Engine:
         self._raw_words: set[str] = set()
         self._abbreviations = self._abbreviation_rewriter(kn.abbreviations)
         self._controls = lexicon.PhraseIndex(self._control_phrases())
+        self._iso_titles = lexicon.PhraseIndex(
+            (item.ref, self._control_words(self._phrase(item.title))) for item in cat.iso.values() if item.theme != "Clause"
+        )
         self._faq_by_id = {entry.id: entry for entry in kn.faq}
         self._faq = lexicon.PhraseIndex(self._faq_phrases())
         self._signals = {name: self._phrase_set(words) for name, words in kn.signals.items()}
@@ -551,8 +554,14 @@ class Engine:
     # ------------------------------------------------------------------ controls and FAQ
 
     def _best_controls(self, tokens: list[str]) -> list[tuple[str, float]]:
-        wanted = set(self._control_words(tokens))
-        index = self._controls
+        return self._rank_names(self._controls, set(self._control_words(tokens)))
+
+    def _best_iso_titles(self, tokens: list[str]) -> list[tuple[str, float]]:
+        return self._rank_names(self._iso_titles, set(self._control_words(tokens)))
+
+    @staticmethod
+    def _rank_names(index: lexicon.PhraseIndex, wanted: set[str]) -> list[tuple[str, float]]:
+        """Groups (controls, ISO refs) by how well one of their names matches the question's words."""
         asked = index.weight(w for w in wanted if w in index.idf)
         if not asked:
             return []
@@ -619,6 +628,10 @@ class Engine:
             return self._control_answer(controls)
         if faq_score >= 0.45:
             return self._faq_answer(entry, faq_score)
+        titles = self._best_iso_titles(tokens)
+        if titles and titles[0][1] >= 0.75:  # "secure coding": an Annex A control by its title
+            found = self._iso(titles[0][0], False)
+            return replace(found, confidence=round(titles[0][1] * 0.9, 3))
         return self._abstain(max(faq_score, control_score))
 
     def _control_answer(self, ranked: list[tuple[str, float]]) -> Answer:

@@ -477,3 +477,12 @@ def test_a_pair_of_references_gets_yes_or_no_first():
     assert iso_in(yes.text) == iso_of("CC6.1")
     no = answer("is A.5.23 related to CC6.1")
     assert no.text.startswith("No: no control in the mapping table maps A.5.23 to CC6.1")
+
+
+@pytest.mark.parametrize("question, ref", [("secure coding", "A.8.28"), ("outsourced development", "A.8.30"),
+                                           ("clock synchronization", "A.8.17"), ("web filtering", "A.8.23")])
+def test_an_annex_a_control_by_its_title(question, ref):
+    result = answer(question)
+    assert result.kind in ("soc2_for_iso", "unmapped_iso")
+    assert result.refs[0] == ref
+    assert soc2_in(result.text) == soc2_of(ref)
