@@ -311,3 +311,29 @@ async def test_bot_framework_emulator_works_in_local_mode(server, connector):
     [call] = await connector.wait_for(1)
     assert call.conversation_id == "em-conv|livechat" and "tasks" in call.all_text().lower()
     assert server.app["ctx"].store.person("local", "emulator-user") is not None
+
+
+async def test_the_scheduler_nudges_an_owner_in_teams(server, connector):
+    """The reminders' tick delivers through the Teams sender: Bob, assigned by mention in a channel and
+    never in a personal chat with the bot, gets his nudge in a new 1:1 chat."""
+    from datetime import datetime, timezone
+
+    from bot.delivery import Senders
+    from bot.scheduler import run_tick
+
+    teams = TeamsActivities(connector.service_url)
+    alice, bob = new_user("Alice Admin"), new_user("Bob Owner")
+    connector.add_members(alice, bob)
+    await server.post(teams.channel(alice, "hello"))
+    await server.post(teams.channel(
+        alice, f"assign Multi-Factor Authentication to <at>{bob.name}</at> due 2031-03-31", mentions=(bob,)))
+    await connector.wait_for(2)
+
+    week_before = datetime(2031, 3, 24, 9, 30, tzinfo=timezone.utc)  # a Monday morning, 7 days ahead
+    result = await run_tick(server.app["ctx"].store, Senders(server.app["senders"]), week_before)
+    assert result.sent == 1
+    create, nudge = connector.calls[2], connector.calls[3]
+    assert create.kind == "create_conversation" and create.body["members"] == [{"id": bob.member_id}]
+    assert nudge.conversation_id.startswith("a:") and "Multi-Factor Authentication" in nudge.all_text()
+    again = await run_tick(server.app["ctx"].store, Senders(server.app["senders"]), week_before)
+    assert again.sent == 0 and len(connector.calls) == 4  # exactly once
