@@ -101,6 +101,8 @@ def _end_of(unit: str, today: date, ahead: int) -> date:
 def _absolute(text: str, today: date) -> date | None:
     if not re.search(r"\d", text) or len(text) > 40:
         return None  # dateutil would read "friday" or junk as today; those are handled above or refused
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return date.fromisoformat(text)  # the common, exact form: no need for dateutil's guessing
     try:
         parsed = dateutil_parser.parse(text, default=datetime(today.year, today.month, today.day)).date()
     except (ValueError, OverflowError):
