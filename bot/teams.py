@@ -275,8 +275,9 @@ class Mentions:
     def _mention(self, match: re.Match) -> str:
         user = match.group(1)
         known = self.book.member_for_user(self.workspace, user) if self.book else None
-        if known is None:
-            return "someone" if user.startswith(("29:", "8:")) else f"@{user}"
+        if known is None:  # never seen in Teams: the name complybot knows, never a raw id
+            person = self.book.store.person(self.workspace, user) if self.book else None
+            return f"@{person.name}" if person and person.name else "someone"
         member_id, name = known
         tag = f"<at>{name or 'someone'}</at>"
         if all(entity["text"] != tag for entity in self.entities):

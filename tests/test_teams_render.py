@@ -69,6 +69,8 @@ def test_a_known_person_is_mentioned_properly(book):
         {"type": "mention", "text": "<at>Bob Owner</at>", "mentioned": {"id": "29:abc", "name": "Bob Owner"}}]
     unknown = render(Reply("ask <@29:zzz>"), book, "t1")
     assert unknown.text == "ask someone"  # never a raw Teams id in a message
+    book.store.upsert_person("t1", "aad-9", "Nine", platform="teams")
+    assert render(Reply("ask <@aad-9>"), book, "t1").text == "ask @Nine"
 
 
 def test_a_very_long_list_is_cut_with_a_note(book):
