@@ -83,13 +83,13 @@ def check_auth(settings: Settings) -> None:
 
 # -- people and conversations (SQLite) ---------------------------------------------------------------
 
-def person_id(account: ChannelAccount | dict | None) -> str:
+def person_id(account: ChannelAccount | None) -> str:
     """How complybot names a Teams person: the Entra (AAD) object id where present, else the Teams id."""
-    if account is None:
-        return ""
-    if isinstance(account, dict):
-        return account.get("aadObjectId") or account.get("id") or ""
-    return account.aad_object_id or account.id or ""
+    return (account.aad_object_id or account.id or "") if account is not None else ""
+
+
+def _activity_key(activity: Activity) -> str:
+    return f"{activity.channel_id}:{activity.conversation.id}:{activity.id}"
 
 
 @dataclass
@@ -139,19 +139,17 @@ class ConversationBook:
         if not activity.id:
             return True
         now = time.time()
-        key = f"{activity.channel_id}:{activity.conversation.id}:{activity.id}"
         with self.store.transaction():
-            inserted = self.store.db.execute(
-                "INSERT OR IGNORE INTO teams_activities (key, received_at) VALUES (?, ?)", [key, now]).rowcount
+            inserted = self.store.db.execute("INSERT OR IGNORE INTO teams_activities (key, received_at) VALUES (?, ?)",
+                                             [_activity_key(activity), now]).rowcount
             if inserted:  # forget old ids (an indexed range: cheap)
                 self.store.db.execute("DELETE FROM teams_activities WHERE received_at < ?", [now - SEEN_SECONDS])
         return bool(inserted)
 
     def forget_delivery(self, activity: Activity) -> None:
         """The activity failed before it was handled: let Teams' re-send through."""
-        key = f"{activity.channel_id}:{activity.conversation.id}:{activity.id}"
         with self.store.transaction():
-            self.store.db.execute("DELETE FROM teams_activities WHERE key = ?", [key])
+            self.store.db.execute("DELETE FROM teams_activities WHERE key = ?", [_activity_key(activity)])
 
     def _reference(self, sql: str, params: list) -> ConversationReference | None:
         row = self.store.db.execute(sql, params).fetchone()
