@@ -6,8 +6,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from aiohttp import web
+from aiohttp import ClientSession, web
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.slack.people import People, mentioned_users
 from bot.slack.sender import message_kwargs
@@ -30,6 +31,7 @@ class SlackRuntime:
     web_app: web.Application
     people: People = field(default_factory=People)
     work: BackgroundWork = field(default_factory=BackgroundWork)
+    http: ClientSession | None = None  # one connection pool to Slack for the server's life (keep-alive)
 
     @property
     def ctx(self) -> Context:
@@ -44,6 +46,13 @@ class SlackRuntime:
         except Exception as error:  # the person gets an apology, the log gets the type, nobody a traceback
             log.error("slack: handling a %s message failed: %s", message.platform, type(error).__name__)
             return SORRY
+
+
+    async def respond(self, response_url: str, reply: Reply, **options) -> None:
+        """Answer through a response URL (slash commands, buttons) on the shared connection pool;
+        Bolt's `respond` would open a new connection for every answer."""
+        if response_url:
+            await AsyncWebhookClient(response_url, session=self.http).send(**message_kwargs(reply), **options)
 
 
 def slack_message(*, team: str, user: str, text: str, channel: str = "", thread: str = "",

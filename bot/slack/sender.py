@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Awaitable, Callable
 
+from aiohttp import ClientSession
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -28,12 +29,12 @@ def retry_handlers() -> list:
     ]
 
 
-def web_client(api_url: str = "", token: str | None = None) -> AsyncWebClient:
+def web_client(api_url: str = "", token: str | None = None, session: ClientSession | None = None) -> AsyncWebClient:
     """A Web API client for `api_url` (SLACK_API_URL: GovSlack, a proxy, a test fake) with retries."""
     base_url = api_url or DEFAULT_API_URL
     if not base_url.endswith("/"):
         base_url += "/"
-    return AsyncWebClient(token=token, base_url=base_url, retry_handlers=retry_handlers())
+    return AsyncWebClient(token=token, base_url=base_url, session=session, retry_handlers=retry_handlers())
 
 
 def message_kwargs(reply: Reply) -> dict:

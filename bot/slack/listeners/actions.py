@@ -7,22 +7,23 @@ import re
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.slack.blocks import ACTION_PREFIX, BLOCK_LIMIT
+from bot.slack.blocks import ACTION_PREFIX, BLOCK_LIMIT, fallback_text, render
 from bot.slack.conversation import SlackRuntime, slack_message
 from bot.slack.listeners.events import publish_home
 from bot.slack.modals import assign_modal, modal_request
-from bot.slack.sender import message_kwargs
 
 
 def register(app: AsyncApp, runtime: SlackRuntime) -> None:
     from bot.slack.listeners import just_ack
 
-    async def press_button(body: dict, action: dict, client, respond, context) -> None:
+    async def press_button(body: dict, action: dict, client, context) -> None:
         command = action.get("value", "")
         user = body["user"]["id"]
         team = context.team_id or body.get("team", {}).get("id", "")
         container = body.get("container") or {}
+        response_url = body.get("response_url", "")
         channel = (body.get("channel") or {}).get("id") or container.get("channel_id", "")
         wanted = modal_request(command)
         if wanted is not None:
@@ -34,19 +35,20 @@ def register(app: AsyncApp, runtime: SlackRuntime) -> None:
         if container.get("type") == "view":  # the Home tab: show it again, refreshed, with the outcome
             await publish_home(runtime, client, team, user, notice=reply)
         elif reply.ephemeral:  # refused or failed: tell the presser only, leave the message as it was
-            await respond(response_type="ephemeral", replace_original=False, **message_kwargs(reply))
+            await runtime.respond(response_url, reply, response_type="ephemeral", replace_original=False)
         elif container.get("is_ephemeral") or not container.get("message_ts"):
-            await respond(replace_original=True, **message_kwargs(reply))
+            await runtime.respond(response_url, reply, replace_original=True)
         else:
-            kwargs = message_kwargs(reply)
-            kwargs.pop("unfurl_links"), kwargs.pop("unfurl_media")
+            blocks = render(reply)
             original = (body.get("message") or {}).get("blocks")
             if original:  # a list of tasks keeps its other tasks: only the pressed buttons give way
-                kwargs["blocks"] = splice(original, action.get("block_id", ""), kwargs["blocks"])
+                blocks = splice(original, action.get("block_id", ""), blocks)
             try:
-                await client.chat_update(channel=channel, ts=container["message_ts"], **kwargs)
+                await client.chat_update(channel=channel, ts=container["message_ts"], text=fallback_text(reply),
+                                         blocks=blocks)
             except SlackApiError:  # e.g. a /comply answer the bot may not edit: its response URL may
-                await respond(replace_original=True, **kwargs)
+                await AsyncWebhookClient(response_url, session=runtime.http).send(
+                    text=fallback_text(reply), blocks=blocks, replace_original=True)
 
     app.action(re.compile(f"^{ACTION_PREFIX}"))(ack=just_ack, lazy=[press_button])
 

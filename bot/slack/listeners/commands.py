@@ -6,7 +6,6 @@ from slack_bolt.async_app import AsyncApp
 from bot.slack.blocks import to_neutral_text
 from bot.slack.conversation import SlackRuntime, slack_message
 from bot.slack.modals import assign_modal, modal_request
-from bot.slack.sender import message_kwargs
 
 COMMAND = "/comply"
 
@@ -14,7 +13,7 @@ COMMAND = "/comply"
 def register(app: AsyncApp, runtime: SlackRuntime) -> None:
     from bot.slack.listeners import just_ack
 
-    async def answer_command(body: dict, client, respond, context) -> None:
+    async def answer_command(body: dict, client, context) -> None:
         text = to_neutral_text(body.get("text", "")) or "help"
         channel = body.get("channel_id", "")
         wanted = modal_request(text)
@@ -24,6 +23,7 @@ def register(app: AsyncApp, runtime: SlackRuntime) -> None:
         message = slack_message(team=context.team_id or body.get("team_id", ""), user=body["user_id"], text=text,
                                 channel=channel, is_direct=channel.startswith("D"))
         reply = await runtime.reply_to(client, message)
-        await respond(response_type="ephemeral" if reply.ephemeral else "in_channel", **message_kwargs(reply))
+        await runtime.respond(body.get("response_url", ""), reply,
+                              response_type="ephemeral" if reply.ephemeral else "in_channel")
 
     app.command(COMMAND)(ack=just_ack, lazy=[answer_command])
