@@ -44,7 +44,8 @@ from handlers.types import MAX_MESSAGE_CHARS, Action, Message, Outgoing, Reply, 
 
 ROUTE = "/api/messages"
 ADAPTIVE_CARD_VERSION = "1.5"
-MAX_CARD_SECTIONS = 40  # with buttons, ~40 task rows stay under Teams' ~28 KB message limit
+BODY_BYTES = 18_000  # card body budget: with the fallback text the message stays under Teams' ~28 KB
+FALLBACK_CHARS = 3_000
 SUMMARY_CHARS = 200  # the notification preview
 SEEN_SECONDS = 3600  # how long an activity id is remembered against re-sends
 SUBMIT_KEY = "complybot"  # Action.Submit data: {"complybot": "<command in the shared grammar>"}
@@ -320,19 +321,17 @@ def adaptive_card(reply: Reply, mentions: Mentions) -> dict:
     """An Adaptive Card 1.5 of the reply: its lead, sections (title, lines, progress, buttons), buttons.
     One TextBlock per line: Teams does not reliably break lines inside a TextBlock."""
     body = [_text_block(mentions.render(line), spacing="None") for line in _lead_lines(reply) if line.strip()]
-    for section in reply.sections[:MAX_CARD_SECTIONS]:
+    for section in reply.sections:
         container = _section_elements(section, mentions)
         if container:
             body.append({"type": "Container", "items": container, "separator": True, "spacing": "Medium"})
-    hidden = len(reply.sections) - MAX_CARD_SECTIONS
-    if hidden > 0:  # a Teams message holds about 28 KB; say what is left out instead of failing
-        body.append(_text_block(f"…and {hidden} more not shown here.", isSubtle=True))
+    fallback = mentions.render(reply.text)
     card = {
         "type": "AdaptiveCard",
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "version": ADAPTIVE_CARD_VERSION,
-        "fallbackText": mentions.render(reply.text),
-        "body": body,
+        "fallbackText": fallback if len(fallback) <= FALLBACK_CHARS else fallback[:FALLBACK_CHARS - 1] + "…",
+        "body": _within_budget(body, BODY_BYTES),
         "msteams": {"width": "Full"},
     }
     if reply.actions:
@@ -340,6 +339,17 @@ def adaptive_card(reply: Reply, mentions: Mentions) -> dict:
     if mentions.entities:
         card["msteams"]["entities"] = mentions.entities
     return card
+
+
+def _within_budget(body: list[dict], budget: int) -> list[dict]:
+    """The first elements that fit in `budget` bytes, and a note of what is left out: Teams refuses
+    a message over about 28 KB, so a long list is cut rather than lost entirely."""
+    used = 0
+    for count, element in enumerate(body):
+        used += len(json.dumps(element, ensure_ascii=False).encode())
+        if used > budget:
+            return body[:count] + [_text_block(f"…and {len(body) - count} more not shown here.", isSubtle=True)]
+    return body
 
 
 def render(reply: Reply, book: ConversationBook | None, workspace: str, as_card: bool = False) -> Activity:
