@@ -47,12 +47,14 @@ class SlackRuntime:
             log.error("slack: handling a %s message failed: %s", message.platform, type(error).__name__)
             return SORRY
 
-
-    async def respond(self, response_url: str, reply: Reply, **options) -> None:
+    async def respond(self, response_url: str, reply: Reply, blocks: list[dict] | None = None, **options) -> None:
         """Answer through a response URL (slash commands, buttons) on the shared connection pool;
         Bolt's `respond` would open a new connection for every answer."""
         if response_url:
-            await AsyncWebhookClient(response_url, session=self.http).send(**message_kwargs(reply), **options)
+            kwargs = message_kwargs(reply)
+            if blocks is not None:
+                kwargs["blocks"] = blocks
+            await AsyncWebhookClient(response_url, session=self.http).send(**kwargs, **options)
 
 
 def slack_message(*, team: str, user: str, text: str, channel: str = "", thread: str = "",

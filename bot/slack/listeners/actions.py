@@ -7,7 +7,6 @@ import re
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.slack.blocks import ACTION_PREFIX, BLOCK_LIMIT, fallback_text, render
 from bot.slack.conversation import SlackRuntime, slack_message
@@ -47,8 +46,7 @@ def register(app: AsyncApp, runtime: SlackRuntime) -> None:
                 await client.chat_update(channel=channel, ts=container["message_ts"], text=fallback_text(reply),
                                          blocks=blocks)
             except SlackApiError:  # e.g. a /comply answer the bot may not edit: its response URL may
-                await AsyncWebhookClient(response_url, session=runtime.http).send(
-                    text=fallback_text(reply), blocks=blocks, replace_original=True)
+                await runtime.respond(response_url, reply, blocks=blocks, replace_original=True)
 
     app.action(re.compile(f"^{ACTION_PREFIX}"))(ack=just_ack, lazy=[press_button])
 
@@ -57,8 +55,8 @@ def splice(blocks: list[dict], pressed_block_id: str, outcome: list[dict]) -> li
     """The message's blocks with the pressed actions block replaced by the outcome's blocks."""
     if not any(block.get("block_id") == pressed_block_id for block in blocks):
         return outcome
-    renamed = [{**block, "block_id": f"{pressed_block_id}_{block['block_id']}"} if "block_id" in block else block
-               for block in outcome]
+    renamed = [{**block, "block_id": f"{pressed_block_id}_{block['block_id']}"[-255:]} if "block_id" in block
+               else block for block in outcome]  # unique in the message, within Slack's 255 characters
     spliced: list[dict] = []
     for block in blocks:
         spliced.extend(renamed if block.get("block_id") == pressed_block_id else [block])
