@@ -178,6 +178,11 @@ class ConversationBook:
 CONTRADICTORY = "?"
 
 
+def parse_activity(body: object) -> Activity | None:
+    """A Bot Framework activity from its JSON (None if it is not an object; ValueError if malformed)."""
+    return Activity().deserialize(body) if isinstance(body, dict) else None
+
+
 def tenant_of(activity: Activity) -> str:
     """The tenant id ("" when the activity names none, CONTRADICTORY when its two places disagree)."""
     channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
@@ -576,8 +581,7 @@ async def _process(request: web.Request, adapter: CloudAdapter, bot: ComplyBot, 
     if "application/json" not in request.headers.get("Content-Type", ""):
         return _refuse(415, "expected an application/json Bot Framework activity")
     try:
-        body = await request.json()
-        activity = Activity().deserialize(body) if isinstance(body, dict) else None
+        activity = parse_activity(await request.json())
     except ValueError:
         activity = None
     if activity is None or not activity.type or not activity.service_url or not activity.conversation:

@@ -272,10 +272,9 @@ async def test_proactive_message_to_someone_only_mentioned_opens_a_chat(server, 
 async def test_bot_mention_is_removed_and_people_become_ids(server, connector):
     teams = TeamsActivities(connector.service_url)
     alice, bob = new_user("Alice"), new_user("Bob")
-    from bot.teams import ConversationBook, message_from, neutral_text
-    from botbuilder.schema import Activity
+    from bot.teams import ConversationBook, message_from, neutral_text, parse_activity
 
-    activity = Activity().deserialize(teams.channel(alice, f"ping <at>{bob.name}</at> now", mentions=(bob,)))
+    activity = parse_activity(teams.channel(alice, f"ping <at>{bob.name}</at> now", mentions=(bob,)))
     text = neutral_text(activity, ConversationBook(server.app["ctx"].store), teams.tenant_id)
     assert text == f"ping <@{bob.member_id}> now"  # Teams sent no aadObjectId for Bob and we never met him
     message = message_from(activity, text, teams.tenant_id)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.store import Store
-from bot.teams import SUBMIT_KEY, ConversationBook, neutral_text, render, submitted_command
+from bot.teams import SUBMIT_KEY, ConversationBook, neutral_text, parse_activity, render, submitted_command
 from handlers.types import Action, Reply, Section
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,16 +96,12 @@ def test_a_very_long_reply_is_cut_with_a_note(book, sections, lines):
     (None, ""),
 ])
 def test_only_our_buttons_carry_commands(value, command):
-    from botbuilder.schema import Activity
-
-    assert submitted_command(Activity(type="message", value=value)) == command
+    assert submitted_command(parse_activity({"type": "message", "value": value})) == command
 
 
 def test_teams_text_becomes_neutral_text(book):
-    from botbuilder.schema import Activity
-
     book.remember_member("t1", "29:bob", "aad-bob", "Bob")
-    activity = Activity().deserialize({
+    activity = parse_activity({
         "type": "message", "recipient": {"id": "28:bot"},
         "text": "<p><at>complybot</at>&nbsp;assign MFA to <at>Bob</at> and <at>Cy</at><br>due&nbsp;friday &lt;b&gt;</p>",
         "entities": [

@@ -194,10 +194,10 @@ async def test_a_genuine_token_passes_authentication(secured, connector, microso
     """The control for the cases above: the same request with a correctly signed token is let in.
     (Answering it would fetch a token from Microsoft for the reply, which tests never do, so only
     authentication is checked, directly on the adapter the server mounted.)"""
-    from botbuilder.schema import Activity
+    from bot.teams import parse_activity
 
     teams = TeamsActivities(connector.service_url)
-    activity = Activity().deserialize(teams.personal(new_user("Alice"), "tasks"))
+    activity = parse_activity(teams.personal(new_user("Alice"), "tasks"))
     token = bot_framework_token(microsoft_signing_key, connector.service_url)
     adapter = secured.app["teams_adapter"]
     result = await adapter.bot_framework_authentication.authenticate_request(activity, f"Bearer {token}")
