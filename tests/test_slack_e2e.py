@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from tests.fakes.slack_api import (  # noqa: F401 (api, server and slack are fixtures)
     ADMIN, BOT_TOKEN, BOT_USER_ID, OTHER, OWNER, TEAM_ID, api, buttons, server, slack,
 )

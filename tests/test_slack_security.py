@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
-
 from tests.fakes.slack_api import (  # noqa: F401 (api, server and slack are fixtures)
     ADMIN, MEMBER, SIGNING_SECRET, TEAM_ID, SignedSlack, api, buttons, server, slack, start_slack_server,
 )
