@@ -336,3 +336,23 @@ async def test_the_scheduler_nudges_an_owner_in_teams(server, connector):
     assert nudge.conversation_id.startswith("a:") and "Multi-Factor Authentication" in nudge.all_text()
     again = await run_tick(server.app["ctx"].store, Senders(server.app["senders"]), week_before)
     assert again.sent == 0 and len(connector.calls) == 4  # exactly once
+
+
+async def test_a_weekly_digest_subscribed_in_a_channel_is_posted_there(server, connector):
+    from datetime import datetime, timezone
+
+    from bot.delivery import Senders
+    from bot.scheduler import run_tick
+
+    teams = TeamsActivities(connector.service_url)
+    alice = new_user("Alice Admin")
+    await server.post(teams.channel(alice, "digest here weekly mon 09:00 UTC"))
+    [confirmation] = await connector.wait_for(1)
+    assert "digest" in confirmation.all_text().lower()
+
+    monday = datetime(2031, 3, 24, 9, 5, tzinfo=timezone.utc)
+    result = await run_tick(server.app["ctx"].store, Senders(server.app["senders"]), monday)
+    assert result.sent == 1
+    digest = connector.calls[1]
+    assert digest.conversation_id == teams.channel_id  # a new post in the channel, not in a thread
+    assert "SOC 2" in digest.all_text()
