@@ -340,7 +340,10 @@ class Engine:
             (ref, *sorted(union, key=_ref_key)),
             (MAPPING_SOURCE, SOC2_SOURCE),
             (f"What is {first_iso}?", f"{controls[0].name}"),
-            (Group(f"ISO 27001:2022 for {ref}", lines),),
+            (
+                Group(f"ISO 27001:2022 for {ref}, by control", lines),
+                Group(f"All ISO 27001:2022 references ({len(union)})", (_join(union),)),
+            ),
         )
 
     def _iso_heading(self, ref: str) -> str:
@@ -385,7 +388,11 @@ class Engine:
             (ref, *(child for child, _ in below), *soc_sorted),
             (MAPPING_SOURCE, ISO_SOURCE),
             (f"What is {soc_sorted[0]}?",),
-            (Group(f"SOC 2 for {ref}", tuple(lines)),),
+            (
+                Group(f"SOC 2 for {ref} {self.cat.iso[ref].title if ref in self.cat.iso else ''}".rstrip() + ", by control",
+                      tuple(lines)),
+                Group(f"All SOC 2 criteria ({len(union)})", (_join(union),)),
+            ),
         )
 
     def _iso2013(self, ref: str) -> Answer:
@@ -649,8 +656,8 @@ class Engine:
             round(min(1.0, best), 3),
             refs,
             (MAPPING_SOURCE,),
-            tuple(f"What is {c.iso[0]}?" for c in controls[:2]),
-            (Group("Mapping", lines),),
+            tuple(dict.fromkeys(f"What is {c.iso[0]}?" for c in controls[:3]))[:2],
+            (Group("Mapping", lines),) if len(controls) > 1 else (),
         )
 
     @staticmethod
