@@ -24,6 +24,7 @@ import re
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
 from botbuilder.core import ActivityHandler, CardFactory, MessageFactory, TurnContext
@@ -240,6 +241,15 @@ def _as_mention(entity) -> Mention:
     return Mention().deserialize({**(entity.additional_properties or {}), "type": entity.type})
 
 
+def time_zone_of(activity: Activity) -> str:
+    """The sender's IANA time zone, which Teams sends with each message (nudges come in their morning)."""
+    name = activity.local_timezone if isinstance(activity.local_timezone, str) else ""
+    try:
+        return name if name and ZoneInfo(name) else ""
+    except (ZoneInfoNotFoundError, ValueError):
+        return ""
+
+
 def submitted_command(activity: Activity) -> str:
     """The command an Action.Submit button of our card carries, or ""."""
     value = activity.value if isinstance(activity.value, dict) else {}
@@ -401,7 +411,8 @@ class ComplyBot(ActivityHandler):
         sender = activity.from_property
         if sender is not None and sender.id and sender.id != bot_id:
             book.remember_member(workspace, sender.id, person_id(sender), sender.name or "")
-            self.app["ctx"].store.upsert_person(workspace, person_id(sender), sender.name or "", platform="teams")
+            self.app["ctx"].store.upsert_person(workspace, person_id(sender), sender.name or "",
+                                                tz=time_zone_of(activity), platform="teams")
         for entity in activity.entities or []:
             mentioned = _as_mention(entity).mentioned if (entity.type or "").lower() == "mention" else None
             if mentioned and mentioned.id and mentioned.id != bot_id:

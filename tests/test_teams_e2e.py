@@ -282,6 +282,20 @@ async def test_bot_mention_is_removed_and_people_become_ids(server, connector):
     assert message.channel == teams.channel_id and not message.is_direct
 
 
+async def test_people_get_their_teams_name_and_time_zone(server, connector):
+    teams = TeamsActivities(connector.service_url, time_zone="America/Chicago")
+    gil = new_user("Gil Lopez")
+    await server.post(teams.personal(gil, "hello"))
+    odd = TeamsActivities(connector.service_url, tenant_id=teams.tenant_id, time_zone="Mars/Olympus_Mons")
+    hal = new_user("Hal")
+    await server.post(odd.personal(hal, "hello"))
+    await connector.wait_for(2)
+    store = server.app["ctx"].store
+    person = store.person(teams.tenant_id, gil.aad_object_id)
+    assert (person.name, person.tz, person.role) == ("Gil Lopez", "America/Chicago", "admin")
+    assert store.person(teams.tenant_id, hal.aad_object_id).tz == "UTC"  # unknown zone: the default
+
+
 async def test_a_resent_activity_is_handled_once(server, connector):
     """Teams re-sends an activity when the bot took over 15 s: the same id must not assign twice."""
     teams = TeamsActivities(connector.service_url)

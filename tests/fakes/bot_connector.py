@@ -171,6 +171,7 @@ class TeamsActivities:
     team_id: str = field(default_factory=lambda: f"19:{uuid.uuid4().hex}@thread.tacv2")
     channel_id: str = field(default_factory=lambda: f"19:{uuid.uuid4().hex}@thread.tacv2")
     group_chat_id: str = field(default_factory=lambda: f"19:{uuid.uuid4().hex}@thread.v2")
+    time_zone: str = "Europe/Berlin"
 
     def _base(self, sender: TeamsUser, conversation: dict, channel_data: dict, **extra: Any) -> dict:
         return {
@@ -178,6 +179,7 @@ class TeamsActivities:
             "id": str(uuid.uuid4().int)[:13],
             "timestamp": "2026-11-28T10:00:00.000Z",
             "localTimestamp": "2026-11-28T11:00:00.000+01:00",
+            "localTimezone": self.time_zone,
             "serviceUrl": self.service_url,
             "channelId": "msteams",
             "from": sender.account(),
