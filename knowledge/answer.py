@@ -79,7 +79,9 @@ _FRAMEWORK_WORD = {"soc2": "soc2", "iso27001": "iso", "iso": "iso"}
 # an FAQ entry about one member of a family does not answer a question about another member
 _EXCLUSIVE_FAMILIES = (frozenset({"soc1", "soc2", "soc3", "iso27001"}), frozenset({"type1", "type2"}))
 _US_PRONOUN = re.compile(r"\b(US|U\.S\.A?\.?)(?![a-z])")
-_NOT_US = re.compile(r"\b(?:outside|out of|non|beyond|except|excluding)\W+(?:of\W+)?(?:the\W+)?(?:US|U\.S\.A?\.?|USA)(?![a-z])", re.I)
+_NOT_US = re.compile(
+    r"\b(?:outside|out of|non|beyond|except|excluding)\W+(?:of\W+)?(?:the\W+)?(?:US|U\.S\.A?\.?|USA)(?![a-z])", re.I
+)
 
 
 @dataclass(frozen=True)
@@ -139,17 +141,17 @@ class Engine:
         self._raw_words: set[str] = set()
         self._abbreviations = self._abbreviation_rewriter(kn.abbreviations)
         self._controls = lexicon.PhraseIndex(self._control_phrases())
-        self._iso_titles = lexicon.PhraseIndex(
-            (item.ref, self._control_words(self._phrase(item.title))) for item in cat.iso.values() if item.theme != "Clause"
-        )
+        annex_a = (item for item in cat.iso.values() if item.theme != "Clause")
+        self._iso_titles = lexicon.PhraseIndex((item.ref, self._control_words(self._phrase(item.title))) for item in annex_a)
         self._faq_by_id = {entry.id: entry for entry in kn.faq}
         self._faq = lexicon.PhraseIndex(self._faq_phrases())
         self._signals = {name: self._phrase_set(words) for name, words in kn.signals.items()}
         self._markets = {name: self._phrase_set(words) for name, words in kn.markets.items()}
         self._asks = self._phrase_set(kn.asks)
         self._askers = self._phrase_set(kn.askers)
-        self._faq_families = {e.id: self._families(w for t in (*e.questions, *e.keywords) for w in self._phrase(t)) for e in kn.faq}
-        self._faq_words = {e.id: frozenset(lexicon.content(w for t in (*e.questions, *e.keywords) for w in self._phrase(t))) for e in kn.faq}
+        entry_words = {e.id: [w for t in (*e.questions, *e.keywords) for w in self._phrase(t)] for e in kn.faq}
+        self._faq_families = {entry_id: self._families(words) for entry_id, words in entry_words.items()}
+        self._faq_words = {entry_id: frozenset(lexicon.content(words)) for entry_id, words in entry_words.items()}
         self._faq_exact = {" ".join(self._phrase(q)): e.id for e in kn.faq for q in e.questions}
         vocabulary = self._raw_words | lexicon.STOPWORDS | _DOMAIN_WORDS | _MAPPING_WORDS | _CHOICE | _CHOICE_SUBJECT
         self._speller = lexicon.Speller(vocabulary)
@@ -169,19 +171,20 @@ class Engine:
         pattern = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(table, key=len, reverse=True)) + r")\b")
         return lambda text: pattern.sub(lambda m: table[m.group(1)], text)
 
-    def tokens(self, text: str, fix=None) -> list[str]:
-        """Normalised, abbreviation-expanded and stemmed words of `text`, typos fixed by `fix` first."""
+    def _words(self, text: str, fix=None, learn: bool = False) -> list[str]:
+        """Normalised, abbreviation-expanded and stemmed words of `text`, typos fixed by `fix` first;
+        `learn` adds them to the vocabulary typos are fixed to (the words of our own data)."""
         words = self._abbreviations(lexicon.normalize(text)).split()[: lexicon.MAX_WORDS]
-        if fix is None:
+        if learn:
             self._raw_words.update(words)
         return [w if w in lexicon.STOPWORDS else lexicon.stem(fix(w) if fix else w) for w in words]
 
     def question_tokens(self, text: str) -> list[str]:
-        return self.tokens(text, self._speller.fix)
+        return self._words(text, self._speller.fix)
 
     def _phrase(self, text: str) -> tuple[str, ...]:
-        """Words of a phrase of our data (they make up the vocabulary typos are fixed to)."""
-        return tuple(self.tokens(text))
+        """Words of a phrase of our data."""
+        return tuple(self._words(text, learn=True))
 
     def _phrase_set(self, phrases) -> lexicon.PhraseFinder:
         """Finds these phrases, reporting each as written in the data (shown back as "you mentioned ...")."""
@@ -275,7 +278,7 @@ class Engine:
 
     def _mapping_asked(self, text: str) -> bool:
         """Words asking for the other side ("controls for", "map", "equivalent") make it a mapping question."""
-        return any(t in _MAPPING_WORDS and t not in _DEFINE_WORDS for t in self.tokens(text, str))
+        return any(t in _MAPPING_WORDS and t not in _DEFINE_WORDS for t in self._words(text))
 
     def _pair(self, refs: list[Ref]) -> Answer | None:
         """"Does CC6.1 map to A.8.1?": yes or no first, then the first reference's mapping."""
