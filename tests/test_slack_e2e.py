@@ -270,3 +270,23 @@ async def test_a_message_the_bot_cannot_edit_is_replaced_through_its_response_ur
     [replaced] = [c for c in api.to("response_url") if c.path == "/respond/fallback"]
     assert replaced.body["replace_original"] is True and "done" in visible(replaced).lower()
     assert server.store.task(TEAM_ID, 1).status == "done"
+
+
+async def test_complybot_serve_runs_slack_and_logs_no_secret(tmp_path, api):
+    from tests.fakes.slack_api import SIGNING_SECRET, SignedSlack
+    from tests.serving import ServeProcess
+
+    with ServeProcess(tmp_path, COMPLYBOT_HOST="127.0.0.1", SLACK_BOT_TOKEN=BOT_TOKEN,
+                      SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=api.base_url) as serve:
+        async with SignedSlack(serve.url, SIGNING_SECRET, api) as client:
+            status, _ = await client.command(ADMIN, "assign Disk Encryption to me", hook="serve")
+            assert status == 200
+            [answer] = await api.wait_for("response_url")
+            async with client.session.get(f"{serve.url}/healthz") as health:
+                assert "slack" in (await health.json())["platforms"]
+        assert "Assigned Disk Encryption" in visible(answer)
+        assert serve.terminate() == 0
+        logs = serve.log_path.read_text()
+    assert "/slack/events" in logs and '"level": "warning"' not in logs
+    for secret in (BOT_TOKEN, SIGNING_SECRET, "Disk Encryption to me"):
+        assert secret not in logs

@@ -8,6 +8,7 @@ tracked (`SlackRuntime.work`) so a shutdown finishes it and tests can wait for i
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 
@@ -40,7 +41,7 @@ def build_bolt_app(settings: Settings, runtime: SlackRuntime) -> AsyncApp:
     options: dict = {
         # one workspace: the client carries SLACK_BOT_TOKEN; with OAuth each request gets its installation's
         "client": web_client(settings.slack_api_url, None if settings.slack_oauth else settings.slack_bot_token),
-        "signing_secret": settings.slack_signing_secret or None,
+        "signing_secret": settings.slack_signing_secret,  # "" rather than None: Bolt would read the env
         "request_verification_enabled": bool(settings.slack_signing_secret),
         "process_before_response": True,
         "logger": log,
@@ -51,7 +52,8 @@ def build_bolt_app(settings: Settings, runtime: SlackRuntime) -> AsyncApp:
             scopes=list(BOT_SCOPES), install_path=INSTALL_PATH, redirect_uri_path=OAUTH_REDIRECT_PATH,
             installation_store=SQLiteInstallationStore(store), state_store=SQLiteOAuthStateStore(store),
         )
-    bolt = AsyncApp(**options)
+    with _quiet(log):  # Bolt warns that the SLACK_BOT_TOKEN it finds in the environment is unused: on purpose
+        bolt = AsyncApp(**options)
     bolt.listener_runner.lazy_listener_runner = TrackedLazyListenerRunner(log, runtime.work)
 
     async def drop_duplicate_events(body: dict, next) -> BoltResponse | None:
@@ -76,6 +78,16 @@ def build_bolt_app(settings: Settings, runtime: SlackRuntime) -> AsyncApp:
         for event in REVOCATION_EVENTS:
             bolt.event(event)(listeners.just_ack)
     return bolt
+
+
+@contextlib.contextmanager
+def _quiet(logger: logging.Logger):
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def claim_event(store, event_id: str, team: str) -> bool:
