@@ -384,6 +384,7 @@ class Engine:
             + f"\nAll SOC 2 criteria ({len(union)}): {_join(union)}"
         )
         soc_sorted = sorted(union, key=_ref_key)
+        title = f" {self.cat.iso[ref].title}" if ref in self.cat.iso else ""
         return Answer(
             text,
             "define" if define else "soc2_for_iso",
@@ -392,8 +393,7 @@ class Engine:
             (MAPPING_SOURCE, ISO_SOURCE),
             (f"What is {soc_sorted[0]}?",),
             (
-                Group(f"SOC 2 for {ref} {self.cat.iso[ref].title if ref in self.cat.iso else ''}".rstrip() + ", by control",
-                      tuple(lines)),
+                Group(f"SOC 2 for {ref}{title}, by control", tuple(lines)),
                 Group(f"All SOC 2 criteria ({len(union)})", (_join(union),)),
             ),
         )
@@ -459,19 +459,17 @@ class Engine:
             detail = "The management-system clauses of ISO 27001:2022 are numbered from 4.1 to 10.2."
         else:
             theme = int(ref.split(".")[1])
-            counts = {}
-            for item in self.cat.iso.values():
-                if item.theme != "Clause":
-                    counts.setdefault(int(item.ref.split(".")[1]), item.theme)
-            if theme in counts:
-                size = sum(1 for r in self.cat.iso if r.startswith(f"A.{theme}."))
-                detail = f"Annex A theme {theme} ({counts[theme]}) has {size} controls, numbered {theme}.1 to {theme}.{size}."
+            members = [item for item in self.cat.iso.values() if item.ref.startswith(f"A.{theme}.")]
+            if members:
+                detail = (f"Annex A theme {theme} ({members[0].theme}) has {len(members)} controls, numbered "
+                          f"{theme}.1 to {theme}.{len(members)}.")
             else:
                 detail = (
                     "Annex A of ISO 27001:2022 has four themes, numbered 5 (Organizational), 6 (People), "
-                    "7 (Physical) and 8 (Technological). ISO 27001:2013 numbers have three parts, like 9.4.2; "
-                    "SOC 2 Availability criteria are written without a dot after the A."
+                    "7 (Physical) and 8 (Technological); ISO 27001:2013 numbers have three parts, like 9.4.2."
                 )
+                if theme <= 4:
+                    detail += " SOC 2 Availability criteria are written without a dot after the A."
         return self._unknown(f"I don't know that ISO 27001 reference. {detail}")
 
     def _unknown(self, text: str) -> Answer:
