@@ -24,6 +24,7 @@ from handlers.ports import Context
 from handlers.types import Message
 
 STATIC_DIR = Path(__file__).parent / "static"
+USAGE = 'Send JSON like {"text": "status", "as": "optional name"}.'
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
@@ -62,7 +63,8 @@ async def page(request: web.Request) -> web.FileResponse:
 def local_context(ctx: Context) -> Context:
     """The playground acts like `complybot chat`: the person running it is an admin of the local
     workspace, and @name of someone new adds them (there is no directory to look people up in)."""
-    return replace(ctx, admins=tuple(ctx.admins) + (_user_id(_local_user_name()),), resolve_user=_console_people(ctx.store))
+    local_admin = _user_id(_local_user_name())
+    return replace(ctx, admins=tuple(ctx.admins) + (local_admin,), resolve_user=_console_people(ctx.store))
 
 
 def message_for(text: str, as_name: str) -> Message:
@@ -85,13 +87,13 @@ async def post_message(request: web.Request) -> web.Response:
     if _cross_site(request):
         raise web.HTTPForbidden(text="The playground accepts messages from its own page only.")
     if request.content_type != "application/json":
-        raise web.HTTPUnsupportedMediaType(text="Send JSON like {\"text\": \"status\"}.")
+        raise web.HTTPUnsupportedMediaType(text=USAGE)
     try:
         data = await request.json()
     except ValueError:
-        raise web.HTTPBadRequest(text="Send JSON like {\"text\": \"status\"}.") from None
+        raise web.HTTPBadRequest(text=USAGE) from None
     if not isinstance(data, dict) or not isinstance(data.get("text"), str):
-        raise web.HTTPBadRequest(text="Send JSON like {\"text\": \"status\"}.")
+        raise web.HTTPBadRequest(text=USAGE)
     as_name = data.get("as") if isinstance(data.get("as"), str) else ""
     message = message_for(data["text"], as_name)
     logs.note(workspace=LOCAL_WORKSPACE, user=message.user, text=logs.text_prefix(message.text))
