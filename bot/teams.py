@@ -404,43 +404,41 @@ class ComplyBot(ActivityHandler):
         return "" if self.auth_enabled else "local"  # the Emulator sends no tenant
 
     async def remember(self, turn_context: TurnContext, workspace: str) -> None:
-        """Save who wrote and whom they mentioned (Teams id ↔ complybot id, name) and where (the
-        conversation reference, for proactive messages)."""
-        activity, book = turn_context.activity, self.book
+        """Save who wrote and whom they mentioned (Teams id ↔ complybot id, name, email, time zone) and
+        where (the conversation reference, for proactive messages)."""
+        activity = turn_context.activity
         bot_id = activity.recipient.id if activity.recipient else ""
         sender = activity.from_property
-        if sender is not None and sender.id and sender.id != bot_id:
-            book.remember_member(workspace, sender.id, person_id(sender), sender.name or "")
-            self.app["ctx"].store.upsert_person(workspace, person_id(sender), sender.name or "",
-                                                tz=time_zone_of(activity), platform="teams")
+        if sender is not None and sender.id and sender.id != bot_id:  # first: the first person is admin
+            await self._learn(turn_context, workspace, sender, time_zone_of(activity))
         for entity in activity.entities or []:
             mentioned = _as_mention(entity).mentioned if (entity.type or "").lower() == "mention" else None
             if mentioned and mentioned.id and mentioned.id != bot_id:
-                await self._learn_mentioned(turn_context, workspace, mentioned)
+                await self._learn(turn_context, workspace, mentioned)
         kind = conversation_kind(activity)
         reference = TurnContext.get_conversation_reference(activity)
         reference.activity_id = None  # proactive posts start a new message, not a reply
         reference.conversation.id = conversation_key(activity)
         reference.user = reference.user if kind == "personal" else None
-        book.save(workspace, kind, conversation_key(activity), person_id(sender) if kind == "personal" else "",
-                  reference)
+        self.book.save(workspace, kind, conversation_key(activity),
+                       person_id(sender) if kind == "personal" else "", reference)
 
-    async def _learn_mentioned(self, turn_context: TurnContext, workspace: str, mentioned: ChannelAccount) -> None:
-        """Teams mentions carry only the Teams id and name: ask Teams once for the person's Entra object
-        id, so a task assigned by mention belongs to the same id the person writes with."""
+    async def _learn(self, turn_context: TurnContext, workspace: str, account: ChannelAccount, tz: str = "") -> None:
+        """Remember a person. The first time, ask Teams about them: mentions carry only the Teams id (so
+        a task assigned by mention must get the Entra object id the person writes with), and only Teams
+        knows the email (COMPLYBOT_ADMINS may name admins by email)."""
         book = self.book
-        known = mentioned.aad_object_id or book.user_for_member(workspace, mentioned.id)
-        if known:
-            book.remember_member(workspace, mentioned.id, known, mentioned.name or "")
-            return
-        user, name, email = mentioned.id, mentioned.name or "", ""
-        try:
-            member = await TeamsInfo.get_member(turn_context, mentioned.id)
-            user, name, email = person_id(member) or user, member.name or name, member.email or ""
-        except Exception as error:  # not in this conversation, or Teams unreachable: keep the Teams id
-            logs.event("teams.member_lookup_failed", logging.WARNING, error=type(error).__name__)
-        book.remember_member(workspace, mentioned.id, user, name)
-        self.app["ctx"].store.upsert_person(workspace, user, name, email=email, platform="teams")
+        known = book.user_for_member(workspace, account.id)
+        user, name, email = account.aad_object_id or known, account.name or "", ""
+        if not known:
+            try:
+                member = await TeamsInfo.get_member(turn_context, account.id)
+                user, name, email = person_id(member) or user, member.name or name, member.email or ""
+            except Exception as error:  # not in this conversation, or Teams unreachable: what we have
+                logs.event("teams.member_lookup_failed", logging.WARNING, error=type(error).__name__)
+        user = user or account.id
+        book.remember_member(workspace, account.id, user, name)
+        self.app["ctx"].store.upsert_person(workspace, user, name, email=email, tz=tz, platform="teams")
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity

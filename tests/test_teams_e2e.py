@@ -139,10 +139,11 @@ async def test_assign_tasks_done_button_updates_the_card(server, connector):
     store = server.app["ctx"].store
     [task] = store.tasks(teams.tenant_id)
     # Teams' mention carried only Bob's Teams id; the bot asked Teams (GET …/members/{id}) for his
-    # Entra object id, so the task is his under the id he writes with.
-    assert connector.member_lookups == [bob.member_id]
+    # Entra object id, so the task is his under the id he writes with. Each person is asked about once.
+    assert connector.member_lookups == [alice.member_id, bob.member_id]
     assert task.owner == bob.aad_object_id
     assert store.person(teams.tenant_id, bob.aad_object_id).email == bob.email
+    assert store.person(teams.tenant_id, alice.aad_object_id).email == alice.email
 
     # Bob lists his tasks in his personal chat: a card with Done / Snooze buttons.
     listing = teams.personal(bob, "tasks")
@@ -163,6 +164,7 @@ async def test_assign_tasks_done_button_updates_the_card(server, connector):
     assert update.activity_id == card_id and update.conversation_id == listing["conversation"]["id"]
     assert update.cards() and "done" in update.all_text().lower()  # a card replaces the card
     assert store.task(teams.tenant_id, task.id).status == "done"
+    assert connector.member_lookups == [alice.member_id, bob.member_id]  # still: once per person
 
     # Progress: the status card draws a bar per framework and counts the finished control.
     await server.post(teams.channel(alice, "status"))
@@ -370,3 +372,25 @@ async def test_a_weekly_digest_subscribed_in_a_channel_is_posted_there(server, c
     digest = connector.calls[1]
     assert digest.conversation_id == teams.channel_id  # a new post in the channel, not in a thread
     assert "SOC 2" in digest.all_text()
+
+
+async def test_admins_configured_by_email_are_admins_in_teams(tmp_path, connector, no_internet):
+    """COMPLYBOT_ADMINS names people by email; only Teams knows a person's email (asked once)."""
+    running = await start_server(tmp_path / "complybot.db", COMPLYBOT_ADMINS="carol@contoso.example")
+    try:
+        teams = TeamsActivities(connector.service_url)
+        alice, carol, dave, bob = (new_user(n) for n in ("Alice", "Carol", "Dave", "Bob"))
+        connector.add_members(alice, carol, dave, bob)
+        await running.post(teams.channel(alice, "hello"))  # the first person: an admin anyway
+        store = running.app["ctx"].store
+        for who in (dave, carol):  # Dave is a plain member: he may assign only to himself
+            before = len(connector.calls)
+            await running.post(teams.channel(
+                who, f"assign Multi-Factor Authentication to <at>{bob.name}</at>", mentions=(bob,)))
+            await connector.wait_for(before + 1)
+            if who is dave:
+                assert store.tasks(teams.tenant_id) == [] and "admin" in connector.calls[-1].all_text().lower()
+        [task] = store.tasks(teams.tenant_id)
+        assert task.assigner == carol.aad_object_id and task.owner == bob.aad_object_id
+    finally:
+        await running.stop()
