@@ -58,6 +58,7 @@ _DOMAIN_WORDS = _STRONG_DOMAIN_WORDS | frozenset(
     bot help""".split()
 )
 _FAQ_BAR = {"strong": 0.45, "weak": 0.6, "none": 0.8}
+_FAQ_CANDIDATES = 12  # entries whose best phrasing scores highest; only they are weighed as a whole
 _UNKNOWN_WORD_WEIGHT = 2.5  # a question word no FAQ entry uses counts this much against every entry
 
 _DEFINE = re.compile(
@@ -606,6 +607,7 @@ class Engine:
             score = 2 * recall * precision / (recall + precision)
             scores[entry_id] = max(scores.get(entry_id, 0.0), score)
         unique = set(wanted)
+        scores = dict(sorted(scores.items(), key=lambda item: -item[1])[:_FAQ_CANDIDATES])
         for entry_id in scores:
             # how much of the question the entry as a whole speaks about, not just its best phrasing
             coverage = index.weight(unique & self._faq_words[entry_id]) / asked
