@@ -589,43 +589,44 @@ class Engine:
         return sorted(((name, s * penalty) for name, s in best.items()), key=lambda x: -x[1])
 
     def _best_faq(self, tokens: list[str]) -> tuple[FaqEntry | None, float]:
+        """The best FAQ entry and its score, scaled so that 0.45 is the bar to answer with it."""
         exact = self._faq_exact.get(" ".join(tokens))
         if exact:
             return self._faq_by_id[exact], 1.0
         wanted = lexicon.content(tokens)
+        unique = set(wanted)
         index = self._faq
-        asked = index.weight(w for w in wanted if w in index.idf)
-        if not asked:
+        unknown = sum(1 for w in unique if w not in index.idf and not w.isdigit())
+        anchor = "strong" if unique & _STRONG_DOMAIN_WORDS else "weak" if unique & _DOMAIN_WORDS else "none"
+        asked = index.weight(w for w in unique if w in index.idf)
+        if not asked or (anchor == "none" and unknown):
             return None, 0.0
-        unknown = sum(1 for w in set(wanted) if w not in index.idf and not w.isdigit())
         asked += unknown * _UNKNOWN_WORD_WEIGHT
         scores: dict[str, float] = {}
-        families = self._families(wanted)
-        for number, matched in index.scores(wanted).items():
+        for number, matched in index.scores(unique).items():
             entry_id, _, total = index.phrases[number]
             recall, precision = matched / total, matched / asked
             score = 2 * recall * precision / (recall + precision)
-            scores[entry_id] = max(scores.get(entry_id, 0.0), score)
-        unique = set(wanted)
-        scores = dict(sorted(scores.items(), key=lambda item: -item[1])[:_FAQ_CANDIDATES])
-        for entry_id in scores:
+            if score > scores.get(entry_id, 0.0):
+                scores[entry_id] = score
+        families = self._families(unique)
+        weighed: dict[str, float] = {}
+        for entry_id, score in sorted(scores.items(), key=lambda item: -item[1])[:_FAQ_CANDIDATES]:
             # how much of the question the entry as a whole speaks about, not just its best phrasing
             coverage = index.weight(unique & self._faq_words[entry_id]) / asked
-            scores[entry_id] = 0.6 * scores[entry_id] + 0.4 * coverage
+            score = 0.6 * score + 0.4 * coverage
             if self._conflicts(families, entry_id):
-                scores[entry_id] *= 0.6
+                score *= 0.6
             elif any(a and a == e for a, e in zip(families, self._faq_families[entry_id])):
-                scores[entry_id] += 0.05  # about exactly the framework or type asked
-        if not scores:
+                score += 0.05  # about exactly the framework or type asked
+            weighed[entry_id] = score
+        if not weighed:
             return None, 0.0
-        entry_id = max(scores, key=scores.get)
-        anchor = "strong" if any(t in _STRONG_DOMAIN_WORDS for t in wanted) else (
-            "weak" if any(t in _DOMAIN_WORDS for t in wanted) else "none")
-        if anchor == "none" and (unknown or len(set(wanted) & self._faq_words[entry_id]) < 2):
+        entry_id = max(weighed, key=weighed.get)
+        if anchor == "none" and len(unique & self._faq_words[entry_id]) < 2:
             return None, 0.0
         bar = _FAQ_BAR[anchor] + (0.2 * unknown if anchor == "weak" else 0.0)  # "an audit of my taxes"
-        # scaled so that 0.45 is the bar for every anchor: the callers compare against one threshold
-        return self._faq_by_id[entry_id], scores[entry_id] * _FAQ_BAR["strong"] / bar
+        return self._faq_by_id[entry_id], weighed[entry_id] * _FAQ_BAR["strong"] / bar
 
     def _answer_words(self, text: str, tokens: list[str], refs: list[Ref]) -> Answer:
         controls = self._best_controls(tokens)
