@@ -290,3 +290,25 @@ async def test_complybot_serve_runs_slack_and_logs_no_secret(tmp_path, api):
     assert "/slack/events" in logs and '"level": "warning"' not in logs
     for secret in (BOT_TOKEN, SIGNING_SECRET, "Disk Encryption to me"):
         assert secret not in logs
+
+
+async def test_reassign_from_the_home_tab_tells_by_dm_and_refreshes_the_tab(server, slack, api):
+    await slack.command(ADMIN, "assign Disk Encryption to me")
+    await slack.event({"type": "app_home_opened", "user": ADMIN, "tab": "home", "event_ts": "1.0"})
+    await server.settle()
+    home = api.to("views.publish")[0].view()
+    reassign = next(b for b in buttons(home["blocks"]) if b["text"]["text"] == "Reassign")
+    await slack.press(ADMIN, reassign)  # in the Home tab: no channel
+    await server.settle()
+    view = api.to("views.open")[0].view()
+    assert json.loads(view["private_metadata"]) == {"channel": "", "task": "1"}
+    await slack.submit(ADMIN, view, {"owner": {"owner": {"selected_user": OWNER}},
+                                     "due": {"due": {"selected_date": "2030-05-01"}}})
+    await server.settle()
+    task = server.store.task(TEAM_ID, 1)
+    assert (task.owner, str(task.due)) == (OWNER, "2030-05-01")
+    assert [c.body["users"] for c in api.to("conversations.open")] == [ADMIN]
+    posts = api.to("chat.postMessage")
+    assert [p.body["channel"] for p in posts] == ["D0ADMIN", "D0ADMIN"]  # the reassignment, then the new date
+    refreshed = json.dumps(api.to("views.publish")[-1].view())
+    assert len(api.to("views.publish")) == 2 and "Disk Encryption" not in refreshed.split("Progress")[0]

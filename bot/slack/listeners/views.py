@@ -6,6 +6,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.slack.conversation import SlackRuntime, post_reply, slack_message
+from bot.slack.listeners.events import publish_home
 from bot.slack.modals import CALLBACK_ID, blame, submission
 
 ERROR_LIMIT = 150  # characters Slack shows under an input
@@ -29,13 +30,16 @@ def register(app: AsyncApp, runtime: SlackRuntime) -> None:
                 return
             replies.append(reply)
         await ack()
-        runtime.work.spawn(_announce(client, replies, channel, user))
+        runtime.work.spawn(_announce(runtime, client, replies, team, channel, user))
 
     app.view(CALLBACK_ID)(submit_assign)
 
 
-async def _announce(client, replies: list, channel: str, user: str) -> None:
+async def _announce(runtime: SlackRuntime, client, replies: list, team: str, channel: str, user: str) -> None:
+    """Post the outcome where the modal was opened; opened from the Home tab (no channel), tell the
+    person in a DM and show the Home tab again with the change."""
     if not channel:
+        await publish_home(runtime, client, team, user)
         channel = (await client.conversations_open(users=user))["channel"]["id"]
     for reply in replies:
         await post_reply(client, reply, channel=channel, user=user, is_direct=channel.startswith("D"))
