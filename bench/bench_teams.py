@@ -54,6 +54,7 @@ async def run(messages: int, concurrency: int, proactive: int) -> None:
         runner, url = await serve_on_loopback(app)
         teams = TeamsActivities(connector.service_url)
         people = [new_user(f"Person {n}") for n in range(20)]
+        connector.add_members(*people)  # Teams answers the bot's one question about each new person
         activities = [
             (teams.channel if n % 2 else teams.personal)(people[n % len(people)], TEXTS[n % len(TEXTS)])
             for n in range(messages)
