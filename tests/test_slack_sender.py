@@ -63,6 +63,7 @@ async def test_oauth_install_keeps_the_installation_and_serves_that_workspace(tm
                 html = await page.text()
             state = re.search(r"state=([\w-]+)", html).group(1)
             assert "client_id=1234.5678" in html and "chat%3Awrite" in html.replace(":", "%3A")
+            assert f"{api.root_url}oauth/v2/authorize?" in html  # next to SLACK_API_URL, not slack.com
             async with browser.get(f"{server.url}/slack/oauth_redirect?code=forged&state=wrong",
                                    headers={"Cookie": f"slack-app-oauth-state={state}"}) as refused:
                 assert refused.status >= 400

@@ -50,6 +50,7 @@ def build_bolt_app(settings: Settings, runtime: SlackRuntime) -> AsyncApp:
         options["oauth_settings"] = AsyncOAuthSettings(
             client_id=settings.slack_client_id, client_secret=settings.slack_client_secret,
             scopes=list(BOT_SCOPES), install_path=INSTALL_PATH, redirect_uri_path=OAUTH_REDIRECT_PATH,
+            authorization_url=authorization_url(settings.slack_api_url),
             installation_store=SQLiteInstallationStore(store), state_store=SQLiteOAuthStateStore(store),
         )
     with _quiet(log):  # Bolt warns that the SLACK_BOT_TOKEN it finds in the environment is unused: on purpose
@@ -78,6 +79,13 @@ def build_bolt_app(settings: Settings, runtime: SlackRuntime) -> AsyncApp:
         for event in REVOCATION_EVENTS:
             bolt.event(event)(listeners.just_ack)
     return bolt
+
+
+def authorization_url(api_url: str) -> str | None:
+    """Where the install button sends people: next to the Web API (slack-gov.com for GovSlack)."""
+    if not api_url:
+        return None  # Bolt's default, slack.com
+    return api_url.rstrip("/").removesuffix("/api") + "/oauth/v2/authorize"
 
 
 @contextlib.contextmanager
