@@ -209,6 +209,20 @@ async def test_welcome_when_the_bot_is_added_to_a_team(server, connector):
     assert "complybot" in call.all_text() and "tasks" in call.all_text()
 
 
+async def test_personal_install_welcomes_and_keeps_the_chat_for_reminders(server, connector):
+    teams = TeamsActivities(connector.service_url)
+    ida = new_user("Ida")
+    added = teams.bot_added(ida, personal=True)
+    assert await server.post(added) == 201
+    [welcome] = await connector.wait_for(1)
+    assert welcome.conversation_id == added["conversation"]["id"] and "tasks" in welcome.all_text()
+    await server.app["senders"]["teams"].send(
+        Outgoing(workspace=teams.tenant_id, user=ida.aad_object_id, reply=Reply("Due soon"), platform="teams"))
+    calls = await connector.wait_for(2)
+    assert calls[1].conversation_id == added["conversation"]["id"] and calls[1].text == "Due soon"
+    assert all(call.kind != "create_conversation" for call in calls)
+
+
 async def test_group_chat_message_is_handled(server, connector):
     teams = TeamsActivities(connector.service_url)
     carol = new_user("Carol")

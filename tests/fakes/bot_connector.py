@@ -225,10 +225,14 @@ class TeamsActivities:
         activity["channelData"]["legacy"] = {"replyToId": card_activity_id}
         return activity
 
-    def bot_added(self, sender: TeamsUser) -> dict:
-        """conversationUpdate when someone adds the bot to a team (its General channel)."""
-        conversation = {"isGroup": True, "conversationType": "channel", "id": self.team_id}
-        channel_data = {"team": {"id": self.team_id, "name": "Security"}, "eventType": "teamMemberAdded"}
+    def bot_added(self, sender: TeamsUser, personal: bool = False) -> dict:
+        """conversationUpdate when someone adds the bot to a team (its General channel), or installs it
+        for themselves (`personal`)."""
+        if personal:
+            conversation, channel_data = {"conversationType": "personal", "id": f"a:1{sender.member_id[4:]}"}, {}
+        else:
+            conversation = {"isGroup": True, "conversationType": "channel", "id": self.team_id}
+            channel_data = {"team": {"id": self.team_id, "name": "Security"}, "eventType": "teamMemberAdded"}
         activity = self._base(sender, conversation, channel_data,
                               membersAdded=[{"id": BOT_ID}])
         activity["type"] = "conversationUpdate"
