@@ -109,6 +109,7 @@ async def test_channel_question_is_answered_in_its_thread(server, connector):
     assert call.conversation_id == activity["conversation"]["id"]
     assert call.conversation_id.startswith(teams.channel_id)
     assert call.activity_id == activity["id"]
+    assert "%3A" in call.raw_path and "%40thread.tacv2" in call.raw_path  # encoded on the wire
     assert "A.5.15" in call.all_text() or "A.8" in call.all_text(), call.all_text()
     assert "<at>" not in call.all_text()
 

@@ -42,6 +42,7 @@ class ConnectorCall:
     activity_id: str  # the activity replied to / updated; "" otherwise
     body: dict[str, Any]
     authorization: str = ""
+    raw_path: str = ""  # as sent, still URL-encoded
 
     @property
     def text(self) -> str:
@@ -86,7 +87,7 @@ class FakeBotConnector:
         call = ConnectorCall(
             method=request.method, kind=kind, conversation_id=request.match_info.get("conversation", ""),
             activity_id=request.match_info.get("activity", ""), body=await request.json(),
-            authorization=request.headers.get("Authorization", ""),
+            authorization=request.headers.get("Authorization", ""), raw_path=request.raw_path,
         )
         async with self._changed:
             self.calls.append(call)
