@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
 from dataclasses import dataclass, field, replace
 
 from knowledge import lexicon
@@ -139,7 +140,7 @@ def _join(refs) -> str:
 class Engine:
     def __init__(self, cat: Catalog, kn: Knowledge):
         self.cat, self.kn = cat, kn
-        self._raw_words: set[str] = set()
+        self._raw_words: Counter[str] = Counter()
         self._abbreviations = self._abbreviation_rewriter(kn.abbreviations)
         self._controls = lexicon.PhraseIndex(self._control_phrases())
         annex_a = (item for item in cat.iso.values() if item.theme != "Clause")
@@ -154,7 +155,10 @@ class Engine:
         self._faq_families = {entry_id: self._families(words) for entry_id, words in entry_words.items()}
         self._faq_words = {entry_id: frozenset(lexicon.content(words)) for entry_id, words in entry_words.items()}
         self._faq_exact = {" ".join(self._phrase(q)): e.id for e in kn.faq for q in e.questions}
-        vocabulary = self._raw_words | lexicon.STOPWORDS | _DOMAIN_WORDS | _MAPPING_WORDS | _CHOICE | _CHOICE_SUBJECT
+        vocabulary = Counter(self._raw_words)
+        vocabulary.update(word for short in kn.abbreviations for word in lexicon.normalize(short).split())
+        for word in lexicon.STOPWORDS | _DOMAIN_WORDS | _MAPPING_WORDS | _CHOICE | _CHOICE_SUBJECT:
+            vocabulary[word] += 1
         self._speller = lexicon.Speller(vocabulary)
         self._children = self._clause_children()
 
@@ -173,12 +177,16 @@ class Engine:
         return lambda text: pattern.sub(lambda m: table[m.group(1)], text)
 
     def _words(self, text: str, fix=None, learn: bool = False) -> list[str]:
-        """Normalised, abbreviation-expanded and stemmed words of `text`, typos fixed by `fix` first;
+        """Normalised, spell-fixed (by `fix`), abbreviation-expanded and stemmed words of `text`;
         `learn` adds them to the vocabulary typos are fixed to (the words of our own data)."""
-        words = self._abbreviations(lexicon.normalize(text)).split()[: lexicon.MAX_WORDS]
+        words = lexicon.normalize(text).split()[: lexicon.MAX_WORDS]
+        if fix:
+            words = [w if w in lexicon.STOPWORDS else fix(w) for w in words]
+        expanded = self._abbreviations(" ".join(words)).split()
         if learn:
             self._raw_words.update(words)
-        return [w if w in lexicon.STOPWORDS else lexicon.stem(fix(w) if fix else w) for w in words]
+            self._raw_words.update(expanded)
+        return [w if w in lexicon.STOPWORDS else lexicon.stem(w) for w in expanded]
 
     def question_tokens(self, text: str) -> list[str]:
         return self._words(text, self._speller.fix)

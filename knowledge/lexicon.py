@@ -14,7 +14,8 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
 MAX_WORDS = 64  # a question longer than this is read by its first words only
 
@@ -90,22 +91,35 @@ def content(tokens: Iterable[str]) -> list[str]:
 
 
 class Speller:
-    """Fixes a typo to the nearest word of a vocabulary (rapidfuzz Indel ratio), remembering answers."""
+    """Fixes a typo to the nearest word of a vocabulary, remembering answers.
 
-    def __init__(self, vocabulary: Iterable[str], cutoff: float = 84.0, min_length: int = 5):
-        self.vocabulary = frozenset(vocabulary)
-        self._choices = sorted(w for w in self.vocabulary if len(w) >= min_length - 1 and not w.isdigit())
-        self._cutoff = cutoff
-        self._min_length = min_length
+    Distance is rapidfuzz's OSA (optimal string alignment: an insertion, deletion, substitution or
+    swap of two neighbours is one edit), allowed as a search engine's "auto" fuzziness does: no edit
+    below 4 letters, one up to 7, two from 8. Among equally near words the one sharing the first
+    letter, then the one our data uses most, wins.
+    """
+
+    def __init__(self, counts: dict[str, int]):
+        self.counts = counts
+        self._choices = sorted(w for w in counts if len(w) >= 3 and not w.isdigit())
         self._memo: dict[str, str] = {}
 
+    @staticmethod
+    def allowed_edits(word: str) -> int:
+        return 0 if len(word) < 4 else 1 if len(word) < 8 else 2
+
     def fix(self, word: str) -> str:
-        if word in self.vocabulary or len(word) < self._min_length or word.isdigit():
+        if word in self.counts or word.isdigit() or not self.allowed_edits(word):
             return word
         fixed = self._memo.get(word)
         if fixed is None:
-            best = process.extractOne(word, self._choices, scorer=fuzz.ratio, score_cutoff=self._cutoff)
-            fixed = best[0] if best else word
+            near = process.extract(word, self._choices, scorer=OSA.distance, limit=8,
+                                   score_cutoff=self.allowed_edits(word))
+            if near:
+                best = min(near, key=lambda found: (found[1], found[0][0] != word[0], -self.counts[found[0]]))
+                fixed = best[0]
+            else:
+                fixed = word
             if len(self._memo) < 50_000:
                 self._memo[word] = fixed
         return fixed

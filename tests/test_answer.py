@@ -255,6 +255,12 @@ def test_every_control_by_exact_name_shows_both_sides(control):
         ("what's the best way to do access reviews", "User Access Review"),
         ("AUDIT TRAIL AND LOGS", "Audit Trail & Logs"),
         ("firewal rules", "Firewall Rules"),
+        ("bakcup scheule", "Backup Schedule"),  # a swap of two letters is one edit
+        ("aset inventorry", "Asset Inventory"),
+        ("srever rcaks", "Server Racks"),
+        ("threta intellience", "Threat Intelligence"),
+        ("automtic patchiing", "Automatic Patching"),
+        ("pyhsical acecss poilcy", "Physical Access Policy"),
     ],
 )
 def test_controls_with_typos_abbreviations_and_synonyms(question, name):
@@ -486,3 +492,16 @@ def test_an_annex_a_control_by_its_title(question, ref):
     assert result.kind in ("soc2_for_iso", "unmapped_iso")
     assert result.refs[0] == ref
     assert soc2_in(result.text) == soc2_of(ref)
+
+
+def test_the_speller_allows_edits_by_word_length():
+    from knowledge.lexicon import Speller
+
+    speller = Speller({"access": 3, "asset": 2, "set": 1, "backup": 1, "authentication": 1, "chart": 1})
+    assert speller.fix("acess") == "access"
+    assert speller.fix("aset") == "asset"  # one edit either way: the same first letter wins
+    assert speller.fix("bakcup") == "backup"
+    assert speller.fix("authentification") == "authentication"  # two edits from 8 letters
+    assert speller.fix("chrt") == "chart"
+    assert speller.fix("cat") == "cat"  # too short to guess
+    assert speller.fix("pasta") == "pasta"  # nothing near
