@@ -260,7 +260,7 @@ class Engine:
         recommendation = self._recommend(text, tokens)
         if recommendation:
             return recommendation
-        return self._answer_words(text, tokens, refs)
+        return self._answer_words(text, tokens)
 
     # ------------------------------------------------------------------ references
 
@@ -636,7 +636,7 @@ class Engine:
         bar = _FAQ_BAR[anchor] + (0.2 * unknown if anchor == "weak" else 0.0)  # "an audit of my taxes"
         return self._faq_by_id[entry_id], weighed[entry_id] * _FAQ_BAR["strong"] / bar
 
-    def _answer_words(self, text: str, tokens: list[str], refs: list[Ref]) -> Answer:
+    def _answer_words(self, text: str, tokens: list[str]) -> Answer:
         controls = self._best_controls(tokens)
         entry, faq_score = self._best_faq(tokens)
         control_score = controls[0][1] if controls else 0.0
