@@ -18,6 +18,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.response import BoltResponse
 
+from bot import logs
 from bot.config import Settings
 from bot.slack import listeners
 from bot.slack.conversation import SORRY, SlackRuntime
@@ -57,16 +58,18 @@ def build_bolt_app(settings: Settings, runtime: SlackRuntime) -> AsyncApp:
         bolt = AsyncApp(**options)
     bolt.listener_runner.lazy_listener_runner = TrackedLazyListenerRunner(log, runtime.work)
 
-    async def drop_duplicate_events(body: dict, next) -> BoltResponse | None:
+    async def drop_duplicate_events(req, body: dict, next) -> BoltResponse | None:
         """Slack re-sends an event it thinks we missed (`X-Slack-Retry-Num`); the event id is claimed
         in the database first, so a retry (even after a restart) is acknowledged and dropped."""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id and not claim_event(store(), event_id, body.get("team_id", "")):
+            retry = (req.headers.get("x-slack-retry-num") or [""])[0]
+            logs.event("slack.duplicate_event", workspace=body.get("team_id"), retry=retry, outcome="dropped")
             return BoltResponse(status=200, body="")
         return await next()
 
     async def apologise(error: Exception, body: dict, respond) -> None:
-        log.error("slack: a listener failed: %s", type(error).__name__)
+        logs.event("slack.listener_failed", logging.ERROR, error=logs.describe_exception(error))
         if respond is not None and body.get("response_url"):
             await respond(response_type="ephemeral", replace_original=False, **message_kwargs(SORRY))
 

@@ -10,14 +10,13 @@ from aiohttp import ClientSession, web
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot import logs
 from bot.slack.people import People, mentioned_users
 from bot.slack.sender import message_kwargs
 from bot.slack.work import BackgroundWork
 from handlers import router
 from handlers.ports import Context
 from handlers.types import Message, Reply
-
-log = logging.getLogger("complybot.slack")
 
 SORRY = Reply("Sorry, something went wrong on my side and I could not finish that. Please try again in a "
               "minute; if it keeps happening, tell your complybot admin.", ephemeral=True, kind="error")
@@ -44,7 +43,8 @@ class SlackRuntime:
                                     [message.user, *mentioned_users(message.text)])
             return router.handle(message, self.ctx)
         except Exception as error:  # the person gets an apology, the log gets the type, nobody a traceback
-            log.error("slack: handling a %s message failed: %s", message.platform, type(error).__name__)
+            logs.event("slack.turn_failed", logging.ERROR, workspace=message.workspace,
+                       error=logs.describe_exception(error))
             return SORRY
 
     async def respond(self, response_url: str, reply: Reply, blocks: list[dict] | None = None, **options) -> None:

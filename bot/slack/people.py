@@ -10,10 +10,8 @@ from typing import Iterable
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import logs
 from bot.slack.blocks import USER_MENTION
-
-log = logging.getLogger("complybot.slack")
-
 
 def mentioned_users(text: str) -> list[str]:
     return USER_MENTION.findall(text)
@@ -50,7 +48,8 @@ class People:
             user = (await client.users_info(user=user_id))["user"]
         except SlackApiError as error:  # unknown user or missing scope: keep the id, the handlers can say so
             data = error.response.data if isinstance(error.response.data, dict) else {}
-            log.warning("slack users.info failed (%s, %s)", error.response.status_code, data.get("error", ""))
+            logs.event("slack.users_info_failed", logging.WARNING, workspace=workspace,
+                       status=error.response.status_code, error=data.get("error"))
             store.upsert_person(workspace, user_id, platform="slack")
             return
         profile = user.get("profile") or {}

@@ -10,7 +10,7 @@ from slack_bolt.lazy_listener.async_internals import to_runnable_function
 from slack_bolt.lazy_listener.async_runner import AsyncLazyListenerRunner
 from slack_bolt.request.async_request import AsyncBoltRequest
 
-log = logging.getLogger("complybot.slack")
+from bot import logs
 
 
 class BackgroundWork:
@@ -26,7 +26,7 @@ class BackgroundWork:
     def _finished(self, task: asyncio.Task) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.error("slack: background work failed: %s", type(task.exception()).__name__)
+            logs.event("slack.background_failed", logging.ERROR, error=logs.describe_exception(task.exception()))
 
     @property
     def pending(self) -> int:
@@ -38,7 +38,7 @@ class BackgroundWork:
         while self._tasks:
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
-                log.warning("slack: %d background jobs still running at shutdown", len(self._tasks))
+                logs.event("slack.shutdown_unfinished", logging.WARNING, jobs=len(self._tasks))
                 return
             await asyncio.wait(set(self._tasks), timeout=remaining)
 
