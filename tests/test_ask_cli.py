@@ -121,3 +121,14 @@ def test_ask_starts_without_slack_or_teams():
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert "HEAVY []" in done.stdout, done.stdout[-500:] + done.stderr[-2000:]
+
+
+def test_a_question_through_the_router_of_every_platform():
+    from handlers.router import handle
+    from handlers.types import Message
+
+    reply = handle(Message(platform="console", workspace="local", user="u1", text="A.5.23 soc 2"))
+    assert reply.kind == "unmapped_iso"
+    assert "cloud services" in reply.text
+    reply = handle(Message(platform="slack", workspace="T1", user="U1", text="how do I make pasta"))
+    assert reply.kind == "abstain" and "$" not in reply.text
