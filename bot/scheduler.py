@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Mapping
 
 from bot import logs
-from bot.delivery import Claim, Senders, claim, claimed_keys, deliver_pending, send, settle_in_doubt
+from bot.delivery import Claim, Draft, Senders, claim, claim_all, deliver_pending, send, send_batch, settle_in_doubt
 from handlers import reminders
 from handlers.reminders import Ladder, OpenTask, Person
 
@@ -41,18 +41,48 @@ def workspaces(store) -> list[dict]:
     return store.workspaces()
 
 
-def nudge_candidates(store, workspace: str, platform: str, due_on_or_before: date) -> list[OpenTask]:
-    """Active tasks of one workspace due by `due_on_or_before` (the ladder's horizon), not snoozed
-    past it, with their owner's and assigner's time zones. The index (workspace, status, due) makes
-    this a range scan; the ladder's finer rules are applied in `handlers.reminders`."""
+def owner_rung_key_sql(ladder: Ladder) -> str:
+    """SQL for the sent-log key of the owner's current rung, NULL before the first one. It mirrors
+    `handlers.reminders.owner_rung` (tests/test_reminders.py checks they agree day by day) so the
+    database can skip tasks whose current rung is already claimed; Python still decides."""
+    left = "CAST(julianday(t.due) - julianday(:today) AS INTEGER)"
+    befores = " ".join(f"WHEN {left} <= {days} THEN 'before-{days}:' || date(t.due, '-{days} days')"
+                       for days in sorted(ladder.before))
+    before = f"CASE {befores} END" if befores else "NULL"
+    step = f"((-{left}) - (-{left}) % {ladder.overdue_every})" if ladder.overdue_every else "0"
+    overdue = (f"CASE WHEN {step} = 0 THEN 'due:' || t.due"
+               f" ELSE 'overdue-' || {step} || ':' || date(t.due, '+' || {step} || ' days') END")
+    return f"'nudge:' || t.workspace || ':' || t.id || ':' || CASE WHEN {left} > 0 THEN {before} ELSE {overdue} END"
+
+
+def nudge_candidates(store, workspace: str, platform: str, ladder: Ladder, today: date, zones: list[str],
+                     admin_count: int) -> list[OpenTask]:
+    """Active, unsnoozed tasks of one workspace that may owe someone a nudge on `today` (the local
+    date in `zones`, the awake time zones): the owner's current rung is not claimed yet, or the
+    escalation is due and not yet claimed for everyone it goes to. A superset: the ladder's exact
+    rules are applied in `handlers.reminders`. Range scan on the index (workspace, status, due)."""
+    escalation = "0"
+    if ladder.escalate_after:
+        prefix = (f"'nudge:' || t.workspace || ':' || t.id || ':escalate:' || "
+                  f"date(t.due, '+{ladder.escalate_after} days') || ':'")
+        escalation = (
+            f"(julianday(:today) - julianday(t.due) >= {ladder.escalate_after} AND"
+            f" (SELECT COUNT(*) FROM sent_log s WHERE s.key > {prefix} AND s.key < {prefix} || '~')"
+            " < CASE WHEN a.user_id IS NOT NULL AND t.assigner != t.owner THEN 1 ELSE :admins END)"
+        )
+    zone_params = {f"z{i}": zone for i, zone in enumerate(zones)}
     rows = store.db.execute(
         "SELECT t.id, t.control, t.due, t.status, t.snoozed_until, t.created_at, t.owner, o.tz, o.name,"
         " t.assigner, a.tz, a.name"
         " FROM tasks t JOIN people o ON o.workspace = t.workspace AND o.user_id = t.owner"
         " LEFT JOIN people a ON a.workspace = t.workspace AND a.user_id = t.assigner"
-        f" WHERE t.workspace = ? AND t.status IN ({', '.join('?' * len(ACTIVE))}) AND t.due <= ?"
-        " AND (t.snoozed_until IS NULL OR t.snoozed_until <= ?)",
-        [workspace, *ACTIVE, due_on_or_before.isoformat(), due_on_or_before.isoformat()],
+        " WHERE t.workspace = :workspace AND t.status IN ('open', 'in_progress') AND t.due <= :horizon"
+        " AND (t.snoozed_until IS NULL OR t.snoozed_until <= :today) AND ("
+        f"  (o.tz IN ({', '.join(':' + name for name in zone_params)}) AND NOT EXISTS"
+        f"   (SELECT 1 FROM sent_log s WHERE s.key = {owner_rung_key_sql(ladder)}))"
+        f"  OR {escalation})",
+        {"workspace": workspace, "today": today.isoformat(), "admins": admin_count,
+         "horizon": (today + timedelta(days=ladder.horizon)).isoformat(), **zone_params},
     ).fetchall()
     return [
         OpenTask(
@@ -91,7 +121,8 @@ class TickResult:
 
 
 def nudge_drafts(store, senders: Senders, now: datetime) -> list[tuple[str, str, str, list[reminders.Nudge]]]:
-    """(workspace, platform, user, nudges) for everyone due a nudge now whose keys are not yet claimed."""
+    """(workspace, platform, user, nudges) for everyone due a nudge now. The SQL has already dropped
+    tasks whose current rung is claimed; claiming drops whatever another tick took meanwhile."""
     zones = zones_by_workspace(store)
     drafts = []
     for row in workspaces(store):
@@ -100,30 +131,35 @@ def nudge_drafts(store, senders: Senders, now: datetime) -> list[tuple[str, str,
         awake = [tz for tz in zones.get(workspace, ()) if reminders.in_working_morning(now, tz, ladder)]
         if not awake or not senders.can_send(platform):
             continue
-        horizon = max(reminders.local_now(now, tz).date() for tz in awake) + timedelta(days=ladder.horizon)
-        tasks = nudge_candidates(store, workspace, platform, horizon)
+        staff = admins(store, workspace)
+        tasks = _candidates_by_id(store, workspace, platform, ladder, awake, now, len(staff))
         if not tasks:
             continue
-        staff = admins(store, workspace)
         nudges = reminders.due_nudges(tasks, now, lambda _ws: ladder, lambda _ws: staff)
-        taken = claimed_keys(store, (n.key for n in nudges))
-        fresh = [n for n in nudges if n.key not in taken]
-        for (ws, user), theirs in reminders.by_recipient(fresh).items():
+        for (ws, user), theirs in reminders.by_recipient(nudges).items():
             drafts.append((ws, platform, user, theirs))
     return drafts
 
 
+def _candidates_by_id(store, workspace, platform, ladder, awake, now, admin_count) -> list[OpenTask]:
+    """Candidates for each local date the awake zones are on (nearly always one), without repeats."""
+    by_date: dict[date, list[str]] = {}
+    for tz in awake:
+        by_date.setdefault(reminders.local_now(now, tz).date(), []).append(tz)
+    found: dict[int, OpenTask] = {}
+    for today, zones in by_date.items():
+        for task in nudge_candidates(store, workspace, platform, ladder, today, zones, admin_count):
+            found.setdefault(task.id, task)
+    return list(found.values())
+
+
 def claim_nudges(store, senders: Senders, now: datetime) -> list[int]:
-    message_ids = []
-    for workspace, platform, user, nudges in nudge_drafts(store, senders, now):
-        claims = [Claim(n.key, n.task.id, n.rung.kind) for n in nudges]
-        message_id = claim(
-            store, workspace=workspace, platform=platform, user=user, claims=claims, now=now,
-            compose=lambda won, nudges=nudges: reminders.compose_nudge([nudges[i] for i in won]),
-        )
-        if message_id is not None:
-            message_ids.append(message_id)
-    return message_ids
+    drafts = [
+        Draft(workspace, platform, [Claim(n.key, n.task.id, n.rung.kind) for n in nudges],
+              compose=lambda won, nudges=nudges: reminders.compose_nudge([nudges[i] for i in won]), user=user)
+        for workspace, platform, user, nudges in nudge_drafts(store, senders, now)
+    ]
+    return claim_all(store, drafts, now)
 
 
 async def run_tick(store, senders: Senders, now: datetime) -> TickResult:
@@ -131,8 +167,7 @@ async def run_tick(store, senders: Senders, now: datetime) -> TickResult:
     result = TickResult()
     await settle_in_doubt(store, senders, now)
     result.claimed = claim_nudges(store, senders, now) + claim_missed_digests(store, senders, now)
-    for message_id in result.claimed:
-        result.sent += await send(store, senders, message_id, now)
+    result.sent = await send_batch(store, senders, result.claimed, now)
     result.sent += await deliver_pending(store, senders, now)
     return result
 
@@ -168,12 +203,10 @@ def digest_key(subscription: Mapping[str, Any], on: date) -> str:
 def claim_digest(store, subscription: Mapping[str, Any], on: date, now: datetime) -> int | None:
     from handlers import digest
 
-    return claim(
-        store, workspace=subscription["workspace"], platform=subscription["platform"],
-        channel=subscription["channel"], now=now,
-        claims=[Claim(digest_key(subscription, on), None, "digest")],
-        compose=lambda _won: digest.compose(store, subscription["workspace"], now, subscription["tz"]),
-    )
+    draft = Draft(subscription["workspace"], subscription["platform"], [Claim(digest_key(subscription, on), None, "digest")],
+                  compose=lambda _won: digest.compose(store, subscription["workspace"], now, subscription["tz"]),
+                  channel=subscription["channel"])
+    return claim(store, draft, now)
 
 
 def claim_missed_digests(store, senders: Senders, now: datetime) -> list[int]:
@@ -186,7 +219,7 @@ def claim_missed_digests(store, senders: Senders, now: datetime) -> list[int]:
             continue
         if not senders.can_send(subscription["platform"]):
             continue
-        if claimed_keys(store, [digest_key(subscription, occurrence.date())]):
+        if store.sent(digest_key(subscription, occurrence.date())):
             continue
         message_id = claim_digest(store, subscription, occurrence.date(), now)
         if message_id is not None:

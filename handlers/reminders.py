@@ -20,12 +20,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Callable, Iterable, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from handlers.types import Action, Reply, Section
 
+MAX_TASKS_SHOWN = 10  # per part of one message; a person with 300 overdue tasks gets a count, not a wall
 QUIET_STATUSES = frozenset({"done", "blocked", "na"})  # these tasks get no nudges at all
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -123,7 +124,7 @@ class Nudge:
     rung: Rung
     today: date  # the recipient's local date
 
-    @property
+    @cached_property
     def key(self) -> str:
         key = f"nudge:{self.task.workspace}:{self.task.id}:{self.rung.kind}:{self.rung.on.isoformat()}"
         # several admins may each be told of one escalation: one key per person
@@ -231,6 +232,7 @@ class ControlRefs:
     iso: tuple[str, ...] = ()
 
 
+@lru_cache(maxsize=None)
 def control_refs(name: str) -> ControlRefs:
     from knowledge.catalog import catalog
 
@@ -280,21 +282,27 @@ def _mention(person: Person) -> str:
 
 
 def compose_nudge(nudges: list[Nudge], refs: Callable[[str], ControlRefs] = control_refs) -> Reply:
-    """One direct message for one person: their own tasks first, then the overdue ones they assigned."""
+    """One direct message for one person: their own tasks first (most urgent first), then the overdue
+    ones they assigned. Each part shows at most MAX_TASKS_SHOWN tasks and counts the rest."""
     own = sorted((n for n in nudges if not n.escalation), key=lambda n: (n.task.due, n.task.id))
     escalated = sorted((n for n in nudges if n.escalation), key=lambda n: (n.task.due, n.task.id))
-    sections = [_task_section(n, refs) for n in own]
+    sections = [_task_section(n, refs) for n in own[:MAX_TASKS_SHOWN]]
     text_lines: list[str] = []
     if own:
         text_lines.append("Reminder: " + ("this task needs" if len(own) == 1 else f"these {len(own)} tasks need") + " you.")
-        text_lines += [f"• #{n.task.id} {n.task.control}: {when_due(n.task.due, n.today)}" for n in own]
+        text_lines += [f"• #{n.task.id} {n.task.control}: {when_due(n.task.due, n.today)}" for n in own[:MAX_TASKS_SHOWN]]
+        text_lines += _more(len(own), "`tasks` lists them all")
     if escalated:
-        sections += [_task_section(n, refs) for n in escalated]
+        sections += [_task_section(n, refs) for n in escalated[:MAX_TASKS_SHOWN]]
         text_lines.append(
             ("A task you assigned is" if len(escalated) == 1 else f"{len(escalated)} tasks you assigned are")
             + " overdue by a week or more:"
         )
-        text_lines += [
-            f"• #{n.task.id} {n.task.control} ({_mention(n.task.owner)}): {when_due(n.task.due, n.today)}" for n in escalated
-        ]
+        text_lines += [f"• #{n.task.id} {n.task.control} ({_mention(n.task.owner)}): {when_due(n.task.due, n.today)}"
+                       for n in escalated[:MAX_TASKS_SHOWN]]
+        text_lines += _more(len(escalated), "`tasks overdue` lists them all")
     return Reply("\n".join(text_lines), sections=tuple(sections), kind="nudge")
+
+
+def _more(count: int, where: str) -> list[str]:
+    return [f"…and {count - MAX_TASKS_SHOWN} more; {where}."] if count > MAX_TASKS_SHOWN else []

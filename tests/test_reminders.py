@@ -240,3 +240,18 @@ def test_a_task_assigned_late_skips_rungs_it_never_had(store):
         task = store.create_task(WS, "Backup Schedule", "alice", "boss", due=date(2027, 1, 14))
     sender = run_schedule(store, at("2027-01-11T12:00"), at("2027-01-13T12:00"), step=timedelta(hours=1))
     assert keys_by_user(sender) == {"alice": [f"nudge:{WS}:{task.id}:before-1:2027-01-13"]}
+
+
+@pytest.mark.parametrize("ladder", [Ladder(), Ladder(before=(14, 3, 1), overdue_every=5), Ladder(before=(), overdue_every=0)])
+def test_the_sql_prefilter_names_the_same_rung_as_the_rules(store, ladder):
+    """bot.scheduler skips tasks whose current rung is claimed with SQL that mirrors owner_rung."""
+    from bot.scheduler import owner_rung_key_sql
+
+    due = date(2027, 1, 20)
+    sql = f"SELECT {owner_rung_key_sql(ladder)} FROM (SELECT 'T1' AS workspace, 12 AS id, :due AS due) AS t"
+    for offset in range(-20, 40):
+        today = due + timedelta(days=offset)
+        in_sql = store.db.execute(sql, {"due": due.isoformat(), "today": today.isoformat()}).fetchone()[0]
+        rung = owner_rung(due, today, ladder)
+        expected = None if rung is None else f"nudge:T1:12:{rung.kind}:{rung.on.isoformat()}"
+        assert in_sql == expected, (ladder, offset)
