@@ -91,6 +91,7 @@ def setup(level: str = "INFO", stream: Any = None) -> None:
     root.addHandler(handler)
     root.setLevel(level.upper())
     logging.getLogger("aiohttp.access").disabled = True  # our middleware logs each request once
+    logging.captureWarnings(True)  # library warnings become log lines too, not raw stderr text
     if root.level > logging.DEBUG:  # APScheduler says "Running job …" at INFO on every tick
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
 

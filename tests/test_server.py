@@ -33,6 +33,7 @@ def log_lines():
     for handler in saved_handlers:
         root.addHandler(handler)
     root.setLevel(saved_level)
+    logging.captureWarnings(False)
 
 
 @pytest.fixture
