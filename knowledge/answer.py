@@ -368,43 +368,50 @@ class Engine:
 
     def _iso(self, ref: str, define: bool) -> Answer:
         heading = self._iso_heading(ref)
-        direct = self.cat.controls_for(ref)
-        below = [(child, self.cat.controls_for(child)) for child in self._children.get(ref, ())]
-        below = [(child, controls) for child, controls in below if controls]
-        if not direct and not below:
-            return Answer(
-                f"{heading}\nNo control in the mapping table maps it to SOC 2: no SOC 2 criterion covers "
-                "it there, so it is ISO 27001 work of its own.",
-                "unmapped_iso",
-                0.95,
-                (ref,),
-                (ISO_SOURCE, MAPPING_SOURCE),
-            )
-        lines = [f"{c.name}: {_join(c.soc2)}" for c in direct]
-        for child, controls in below:
-            lines += [f"{c.name} (via {child}): {_join(c.soc2)}" for c in controls]
-        union = {r for c in direct for r in c.soc2} | {r for _, cs in below for c in cs for r in c.soc2}
-        intro = "SOC 2 criteria of the controls mapped to it"
-        if below and not direct:
-            intro = "The table maps its sub-clauses, not the heading itself. SOC 2 criteria of their controls"
+        controls = self.cat.controls_for(ref)
+        if not controls:
+            return self._unmapped_iso(ref, heading)
+        lines = tuple(f"{c.name}: {_join(c.soc2)}" for c in controls)
+        union = {r for c in controls for r in c.soc2}
         text = (
-            f"{heading}\n{intro}:\n"
+            f"{heading}\nSOC 2 criteria of the controls mapped to it:\n"
             + "\n".join(f"• {line}" for line in lines)
             + f"\nAll SOC 2 criteria ({len(union)}): {_join(union)}"
         )
         soc_sorted = sorted(union, key=_ref_key)
-        title = f" {self.cat.iso[ref].title}" if ref in self.cat.iso else ""
         return Answer(
             text,
             "define" if define else "soc2_for_iso",
             0.99,
-            (ref, *(child for child, _ in below), *soc_sorted),
+            (ref, *soc_sorted),
             (MAPPING_SOURCE, ISO_SOURCE),
             (f"What is {soc_sorted[0]}?",),
             (
-                Group(f"SOC 2 for {ref}{title}, by control", tuple(lines)),
+                Group(f"SOC 2 for {ref} {self.cat.iso[ref].title}, by control", lines),
                 Group(f"All SOC 2 criteria ({len(union)})", (_join(union),)),
             ),
+        )
+
+    def _unmapped_iso(self, ref: str, heading: str) -> Answer:
+        """No control maps `ref` itself. For a clause heading (9.2), point to its mapped sub-clauses by
+        reference only: the heading's own answer names no SOC 2 criterion."""
+        mapped_below = [child for child in self._children.get(ref, ()) if self.cat.controls_for(child)]
+        text = (
+            f"{heading}\nNo control in the mapping table maps it to SOC 2: no SOC 2 criterion covers "
+            "it there, so it is ISO 27001 work of its own."
+        )
+        if mapped_below:
+            text = (
+                f"{heading}\nNo control in the mapping table maps the heading itself to SOC 2. Its "
+                f"sub-clauses {', '.join(mapped_below)} are mapped: ask about them for their SOC 2 criteria."
+            )
+        return Answer(
+            text,
+            "unmapped_iso",
+            0.95,
+            (ref, *mapped_below),
+            (ISO_SOURCE, MAPPING_SOURCE),
+            tuple(f"{child} in SOC 2?" for child in mapped_below[:2]),
         )
 
     def _iso2013(self, ref: str) -> Answer:
