@@ -103,13 +103,15 @@ def claim_all(store, drafts: Iterable[Draft], now: datetime) -> list[int]:
                 "INSERT INTO outbox (workspace, platform, user, channel, reply, created_at) VALUES (?, ?, ?, ?, '', ?)",
                 [draft.workspace, draft.platform, draft.user, draft.channel, claimed_at],
             ).lastrowid
-            conn.executemany(
+            inserted = conn.executemany(
                 "INSERT OR IGNORE INTO sent_log (key, workspace, task_id, kind, claimed_at, attempts, message_id,"
                 " lease_until) VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
                 [(c.key, draft.workspace, c.task_id, c.kind, claimed_at, message_id, lease_until) for c in draft.claims],
-            )
-            won_keys = {row[0] for row in conn.execute("SELECT key FROM sent_log WHERE message_id = ?", [message_id])}
-            won = [index for index, c in enumerate(draft.claims) if c.key in won_keys]
+            ).rowcount
+            won = list(range(len(draft.claims)))
+            if inserted != len(draft.claims):  # someone else holds some keys: keep only ours
+                won_keys = {row[0] for row in conn.execute("SELECT key FROM sent_log WHERE message_id = ?", [message_id])}
+                won = [index for index in won if draft.claims[index].key in won_keys]
             if not won:
                 conn.execute("DELETE FROM outbox WHERE id = ?", [message_id])
                 continue

@@ -306,3 +306,33 @@ def compose_nudge(nudges: list[Nudge], refs: Callable[[str], ControlRefs] = cont
 
 def _more(count: int, where: str) -> list[str]:
     return [f"…and {count - MAX_TASKS_SHOWN} more; {where}."] if count > MAX_TASKS_SHOWN else []
+
+
+# -- the "Need help" button ----------------------------------------------------------------------
+
+
+def need_help(req, args: str) -> Reply:
+    """`help <task>` (the nudge's "Need help" button): what the control asks for in both frameworks,
+    who can help (whoever assigned it, the admins), and a note in the task's history so they see it."""
+    from handlers.roles import label, require_owner_or_admin
+    from handlers.tasks import resolve_task
+    from knowledge.catalog import catalog
+
+    task = resolve_task(req, args)
+    require_owner_or_admin(req, task)
+    cat = catalog()
+    refs = control_refs(task.control)
+    lines = [f"SOC 2 {ref}: {cat.soc2[ref].title}" for ref in refs.soc2 if ref in cat.soc2]
+    lines += [f"ISO 27001 {ref}: {cat.iso[ref].title}" for ref in refs.iso if ref in cat.iso]
+    helpers = [] if task.assigner == req.actor.user_id else [label(req.store, req.workspace, task.assigner)]
+    helpers += [p.label for p in req.store.people(req.workspace)
+                if p.role == "admin" and p.user_id not in (req.actor.user_id, task.assigner)]
+    who = ", ".join(dict.fromkeys(helpers)) or "an admin of this workspace"
+    req.store.log(req.workspace, task.id, req.actor.user_id, "help", "", "asked for help")
+    sections = (
+        Section(title=f"#{task.id} {task.control}", lines=tuple(lines) or ("No framework reference on file.",)),
+        Section(title="Who can help", lines=(f"Ask {who}. Your request is noted in `history {task.id}`.",),
+                actions=task_actions(task.id)[:2]),
+    )
+    text = "\n".join([f"Help with #{task.id} {task.control}: it counts for", *lines, f"Who can help: {who}."])
+    return Reply(text, sections=sections, kind="need_help")

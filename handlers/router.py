@@ -82,6 +82,8 @@ def parse(text: str) -> tuple[str, str] | None:
         return (word, args) if not args or args.split()[0].casefold() == "add" else None
     if word == "block":  # "block usb ports" may be a question; a task number or a control name makes it a command
         return (word, args) if not args or _TASK_NUMBER.match(args) or _starts_with_control(args) else None
+    if word == "help" and _TASK_NUMBER.fullmatch(args):  # the "Need help" button of a nudge
+        return "need_help", args
     if word == "help":
         return ("help", args) if not args or args.split()[0].casefold() in _commands() else None
     if word == "digest" and (not args or args.split()[0].casefold() in ("here", "off", "now")):
@@ -132,13 +134,14 @@ def _ends_with_date(text: str) -> bool:
 
 
 def _handlers():
-    from handlers import digest, roles, status, tasks
+    from handlers import digest, reminders, roles, status, tasks
 
     return {
         "assign": tasks.assign, "tasks": tasks.list_tasks, "done": tasks.done, "start": tasks.start,
         "reopen": tasks.reopen, "block": tasks.block, "reassign": tasks.reassign, "due": tasks.due,
         "snooze": tasks.snooze, "evidence": tasks.evidence, "na": tasks.not_applicable, "history": tasks.history,
         "status": status.status, "gap": status.gap, "admin": roles.admin_add, "digest": digest.command,
+        "need_help": reminders.need_help,
     }
 
 

@@ -255,3 +255,22 @@ def test_the_sql_prefilter_names_the_same_rung_as_the_rules(store, ladder):
         rung = owner_rung(due, today, ladder)
         expected = None if rung is None else f"nudge:T1:12:{rung.kind}:{rung.on.isoformat()}"
         assert in_sql == expected, (ladder, offset)
+
+
+def test_the_need_help_button_explains_the_control_and_names_who_can_help(store):
+    from handlers import router
+    from handlers.ports import Context
+    from handlers.types import Message
+
+    people(store, ("boss", "UTC"), ("alice", "UTC"), ("mallory", "UTC"))
+    task = store.create_task(WS, "Backup Schedule", "alice", "boss", due=date(2030, 1, 14))
+    [button] = [a for a in reminders.task_actions(task.id) if a.label == "Need help"]
+    ctx = Context(store=store)
+    reply = router.handle(Message("slack", WS, "alice", button.value, user_name="alice"), ctx)
+    assert reply.kind == "need_help"
+    assert "SOC 2 CC7.5:" in reply.text and "ISO 27001 A.8.13:" in reply.text and "@boss" in reply.text
+    assert [e.action for e in store.events(WS, task.id)] == ["assign", "help"]
+    before = store.dump()
+    refused = router.handle(Message("slack", WS, "mallory", button.value, user_name="mallory"), ctx)
+    assert refused.kind == "forbidden" and store.dump() == before
+    assert router.handle(Message("slack", WS, "alice", "help 999", user_name="alice"), ctx).kind == "unknown_task"
