@@ -47,121 +47,140 @@ class Knowledge:
 
 
 class _Toml:
-    """One parsed TOML file that can say on which line a key or value is written."""
+    """One parsed TOML file that can say on which line a table or key is written (comments ignored)."""
 
     def __init__(self, path: Path):
         self.name = path.name
         try:
-            self.text = path.read_text(encoding="utf-8")
-            self.data = tomllib.loads(self.text)
+            text = path.read_text(encoding="utf-8")
+            self.data = tomllib.loads(text)
         except FileNotFoundError:
             raise DataError(f"{path.name}:1: file is missing") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
             line = re.search(r"line (\d+)", str(error))
             raise DataError(f"{path.name}:{line.group(1) if line else 1}: {error}") from None
+        self.lines = text.splitlines()
 
-    def line_of(self, needle: str, after: int = 1) -> int:
-        lines = self.text.splitlines()
-        for number in range(after, len(lines) + 1):
-            if needle in lines[number - 1]:
+    def headers(self, header: str) -> list[int]:
+        """Line numbers of the table headers written exactly `header`, e.g. `[[faq]]`, `[aliases]`."""
+        return [n for n, line in enumerate(self.lines, 1) if line.split("#", 1)[0].strip() == header]
+
+    def header(self, header: str) -> int:
+        found = self.headers(header)
+        return found[0] if found else 1
+
+    def key(self, key: str, start: int) -> int:
+        """The line of `key = ...` within the table that starts at line `start` (else `start`)."""
+        pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+        for number in range(start + 1, len(self.lines) + 1):
+            line = self.lines[number - 1]
+            if line.lstrip().startswith("["):
+                break
+            if pattern.match(line):
                 return number
-        return after
+        return start
 
-    def fail(self, needle: str, message: str, after: int = 1):
-        raise DataError(f"{self.name}:{self.line_of(needle, after)}: {message}")
+    def fail(self, line: int, message: str):
+        raise DataError(f"{self.name}:{line}: {message}")
 
-    def table(self, key: str, needle: str | None = None) -> dict:
+    def table(self, key: str) -> tuple[dict, int]:
         value = self.data.get(key)
         if not isinstance(value, dict):
-            self.fail(needle or f"[{key}", f"[{key}] must be a table")
-        return value
+            self.fail(self.header(f"[{key}]"), f"[{key}] must be a table")
+        return value, self.header(f"[{key}]")
 
-    def strings(self, value, needle: str, what: str) -> tuple[str, ...]:
+    def strings(self, value, line: int, what: str) -> tuple[str, ...]:
         if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
-            self.fail(needle, f"{what} must be a non-empty list of non-empty strings")
+            self.fail(line, f"{what} must be a non-empty list of non-empty strings")
         return tuple(v.strip() for v in value)
 
-    def text_field(self, table: dict, key: str, needle: str, what: str, after: int = 1) -> str:
+    def text(self, table: dict, key: str, start: int, what: str) -> str:
         value = table.get(key)
         if not isinstance(value, str) or not value.strip():
-            self.fail(needle, f"{what} needs a non-empty {key}", after)
+            self.fail(self.key(key, start) if key in table else start, f"{what} needs a non-empty {key}")
         return value.strip()
 
 
 def _faq(toml: _Toml) -> tuple[tuple[FaqEntry, ...], dict[str, Advice]]:
     raw = toml.data.get("faq")
+    headers = toml.headers("[[faq]]")
     if not isinstance(raw, list) or not raw:
-        toml.fail("[[faq]]", "needs at least one [[faq]] entry")
-    entries, at = [], 1
-    for item in raw:
-        at = toml.line_of("[[faq]]", at) + 1
+        toml.fail(1, "needs at least one [[faq]] entry")
+    entries = []
+    for number, item in enumerate(raw):
+        start = headers[number] if number < len(headers) else 1
         entry_id = item.get("id")
         if not isinstance(entry_id, str) or not entry_id.strip():
-            toml.fail("[[faq]]", "a [[faq]] entry needs an id", at - 1)
-        where = f"id = \"{entry_id}\""
-        line = toml.line_of(entry_id, at)
+            toml.fail(start, "a [[faq]] entry needs an id")
+        at = toml.key("id", start)  # errors of a missing field point at the entry's id
         if any(e.id == entry_id for e in entries):
-            toml.fail(entry_id, f"faq id {entry_id!r} appears twice", at)
+            toml.fail(at, f"faq id {entry_id!r} appears twice")
+        what = f"faq {entry_id!r}"
+        see_also = item.get("see_also", [])
+        if not isinstance(see_also, list) or not all(isinstance(v, str) for v in see_also):
+            toml.fail(toml.key("see_also", start), f"{what}: see_also must be a list of ids")
         entries.append(
             FaqEntry(
                 id=entry_id,
-                questions=toml.strings(item.get("questions"), entry_id, f"{where}: questions"),
-                keywords=toml.strings(item["keywords"], entry_id, f"{where}: keywords") if "keywords" in item else (),
-                answer=toml.text_field(item, "answer", entry_id, f"faq {entry_id!r}", line),
-                source=toml.text_field(item, "source", entry_id, f"faq {entry_id!r}", line),
-                see_also=tuple(item.get("see_also", ())),
+                questions=toml.strings(item.get("questions"), toml.key("questions", start) if "questions" in item else at,
+                                       f"{what}: questions"),
+                keywords=toml.strings(item["keywords"], toml.key("keywords", start), f"{what}: keywords")
+                if "keywords" in item else (),
+                answer=toml.text(item, "answer", at, what),
+                source=toml.text(item, "source", at, what),
+                see_also=tuple(see_also),
             )
         )
     known = {e.id for e in entries}
-    for entry in entries:
+    for number, entry in enumerate(entries):
         for other in entry.see_also:
             if other not in known:
-                toml.fail(f"\"{other}\"", f"faq {entry.id!r}: see_also names unknown id {other!r}")
+                line = toml.key("see_also", headers[number] if number < len(headers) else 1)
+                toml.fail(line, f"faq {entry.id!r}: see_also names unknown id {other!r}")
     advice = {}
-    recommend = toml.table("recommend")
+    recommend, _ = toml.table("recommend")
     for framework in FRAMEWORKS:
         table = recommend.get(framework)
+        start = toml.header(f"[recommend.{framework}]")
         if not isinstance(table, dict):
-            toml.fail("[recommend", f"[recommend.{framework}] is missing")
-        line = toml.line_of(f"[recommend.{framework}]")
-        advice[framework] = Advice(
-            why=toml.text_field(table, "why", f"[recommend.{framework}]", f"[recommend.{framework}]"),
-            source=toml.text_field(table, "source", f"[recommend.{framework}]", f"[recommend.{framework}]", line),
-        )
+            toml.fail(toml.header("[recommend]") if start == 1 else start, f"[recommend.{framework}] is missing")
+        where = f"[recommend.{framework}]"
+        advice[framework] = Advice(why=toml.text(table, "why", start, where), source=toml.text(table, "source", start, where))
     return tuple(entries), advice
 
 
 def _synonyms(toml: _Toml, names: set[str]):
     abbreviations = {}
-    for key, value in toml.table("abbreviations").items():
+    table, start = toml.table("abbreviations")
+    for key, value in table.items():
         if not isinstance(value, str) or not value.strip():
-            toml.fail(key, f"abbreviation {key!r} needs a non-empty expansion")
+            toml.fail(toml.key(key, start), f"abbreviation {key!r} needs a non-empty expansion")
         abbreviations[key.strip().casefold()] = value.strip()
     aliases = {}
-    after = toml.line_of("[aliases]")
-    for name, value in toml.table("aliases").items():
+    table, start = toml.table("aliases")
+    for name, value in table.items():
         if name not in names:
-            toml.fail(name, f"[aliases] {name!r} is not a control name of controls.csv", after)
-        aliases[name] = toml.strings(value, name, f"aliases of {name!r}")
-    signals_table = toml.table("recommend_signals")
+            toml.fail(toml.key(name, start), f"[aliases] {name!r} is not a control name of controls.csv")
+        aliases[name] = toml.strings(value, toml.key(name, start), f"aliases of {name!r}")
+    table, start = toml.table("recommend_signals")
     signals = {}
     for framework in FRAMEWORKS:
-        if framework not in signals_table:
-            toml.fail("[recommend_signals]", f"[recommend_signals] needs {framework} = [...]")
-        signals[framework] = toml.strings(signals_table[framework], f"{framework} =", f"recommend_signals.{framework}")
+        if framework not in table:
+            toml.fail(start, f"[recommend_signals] needs {framework} = [...]")
+        signals[framework] = toml.strings(table[framework], toml.key(framework, start), f"recommend_signals.{framework}")
     return abbreviations, aliases, signals
 
 
 def _markets(toml: _Toml):
-    table = toml.table("markets")
+    table, start = toml.table("markets")
     markets = {}
     for key in ("us", "international"):
         if key not in table:
-            toml.fail("[markets]", f"[markets] needs {key} = [...]")
-        markets[key] = toml.strings(table[key], f"{key} =", f"markets.{key}")
-    contracts = toml.table("contracts")
-    asks = toml.strings(contracts.get("asks"), "asks =", "contracts.asks")
-    askers = toml.strings(contracts.get("who"), "who =", "contracts.who")
+            toml.fail(start, f"[markets] needs {key} = [...]")
+        markets[key] = toml.strings(table[key], toml.key(key, start), f"markets.{key}")
+    contracts, start = toml.table("contracts")
+    asks = toml.strings(contracts.get("asks"), toml.key("asks", start), "contracts.asks")
+    askers = toml.strings(contracts.get("who"), toml.key("who", start), "contracts.who")
     return markets, asks, askers
 
 

@@ -112,10 +112,30 @@ def test_faq_entry_without_answer_names_its_line(data):
         _load_knowledge(data)
 
 
-def test_faq_duplicate_id_and_unknown_see_also(data):
+def test_faq_duplicate_id_names_the_second_one(data):
     path = data / "faq.toml"
+    line = _line_of(path, 'id = "iso-what"')
     _edit(path, 'id = "iso-what"', 'id = "soc2-what"')
-    with pytest.raises(DataError, match=r"^faq.toml:\d+: faq id 'soc2-what' appears twice"):
+    with pytest.raises(DataError, match=rf"^faq.toml:{line}: faq id 'soc2-what' appears twice"):
+        _load_knowledge(data)
+
+
+def test_faq_empty_questions_names_their_line(data):
+    path = data / "faq.toml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index("questions = [", text.index('id = "iso-what"'))
+    end = text.index("]", start) + 1
+    path.write_text(text[:start] + "questions = []" + text[end:], encoding="utf-8")
+    line = _line_of(path, "questions = []")
+    with pytest.raises(DataError, match=rf"^faq.toml:{line}: faq 'iso-what': questions must be a non-empty list"):
+        _load_knowledge(data)
+
+
+def test_a_bad_abbreviation_names_its_line(data):
+    path = data / "synonyms.toml"
+    _edit(path, 'dlp = "data loss prevention"', 'dlp = ""')
+    line = _line_of(path, 'dlp = ""')
+    with pytest.raises(DataError, match=rf"^synonyms.toml:{line}: abbreviation 'dlp' needs a non-empty expansion"):
         _load_knowledge(data)
 
 
