@@ -22,7 +22,7 @@ from knowledge.faq import FaqEntry, Knowledge, knowledge
 from knowledge.references import Ref, find_refs, soc2_series
 
 MAX_QUESTION_CHARS = 4000  # the same limit as the chat router's; longer input is refused politely
-MAX_REFS = 6  # references answered in one question
+MAX_REFS = 10  # references answered in one question
 
 MAPPING_SOURCE = "the article's SOC 2 to ISO 27001:2022 control mapping table"
 ISO_SOURCE = "ISO/IEC 27001:2022 Annex A and clause titles"
