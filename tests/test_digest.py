@@ -2,36 +2,21 @@
 time-machine through weeks, a DST change and a downtime; a recording Sender stands in for the platform)."""
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
 from datetime import date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 
-from bot.delivery import Senders
-from bot.scheduler import run_tick
 from bot.store import Store
 from handlers import digest, router
 from handlers.ports import Context
 from handlers.types import Message
+from tests.clockwork import at, run_schedule
 
 UTC = timezone.utc
 WS = "T1"
-
-
-class RecordingSender:
-    def __init__(self):
-        self.sent = []
-
-    async def send(self, outgoing) -> None:
-        self.sent.append((datetime.now(UTC), outgoing))
-
-
-def at(text: str, tz: str = "UTC") -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(tz))
 
 
 @pytest.fixture
@@ -127,21 +112,14 @@ def test_members_cannot_subscribe_or_unsubscribe(store):
     assert store.dump() == before
 
 
-def run_schedule(store, start, end, step=timedelta(minutes=30)):
-    sender = RecordingSender()
-    with time_machine.travel(start, tick=False) as traveller:
-        moment = start
-        while moment <= end:
-            traveller.move_to(moment, tick=False)
-            asyncio.run(run_tick(store, Senders({"slack": sender}), datetime.now(UTC)))
-            moment += step
-    return [(m, o) for m, o in sender.sent if o.reply.kind == "digest"]
+def digests_sent(store, start, end, step=timedelta(minutes=30)):
+    return [(m, o) for m, o in run_schedule(store, start, end, step).sent if o.reply.kind == "digest"]
 
 
 def test_digest_arrives_weekly_on_time_across_a_dst_change(store):
     with time_machine.travel(at("2027-03-10T10:00"), tick=False):
         say(store, "digest here weekly mon 09:00 Europe/Berlin")
-    sent = run_schedule(store, at("2027-03-14T00:00"), at("2027-04-06T00:00"), step=timedelta(minutes=30))
+    sent = digests_sent(store, at("2027-03-14T00:00"), at("2027-04-06T00:00"), step=timedelta(minutes=30))
     assert [m.isoformat() for m, _ in sent] == [
         "2027-03-15T08:00:00+00:00", "2027-03-22T08:00:00+00:00",
         "2027-03-29T07:00:00+00:00",  # Berlin changed to summer time on the 28th: still 09:00 there
@@ -155,7 +133,7 @@ def test_a_digest_missed_during_downtime_goes_out_once_late(store):
     with time_machine.travel(at("2027-03-10T10:00"), tick=False):
         say(store, "digest here weekly mon 09:00 UTC")
     # down all Monday; back on Tuesday afternoon
-    sent = run_schedule(store, at("2027-03-16T15:00"), at("2027-03-18T00:00"), step=timedelta(minutes=30))
+    sent = digests_sent(store, at("2027-03-16T15:00"), at("2027-03-18T00:00"), step=timedelta(minutes=30))
     assert [(m.isoformat(), o.key) for m, o in sent] == [("2027-03-16T15:00:00+00:00", f"digest:{WS}:1:2027-03-15")]
 
 

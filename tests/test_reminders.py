@@ -7,35 +7,18 @@ asserted exactly. End-to-end through the real Slack adapter is in tests/test_del
 """
 from __future__ import annotations
 
-import asyncio
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 
-from bot.delivery import Senders
-from bot.scheduler import run_tick
 from bot.store import Store
 from handlers import reminders
 from handlers.reminders import Ladder, OpenTask, Person, owner_rung
+from tests.clockwork import RecordingSender, at, run_schedule
 
-UTC = timezone.utc
 WS = "T1"
-
-
-class RecordingSender:
-    """Stands in for the chat platform: remembers what was sent and when."""
-
-    def __init__(self):
-        self.sent: list[tuple[datetime, object]] = []
-
-    async def send(self, outgoing) -> None:
-        self.sent.append((datetime.now(UTC), outgoing))
-
-
-def at(text: str, tz: str = "UTC") -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(tz))
 
 
 @pytest.fixture
@@ -49,18 +32,6 @@ def people(store, *specs):
     """specs: (user id, tz); the first becomes the workspace admin."""
     for user, tz in specs:
         store.upsert_person(WS, user, name=user, tz=tz, platform="slack")
-
-
-def run_schedule(store, start: datetime, end: datetime, step=timedelta(minutes=30)) -> RecordingSender:
-    sender = RecordingSender()
-    senders = Senders({"slack": sender})
-    with time_machine.travel(start, tick=False) as traveller:
-        moment = start
-        while moment <= end:
-            traveller.move_to(moment, tick=False)
-            asyncio.run(run_tick(store, senders, datetime.now(UTC)))
-            moment += step
-    return sender
 
 
 def keys_by_user(sender: RecordingSender) -> dict[str, list[str]]:

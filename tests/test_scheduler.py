@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.config import Settings
 from bot.server import create_app
 from bot.store import Store
+from tests.clockwork import RecordingSender
 from tests.serving import ServeProcess
 
 UTC = timezone.utc
@@ -30,14 +31,6 @@ def seed(db_path, tz="Europe/Berlin", workspace="local", platform="console", due
     store.upsert_person(workspace, "me", name="me", tz=tz, platform=platform)
     store.create_task(workspace, "Backup Schedule", "me", "me", due=due)
     store.close()
-
-
-class Recording:
-    def __init__(self):
-        self.sent = []
-
-    async def send(self, outgoing):
-        self.sent.append(outgoing)
 
 
 async def test_scheduler_starts_and_stops_with_the_server(tmp_path):
@@ -85,7 +78,7 @@ async def test_the_digest_cron_posts_at_its_time_and_once(tmp_path):
     with time_machine.travel(datetime(2027, 1, 1, tzinfo=UTC), tick=False):
         store.subscribe_digest("T1", "slack", "C1", weekdays="mon", time="09:00", tz="Europe/Berlin")
     store.close()
-    recording = Recording()
+    recording = RecordingSender()
     app = create_app(settings_for(tmp_path / "a.db"))
     app["senders"]["slack"] = recording
     with time_machine.travel(datetime(2027, 1, 18, 7, 59, 59, 800000, tzinfo=UTC), tick=True):
@@ -96,20 +89,20 @@ async def test_the_digest_cron_posts_at_its_time_and_once(tmp_path):
                 await asyncio.sleep(0.02)
             await app["scheduler"].tick()
             await asyncio.sleep(0.1)
-    assert [o.key for o in recording.sent] == ["digest:T1:1:2027-01-18"]
-    assert recording.sent[0].channel == "C1" and recording.sent[0].reply.kind == "digest"
+    [(_, digest)] = recording.sent
+    assert digest.key == "digest:T1:1:2027-01-18" and digest.channel == "C1" and digest.reply.kind == "digest"
 
 
 async def test_a_fast_running_scheduler_sends_each_nudge_once(tmp_path):
     seed(tmp_path / "a.db", workspace="T1", platform="slack")
-    recording = Recording()
+    recording = RecordingSender()
     app = create_app(settings_for(tmp_path / "a.db"))
     app["senders"]["slack"] = recording
     app["tick_seconds"] = 0.02
     with time_machine.travel(datetime(2027, 1, 18, 9, 5, tzinfo=ZoneInfo("Europe/Berlin")), tick=True):
         async with TestClient(TestServer(app)):
             await asyncio.sleep(0.5)  # many ticks
-    assert [o.tags for o in recording.sent] == [("nudge:T1:1:before-1:2027-01-18",)]
+    assert [o.tags for _, o in recording.sent] == [("nudge:T1:1:before-1:2027-01-18",)]
 
 
 def morning_zone_now() -> str:
