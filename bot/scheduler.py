@@ -271,15 +271,18 @@ class Scheduler:
         logs.event("scheduler.start", tick_s=self.tick_seconds, digests=len(self._fingerprint or ()))
 
     async def stop(self) -> None:
-        """Stop scheduling, then let a tick in flight finish (it records what it sent)."""
+        """Stop starting jobs, let a tick in flight finish (it records what it sent), then shut down.
+        Not shutdown() first: APScheduler's AsyncIOExecutor.shutdown() cancels the running tick."""
         if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
-            await asyncio.sleep(0)  # AsyncIOScheduler shuts down in a loop callback: let it run
+            self.scheduler.pause()
         if self._ticking and not self._ticking.done() and self._ticking is not asyncio.current_task():
             try:
                 await asyncio.wait_for(asyncio.shield(self._ticking), SHUTDOWN_WAIT_SECONDS)
             except (asyncio.TimeoutError, Exception):
                 pass
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+            await asyncio.sleep(0)  # AsyncIOScheduler shuts down in a loop callback: let it run
         logs.event("scheduler.stop")
 
     async def tick(self) -> TickResult | None:

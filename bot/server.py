@@ -130,9 +130,6 @@ def create_app(settings: Settings) -> web.Application:
 
     app["ctx"] = Context(store=Store.open(settings.db_path), admins=tuple(settings.admins))
     app.on_cleanup.append(_close_store)
-    from bot.scheduler import scheduler_context  # nudges and digests: started and stopped with the server
-
-    app.cleanup_ctx.append(scheduler_context)
     if settings.test_hooks:
         app.router.add_post("/__test__/slow", slow_request)
     if settings.teams_enabled:
@@ -147,4 +144,9 @@ def create_app(settings: Settings) -> web.Application:
         from bot import playground
 
         playground.mount(app, settings)
+    # Last, so it starts after the platforms' senders exist and stops (finishing its tick in flight)
+    # before their clients close: cleanup contexts exit in reverse order.
+    from bot.scheduler import scheduler_context  # nudges and digests: started and stopped with the server
+
+    app.cleanup_ctx.append(scheduler_context)
     return app

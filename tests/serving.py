@@ -72,7 +72,8 @@ class ServeProcess:
             return error.code, json.load(error)
 
     def logs(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text()
 
     def log_events(self) -> list[dict]:

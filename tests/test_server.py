@@ -256,3 +256,54 @@ def test_a_taken_port_is_one_line_and_exit_1(tmp_path):
     assert result.returncode == 1
     assert result.stdout == ""  # no "open the playground" promise for a server that never listened
     assert result.stderr.strip().splitlines()[-1].startswith(f"complybot serve: cannot listen on 127.0.0.1:{port}")
+
+
+async def test_sigterm_lets_the_scheduler_tick_in_flight_finish(tmp_path):
+    """A digest missed a minute ago goes out in the first tick; Slack answers slowly; SIGTERM arrives
+    while the tick waits for Slack. The tick finishes: the message arrives and is recorded as sent."""
+    import asyncio
+    from datetime import datetime, timedelta, timezone
+
+    from bot.store import Store
+    from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, TEAM_ID, FakeSlackAPI
+
+    class SlowSlack(FakeSlackAPI):
+        posting = asyncio.Event()
+
+        async def _api(self, request):
+            if request.match_info["method"] == "chat.postMessage":
+                self.posting.set()
+                await asyncio.sleep(2)
+            return await super()._api(request)
+
+    now = datetime.now(timezone.utc)
+    store = Store.open(tmp_path / "complybot.db")
+    store.ensure_workspace(TEAM_ID, "slack")
+    subscription = store.subscribe_digest(TEAM_ID, "slack", "C0DIGEST", weekdays="mon,tue,wed,thu,fri,sat,sun",
+                                          time=(now - timedelta(minutes=1)).strftime("%H:%M"), tz="UTC")
+    store.db.execute("UPDATE digests SET created_at = ? WHERE id = ?",  # subscribed two days ago
+                     [(now - timedelta(days=2)).isoformat(), subscription["id"]])
+    store.close()
+
+    api = await SlowSlack().start()
+    try:
+        server = await asyncio.to_thread(
+            ServeProcess, tmp_path, "--host", "127.0.0.1", SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=api.base_url)
+        with server:
+            await asyncio.wait_for(api.posting.wait(), 20)  # the tick is now waiting for Slack
+            server.process.send_signal(15)
+            exit_code = await asyncio.to_thread(server.process.wait, 30)
+    finally:
+        await api.stop()
+    events = server.log_events()
+
+    assert exit_code == 0
+    posts = api.to("chat.postMessage")
+    assert [call.body.get("channel") for call in posts] == ["C0DIGEST"], server.logs()
+    store = Store.open(tmp_path / "complybot.db")
+    sent = [row for row in store.db.execute("SELECT key, status FROM sent_log").fetchall() if row[0].startswith("digest:")]
+    store.close()
+    assert len(sent) == 1 and sent[0][1] == "sent", sent
+    names = [event["event"] for event in events]
+    assert names.index("scheduler.stop") < names.index("database.closed")
