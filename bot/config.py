@@ -170,6 +170,8 @@ class Settings:
             raise ConfigError("SLACK_BOT_TOKEN must be a Slack bot token (xoxb-…)")
         if self.slack_app_token and not self.slack_app_token.startswith("xapp-"):
             raise ConfigError("SLACK_APP_TOKEN must be an app-level token (xapp-…) for Socket Mode")
+        if self.slack_api_url and not self.slack_api_url.startswith(("https://", "http://")):
+            raise ConfigError(f"SLACK_API_URL must be an http(s) URL like https://slack-gov.com/api/, not {self.slack_api_url!r}")
         if self.slack_app_token and not self.slack_bot_token:
             raise ConfigError("SLACK_BOT_TOKEN is required when SLACK_APP_TOKEN is set (Socket Mode)")
         if bool(self.slack_client_id) != bool(self.slack_client_secret):

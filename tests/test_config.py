@@ -117,6 +117,7 @@ def test_secrets_stay_out_of_repr(tmp_path, monkeypatch):
     ({"SLACK_APP_TOKEN": "xapp-1-A"}, "SLACK_BOT_TOKEN"),
     ({"SLACK_SIGNING_SECRET": "s"}, "SLACK_BOT_TOKEN"),
     ({"COMPLYBOT_LOG_LEVEL": "chatty"}, "COMPLYBOT_LOG_LEVEL"),
+    ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": "slack-gov.com/api"}, "SLACK_API_URL"),
 ])
 def test_each_bad_setting_is_named(tmp_path, monkeypatch, env, setting_named):
     monkeypatch.chdir(tmp_path)
