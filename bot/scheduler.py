@@ -120,7 +120,7 @@ class TickResult:
     sent: int = 0
 
 
-def nudge_drafts(store, senders: Senders, now: datetime) -> list[tuple[str, str, str, list[reminders.Nudge]]]:
+async def nudge_drafts(store, senders: Senders, now: datetime) -> list[tuple[str, str, str, list[reminders.Nudge]]]:
     """(workspace, platform, user, nudges) for everyone due a nudge now. The SQL has already dropped
     tasks whose current rung is claimed; claiming drops whatever another tick took meanwhile."""
     zones = zones_by_workspace(store)
@@ -138,6 +138,7 @@ def nudge_drafts(store, senders: Senders, now: datetime) -> list[tuple[str, str,
         nudges = reminders.due_nudges(tasks, now, lambda _ws: ladder, lambda _ws: staff)
         for (ws, user), theirs in reminders.by_recipient(nudges).items():
             drafts.append((ws, platform, user, theirs))
+        await asyncio.sleep(0)  # let the server answer requests between workspaces (no transaction is open)
     return drafts
 
 
@@ -153,11 +154,11 @@ def _candidates_by_id(store, workspace, platform, ladder, awake, now, admin_coun
     return list(found.values())
 
 
-def claim_nudges(store, senders: Senders, now: datetime) -> list[int]:
+async def claim_nudges(store, senders: Senders, now: datetime) -> list[int]:
     drafts = [
         Draft(workspace, platform, [Claim(n.key, n.task.id, n.rung.kind) for n in nudges],
               compose=lambda won, nudges=nudges: reminders.compose_nudge([nudges[i] for i in won]), user=user)
-        for workspace, platform, user, nudges in nudge_drafts(store, senders, now)
+        for workspace, platform, user, nudges in await nudge_drafts(store, senders, now)
     ]
     return claim_all(store, drafts, now)
 
@@ -166,7 +167,7 @@ async def run_tick(store, senders: Senders, now: datetime) -> TickResult:
     """Settle sends cut short by a crash, claim what is due now, send it, then retry what failed."""
     result = TickResult()
     await settle_in_doubt(store, senders, now)
-    result.claimed = claim_nudges(store, senders, now) + claim_missed_digests(store, senders, now)
+    result.claimed = await claim_nudges(store, senders, now) + claim_missed_digests(store, senders, now)
     result.sent = await send_batch(store, senders, result.claimed, now)
     result.sent += await deliver_pending(store, senders, now)
     return result

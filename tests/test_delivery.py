@@ -108,7 +108,7 @@ def test_a_tick_sends_each_nudge_once_and_records_it(db_path):
 
 def test_restart_between_claim_and_send_sends_once_after_the_lease(db_path):
     store = Store.open(db_path)
-    claimed = claim_nudges(store, Senders({"slack": FakePlatform()}), MONDAY_0905)  # …and the process dies
+    claimed = asyncio.run(claim_nudges(store, Senders({"slack": FakePlatform()}), MONDAY_0905))  # …and the process dies
     store.close()
     assert len(claimed) == 2 and {r["status"] for r in rows(db_path).values()} == {"claimed"}
 
@@ -143,7 +143,7 @@ def test_a_platform_that_can_tell_gets_the_unsent_message_resent(db_path):
 
     store = Store.open(db_path)
     senders = Senders({"slack": FakePlatform()})
-    [first, *_] = claim_nudges(store, senders, MONDAY_0905)
+    [first, *_] = asyncio.run(claim_nudges(store, senders, MONDAY_0905))
     store.db.execute("UPDATE sent_log SET send_started_at = ? WHERE message_id = ?", [MONDAY_0905.isoformat(), first])
     store.close()  # died inside send(), before the request left
 
@@ -231,7 +231,7 @@ def test_after_downtime_only_the_latest_rung_goes_out_once(db_path):
 def test_no_sender_for_a_platform_means_no_claim(db_path):
     store = Store.open(db_path)
     try:
-        assert claim_nudges(store, Senders({"teams": FakePlatform()}), MONDAY_0905) == []
+        assert asyncio.run(claim_nudges(store, Senders({"teams": FakePlatform()}), MONDAY_0905)) == []
         assert store._rows("SELECT * FROM sent_log") == []
     finally:
         store.close()
