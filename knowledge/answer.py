@@ -96,6 +96,10 @@ class Group:
 
 @dataclass(frozen=True)
 class Answer:
+    """`kind` is one of: iso_for_soc2, soc2_for_iso, unmapped_iso, unmapped_soc2, define, iso2013,
+    unknown_ref, control, faq, recommend, abstain, and the refusals empty, too_long (error: the CLI's
+    guard). `text` alone is the complete answer; `groups` repeat its lists for richer renderers."""
+
     text: str
     kind: str
     confidence: float  # 0..1
