@@ -310,3 +310,26 @@ async def test_slack_failing_beyond_its_client_retries_is_retried_by_the_outbox(
         finally:
             await server.stop()
             await api.stop()
+
+
+async def test_a_missed_digest_reaches_its_slack_channel_once_after_a_restart(tmp_path):
+    api = await FakeSlackAPI().start()
+    store = Store.open(tmp_path / "c.db")
+    store.upsert_person(TEAM_ID, "U0BOSS", name="Boss", tz="UTC", platform="slack")
+    with time_machine.travel(datetime(2027, 1, 4, tzinfo=UTC), tick=False):
+        store.subscribe_digest(TEAM_ID, "slack", "C0STATUS", weekdays="mon", time="09:00", tz="Europe/Berlin")
+    store.close()
+    try:
+        for restart in range(2):  # down at 09:00 on Monday; up at 11:00, then restarted at 11:05
+            moment = datetime(2027, 1, 18, 11, 5 * restart, tzinfo=ZoneInfo("Europe/Berlin"))
+            with time_machine.travel(moment, tick=True):
+                server = await start_slack_server(tmp_path / "c.db", api)
+                try:
+                    [post] = await api.wait_for("chat.postMessage")
+                    await server.app["scheduler"].tick()
+                finally:
+                    await server.stop()
+        assert len(api.to("chat.postMessage")) == 1
+        assert post.body["channel"] == "C0STATUS" and "Weekly compliance digest" in post.all_text()
+    finally:
+        await api.stop()
