@@ -91,9 +91,10 @@ class Draft:
     channel: str = ""
 
 
-def claim_all(store, drafts: Iterable[Draft], now: datetime) -> list[int]:
+def claim_all(store, drafts: Iterable[Draft], now: datetime, composed: dict | None = None) -> list[int]:
     """Claim the keys of every draft in ONE transaction and queue a message for each draft that won
-    any; the message holds only what its caller won. Returns the new message ids."""
+    any; the message holds only what its caller won. Returns the new message ids; `composed`, when
+    given, receives each new message as an Outgoing (so the sender need not read it back)."""
     claimed_at, lease_until = _iso(now), _iso(now + LEASE)
     message_ids = []
     with store.transaction():
@@ -115,8 +116,14 @@ def claim_all(store, drafts: Iterable[Draft], now: datetime) -> list[int]:
             if not won:
                 conn.execute("DELETE FROM outbox WHERE id = ?", [message_id])
                 continue
-            conn.execute("UPDATE outbox SET reply = ? WHERE id = ?", [reply_to_json(draft.compose(won)), message_id])
+            reply = draft.compose(won)
+            conn.execute("UPDATE outbox SET reply = ? WHERE id = ?", [reply_to_json(reply), message_id])
             message_ids.append(message_id)
+            if composed is not None:
+                keys = sorted(draft.claims[index].key for index in won)
+                composed[message_id] = Outgoing(draft.workspace, reply, user=draft.user, channel=draft.channel,
+                                                platform=draft.platform, key=_message_key(keys, message_id),
+                                                tags=tuple(keys))
     return message_ids
 
 
@@ -151,7 +158,11 @@ def outgoing(store, message_id: int) -> Outgoing | None:
     keys = [r[0] for r in store.db.execute("SELECT key FROM sent_log WHERE message_id = ? ORDER BY key", [message_id])]
     workspace, platform, user, channel, reply = row
     return Outgoing(workspace, reply_from_json(reply), user=user, channel=channel, platform=platform,
-                    key=keys[0] if len(keys) == 1 else f"message:{message_id}", tags=tuple(keys))
+                    key=_message_key(keys, message_id), tags=tuple(keys))
+
+
+def _message_key(keys: Sequence[str], message_id: int) -> str:
+    return keys[0] if len(keys) == 1 else f"message:{message_id}"
 
 
 def _take_lease(store, message_id: int, now: datetime, condition: str) -> bool:
@@ -173,7 +184,8 @@ async def send(store, senders: Senders, message_id: int, now: datetime) -> bool:
     return await send_batch(store, senders, [message_id], now) == 1
 
 
-async def send_batch(store, senders: Senders, message_ids: Sequence[int], now: datetime) -> int:
+async def send_batch(store, senders: Senders, message_ids: Sequence[int], now: datetime,
+                     composed: Mapping[int, Outgoing] | None = None) -> int:
     """Send claimed messages whose leases the caller holds, SEND_BATCH at a time concurrently: one
     commit marks a batch started, one records its successes (failures each get their retry time).
     Returns how many were sent. A crash inside a batch leaves its messages in doubt (see above)."""
@@ -181,7 +193,7 @@ async def send_batch(store, senders: Senders, message_ids: Sequence[int], now: d
     for start in range(0, len(message_ids), SEND_BATCH):
         ready = []
         for message_id in message_ids[start:start + SEND_BATCH]:
-            message = outgoing(store, message_id)
+            message = (composed or {}).get(message_id) or outgoing(store, message_id)
             sender = senders.get(message.platform) if message else None
             if sender is None:  # that platform is not configured in this process; the lease will lapse
                 logs.event("delivery.no_sender", logging.WARNING, message=message_id)

@@ -154,21 +154,22 @@ def _candidates_by_id(store, workspace, platform, ladder, awake, now, admin_coun
     return list(found.values())
 
 
-async def claim_nudges(store, senders: Senders, now: datetime) -> list[int]:
+async def claim_nudges(store, senders: Senders, now: datetime, composed: dict | None = None) -> list[int]:
     drafts = [
         Draft(workspace, platform, [Claim(n.key, n.task.id, n.rung.kind) for n in nudges],
               compose=lambda won, nudges=nudges: reminders.compose_nudge([nudges[i] for i in won]), user=user)
         for workspace, platform, user, nudges in await nudge_drafts(store, senders, now)
     ]
-    return claim_all(store, drafts, now)
+    return claim_all(store, drafts, now, composed)
 
 
 async def run_tick(store, senders: Senders, now: datetime) -> TickResult:
     """Settle sends cut short by a crash, claim what is due now, send it, then retry what failed."""
     result = TickResult()
     await settle_in_doubt(store, senders, now)
-    result.claimed = await claim_nudges(store, senders, now) + claim_missed_digests(store, senders, now)
-    result.sent = await send_batch(store, senders, result.claimed, now)
+    composed: dict = {}
+    result.claimed = await claim_nudges(store, senders, now, composed) + claim_missed_digests(store, senders, now)
+    result.sent = await send_batch(store, senders, result.claimed, now, composed)
     result.sent += await deliver_pending(store, senders, now)
     return result
 

@@ -194,14 +194,17 @@ def due_nudges(
     The owner hears of a task on its current rung; the assigner (or the admins) hears once when it
     is `escalate_after` days overdue. Each person only inside their own working morning."""
     nudges: list[Nudge] = []
+    awake_today: dict[tuple[str, Ladder], date | None] = {}  # (zone, ladder) -> local date if awake now
     for task in tasks:
         ladder = ladder_for(task.workspace)
         rungs = [(task.owner, owner_rung)] + [(boss, escalation_rung) for boss in _escalation_recipients(task, admins_for)]
         for recipient, rung_for in rungs:
-            if not in_working_morning(now, recipient.tz, ladder):
-                continue
-            today = local_now(now, recipient.tz).date()
-            if is_quiet(task, today):
+            memo = (recipient.tz, ladder)
+            if memo not in awake_today:
+                awake = in_working_morning(now, recipient.tz, ladder)
+                awake_today[memo] = local_now(now, recipient.tz).date() if awake else None
+            today = awake_today[memo]
+            if today is None or is_quiet(task, today):
                 continue
             rung = _fresh(task, rung_for(task.due, today, ladder))
             if rung:
