@@ -305,8 +305,7 @@ async def settle_in_doubt(store, senders: Senders, now: datetime) -> None:
             continue
         message = outgoing(store, message_id)
         sender = senders.get(message.platform) if message else None
-        check = getattr(sender, "was_delivered", None)
-        delivered = await check(message) if check else None
+        delivered = await _was_delivered(sender, message)
         if delivered is False:
             with store.transaction():
                 store.db.execute(
@@ -325,6 +324,18 @@ async def settle_in_doubt(store, senders: Senders, now: datetime) -> None:
         if note:
             logs.event("delivery.unconfirmed", logging.WARNING, workspace=message.workspace if message else None,
                        key=message.key if message else None)
+
+
+async def _was_delivered(sender, message: Outgoing | None) -> bool | None:
+    """The platform's answer to "did this message arrive?", or None when it cannot tell."""
+    check = getattr(sender, "was_delivered", None)
+    if check is None or message is None:
+        return None
+    try:
+        return await check(message)
+    except Exception as error:  # cannot tell: treat as unknown, never as "send again"
+        logs.event("delivery.check_failed", logging.WARNING, error=describe_failure(error))
+        return None
 
 
 async def deliver_pending(store, senders: Senders, now: datetime) -> int:

@@ -325,7 +325,7 @@ class Scheduler:
 
     async def post_digest(self, subscription_id: int) -> bool:
         subscription = next((s for s in self.store.digests() if s["id"] == subscription_id), None)
-        if subscription is None:
+        if subscription is None or not self.senders.can_send(subscription["platform"]):
             return False
         now = self.clock.now()
         occurrence = last_occurrence(subscription, now) or now.astimezone(reminders.zone(subscription["tz"]))
