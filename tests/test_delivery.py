@@ -3,22 +3,29 @@
 "Restart" here means what a restart leaves behind: the process is cut off at a given step (its
 committed SQLite state is all that remains), a new Store connection is opened on the same file and the
 next tick runs. The Slack tests go through the real server, the real Bolt client and SlackSender to the
-fake Slack Web API (tests/fakes/slack_api.py) over HTTP on 127.0.0.1.
+fake Slack Web API (tests/fakes/slack_api.py) over HTTP on 127.0.0.1; the last test kills a real
+`complybot serve` process (SIGKILL) while Slack holds its message unanswered, and restarts it.
 """
 from __future__ import annotations
 
 import asyncio
+import signal
+import subprocess
+import sys
 import threading
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from aiohttp import web
 
 from bot import delivery
 from bot.delivery import LEASE, MAX_ATTEMPTS, Senders
 from bot.scheduler import claim_nudges, run_tick
 from bot.store import Store
+from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, TEAM_ID, Call, FakeSlackAPI, _body, start_slack_server
+from tests.serving import clean_env, free_port
 
 UTC = timezone.utc
 WS = "T1"
@@ -239,7 +246,6 @@ def test_no_sender_for_a_platform_means_no_claim(db_path):
 
 # -- end to end through the real Slack adapter ---------------------------------------------------
 
-from tests.fakes.slack_api import TEAM_ID, FakeSlackAPI, start_slack_server  # noqa: E402
 
 ALICE = "U0ALICE"
 
@@ -333,3 +339,67 @@ async def test_a_missed_digest_reaches_its_slack_channel_once_after_a_restart(tm
         assert post.body["channel"] == "C0STATUS" and "Weekly compliance digest" in post.all_text()
     finally:
         await api.stop()
+
+
+# -- a real process killed mid-send ----------------------------------------------------------------
+
+
+
+
+# `complybot serve` in a process whose clock starts at argv[1] and runs on (time-machine)
+SERVE_AT = ("import sys, time_machine; time_machine.travel(sys.argv[1], tick=True).start(); "
+            "from bot.cli import main; sys.exit(main(sys.argv[2:]))")
+
+
+class HangingSlack(FakeSlackAPI):
+    """Slack that takes the message and then does not answer until `release()`."""
+
+    hang: bool = True
+    _released: asyncio.Event | None = None
+
+    async def _api(self, request):
+        if self.hang and request.match_info["method"] == "chat.postMessage":
+            self._released = self._released or asyncio.Event()
+            await self._record(Call("chat.postMessage", await _body(request)))
+            await self._released.wait()
+            return web.json_response({"ok": False, "error": "fatal_error"}, status=500)
+        return await super()._api(request)
+
+    def release(self) -> None:
+        self.hang = False
+        if self._released:
+            self._released.set()
+
+
+def serve_at(moment: datetime, db_path, api) -> subprocess.Popen:
+    env = clean_env(COMPLYBOT_DB=str(db_path), COMPLYBOT_HOST="127.0.0.1", SLACK_BOT_TOKEN=BOT_TOKEN,
+                    SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=api.base_url)
+    return subprocess.Popen([sys.executable, "-c", SERVE_AT, moment.isoformat(), "serve", "--port", str(free_port())],
+                            env=env, cwd=db_path.parent, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def test_a_server_killed_between_send_and_record_does_not_send_again_after_restart(tmp_path):
+    api = await HangingSlack().start()
+    db = tmp_path / "c.db"
+    with time_machine.travel(datetime(2027, 1, 10, tzinfo=UTC), tick=False):
+        seed_slack(db)
+    morning = datetime(2027, 1, 18, 9, 5, tzinfo=ZoneInfo("Europe/Berlin"))
+    first = serve_at(morning, db, api)
+    try:
+        await api.wait_for("chat.postMessage", timeout=30)  # Slack has it; the server waits for the answer
+    finally:
+        first.send_signal(signal.SIGKILL)  # …and dies before recording anything
+        first.wait(10)
+    [row] = rows(db).values()
+    assert row["status"] == "claimed" and row["send_started_at"]
+
+    api.release()
+    second = serve_at(morning + LEASE + timedelta(minutes=1), db, api)  # restarted after the lease ran out
+    try:
+        await until(lambda: rows(db)[row["key"]]["status"] == "sent", timeout=30)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(30) == 0
+        await api.stop()
+    assert len(api.to("chat.postMessage")) == 1  # nothing sent twice, and the one message was not lost
+    assert rows(db)[row["key"]]["last_error"].startswith("unconfirmed")
