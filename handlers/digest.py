@@ -20,7 +20,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from handlers.reminders import WEEKDAY_NAMES as DAY_NAMES, zone
 from handlers.roles import Refusal, Request, require_admin
 from handlers.status import FRAMEWORK_NAMES, Coverage, refs_of
-from handlers.types import Reply, Section, progress_bar
+from handlers.replies import sections_reply
+from handlers.types import Reply, Section
 from knowledge.catalog import catalog
 
 WEEK = timedelta(days=7)
@@ -59,9 +60,8 @@ def compose(store, workspace: str, now: datetime, tz: str = "UTC") -> Reply:
                              [f"#{t.id} {t.control} — {who(t.owner)}, {t.due:%a %d %b}" for t in soon],
                              "Nothing due in the next 7 days."))
     sections.append(_listing("Top gaps", _top_gaps(coverage, who), "No gaps: every reference is covered."))
-    text = "\n".join([f"Weekly compliance digest — week of {today - timedelta(days=today.weekday()):%d %b %Y}"]
-                     + [line for s in sections for line in (f"\n*{s.title}*", *s.lines)])
-    return Reply(text, sections=tuple(sections), kind="digest")
+    headline = f"Weekly compliance digest — week of {today - timedelta(days=today.weekday()):%d %b %Y}"
+    return sections_reply(headline, sections, "digest")
 
 
 def _progress(coverage: Coverage) -> list[Section]:
@@ -71,7 +71,7 @@ def _progress(coverage: Coverage) -> list[Section]:
         covered = sum(coverage.covered(ref) for ref in refs)
         fraction = covered / len(refs) if refs else 0.0
         sections.append(Section(title=FRAMEWORK_NAMES[framework], progress=fraction,
-                                lines=(f"{progress_bar(fraction)} — {covered} of {len(refs)} covered",)))
+                                lines=(f"{covered} of {len(refs)} covered",)))
     return sections
 
 
