@@ -286,29 +286,36 @@ def _mention(person: Person) -> str:
 
 def compose_nudge(nudges: list[Nudge], refs: Callable[[str], ControlRefs] = control_refs) -> Reply:
     """One direct message for one person: their own tasks first (most urgent first), then the overdue
-    ones they assigned. Each part shows at most MAX_TASKS_SHOWN tasks and counts the rest."""
+    ones they assigned. Each part shows at most MAX_TASKS_SHOWN tasks and counts the rest. The text
+    alone is complete (text-only platforms); the sections carry the same with buttons."""
     own = sorted((n for n in nudges if not n.escalation), key=lambda n: (n.task.due, n.task.id))
     escalated = sorted((n for n in nudges if n.escalation), key=lambda n: (n.task.due, n.task.id))
-    sections = [_task_section(n, refs) for n in own[:MAX_TASKS_SHOWN]]
+    sections: list[Section] = []
     text_lines: list[str] = []
     if own:
         text_lines.append("Reminder: " + ("this task needs" if len(own) == 1 else f"these {len(own)} tasks need") + " you.")
         text_lines += [f"• #{n.task.id} {n.task.control}: {when_due(n.task.due, n.today)}" for n in own[:MAX_TASKS_SHOWN]]
-        text_lines += _more(len(own), "`tasks` lists them all")
+        sections += [_task_section(n, refs) for n in own[:MAX_TASKS_SHOWN]]
+        _add_more(len(own), "`tasks` lists them all", sections, text_lines)
     if escalated:
-        sections += [_task_section(n, refs) for n in escalated[:MAX_TASKS_SHOWN]]
-        text_lines.append(
-            ("A task you assigned is" if len(escalated) == 1 else f"{len(escalated)} tasks you assigned are")
-            + " overdue by a week or more:"
-        )
+        heading = (("A task you assigned is" if len(escalated) == 1 else f"{len(escalated)} tasks you assigned are")
+                   + " overdue by a week or more:")
+        text_lines.append(heading)
         text_lines += [f"• #{n.task.id} {n.task.control} ({_mention(n.task.owner)}): {when_due(n.task.due, n.today)}"
                        for n in escalated[:MAX_TASKS_SHOWN]]
-        text_lines += _more(len(escalated), "`tasks overdue` lists them all")
+        if own:  # the message's lead is about their own tasks: give this part its own heading
+            sections.append(Section(title=heading))
+        sections += [_task_section(n, refs) for n in escalated[:MAX_TASKS_SHOWN]]
+        _add_more(len(escalated), "`tasks overdue` lists them all", sections, text_lines)
     return Reply("\n".join(text_lines), sections=tuple(sections), kind="nudge")
 
 
-def _more(count: int, where: str) -> list[str]:
-    return [f"…and {count - MAX_TASKS_SHOWN} more; {where}."] if count > MAX_TASKS_SHOWN else []
+def _add_more(count: int, where: str, sections: list[Section], text_lines: list[str]) -> None:
+    """Count what MAX_TASKS_SHOWN left out, in the sections and in the text."""
+    if count > MAX_TASKS_SHOWN:
+        line = f"…and {count - MAX_TASKS_SHOWN} more; {where}."
+        sections.append(Section(lines=(line,)))
+        text_lines.append(line)
 
 
 # -- the "Need help" button ----------------------------------------------------------------------

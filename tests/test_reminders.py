@@ -245,3 +245,19 @@ def test_the_need_help_button_explains_the_control_and_names_who_can_help(store)
     refused = router.handle(Message("slack", WS, "mallory", button.value, user_name="mallory"), ctx)
     assert refused.kind == "forbidden" and store.dump() == before
     assert router.handle(Message("slack", WS, "alice", "help 999", user_name="alice"), ctx).kind == "unknown_task"
+
+
+def test_a_long_list_shows_the_most_urgent_and_counts_the_rest():
+    owner, boss = Person("U1", "UTC"), Person("U0", "UTC")
+    tasks = [OpenTask(i, WS, "Backup Schedule", date(2027, 1, 1) + timedelta(days=i), owner, assigner=boss)
+             for i in range(1, 15)]
+    nudges = reminders.due_nudges(tasks, at("2027-01-25T09:10"), lambda ws: Ladder())
+    mine = reminders.compose_nudge([n for n in nudges if n.recipient == owner])
+    assert [s.title for s in mine.sections][:2] == ["#1 Backup Schedule", "#2 Backup Schedule"]
+    assert len(mine.sections) == 11 and mine.sections[-1].lines == ("…and 4 more; `tasks` lists them all.",)
+    assert mine.text.endswith("…and 4 more; `tasks` lists them all.")
+    both = reminders.compose_nudge([n for n in nudges if not n.escalation][:3] + [n for n in nudges if n.escalation][:2])
+    assert [s.title for s in both.sections] == [
+        "#1 Backup Schedule", "#2 Backup Schedule", "#3 Backup Schedule",
+        "2 tasks you assigned are overdue by a week or more:", "#1 Backup Schedule", "#2 Backup Schedule"]
+    assert both.sections[-1].lines[0] == "Owner: <@U1>" and not both.sections[-1].actions
