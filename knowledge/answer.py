@@ -44,19 +44,14 @@ _CONTROL_FILLER = lexicon.QUESTION_WORDS | frozenset(
     for w in """way ways best good need needs needed use using used implement implementing implementation
     set setup handle handling work works like example examples recommended require required""".split()
 )
-# words that place a question in our field. An FAQ answer needs a strong one, or a weak one and a
-# close match, or no unknown words at all and a very close match (no "$" for pizza prices).
+# words that place a question in our field. An FAQ answer needs a strong one (a name only these
+# frameworks use), or two words of our data's own phrasings (the domain vocabulary, derived at load from
+# FAQ phrasings and keywords and control names) and a close match, or a very close match without unknown
+# words (no "$" for pizza prices or "what time is it").
 _STRONG_DOMAIN_WORDS = frozenset(
     lexicon.stem(w)
     for w in """soc1 soc2 soc3 soc iso27001 iso isms type1 type2 attestation tsc annex soa applicability
     surveillance recertification cpa infosec cybersecurity complybot certification certifications trust""".split()
-)
-_DOMAIN_WORDS = _STRONG_DOMAIN_WORDS | frozenset(
-    lexicon.stem(w)
-    for w in """audit audits auditor auditors certificate certified certify attest compliance compliant
-    framework frameworks standard criteria clause renewal renew control controls assurance report
-    reports privacy vendor risk policy policies evidence gap assessment assessor monitoring documentation
-    bot help""".split()
 )
 _FAQ_BAR = {"strong": 0.45, "weak": 0.6, "none": 0.8}
 _FAQ_CANDIDATES = 12  # entries whose best phrasing scores highest; only they are weighed as a whole
@@ -80,6 +75,7 @@ _QUESTION_START = re.compile(
 _FRAMEWORK_WORD = {"soc2": "soc2", "iso27001": "iso", "iso": "iso"}
 # an FAQ entry about one member of a family does not answer a question about another member
 _EXCLUSIVE_FAMILIES = (frozenset({"soc1", "soc2", "soc3", "iso27001"}), frozenset({"type1", "type2"}))
+_SELF = re.compile(r"\b(we|we're|were|our|ours|us|i'm|i am|my company|my startup|my team)\b", re.I)
 _US_PRONOUN = re.compile(r"\b(US|U\.S\.A?\.?)(?![a-z])")
 _NOT_US = re.compile(
     r"\b(?:outside|out of|non|beyond|except|excluding)\W+(?:of\W+)?(?:the\W+)?(?:US|U\.S\.A?\.?|USA)(?![a-z])", re.I
@@ -159,9 +155,15 @@ class Engine:
         self._faq_families = {entry_id: self._families(words) for entry_id, words in entry_words.items()}
         self._faq_words = {entry_id: frozenset(lexicon.content(words)) for entry_id, words in entry_words.items()}
         self._faq_exact = {" ".join(self._phrase(q)): e.id for e in kn.faq for q in e.questions}
+        self._other_frameworks = self._phrase_set(kn.other_frameworks)
+        self._domain = self._domain_words()
+        # topic words of the FAQ ("audit", "evidence", "policy"): asking about a control in their terms is
+        # no sign of another subject, so they do not count against a control match
+        self._topic_words = frozenset(
+            w for e in kn.faq for k in e.keywords for w in lexicon.content(self._phrase(k))) | _STRONG_DOMAIN_WORDS
         vocabulary = Counter(self._raw_words)
         vocabulary.update(word for short in kn.abbreviations for word in lexicon.normalize(short).split())
-        for word in lexicon.STOPWORDS | _DOMAIN_WORDS | _MAPPING_WORDS | _CHOICE | _CHOICE_SUBJECT:
+        for word in lexicon.STOPWORDS | self._domain | _MAPPING_WORDS | _CHOICE | _CHOICE_SUBJECT:
             vocabulary[word] += 1
         self._speller = lexicon.Speller(vocabulary)
         self._children = self._clause_children()
@@ -216,6 +218,12 @@ class Engine:
             for name in (control.name, *self.kn.aliases.get(control.name, ())):
                 yield control.name, self._control_words(self._phrase(name))
 
+    def _domain_words(self) -> frozenset[str]:
+        """Content words of our own phrasings (FAQ questions and keywords, control names and aliases):
+        a question using them is in our field. Question words alone ("how", "long") place nothing."""
+        words = {w for entry_words in self._faq_words.values() for w in entry_words} | set(self._controls.idf)
+        return frozenset(words - lexicon.QUESTION_WORDS) | _STRONG_DOMAIN_WORDS
+
     def _faq_phrases(self):
         for entry in self.kn.faq:
             for text in (*entry.questions, *entry.keywords):
@@ -264,6 +272,9 @@ class Engine:
         recommendation = self._recommend(text, tokens)
         if recommendation:
             return recommendation
+        other = self._other_frameworks.hits(tokens)
+        if other:  # named by its longest spelling found: "PCI DSS", not "PCI"
+            return self._abstain(0.0, f"I hold no facts about {max(other, key=len)}. ")
         return self._answer_words(text, tokens)
 
     # ------------------------------------------------------------------ references
@@ -501,7 +512,10 @@ class Engine:
     def _hits(tokens: list[str], phrases: lexicon.PhraseFinder) -> list[str]:
         return phrases.hits(tokens)
 
-    def _recommend(self, text: str, tokens: list[str]) -> Answer | None:
+    def _recommend(self, text: str, tokens: list[str], described: bool = False) -> Answer | None:
+        """A recommendation when the question asks to choose, or when a customer or contract demands one
+        framework by name. `described`: the question says something about the company and nothing else
+        matched, so its markets and traits are the question ("we're a startup selling to US banks")."""
         named = {_FRAMEWORK_WORD[t] for t in tokens if t in _FRAMEWORK_WORD}
         choice = any(t in _CHOICE for t in tokens)
         which = any(t in ("which", "need", "both") for t in tokens)  # a choice only with a market
@@ -519,6 +533,11 @@ class Engine:
         ours = bool(topic or named or self._hits(tokens, self._askers))  # about frameworks or customers, not cars
         leans = any(leaning.values())
         asked = ours and ((choice and (topic or markets)) or (which and (markets or (topic and leans))) or versus)
+        if described:
+            asked = markets or leans
+        if demanded and not asked:  # "our contract requires ISO 27001": follow it, unless asked about more
+            entry, faq_score = self._best_faq(tokens)
+            asked = faq_score < 0.8 or entry.id.startswith("choose")
         if not asked:
             return None
         if demanded:
@@ -587,8 +606,7 @@ class Engine:
     def _best_iso_titles(self, tokens: list[str]) -> list[tuple[str, float]]:
         return self._rank_names(self._iso_titles, set(self._control_words(tokens)))
 
-    @staticmethod
-    def _rank_names(index: lexicon.PhraseIndex, wanted: set[str]) -> list[tuple[str, float]]:
+    def _rank_names(self, index: lexicon.PhraseIndex, wanted: set[str]) -> list[tuple[str, float]]:
         """Groups (controls, ISO refs) by how well one of their names matches the question's words."""
         asked = index.weight(w for w in wanted if w in index.idf)
         if not asked:
@@ -603,7 +621,8 @@ class Engine:
             score = 2 * recall * precision / (recall + precision)
             if score > best.get(name, 0.0):
                 best[name] = score
-        unknown = sum(1 for w in wanted if w not in index.idf and w not in _DOMAIN_WORDS and not w.isdigit())
+        topics = self._topic_words
+        unknown = sum(1 for w in wanted if w not in index.idf and w not in topics and not w.isdigit())
         penalty = 0.65**unknown  # words we cannot place make a control match less certain
         return sorted(((name, s * penalty) for name, s in best.items()), key=lambda x: -x[1])
 
@@ -616,7 +635,7 @@ class Engine:
         unique = set(wanted)
         index = self._faq
         unknown = sum(1 for w in unique if w not in index.idf and not w.isdigit())
-        anchor = "strong" if unique & _STRONG_DOMAIN_WORDS else "weak" if unique & _DOMAIN_WORDS else "none"
+        anchor = "strong" if unique & _STRONG_DOMAIN_WORDS else "weak" if len(unique & self._domain) > 1 else "none"
         asked = index.weight(w for w in unique if w in index.idf)
         if not asked or (anchor == "none" and unknown):
             return None, 0.0
@@ -662,6 +681,10 @@ class Engine:
         if titles and titles[0][1] >= 0.75:  # "secure coding": an Annex A control by its title
             found = self._iso(titles[0][0], False)
             return replace(found, confidence=round(titles[0][1] * 0.9, 3))
+        if _SELF.search(text) or self._hits(tokens, self._askers):
+            recommendation = self._recommend(text, tokens, described=True)
+            if recommendation:
+                return recommendation
         return self._abstain(max(faq_score, control_score))
 
     def _control_answer(self, ranked: list[tuple[str, float]]) -> Answer:
@@ -697,9 +720,9 @@ class Engine:
             suggestions=suggestions[:3],
         )
 
-    def _abstain(self, score: float) -> Answer:
+    def _abstain(self, score: float, why: str = "") -> Answer:
         return Answer(
-            "That is outside what I know. I answer questions about SOC 2 and ISO 27001:2022: which ISO "
+            f"{why}That is outside what I know. I answer questions about SOC 2 and ISO 27001:2022: which ISO "
             "controls map to a SOC 2 criterion and the reverse, what a criterion or an Annex A control is, "
             "how a named control such as disk encryption or MFA maps to both, ISO 27001:2013 numbers in the "
             "current version, timelines, costs, audits, renewal, and which framework suits your company.",

@@ -1,4 +1,5 @@
-"""Loads and validates the FAQ/advice and the synonyms data (`faq.toml`, `synonyms.toml`, `markets.toml`).
+"""Loads and validates the FAQ/advice, the synonyms and the recommendation data (`faq.toml`, `synonyms.toml`,
+`recommend.toml`).
 
 Like `catalog.load`, a malformed entry raises `DataError` naming the file and the line (TOML syntax
 errors carry their own line; for a bad value we point at the line where its key or id is written).
@@ -44,6 +45,7 @@ class Knowledge:
     markets: dict[str, tuple[str, ...]]  # "us" | "international" -> where customers are
     asks: tuple[str, ...]  # verbs of a customer or contract demanding a framework
     askers: tuple[str, ...]  # who may demand one: customer, contract, rfp ...
+    other_frameworks: tuple[str, ...] = ()  # frameworks we hold no facts on: hipaa, pci dss ...
 
 
 class _Toml:
@@ -162,34 +164,33 @@ def _synonyms(toml: _Toml, names: set[str]):
         if name not in names:
             toml.fail(toml.key(name, start), f"[aliases] {name!r} is not a control name of controls.csv")
         aliases[name] = toml.strings(value, toml.key(name, start), f"aliases of {name!r}")
-    table, start = toml.table("recommend_signals")
-    signals = {}
-    for framework in FRAMEWORKS:
-        if framework not in table:
-            toml.fail(start, f"[recommend_signals] needs {framework} = [...]")
-        signals[framework] = toml.strings(table[framework], toml.key(framework, start), f"recommend_signals.{framework}")
-    return abbreviations, aliases, signals
+    table, start = toml.table("other_frameworks")
+    other_frameworks = toml.strings(table.get("names"), toml.key("names", start), "other_frameworks.names")
+    return abbreviations, aliases, other_frameworks
 
 
-def _markets(toml: _Toml):
-    table, start = toml.table("markets")
-    markets = {}
-    for key in ("us", "international"):
+def _lists(toml: _Toml, name: str, keys: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    table, start = toml.table(name)
+    for key in keys:
         if key not in table:
-            toml.fail(start, f"[markets] needs {key} = [...]")
-        markets[key] = toml.strings(table[key], toml.key(key, start), f"markets.{key}")
-    contracts, start = toml.table("contracts")
-    asks = toml.strings(contracts.get("asks"), toml.key("asks", start), "contracts.asks")
-    askers = toml.strings(contracts.get("who"), toml.key("who", start), "contracts.who")
-    return markets, asks, askers
+            toml.fail(start, f"[{name}] needs {key} = [...]")
+    return {key: toml.strings(table[key], toml.key(key, start), f"{name}.{key}") for key in keys}
+
+
+def _recommend(toml: _Toml):
+    """Markets, company traits (`signals`) and contract words: everything a recommendation reads."""
+    markets = _lists(toml, "markets", ("us", "international"))
+    signals = _lists(toml, "signals", FRAMEWORKS)
+    contracts = _lists(toml, "contracts", ("who", "asks"))
+    return markets, signals, contracts["asks"], contracts["who"]
 
 
 def load(data_dir: Path = DATA_DIR, cat: Catalog | None = None) -> Knowledge:
     cat = cat or catalog()
     faq, advice = _faq(_Toml(data_dir / "faq.toml"))
-    abbreviations, aliases, signals = _synonyms(_Toml(data_dir / "synonyms.toml"), {c.name for c in cat.controls})
-    markets, asks, askers = _markets(_Toml(data_dir / "markets.toml"))
-    return Knowledge(faq, advice, abbreviations, aliases, signals, markets, asks, askers)
+    abbreviations, aliases, others = _synonyms(_Toml(data_dir / "synonyms.toml"), {c.name for c in cat.controls})
+    markets, signals, asks, askers = _recommend(_Toml(data_dir / "recommend.toml"))
+    return Knowledge(faq, advice, abbreviations, aliases, signals, markets, asks, askers, others)
 
 
 @functools.cache

@@ -420,6 +420,56 @@ def test_us_the_pronoun_is_not_the_country():
     assert first_framework(result.text) == "iso"
 
 
+@pytest.mark.parametrize(
+    "question, first",
+    [
+        ("which should we get for australian customers", "iso"),  # a demonym is a market
+        ("we're a 10 person startup selling to US enterprises", "soc2"),  # a description is the question
+        ("customers in the middle east", "iso"),
+        ("our customer contract requires soc 2", "soc2"),  # follow the contract, not the Contracts control
+        ("contract requires ISO 27001", "iso"),
+        ("our enterprise customers keep asking for a soc 2 report", "soc2"),
+    ],
+)
+def test_what_a_company_says_about_itself_is_a_recommendation_question(question, first):
+    result = answer(question)
+    assert result.kind == "recommend", result.text
+    assert first_framework(result.text) == first
+
+
+def test_canada_is_not_counted_as_the_us_market():
+    assert first_framework(answer("which framework for canadian customers?").text) == "iso"
+
+
+def test_faq_phrasings_match_exactly_under_the_same_normalisation():
+    engine = Engine(catalog(), faq_module.knowledge())
+    for entry in faq_module.knowledge().faq:
+        for question in entry.questions:
+            found, score = engine._best_faq(engine.question_tokens(question))
+            assert score == 1.0, question
+    for question in ("common mistakes", "implementation challenges", "what are non-conformities",
+                     "what changed in 2022", "how do they complement each other"):
+        assert engine._best_faq(engine.question_tokens(question))[1] == 1.0, question
+
+
+@pytest.mark.parametrize("question, words", [
+    ("what's processing integrity", "accurately"), ("what changed in 2022", "Annex SL"),
+    ("how do they complement each other", "complement"), ("pricing for iso", "$50,000"),
+])
+def test_in_scope_questions_in_few_words_are_answered(question, words):
+    result = answer(question)
+    assert result.kind == "faq" and words in result.text, result.text
+
+
+@pytest.mark.parametrize("question, name", [
+    ("what are the GDPR fines for a data breach", "GDPR"), ("how much does a PCI DSS audit cost", "PCI DSS"),
+    ("does soc 2 cover hipaa", "HIPAA"), ("iso 27701 cost", "ISO 27701"), ("HITRUST certification cost", "HITRUST"),
+])
+def test_other_frameworks_are_outside_what_we_know(question, name):
+    result = answer(question)
+    assert result.kind == "abstain" and name in result.text
+    assert "$" not in result.text and not iso_in(result.text) and not soc2_in(result.text)
+
 # ---------------------------------------------------------------- out of scope, junk, refusals
 
 

@@ -155,15 +155,23 @@ def test_an_alias_for_an_unknown_control_names_file_and_line(data):
         _load_knowledge(data)
 
 
-def test_missing_recommend_signals_fail(data):
-    _edit(data / "synonyms.toml", "\n[recommend_signals]\n", "\n[recommend_signals_typo]\n")
-    with pytest.raises(DataError, match=r"^synonyms.toml:\d+: \[recommend_signals\] must be a table"):
+def test_missing_other_frameworks_fail(data):
+    _edit(data / "synonyms.toml", "\n[other_frameworks]\n", "\n[other_frameworks_typo]\n")
+    with pytest.raises(DataError, match=r"^synonyms.toml:\d+: \[other_frameworks\] must be a table"):
         _load_knowledge(data)
 
 
 def test_markets_need_both_lists(data):
-    _edit(data / "markets.toml", "international = [", "abroad = [")
-    with pytest.raises(DataError, match=r"^markets.toml:\d+: \[markets\] needs international"):
+    _edit(data / "recommend.toml", "international = [", "abroad = [")
+    with pytest.raises(DataError, match=r"^recommend.toml:\d+: \[markets\] needs international"):
+        _load_knowledge(data)
+
+
+def test_recommend_signals_need_every_framework(data):
+    path = data / "recommend.toml"
+    _edit(path, "\nboth = [", "\nbooth = [")
+    line = _line_of(path, "[signals]")
+    with pytest.raises(DataError, match=rf"^recommend.toml:{line}: \[signals\] needs both"):
         _load_knowledge(data)
 
 

@@ -273,15 +273,22 @@ def test_abbreviations_expand_to_known_words(synonyms, faq, control_names):
         assert term in synonyms["abbreviations"], term
 
 
-def test_recommend_signals_are_lowercase_and_distinct(synonyms):
-    signals = synonyms["recommend_signals"]
-    assert set(signals) == {"soc2", "iso", "both"}
+def test_recommendation_phrases_are_distinct():
+    """recommend.toml is the one source of recommendation signals: a phrase says one thing only."""
+    data = tomllib.loads((DATA / "recommend.toml").read_text(encoding="utf-8"))
+    assert set(data["markets"]) == {"us", "international"} and set(data["signals"]) == {"soc2", "iso", "both"}
     seen: dict[str, str] = {}
-    for framework, words in signals.items():
-        assert words, framework
-        for word in words:
-            assert word == word.lower().strip(), word
-            assert seen.setdefault(word, framework) == framework, (word, seen[word], framework)
+    for table in ("markets", "signals"):
+        for name, phrases in data[table].items():
+            for phrase in phrases:
+                assert phrase == phrase.strip(), phrase
+                assert seen.setdefault(phrase.casefold(), name) == name, (phrase, seen[phrase.casefold()], name)
+    assert "canada" not in [p.casefold() for p in data["markets"]["us"]]  # the article says nothing of it
+
+
+def test_no_other_data_file_holds_recommendation_signals(synonyms):
+    assert "recommend_signals" not in synonyms
+    assert {"hipaa", "pci dss", "gdpr"} <= {name.casefold() for name in synonyms["other_frameworks"]["names"]}
 
 
 def test_data_readme_describes_every_data_file():
