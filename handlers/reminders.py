@@ -346,3 +346,70 @@ def need_help(req, args: str) -> Reply:
     )
     text = "\n".join([f"Help with #{task.id} {task.control}: it counts for", *lines, f"Who can help: {who}."])
     return Reply(text, sections=sections, kind="need_help")
+
+
+# -- the `nudges` command: show or change the workspace's ladder ----------------------------------
+
+NUDGES_USAGE = ("Usage: `nudges` shows the reminder schedule; admins change it with any of "
+                "`nudges before 7,1 every 3 escalate 7 window 09:00-10:00 days mon-fri`, or `nudges default`.")
+_LIMITS = {"before": 365, "every": 90, "escalate": 365}
+
+
+def describe_ladder(ladder: Ladder) -> str:
+    before = " and ".join(str(d) for d in ladder.before)
+    parts = [f"{before} day{'s' * (ladder.before != (1,))} before the due date" if ladder.before else "", "on the day"]
+    if ladder.overdue_every:
+        parts.append(f"then every {ladder.overdue_every} day{'s' * (ladder.overdue_every != 1)} while overdue")
+    escalation = (f"after {ladder.escalate_after} days overdue the assigner (or the admins) is told too"
+                  if ladder.escalate_after else "no escalation")
+    days = ", ".join(WEEKDAY_NAMES[d].capitalize() for d in ladder.workdays)
+    return (f"Reminders: {', '.join(p for p in parts if p)}; {escalation}. They arrive "
+            f"{ladder.window_start:%H:%M}–{ladder.window_end:%H:%M} on {days}, in each person's own time zone.")
+
+
+def configure(req, args: str) -> Reply:
+    """`nudges` (anyone) and `nudges before 14,3,1 every 2 escalate 5 window 08:30-09:30 days sun-thu`
+    or `nudges default` (admins): the workspace's ladder, kept in its settings under `nudges`."""
+    from handlers.roles import Refusal, require_admin
+
+    words = args.split()
+    settings = req.store.workspace(req.workspace)["settings"]
+    if not words:
+        return Reply(describe_ladder(Ladder.from_settings(settings)) + " Admins can change it: see `help`.",
+                     kind="nudges")
+    require_admin(req, "change the reminder schedule")
+    if words == ["default"]:
+        changed: dict = {}
+    else:
+        if len(words) % 2:
+            raise Refusal(NUDGES_USAGE, kind="usage")
+        changed = dict(settings.get("nudges") or {})
+        for name, value in zip(words[::2], words[1::2]):
+            try:
+                changed.update(_ladder_setting(name.casefold(), value))
+            except (ValueError, KeyError):
+                raise Refusal(f"I can't use `{name} {value}`. {NUDGES_USAGE}", kind="usage") from None
+    req.store.update_workspace_settings(req.workspace, nudges=changed)
+    return Reply("Done. " + describe_ladder(Ladder.from_settings({"nudges": changed})), kind="nudges")
+
+
+def _ladder_setting(name: str, value: str) -> dict:
+    """One `name value` pair of the command as a settings entry; ValueError/KeyError when unusable."""
+    if name == "before":
+        days = sorted({int(d) for d in value.split(",") if d.strip()}, reverse=True)
+        if not days or not all(0 < d <= _LIMITS["before"] for d in days):
+            raise ValueError(value)
+        return {"before": days}
+    if name in ("every", "escalate"):
+        number = int(value)
+        if not 0 <= number <= _LIMITS[name]:
+            raise ValueError(value)
+        return {"overdue_every" if name == "every" else "escalate_after": number}
+    if name == "window":
+        _window(value)
+        return {"window": value}
+    if name == "days":
+        if not _workdays(value):
+            raise ValueError(value)
+        return {"workdays": value}
+    raise KeyError(name)

@@ -35,6 +35,8 @@ HELP_ROWS = (
     ("admin add @person", "make someone an admin (admins)"),
     ("digest here weekly mon 09:00 [Europe/Berlin] · digest off · digest now",
      "post a weekly status digest in this channel (admins), stop it, or show one now"),
+    ("nudges · nudges before 7,1 every 3 escalate 7 window 09:00-10:00 days mon-fri · nudges default",
+     "show the reminder schedule, or change it for this workspace (admins)"),
     ("help", "this list"),
 )
 DATE_HELP = "Dates: 2026-12-15, Dec 15, tomorrow, friday, next friday, in 2 weeks, end of month, end of quarter."
@@ -88,6 +90,8 @@ def parse(text: str) -> tuple[str, str] | None:
         return ("help", args) if not args or args.split()[0].casefold() in _commands() else None
     if word == "digest" and (not args or args.split()[0].casefold() in ("here", "off", "now")):
         return word, args
+    if word == "nudges":
+        return word, args
     if word in ("status", "gap"):
         from handlers.tasks import framework_of
 
@@ -103,7 +107,7 @@ def parse(text: str) -> tuple[str, str] | None:
 
 def _commands() -> set[str]:
     return {"assign", "tasks", "done", "start", "reopen", "block", "reassign", "due", "snooze", "evidence", "na",
-            "history", "status", "gap", "admin", "digest", "help"}
+            "history", "status", "gap", "admin", "digest", "nudges", "help"}
 
 
 def _names_control(text: str) -> bool:
@@ -141,7 +145,7 @@ def _handlers():
         "reopen": tasks.reopen, "block": tasks.block, "reassign": tasks.reassign, "due": tasks.due,
         "snooze": tasks.snooze, "evidence": tasks.evidence, "na": tasks.not_applicable, "history": tasks.history,
         "status": status.status, "gap": status.gap, "admin": roles.admin_add, "digest": digest.command,
-        "need_help": reminders.need_help,
+        "need_help": reminders.need_help, "nudges": reminders.configure,
     }
 
 

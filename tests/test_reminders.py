@@ -261,3 +261,31 @@ def test_a_long_list_shows_the_most_urgent_and_counts_the_rest():
         "#1 Backup Schedule", "#2 Backup Schedule", "#3 Backup Schedule",
         "2 tasks you assigned are overdue by a week or more:", "#1 Backup Schedule", "#2 Backup Schedule"]
     assert both.sections[-1].lines[0] == "Owner: <@U1>" and not both.sections[-1].actions
+
+
+def test_the_nudges_command_shows_and_changes_the_workspace_ladder(store):
+    from handlers import router
+    from handlers.ports import Context
+    from handlers.types import Message
+
+    people(store, ("boss", "UTC"), ("alice", "UTC"))
+    ctx = Context(store=store)
+
+    def say(text, user="boss"):
+        return router.handle(Message("slack", WS, user, text, user_name=user), ctx)
+
+    shown = say("nudges", user="alice")
+    assert shown.kind == "nudges" and "7 and 1 days before" in shown.text and "09:00–10:00 on Mon, Tue" in shown.text
+    changed = say("nudges before 14,2 every 2 escalate 5 window 08:30-09:30 days sun-thu")
+    assert changed.kind == "nudges" and "14 and 2 days before" in changed.text and "every 2 days" in changed.text
+    ladder = Ladder.from_settings(store.workspace(WS)["settings"])
+    assert (ladder.before, ladder.overdue_every, ladder.escalate_after) == ((14, 2), 2, 5)
+    assert (ladder.window_start, ladder.window_end, ladder.workdays) == (time(8, 30), time(9, 30), (0, 1, 2, 3, 6))
+    before = store.dump()
+    for bad in ("nudges before 0", "nudges every x", "nudges window 10:00-09:00", "nudges days funday",
+                "nudges loudness 11", "nudges before"):
+        assert say(bad).kind == "usage", bad
+    assert say("nudges every 1", user="alice").kind == "forbidden"
+    assert store.dump() == before
+    assert say("nudges default").kind == "nudges"
+    assert Ladder.from_settings(store.workspace(WS)["settings"]) == Ladder()
