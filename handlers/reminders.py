@@ -4,7 +4,7 @@ The ladder (per workspace, defaults below): 7 days before the due date, 1 day be
 date, then every 3 days while overdue; once a task is 7 days overdue its assigner (or, when the owner
 assigned it to themselves or nobody did, the workspace admins) is told too, once.
 
-Each nudge has a natural key `nudge:{task}:{kind}:{step date}`; the step date is the day the ladder
+Each nudge has a natural key `nudge:{workspace}:{task}:{kind}:{step date}`; the step date is the day the ladder
 reached that rung, not the day it was sent, so a nudge missed during downtime goes out once, late, on
 the next working morning under the same key, and a rung already claimed is never sent again. Only the
 latest rung reached counts: after a long outage a person gets one nudge, not a burst of stale ones.
@@ -13,12 +13,14 @@ Nudges arrive only in the recipient's local working morning (default 09:00–10:
 their own time zone), never at night. Snoozed, done, blocked and not-applicable tasks get none.
 Several tasks due for one person make one message.
 
-Nothing here touches the database: `bot/delivery.py` feeds rows in and claims the keys that come out.
+The decisions touch no database: `bot/scheduler.py` feeds rows in and `bot/delivery.py` claims the
+keys that come out. The commands at the end (`help <task>`, the "Need help" button, and `nudges`) use
+the store through the request like every command.
 """
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cached_property, lru_cache
 from typing import Callable, Iterable, Mapping
