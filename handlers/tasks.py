@@ -17,7 +17,7 @@ from knowledge.catalog import Control, catalog
 
 MAX_LISTED = 25  # tasks shown as sections in one reply; the rest are counted
 SURE_SCORE = 88  # a fuzzy match this good, clearly ahead of the next, is taken without asking
-CHOICE_SCORE = 75  # weaker matches are offered as choices; below this it is no control at all
+CHOICE_SCORE = 50  # weaker matches are offered as choices; below this (knowledge.matching.MIN_SCORE) none at all
 SURE_MARGIN = 6  # how far ahead of the runner-up a sure match must be
 MAX_CHOICES = 10
 DUE_SOON_DAYS = 7
@@ -31,11 +31,9 @@ _RECURRENCE = re.compile(r"\b(?:every\s+(month|quarter|year)|(month|quarter|year
 # ----- looking things up ----------------------------------------------------------------------
 
 def match_controls(text: str, limit: int = 5) -> list[tuple[Control, float]]:
-    """The knowledge engine's matcher when it has one, else the small one in knowledge.matching."""
-    try:
-        from knowledge.answer import match_controls as matcher
-    except ImportError:
-        from knowledge.matching import match_controls as matcher
+    """The answer engine's control ranking (knowledge.matching), imported when first needed."""
+    from knowledge.matching import match_controls as matcher
+
     return matcher(text, limit=limit)
 
 

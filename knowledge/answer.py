@@ -54,6 +54,7 @@ _STRONG_DOMAIN_WORDS = frozenset(
     surveillance recertification cpa infosec cybersecurity complybot certification certifications trust""".split()
 )
 _FAQ_BAR = {"strong": 0.45, "weak": 0.6, "none": 0.8}
+_MAX_COMPLETIONS = 12  # words an unfinished last word may stand for, when ranking controls as typed
 _FAQ_CANDIDATES = 12  # entries whose best phrasing scores highest; only they are weighed as a whole
 _UNKNOWN_WORD_WEIGHT = 2.5  # a question word no FAQ entry uses counts this much against every entry
 
@@ -602,6 +603,23 @@ class Engine:
 
     def _best_controls(self, tokens: list[str]) -> list[tuple[str, float]]:
         return self._rank_names(self._controls, set(self._control_words(tokens)))
+
+    def rank_controls(self, text: str, partial: bool = False) -> list[tuple[str, float]]:
+        """Control names best matching `text` (typos, abbreviations, aliases), best first, scored 0..1: the
+        ranking questions are answered with, shared by `assign` and the control picker (knowledge.matching).
+        `partial`: the last word may be unfinished ("disk encr"), as typed into a picker."""
+        tokens = self.question_tokens(text)
+        typed = lexicon.normalize(text).split()[-1:]
+        endings = [] if not partial or not typed or len(typed[0]) < 3 or typed[0] in self._speller.counts else [
+            w for w in self._controls.idf if w.startswith(typed[0])][:_MAX_COMPLETIONS]
+        if not endings:  # a whole word (or an abbreviation) was typed: nothing to complete
+            return self._best_controls(tokens)
+        head = self.question_tokens(" ".join(lexicon.normalize(text).split()[:-1]))
+        best: dict[str, float] = {}
+        for ending in endings:
+            for name, score in self._best_controls([*head, ending]):
+                best[name] = max(best.get(name, 0.0), score)
+        return sorted(best.items(), key=lambda item: -item[1])
 
     def _best_iso_titles(self, tokens: list[str]) -> list[tuple[str, float]]:
         return self._rank_names(self._iso_titles, set(self._control_words(tokens)))

@@ -94,9 +94,10 @@ class Speller:
     """Fixes a typo to the nearest word of a vocabulary, remembering answers.
 
     Distance is rapidfuzz's OSA (optimal string alignment: an insertion, deletion, substitution or
-    swap of two neighbours is one edit), allowed as a search engine's "auto" fuzziness does: no edit
-    below 4 letters, one up to 7, two from 8. Among equally near words the one sharing the first
-    letter, then the one our data uses most, wins.
+    swap of two neighbours is one edit), allowed as a search engine's "auto" fuzziness does: one up to
+    7 letters, two from 8; a 3-letter word only gets back one dropped letter ("dsk" -> "disk"), since
+    shorter words are mostly abbreviations. A fix keeps the first letter, which people rarely get
+    wrong (so "encr" never becomes "ncr"). Among equally near words the one our data uses most wins.
     """
 
     def __init__(self, counts: dict[str, int]):
@@ -106,20 +107,20 @@ class Speller:
 
     @staticmethod
     def allowed_edits(word: str) -> int:
-        return 0 if len(word) < 4 else 1 if len(word) < 8 else 2
+        return 0 if len(word) < 3 else 1 if len(word) < 8 else 2
 
     def fix(self, word: str) -> str:
         if word in self.counts or word.isdigit() or not self.allowed_edits(word):
             return word
         fixed = self._memo.get(word)
         if fixed is None:
-            near = process.extract(word, self._choices, scorer=OSA.distance, limit=8,
-                                   score_cutoff=self.allowed_edits(word))
-            if near:
-                best = min(near, key=lambda found: (found[1], found[0][0] != word[0], -self.counts[found[0]]))
-                fixed = best[0]
-            else:
-                fixed = word
+            near = [
+                (choice, distance)
+                for choice, distance, _ in process.extract(word, self._choices, scorer=OSA.distance, limit=8,
+                                                           score_cutoff=self.allowed_edits(word))
+                if choice[0] == word[0] and (len(word) > 3 or len(choice) == 4)
+            ]
+            fixed = min(near, key=lambda found: (found[1], -self.counts[found[0]]))[0] if near else word
             if len(self._memo) < 50_000:
                 self._memo[word] = fixed
         return fixed

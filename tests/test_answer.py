@@ -548,9 +548,12 @@ def test_an_annex_a_control_by_its_title(question, ref):
 def test_the_speller_allows_edits_by_word_length():
     from knowledge.lexicon import Speller
 
-    speller = Speller({"access": 3, "asset": 2, "set": 1, "backup": 1, "authentication": 1, "chart": 1})
+    speller = Speller({"access": 3, "asset": 2, "set": 1, "backup": 1, "authentication": 1, "chart": 1,
+                       "disk": 1, "ncr": 9})
     assert speller.fix("acess") == "access"
     assert speller.fix("aset") == "asset"  # one edit either way: the same first letter wins
+    assert speller.fix("dsk") == "disk"  # a 3-letter word gets back a dropped letter
+    assert speller.fix("encr") == "encr"  # the first letter stays: no abbreviation out of a word's start
     assert speller.fix("bakcup") == "backup"
     assert speller.fix("authentification") == "authentication"  # two edits from 8 letters
     assert speller.fix("chrt") == "chart"

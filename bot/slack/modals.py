@@ -83,7 +83,7 @@ def control_options(query: str, limit: int = 20) -> list[dict]:
     if refs:
         controls = [control for ref in refs for control in catalog().controls_for(ref.ref)]
     elif query.strip():
-        controls = [control for control, score in match_controls(query, limit=limit) if score >= 50]
+        controls = [control for control, _ in match_controls(query, limit=limit, partial=True)]
     else:
         controls = list(catalog().controls)
     names = list(dict.fromkeys(control.name for control in controls))[:limit]
