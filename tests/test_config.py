@@ -159,7 +159,7 @@ def test_quick_start_has_two_commands_and_ci_runs_the_test_one():
     block = quick_start.split("```sh", 1)[1].split("```", 1)[0]
     commands = [line.strip() for line in block.splitlines() if line.strip() and not line.strip().startswith("#")]
     assert len(commands) == 2
-    assert commands[0].endswith("complybot serve") and "-e ." in commands[0]
+    assert commands[0].endswith("complybot chat") and "-e ." in commands[0]
     ci_lines = [line.strip() for line in (root / ".ci" / "run").read_text().splitlines()]
     assert commands[1] in ci_lines
     assert not any("playwright install" in line for line in ci_lines if not line.startswith("#"))
