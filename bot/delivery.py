@@ -96,13 +96,19 @@ def claim_all(store, drafts: Iterable[Draft], now: datetime, composed: dict | No
     any; the message holds only what its caller won. Returns the new message ids; `composed`, when
     given, receives each new message as an Outgoing (so the sender need not read it back)."""
     claimed_at, lease_until = _iso(now), _iso(now + LEASE)
+    # Composed before the transaction as if every key will be won (the usual case), so the write lock
+    # is held only for the writes; a draft that loses some keys to another tick is composed again.
+    prepared = []
+    for draft in drafts:
+        reply = draft.compose(list(range(len(draft.claims))))
+        prepared.append((draft, reply, reply_to_json(reply)))
     message_ids = []
     with store.transaction():
         conn = store.db.conn
-        for draft in drafts:
+        for draft, reply, reply_json in prepared:
             message_id = conn.execute(
-                "INSERT INTO outbox (workspace, platform, user, channel, reply, created_at) VALUES (?, ?, ?, ?, '', ?)",
-                [draft.workspace, draft.platform, draft.user, draft.channel, claimed_at],
+                "INSERT INTO outbox (workspace, platform, user, channel, reply, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                [draft.workspace, draft.platform, draft.user, draft.channel, reply_json, claimed_at],
             ).lastrowid
             inserted = conn.executemany(
                 "INSERT OR IGNORE INTO sent_log (key, workspace, task_id, kind, claimed_at, attempts, message_id,"
@@ -110,14 +116,14 @@ def claim_all(store, drafts: Iterable[Draft], now: datetime, composed: dict | No
                 [(c.key, draft.workspace, c.task_id, c.kind, claimed_at, message_id, lease_until) for c in draft.claims],
             ).rowcount
             won = list(range(len(draft.claims)))
-            if inserted != len(draft.claims):  # someone else holds some keys: keep only ours
+            if inserted != len(draft.claims):  # someone else holds some keys: the message says only ours
                 won_keys = {row[0] for row in conn.execute("SELECT key FROM sent_log WHERE message_id = ?", [message_id])}
                 won = [index for index in won if draft.claims[index].key in won_keys]
-            if not won:
-                conn.execute("DELETE FROM outbox WHERE id = ?", [message_id])
-                continue
-            reply = draft.compose(won)
-            conn.execute("UPDATE outbox SET reply = ? WHERE id = ?", [reply_to_json(reply), message_id])
+                if not won:
+                    conn.execute("DELETE FROM outbox WHERE id = ?", [message_id])
+                    continue
+                reply = draft.compose(won)
+                conn.execute("UPDATE outbox SET reply = ? WHERE id = ?", [reply_to_json(reply), message_id])
             message_ids.append(message_id)
             if composed is not None:
                 keys = sorted(draft.claims[index].key for index in won)

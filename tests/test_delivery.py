@@ -403,3 +403,24 @@ async def test_a_server_killed_between_send_and_record_does_not_send_again_after
         await api.stop()
     assert len(api.to("chat.postMessage")) == 1  # nothing sent twice, and the one message was not lost
     assert rows(db)[row["key"]]["last_error"].startswith("unconfirmed")
+
+
+def test_a_message_says_only_what_its_tick_won(db_path):
+    from bot.delivery import Claim, Draft, claim_all, outgoing
+    from handlers.types import Reply
+
+    store = Store.open(db_path)
+    try:
+        def draft(keys):
+            return Draft(WS, "slack", [Claim(k) for k in keys], user="alice",
+                         compose=lambda won: Reply(" + ".join(keys[i] for i in won)))
+
+        [first] = claim_all(store, [draft(["k1"])], MONDAY_0905)  # another tick took k1
+        composed = {}
+        [second] = claim_all(store, [draft(["k1", "k2"])], MONDAY_0905, composed)
+        assert claim_all(store, [draft(["k1", "k2"])], MONDAY_0905) == []  # nothing left: no message
+        assert composed[second].reply.text == "k2" and composed[second].tags == ("k2",)
+        assert outgoing(store, second).reply.text == "k2" and outgoing(store, first).reply.text == "k1"
+        assert store._rows("SELECT COUNT(*) AS n FROM outbox") == [{"n": 2}]
+    finally:
+        store.close()
