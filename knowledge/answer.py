@@ -74,8 +74,13 @@ _QUESTION_START = re.compile(
     re.IGNORECASE,
 )
 _FRAMEWORK_WORD = {"soc2": "soc2", "iso27001": "iso", "iso": "iso"}
+_DEMAND_REACH = 6  # words between a customer or contract and its verb ("the RFP from a French bank requires")
+_DEMAND_FILLER = frozenset("a an the our their us we me for to".split())  # "asked us for a SOC 2 report"
 # an FAQ entry about one member of a family does not answer a question about another member
 _EXCLUSIVE_FAMILIES = (frozenset({"soc1", "soc2", "soc3", "iso27001"}), frozenset({"type1", "type2"}))
+# a question asking for an amount, a duration or a frequency: we hold those for the frameworks only
+_FIGURE_ASKED = re.compile(
+    r"\bhow\s+(much|many|long|often)\b|\b(costs?|prices?|pricing|fees?|salary|salaries|earns?|pay|paid)\b", re.I)
 _SELF = re.compile(r"\b(we|we're|were|our|ours|us|i'm|i am|my company|my startup|my team)\b", re.I)
 _US_PRONOUN = re.compile(r"\b(US|U\.S\.A?\.?)(?![a-z])")
 _NOT_US = re.compile(
@@ -156,6 +161,7 @@ class Engine:
         self._faq_families = {entry_id: self._families(words) for entry_id, words in entry_words.items()}
         self._faq_words = {entry_id: frozenset(lexicon.content(words)) for entry_id, words in entry_words.items()}
         self._faq_exact = {" ".join(self._phrase(q)): e.id for e in kn.faq for q in e.questions}
+        self._faq_topics = self._topic_keywords()
         self._other_frameworks = self._phrase_set(kn.other_frameworks)
         self._domain = self._domain_words()
         # topic words of the FAQ ("audit", "evidence", "policy"): asking about a control in their terms is
@@ -224,6 +230,15 @@ class Engine:
         a question using them is in our field. Question words alone ("how", "long") place nothing."""
         words = {w for entry_words in self._faq_words.values() for w in entry_words} | set(self._controls.idf)
         return frozenset(words - lexicon.QUESTION_WORDS) | _STRONG_DOMAIN_WORDS
+
+    def _topic_keywords(self) -> dict[str, str]:
+        """An FAQ keyword of one entry only -> that entry: "what is confidentiality" asks for its topic."""
+        owners: dict[str, set[str]] = {}
+        for entry in self.kn.faq:
+            for keyword in entry.keywords:
+                key = " ".join(lexicon.content(self._phrase(keyword)))
+                owners.setdefault(key, set()).add(entry.id)
+        return {key: ids.pop() for key, ids in owners.items() if key and len(ids) == 1}
 
     def _faq_phrases(self):
         for entry in self.kn.faq:
@@ -533,7 +548,8 @@ class Engine:
         topic = len(named) == 2 or any(t in _CHOICE_SUBJECT for t in tokens)
         ours = bool(topic or named or self._hits(tokens, self._askers))  # about frameworks or customers, not cars
         leans = any(leaning.values())
-        asked = ours and ((choice and (topic or markets)) or (which and (markets or (topic and leans))) or versus)
+        asked = (ours or leans) and (
+            (choice and (topic or markets or leans)) or (which and (markets or (topic and leans))) or versus)
         if described:
             asked = markets or leans
         if demanded and not asked:  # "our contract requires ISO 27001": follow it, unless asked about more
@@ -562,12 +578,17 @@ class Engine:
         return None
 
     def _demanded(self, tokens: list[str]) -> str | None:
-        """`soc2` / `iso` when a customer or contract asks for exactly that framework by name."""
-        if not self._hits(tokens, self._askers):
+        """`soc2` / `iso` when a customer or contract asks for exactly that framework by name: a word of
+        `who` shortly before a verb of `asks`, and the framework's name shortly after it ("a big customer
+        asked us for ISO 27001"; not "do we need SOC 2 to sell to US customers")."""
+        asker_ends = [end for _, end, _ in self._askers.matches(tokens)]
+        if not asker_ends:
             return None
         wanted = set()
-        for end, _ in self._asks.matches(tokens):
-            after = [t for t in tokens[end : end + 6] if t not in ("a", "an", "the", "our", "their")]
+        for start, end, _ in self._asks.matches(tokens):
+            if not any(start - _DEMAND_REACH <= asker_end <= start for asker_end in asker_ends):
+                continue
+            after = [t for t in tokens[end : end + 6] if t not in _DEMAND_FILLER]
             if after and after[0] in _FRAMEWORK_WORD:
                 rest = after[1:3]
                 if not (len(rest) > 1 and rest[0] in ("or", "and", "vs") and rest[1] in _FRAMEWORK_WORD):
@@ -689,9 +710,16 @@ class Engine:
         entry, faq_score = self._best_faq(tokens)
         control_score = controls[0][1] if controls else 0.0
         question_form = bool(_QUESTION_START.search(text)) or text.rstrip().endswith("?")
+        if control_score < 1.0 and _DEFINE.search(text):  # "what is X" of an FAQ topic X: that entry
+            topic = self._faq_topics.get(" ".join(w for w in lexicon.content(tokens) if w not in _DEFINE_WORDS))
+            if topic:
+                return self._faq_answer(self._faq_by_id[topic], 0.9)
         if question_form and faq_score >= 0.45 and (control_score < 0.9 or faq_score >= control_score):
             return self._faq_answer(entry, faq_score)
         if control_score >= 0.5 and control_score >= faq_score - 0.1:
+            if _FIGURE_ASKED.search(text):  # "how much does a pentest cost": we know its mapping, no figure
+                return self._abstain(0.0, f"I know how {controls[0][0]} maps to SOC 2 and ISO 27001, not what it "
+                                          "costs, how long it takes or how often it is done. ")
             return self._control_answer(controls)
         if faq_score >= 0.45:
             return self._faq_answer(entry, faq_score)

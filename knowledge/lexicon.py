@@ -96,13 +96,13 @@ class Speller:
     Distance is rapidfuzz's OSA (optimal string alignment: an insertion, deletion, substitution or
     swap of two neighbours is one edit), allowed as a search engine's "auto" fuzziness does: one up to
     7 letters, two from 8; a 3-letter word only gets back one dropped letter ("dsk" -> "disk"), since
-    shorter words are mostly abbreviations. A fix keeps the first letter, which people rarely get
-    wrong (so "encr" never becomes "ncr"). Among equally near words the one our data uses most wins.
+    shorter words are mostly abbreviations, and nothing is fixed *to* a word under 4 letters (so "dpia"
+    never becomes "dpa"). A fix keeps the first letter, which people rarely get wrong. Among equally near words the one our data uses most wins.
     """
 
     def __init__(self, counts: dict[str, int]):
         self.counts = counts
-        self._choices = sorted(w for w in counts if len(w) >= 3 and not w.isdigit())
+        self._choices = sorted(w for w in counts if len(w) >= 4 and not w.isdigit())  # never to an abbreviation
         self._memo: dict[str, str] = {}
 
     @staticmethod
@@ -174,11 +174,11 @@ class PhraseFinder:
             self.by_first[words[0]].append((words, shown))
 
     def matches(self, tokens: list[str]):
-        """(position after the phrase, what to report) for every occurrence."""
+        """(position of the phrase, position after it, what to report) for every occurrence."""
         for i, token in enumerate(tokens):
             for words, shown in self.by_first.get(token, ()):
                 if tuple(tokens[i : i + len(words)]) == words:
-                    yield i + len(words), shown
+                    yield i, i + len(words), shown
 
     def hits(self, tokens: list[str]) -> list[str]:
-        return list(dict.fromkeys(shown for _, shown in self.matches(tokens)))
+        return list(dict.fromkeys(shown for _, _, shown in self.matches(tokens)))
