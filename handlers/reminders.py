@@ -245,6 +245,7 @@ def control_refs(name: str) -> ControlRefs:
     return ControlRefs(control.soc2, control.iso) if control else ControlRefs()
 
 
+@lru_cache(maxsize=4096)  # a busy morning asks for the same few (due, today) pairs thousands of times
 def when_due(due: date, today: date) -> str:
     days = (due - today).days
     if days > 1:
@@ -260,6 +261,7 @@ def _capitalised(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+@lru_cache(maxsize=65536)
 def task_actions(task_id: int) -> tuple[Action, ...]:
     """Buttons whose values are commands of the shared grammar, checked as if typed by the presser."""
     return (
@@ -271,15 +273,16 @@ def task_actions(task_id: int) -> tuple[Action, ...]:
 
 def _task_section(nudge: Nudge, refs: Callable[[str], ControlRefs]) -> Section:
     task = nudge.task
-    found = refs(task.control)
-    lines = [
-        _capitalised(when_due(task.due, nudge.today)),
-        f"SOC 2: {', '.join(found.soc2) or '—'} · ISO 27001: {', '.join(found.iso) or '—'}",
-    ]
+    lines = [_capitalised(when_due(task.due, nudge.today)), _refs_line(refs(task.control))]
     if nudge.escalation:
         lines.insert(0, f"Owner: {_mention(task.owner)}")
     title = f"#{task.id} {task.control}" + (f" — {task.title}" if task.title and task.title != task.control else "")
     return Section(title=title, lines=tuple(lines), actions=() if nudge.escalation else task_actions(task.id))
+
+
+@lru_cache(maxsize=1024)
+def _refs_line(found: ControlRefs) -> str:
+    return f"SOC 2: {', '.join(found.soc2) or '—'} · ISO 27001: {', '.join(found.iso) or '—'}"
 
 
 def _mention(person: Person) -> str:
