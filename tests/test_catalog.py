@@ -161,17 +161,14 @@ def test_missing_other_frameworks_fail(data):
         _load_knowledge(data)
 
 
-def test_markets_need_both_lists(data):
-    _edit(data / "recommend.toml", "international = [", "abroad = [")
-    with pytest.raises(DataError, match=r"^recommend.toml:\d+: \[markets\] needs international"):
-        _load_knowledge(data)
-
-
-def test_recommend_signals_need_every_framework(data):
+@pytest.mark.parametrize("old, new, table, key", [("international = [", "abroad = [", "markets", "international"),
+                                                   ("\nboth = [", "\nbooth = [", "signals", "both"),
+                                                   ("\nasks = [", "\nverbs = [", "contracts", "asks")])
+def test_recommendation_lists_are_required(data, old, new, table, key):
     path = data / "recommend.toml"
-    _edit(path, "\nboth = [", "\nbooth = [")
-    line = _line_of(path, "[signals]")
-    with pytest.raises(DataError, match=rf"^recommend.toml:{line}: \[signals\] needs both"):
+    _edit(path, old, new)
+    line = _line_of(path, f"[{table}]")
+    with pytest.raises(DataError, match=rf"^recommend.toml:{line}: \[{table}\] needs {key}"):
         _load_knowledge(data)
 
 

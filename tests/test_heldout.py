@@ -1,5 +1,5 @@
 """The engine on a held-out question set of our own (tests/data/heldout.jsonl), judged by the rules of the
-evaluation's scorer, re-implemented here: only the answer text a person sees counts.
+evaluation's scorer, re-implemented in tests/judge.py: only the answer text a person sees counts.
 
 The set covers every kind the evaluation asks (references of every series, unmapped ISO controls and
 clauses, control names with typos and abbreviations, FAQ paraphrases, recommendations with varied
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -19,62 +18,11 @@ import pytest
 
 from knowledge.answer import answer
 from knowledge.catalog import DATA_DIR
+from tests.judge import judge
 
 HELDOUT = Path(__file__).parent / "data" / "heldout.jsonl"
 EXACT_KINDS = ("iso_for_soc2", "soc2_for_iso", "unmapped_iso", "control", "define", "iso2013", "abstain")
 OVERALL_BAR = 0.95
-
-# ---------------------------------------------------------------- the judge's rules
-
-_ISO = re.compile(r"(?<![\w.])A\s?\.?\s?([5-8])\.(\d{1,2})(?![\d])")
-_CLAUSE = re.compile(r"clause\W{0,2}(\d{1,2}(?:\.\d{1,2}){0,2})(?![\d])", re.I)
-_SOC = re.compile(r"(?<![\w.])(CC\s?[1-9]|PI\s?1|C\s?1|A\s?1|P\s?[1-8])\.(\d{1,2})(?!\d|\.\d)")
-_FRAMEWORK = re.compile(r"\b(soc ?2|iso(?:/iec)? ?27001|iso)\b", re.I)
-
-
-def iso_refs(text: str) -> set[str]:
-    return {f"A.{a}.{b}" for a, b in _ISO.findall(text)} | {f"Clause {c}" for c in _CLAUSE.findall(text)}
-
-
-def soc_refs(text: str) -> set[str]:
-    return {prefix.replace(" ", "") + "." + number for prefix, number in _SOC.findall(text)}
-
-
-def has(text: str, phrase: str) -> bool:
-    def norm(s):
-        return re.sub(r"\s+", " ", s.lower())
-
-    return norm(phrase) in norm(text)
-
-
-def first_framework(text: str) -> str | None:
-    found = _FRAMEWORK.search(text)
-    return None if not found else ("soc2" if found.group(1).lower().startswith("soc") else "iso")
-
-
-def judge(item: dict, text: str) -> bool:
-    kind, iso, soc = item["kind"], iso_refs(text), soc_refs(text)
-    groups = all(any(has(text, p) for p in group) for group in item.get("all", []))
-    if kind == "iso_for_soc2":
-        return iso == set(item["expect_iso"])
-    if kind == "soc2_for_iso":
-        return soc == set(item["expect_soc2"])
-    if kind == "unmapped_iso":
-        return not soc and groups
-    if kind == "control":
-        return any(has(text, c["name"]) and set(c["iso"]) <= iso and set(c["soc2"]) <= soc for c in item["controls"])
-    if kind in ("faq", "define"):
-        return groups
-    if kind == "recommend":
-        if item["first"] == "both":
-            return has(text, "both") and groups
-        return first_framework(text) == item["first"] and groups
-    if kind == "iso2013":
-        return bool(iso & set(item["expect_iso_any"]))
-    if kind == "abstain":
-        return not iso and not soc and "$" not in text
-    raise ValueError(f"unknown kind {kind}")
-
 
 # ---------------------------------------------------------------- the set, its expectations from the data
 
