@@ -223,7 +223,11 @@ class Engine:
     def _control_phrases(self):
         for control in self.cat.controls:
             for name in (control.name, *self.kn.aliases.get(control.name, ())):
-                yield control.name, self._control_words(self._phrase(name))
+                words = self._phrase(name)
+                kept = self._control_words(words)
+                # a name that is one word once "control", "map", "reference" go ("reference check") keeps
+                # them: a lone generic word ("check", "access") is no name of its own
+                yield control.name, kept if len(kept) > 1 or len(lexicon.content(words)) < 2 else lexicon.content(words)
 
     def _domain_words(self) -> frozenset[str]:
         """Content words of our own phrasings (FAQ questions and keywords, control names and aliases):
@@ -702,7 +706,9 @@ class Engine:
         entry_id = max(weighed, key=weighed.get)
         if anchor == "none" and len(unique & self._faq_words[entry_id]) < 2:
             return None, 0.0
-        bar = _FAQ_BAR[anchor] + (0.2 * unknown if anchor == "weak" else 0.0)  # "an audit of my taxes"
+        # words of no phrasing of ours at all raise the bar ("an audit of my taxes"); a control's word does not
+        foreign = sum(1 for w in unique if w not in index.idf and w not in self._domain and not w.isdigit())
+        bar = _FAQ_BAR[anchor] + (0.2 * foreign if anchor == "weak" else 0.0)
         return self._faq_by_id[entry_id], weighed[entry_id] * _FAQ_BAR["strong"] / bar
 
     def _answer_words(self, text: str, tokens: list[str]) -> Answer:
