@@ -97,7 +97,8 @@ class Speller:
     swap of two neighbours is one edit), allowed as a search engine's "auto" fuzziness does: one up to
     7 letters, two from 8; a 3-letter word only gets back one dropped letter ("dsk" -> "disk"), since
     shorter words are mostly abbreviations, and nothing is fixed *to* a word under 4 letters (so "dpia"
-    never becomes "dpa"). A fix keeps the first letter, which people rarely get wrong. Among equally near words the one our data uses most wins.
+    never becomes "dpa"). A fix keeps the first letter, which people rarely get wrong. Among equally
+    near words the one our data uses most wins. Before any guess, other forms of the word are tried.
     """
 
     def __init__(self, counts: dict[str, int]):
@@ -114,16 +115,30 @@ class Speller:
             return word
         fixed = self._memo.get(word)
         if fixed is None:
-            near = [
-                (choice, distance)
-                for choice, distance, _ in process.extract(word, self._choices, scorer=OSA.distance, limit=8,
-                                                           score_cutoff=self.allowed_edits(word))
-                if choice[0] == word[0] and (len(word) > 3 or len(choice) == 4)
-            ]
-            fixed = min(near, key=lambda found: (found[1], -self.counts[found[0]]))[0] if near else word
+            fixed = next((form for form in _other_forms(word) if form in self.counts), None) or self._nearest(word)
             if len(self._memo) < 50_000:
                 self._memo[word] = fixed
         return fixed
+
+    def _nearest(self, word: str) -> str:
+        near = [
+            (choice, distance)
+            for choice, distance, _ in process.extract(word, self._choices, scorer=OSA.distance, limit=8,
+                                                       score_cutoff=self.allowed_edits(word))
+            if choice[0] == word[0] and (len(word) > 3 or len(choice) == 4)
+        ]
+        return min(near, key=lambda found: (found[1], -self.counts[found[0]]))[0] if near else word
+
+
+def _other_forms(word: str) -> list[str]:
+    """The same word with -ing or -ed, or without -ed ("monitor" -> "monitoring", "logged" -> "log"): a
+    form our data uses is taken before any guess at a typo. (Not without -ing: "programming" is no
+    "program" of ours.)"""
+    forms = [word + "ing", word + "ed"]
+    if word.endswith("ed") and len(word) >= 5:
+        base = word[:-2]
+        forms += [base, base + "e"] + ([base[:-1]] if base[-1] == base[-2] else [])
+    return forms
 
 
 class PhraseIndex:

@@ -538,6 +538,9 @@ def test_the_speller_allows_edits_by_word_length():
     assert speller.fix("aset") == "asset"  # one edit either way: the same first letter wins
     assert speller.fix("dsk") == "disk"  # a 3-letter word gets back a dropped letter
     assert speller.fix("encr") == "encr"  # the first letter stays: no abbreviation out of a word's start
+    forms = Speller({"monitoring": 1, "log": 1, "program": 1})
+    assert forms.fix("monitor") == "monitoring" and forms.fix("logged") == "log"  # another form, before a guess
+    assert forms.fix("programming") == "programming"  # not without -ing
     assert speller.fix("bakcup") == "backup"
     assert speller.fix("authentification") == "authentication"  # two edits from 8 letters
     assert speller.fix("chrt") == "chart"
