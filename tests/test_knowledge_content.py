@@ -296,3 +296,18 @@ def test_data_readme_describes_every_data_file():
     rows = {line.split("|")[1].strip().strip("`") for line in readme.splitlines() if line.startswith("| `")}
     files = {path.name for path in DATA.iterdir() if path.is_file() and path.name != "README.md"}
     assert files == rows, {"undocumented": sorted(files - rows), "gone": sorted(rows - files)}
+
+
+def test_data_readme_counts_are_current(synonyms, faq):
+    readme = (DATA / "README.md").read_text(encoding="utf-8")
+    recommend = tomllib.loads((DATA / "recommend.toml").read_text(encoding="utf-8"))
+    markets, signals, contracts = recommend["markets"], recommend["signals"], recommend["contracts"]
+    assert (f"{len(markets['us'])} US and {len(markets['international'])} international place phrases"
+            in readme)
+    assert f"{len(signals['soc2'])} + {len(signals['iso'])} + {len(signals['both'])} signals" in readme
+    assert f"{len(contracts['who'])} + {len(contracts['asks'])} contract words" in readme
+    aliases = sum(len(names) for names in synonyms["aliases"].values())
+    assert (f"{len(synonyms['abbreviations'])} abbreviations; {aliases} aliases covering all "
+            f"{len(synonyms['aliases'])} controls; {len(synonyms['other_frameworks']['names'])} other frameworks"
+            in readme)
+    assert f"{len(faq['faq'])} entries + 3 pieces of advice" in readme
