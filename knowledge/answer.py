@@ -547,7 +547,7 @@ class Engine:
         if not text.isupper():
             us_market += _US_PRONOUN.findall(home)
         leaning = {name: self._hits(tokens, phrases) for name, phrases in self._signals.items()}
-        demanded = self._demanded(tokens)
+        demanded, demander = self._demanded(tokens) or (None, "")
         markets = bool(us_market or abroad or demanded)
         topic = len(named) == 2 or any(t in _CHOICE_SUBJECT for t in tokens)
         ours = bool(topic or named or self._hits(tokens, self._askers))  # about frameworks or customers, not cars
@@ -562,7 +562,7 @@ class Engine:
         if not asked:
             return None
         if demanded:
-            return self._recommendation(demanded, [f"a customer or contract asks for {_NAMES[demanded]}"])
+            return self._recommendation(demanded, [], f"Your {demander} names {_NAMES[demanded]}: follow it.")
         if leaning["both"] or (us_market and abroad):
             return self._recommendation("both", leaning["both"] + us_market + abroad)
         if abroad:
@@ -581,25 +581,23 @@ class Engine:
             return self._recommendation("default", [])
         return None
 
-    def _demanded(self, tokens: list[str]) -> str | None:
-        """`soc2` / `iso` when a customer or contract asks for exactly that framework by name: a word of
-        `who` shortly before a verb of `asks`, and the framework's name shortly after it ("a big customer
-        asked us for ISO 27001"; not "do we need SOC 2 to sell to US customers")."""
-        asker_ends = [end for _, end, _ in self._askers.matches(tokens)]
-        if not asker_ends:
-            return None
-        wanted = set()
+    def _demanded(self, tokens: list[str]) -> tuple[str, str] | None:
+        """(`soc2` / `iso`, who asks) when a customer or contract asks for exactly that framework by name: a
+        word of `who` shortly before a verb of `asks`, and the framework's name shortly after it ("a big
+        customer asked us for ISO 27001"; not "do we need SOC 2 to sell to US customers")."""
+        askers = [(end, shown) for _, end, shown in self._askers.matches(tokens)]
+        wanted: dict[str, str] = {}
         for start, end, _ in self._asks.matches(tokens):
-            if not any(start - _DEMAND_REACH <= asker_end <= start for asker_end in asker_ends):
-                continue
+            who = [shown for asker_end, shown in askers if start - _DEMAND_REACH <= asker_end <= start]
             after = [t for t in tokens[end : end + 6] if t not in _DEMAND_FILLER]
-            if after and after[0] in _FRAMEWORK_WORD:
+            if who and after and after[0] in _FRAMEWORK_WORD:
                 rest = after[1:3]
                 if not (len(rest) > 1 and rest[0] in ("or", "and", "vs") and rest[1] in _FRAMEWORK_WORD):
-                    wanted.add(_FRAMEWORK_WORD[after[0]])
-        return wanted.pop() if len(wanted) == 1 else None
+                    wanted[_FRAMEWORK_WORD[after[0]]] = who[-1]
+        return next(iter(wanted.items())) if len(wanted) == 1 else None
 
-    def _recommendation(self, choice: str, because: list[str]) -> Answer:
+    def _recommendation(self, choice: str, because: list[str], demand: str = "") -> Answer:
+        """`because`: what the question said that points to `choice`; `demand`: who asked for it by name."""
         lead = {
             "soc2": "SOC 2 first.",
             "iso": "ISO 27001 first.",
@@ -611,9 +609,7 @@ class Engine:
         for phrase in sorted({b.casefold(): b for b in because}.values(), key=len, reverse=True):
             if not any(phrase.casefold() in longer.casefold() for longer in said):
                 said.append(phrase)
-        reason = f" (You mentioned: {', '.join(said)}.)" if said and "asks for" not in said[0] else ""
-        if said and "asks for" in said[0]:
-            reason = f" {said[0][0].upper()}{said[0][1:]}, and the contract decides."
+        reason = f" {demand}" if demand else f" (You mentioned: {', '.join(said)}.)" if said else ""
         advice = self.kn.advice["soc2" if choice == "default" else choice]
         why = advice.why if choice != "default" else "The simplest rule: pick the one your customers ask for."
         return Answer(
