@@ -149,8 +149,7 @@ class Engine:
         self._raw_words: Counter[str] = Counter()
         self._abbreviations = self._abbreviation_rewriter(kn.abbreviations)
         self._controls = lexicon.PhraseIndex(self._control_phrases())
-        annex_a = (item for item in cat.iso.values() if item.theme != "Clause")
-        self._iso_titles = lexicon.PhraseIndex((item.ref, self._control_words(self._phrase(item.title))) for item in annex_a)
+        self._iso_titles = lexicon.PhraseIndex((item.ref, self._name_words(item.title)) for item in cat.iso.values())
         self._faq_by_id = {entry.id: entry for entry in kn.faq}
         self._faq = lexicon.PhraseIndex(self._faq_phrases())
         self._signals = {name: self._phrase_set(words) for name, words in kn.signals.items()}
@@ -220,14 +219,17 @@ class Engine:
     def _control_words(self, tokens) -> list[str]:
         return [t for t in lexicon.content(tokens) if t not in _MAPPING_WORDS and t not in _CONTROL_FILLER]
 
+    def _name_words(self, name: str) -> list[str]:
+        """The words a name is matched by. One that is a single word once "control", "map", "reference" go
+        ("reference check", "access control") keeps them: a lone generic word is no name of its own."""
+        words = self._phrase(name)
+        kept = self._control_words(words)
+        return kept if len(kept) > 1 or len(lexicon.content(words)) < 2 else lexicon.content(words)
+
     def _control_phrases(self):
         for control in self.cat.controls:
             for name in (control.name, *self.kn.aliases.get(control.name, ())):
-                words = self._phrase(name)
-                kept = self._control_words(words)
-                # a name that is one word once "control", "map", "reference" go ("reference check") keeps
-                # them: a lone generic word ("check", "access") is no name of its own
-                yield control.name, kept if len(kept) > 1 or len(lexicon.content(words)) < 2 else lexicon.content(words)
+                yield control.name, self._name_words(name)
 
     def _domain_words(self) -> frozenset[str]:
         """Content words of our own phrasings (FAQ questions and keywords, control names and aliases):
@@ -623,7 +625,7 @@ class Engine:
     # ------------------------------------------------------------------ controls and FAQ
 
     def _best_controls(self, tokens: list[str]) -> list[tuple[str, float]]:
-        return self._rank_names(self._controls, set(self._control_words(tokens)))
+        return self._rank_names_both_ways(self._controls, tokens)
 
     def rank_controls(self, text: str, partial: bool = False) -> list[tuple[str, float]]:
         """Control names best matching `text` (typos, abbreviations, aliases), best first, scored 0..1: the
@@ -643,7 +645,20 @@ class Engine:
         return sorted(best.items(), key=lambda item: -item[1])
 
     def _best_iso_titles(self, tokens: list[str]) -> list[tuple[str, float]]:
-        return self._rank_names(self._iso_titles, set(self._control_words(tokens)))
+        return self._rank_names_both_ways(self._iso_titles, tokens)
+
+    def _rank_names_both_ways(self, index: lexicon.PhraseIndex, tokens: list[str]) -> list[tuple[str, float]]:
+        """Names ranked by the question's words without the words of asking for a mapping ("what maps to
+        the disk encryption control") and, where a name uses one of those ("access control"), with them."""
+        stripped = set(self._control_words(tokens))
+        full = {t for t in lexicon.content(tokens) if t not in _CONTROL_FILLER}
+        ranked = self._rank_names(index, stripped)
+        if full == stripped or not any(w in index.idf for w in full - stripped):
+            return ranked
+        best = dict(ranked)
+        for name, score in self._rank_names(index, full):
+            best[name] = max(best.get(name, 0.0), score)
+        return sorted(best.items(), key=lambda item: -item[1])
 
     def _rank_names(self, index: lexicon.PhraseIndex, wanted: set[str]) -> list[tuple[str, float]]:
         """Groups (controls, ISO refs) by how well one of their names matches the question's words."""
@@ -718,6 +733,9 @@ class Engine:
                 return self._faq_answer(self._faq_by_id[topic], 0.9)
         if question_form and faq_score >= 0.45 and (control_score < 0.9 or faq_score >= control_score):
             return self._faq_answer(entry, faq_score)
+        titles = self._best_iso_titles(tokens)
+        if titles and titles[0][1] >= 0.99 > control_score:  # "management review": an ISO title word for word
+            return self._iso(titles[0][0], False)
         if control_score >= 0.5 and control_score >= faq_score - 0.1:
             if _FIGURE_ASKED.search(text):  # "how much does a pentest cost": we know its mapping, no figure
                 return self._abstain(0.0, f"I know how {controls[0][0]} maps to SOC 2 and ISO 27001, not what it "
@@ -725,8 +743,7 @@ class Engine:
             return self._control_answer(controls)
         if faq_score >= 0.45:
             return self._faq_answer(entry, faq_score)
-        titles = self._best_iso_titles(tokens)
-        if titles and titles[0][1] >= 0.75:  # "secure coding": an Annex A control by its title
+        if titles and titles[0][1] >= 0.75:  # "secure coding": an Annex A control or a clause by its title
             found = self._iso(titles[0][0], False)
             return replace(found, confidence=round(titles[0][1] * 0.9, 3))
         if _SELF.search(text) or self._hits(tokens, self._askers):

@@ -131,13 +131,13 @@ class Speller:
 
 
 def _other_forms(word: str) -> list[str]:
-    """The same word with -ing or -ed, or without -ed ("monitor" -> "monitoring", "logged" -> "log"): a
-    form our data uses is taken before any guess at a typo. (Not without -ing: "programming" is no
-    "program" of ours.)"""
+    """The same word with -ing or -ed, or with -ed made -ion or -ing or dropped ("monitor" -> "monitoring",
+    "terminated" -> "termination", "logged" -> "log"): a form our data uses is taken before any guess at a
+    typo. (Not without -ing: "programming" is no "program" of ours.)"""
     forms = [word + "ing", word + "ed"]
     if word.endswith("ed") and len(word) >= 5:
         base = word[:-2]
-        forms += [base, base + "e"] + ([base[:-1]] if base[-1] == base[-2] else [])
+        forms += [base, base + "e", base + "ing", base + "ion"] + ([base[:-1]] if base[-1] == base[-2] else [])
     return forms
 
 

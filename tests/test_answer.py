@@ -546,3 +546,22 @@ def test_the_speller_allows_edits_by_word_length():
     assert speller.fix("chrt") == "chart"
     assert speller.fix("cat") == "cat"  # too short to guess
     assert speller.fix("pasta") == "pasta"  # nothing near
+
+
+@pytest.mark.parametrize("question, name", [
+    ("access control", "Logical Access"),  # "control" is part of this name, not a word of asking
+    ("what maps to the risk assessment policy control", "Risk Assessment Policy"),
+    ("terminated employees access", "Termination of Access"),  # another form of a word of ours
+    ("what does the auditor check in a type 2", None),  # "reference check" is no bare "check"
+])
+def test_words_of_asking_are_kept_where_a_name_uses_them(question, name):
+    result = answer(question)
+    if name is None:
+        assert result.kind == "faq", result.text
+    else:
+        assert result.kind == "control" and result.text.split(" — ")[0].lstrip("• ").endswith(name), result.text
+
+
+def test_an_iso_title_word_for_word_beats_a_looser_control_name():
+    result = answer("management review")
+    assert result.kind == "unmapped_iso" and result.refs[0] == "Clause 9.3"
