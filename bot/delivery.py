@@ -30,7 +30,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, NamedTuple, Sequence
 
 from bot import logs
 from handlers.ports import Sender
@@ -72,8 +72,7 @@ def reply_from_json(text: str) -> Reply:
 # -- claim -----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Claim:
+class Claim(NamedTuple):  # a tuple: a busy morning makes tens of thousands
     key: str
     task_id: int | None = None
     kind: str = ""

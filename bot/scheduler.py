@@ -16,7 +16,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 from bot import logs
 from bot.delivery import Claim, Draft, Senders, claim, claim_all, deliver_pending, send, send_batch, settle_in_doubt
@@ -55,44 +55,63 @@ def owner_rung_key_sql(ladder: Ladder) -> str:
     return f"'nudge:' || t.workspace || ':' || t.id || ':' || CASE WHEN {left} > 0 THEN {before} ELSE {overdue} END"
 
 
+class Candidate(NamedTuple):
+    """An open task that may owe a nudge, and which of its keys the sent-log does not hold yet."""
+
+    task: OpenTask
+    owner_unclaimed: bool  # the owner's current rung (and the owner is in an awake zone)
+    escalation_unclaimed: bool  # the escalation, for at least one of the people it goes to
+
+
 def nudge_candidates(store, workspace: str, platform: str, ladder: Ladder, today: date, zones: list[str],
-                     admin_count: int) -> list[OpenTask]:
+                     admin_count: int) -> list[Candidate]:
     """Active, unsnoozed tasks of one workspace that may owe someone a nudge on `today` (the local
     date in `zones`, the awake time zones): the owner's current rung is not claimed yet, or the
     escalation is due and not yet claimed for everyone it goes to. A superset: the ladder's exact
-    rules are applied in `handlers.reminders`. Range scan on the index (workspace, status, due)."""
+    rules are applied in `handlers.reminders`. Range scan on the index (workspace, status, due).
+    Each row says which of the two is unclaimed, so a task whose owner is due a new rung does not
+    bring its escalation of last week along (on a busy morning that is most overdue tasks)."""
     escalation = "0"
     if ladder.escalate_after:
         prefix = (f"'nudge:' || t.workspace || ':' || t.id || ':escalate:' || "
                   f"date(t.due, '+{ladder.escalate_after} days') || ':'")
         escalation = (
-            f"(julianday(:today) - julianday(t.due) >= {ladder.escalate_after} AND"
+            f"(t.due <= :escalate_by AND"
             f" (SELECT COUNT(*) FROM sent_log s WHERE s.key > {prefix} AND s.key < {prefix} || '~')"
             " < CASE WHEN a.user_id IS NOT NULL AND t.assigner != t.owner THEN 1 ELSE :admins END)"
         )
     zone_params = {f"z{i}": zone for i, zone in enumerate(zones)}
     rows = store.db.execute(
         "SELECT t.id, t.control, t.due, t.status, t.snoozed_until, t.created_at, t.owner, o.tz, o.name,"
-        " t.assigner, a.tz, a.name"
+        " t.assigner, a.tz, a.name,"
+        f" (o.tz IN ({', '.join(':' + name for name in zone_params)}) AND NOT EXISTS"
+        f"   (SELECT 1 FROM sent_log s WHERE s.key = {owner_rung_key_sql(ladder)})) AS owner_unclaimed,"
+        f" {escalation} AS escalation_unclaimed"
         " FROM tasks t JOIN people o ON o.workspace = t.workspace AND o.user_id = t.owner"
         " LEFT JOIN people a ON a.workspace = t.workspace AND a.user_id = t.assigner"
         " WHERE t.workspace = :workspace AND t.status IN ('open', 'in_progress') AND t.due <= :horizon"
-        " AND (t.snoozed_until IS NULL OR t.snoozed_until <= :today) AND ("
-        f"  (o.tz IN ({', '.join(':' + name for name in zone_params)}) AND NOT EXISTS"
-        f"   (SELECT 1 FROM sent_log s WHERE s.key = {owner_rung_key_sql(ladder)}))"
-        f"  OR {escalation})",
+        " AND (t.snoozed_until IS NULL OR t.snoozed_until <= :today) AND (owner_unclaimed OR escalation_unclaimed)",
         {"workspace": workspace, "today": today.isoformat(), "admins": admin_count,
-         "horizon": (today + timedelta(days=ladder.horizon)).isoformat(), **zone_params},
+         "horizon": (today + timedelta(days=ladder.horizon)).isoformat(),
+         "escalate_by": (today - timedelta(days=ladder.escalate_after)).isoformat(), **zone_params},
     ).fetchall()
+    people: dict[tuple, Person] = {}  # a workspace has few people and many tasks: one Person each
+
+    def person(user: str, tz: str | None, name: str | None) -> Person:
+        found = people.get((user, tz, name))
+        if found is None:
+            found = people[(user, tz, name)] = Person(user, tz or "UTC", name or "")
+        return found
+
     return [
-        OpenTask(
+        Candidate(OpenTask(
             id=task_id, workspace=workspace, control=control, due=date.fromisoformat(due), status=status,
             snoozed_until=_utc_date(snoozed), created=_utc_date(created), platform=platform,
-            owner=Person(owner, owner_tz or "UTC", owner_name or ""),
-            assigner=Person(assigner, assigner_tz or "UTC", assigner_name or "") if assigner_tz is not None else None,
-        )
+            owner=person(owner, owner_tz, owner_name),
+            assigner=person(assigner, assigner_tz, assigner_name) if assigner_tz is not None else None,
+        ), bool(owner_unclaimed), bool(escalation_unclaimed))
         for (task_id, control, due, status, snoozed, created, owner, owner_tz, owner_name,
-             assigner, assigner_tz, assigner_name) in rows
+             assigner, assigner_tz, assigner_name, owner_unclaimed, escalation_unclaimed) in rows
     ]
 
 
@@ -132,26 +151,35 @@ async def nudge_drafts(store, senders: Senders, now: datetime) -> list[tuple[str
         if not awake or not senders.can_send(platform):
             continue
         staff = admins(store, workspace)
-        tasks = _candidates_by_id(store, workspace, platform, ladder, awake, now, len(staff))
-        if not tasks:
+        candidates = _candidates_by_id(store, workspace, platform, ladder, awake, now, len(staff))
+        if not candidates:
             continue
-        nudges = reminders.due_nudges(tasks, now, lambda _ws: ladder, lambda _ws: staff)
+        nudges = reminders.due_nudges([c.task for c in candidates.values()], now, lambda _ws: ladder, lambda _ws: staff)
+        nudges = [n for n in nudges if _unclaimed(candidates[n.task.id], n)]
         for (ws, user), theirs in reminders.by_recipient(nudges).items():
             drafts.append((ws, platform, user, theirs))
         await asyncio.sleep(0)  # let the server answer requests between workspaces (no transaction is open)
     return drafts
 
 
-def _candidates_by_id(store, workspace, platform, ladder, awake, now, admin_count) -> list[OpenTask]:
+def _candidates_by_id(store, workspace, platform, ladder, awake, now, admin_count) -> dict[int, Candidate]:
     """Candidates for each local date the awake zones are on (nearly always one), without repeats."""
     by_date: dict[date, list[str]] = {}
     for tz in awake:
         by_date.setdefault(reminders.local_now(now, tz).date(), []).append(tz)
-    found: dict[int, OpenTask] = {}
+    found: dict[int, Candidate] = {}
     for today, zones in by_date.items():
-        for task in nudge_candidates(store, workspace, platform, ladder, today, zones, admin_count):
-            found.setdefault(task.id, task)
-    return list(found.values())
+        for candidate in nudge_candidates(store, workspace, platform, ladder, today, zones, admin_count):
+            known = found.get(candidate.task.id)
+            found[candidate.task.id] = candidate if known is None else known._replace(
+                owner_unclaimed=known.owner_unclaimed or candidate.owner_unclaimed,
+                escalation_unclaimed=known.escalation_unclaimed or candidate.escalation_unclaimed)
+    return found
+
+
+def _unclaimed(candidate: Candidate, nudge: reminders.Nudge) -> bool:
+    """Whether the SQL saw this nudge's key free (claiming still decides; this only spares the work)."""
+    return candidate.escalation_unclaimed if nudge.escalation else candidate.owner_unclaimed
 
 
 async def claim_nudges(store, senders: Senders, now: datetime, composed: dict | None = None) -> list[int]:
