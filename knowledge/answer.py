@@ -731,11 +731,11 @@ class Engine:
             topic = self._faq_topics.get(" ".join(w for w in lexicon.content(tokens) if w not in _DEFINE_WORDS))
             if topic:
                 return self._faq_answer(self._faq_by_id[topic], 0.9)
+        titles = self._best_iso_titles(tokens)
+        if titles and titles[0][1] >= 0.99 > max(control_score, faq_score):  # an ISO title word for word
+            return self._iso(titles[0][0], False)
         if question_form and faq_score >= 0.45 and (control_score < 0.9 or faq_score >= control_score):
             return self._faq_answer(entry, faq_score)
-        titles = self._best_iso_titles(tokens)
-        if titles and titles[0][1] >= 0.99 > control_score:  # "management review": an ISO title word for word
-            return self._iso(titles[0][0], False)
         if control_score >= 0.5 and control_score >= faq_score - 0.1:
             if _FIGURE_ASKED.search(text):  # "how much does a pentest cost": we know its mapping, no figure
                 return self._abstain(0.0, f"I know how {controls[0][0]} maps to SOC 2 and ISO 27001, not what it "
