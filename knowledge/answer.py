@@ -739,7 +739,7 @@ class Engine:
         if control_score >= 0.5 and control_score >= faq_score - 0.1:
             if _FIGURE_ASKED.search(text):  # "how much does a pentest cost": we know its mapping, no figure
                 return self._abstain(0.0, f"I know how {controls[0][0]} maps to SOC 2 and ISO 27001, not what it "
-                                          "costs, how long it takes or how often it is done. ")
+                                          "costs, how long it takes or how often it is done. ", (controls[0][0],))
             return self._control_answer(controls)
         if faq_score >= 0.45:
             return self._faq_answer(entry, faq_score)
@@ -785,7 +785,8 @@ class Engine:
             suggestions=suggestions[:3],
         )
 
-    def _abstain(self, score: float, why: str = "") -> Answer:
+    def _abstain(self, score: float, why: str = "", instead: tuple[str, ...] = ()) -> Answer:
+        """`why`: what in particular is unknown; `instead`: questions we can answer about it, offered first."""
         return Answer(
             f"{why}That is outside what I know. I answer questions about SOC 2 and ISO 27001:2022: which ISO "
             "controls map to a SOC 2 criterion and the reverse, what a criterion or an Annex A control is, "
@@ -793,7 +794,8 @@ class Engine:
             "current version, timelines, costs, audits, renewal, and which framework suits your company.",
             "abstain",
             round(min(0.3, score), 3),
-            suggestions=("disk encryption", "How long does a SOC 2 Type 1 take?", "Which framework for a US startup?"),
+            suggestions=(*instead, "disk encryption", "How long does a SOC 2 Type 1 take?",
+                         "Which framework for a US startup?")[:3],
         )
 
     def _refuse(self, kind: str, text: str) -> Answer:

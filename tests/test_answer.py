@@ -565,3 +565,10 @@ def test_words_of_asking_are_kept_where_a_name_uses_them(question, name):
 def test_an_iso_title_word_for_word_beats_a_looser_control_name():
     result = answer("management review")
     assert result.kind == "unmapped_iso" and result.refs[0] == "Clause 9.3"
+
+
+def test_a_figure_asked_about_a_control_is_refused_but_offers_its_mapping():
+    result = answer("how much does a pentest cost")
+    assert result.kind == "abstain" and "$" not in result.text and not iso_in(result.text)
+    assert result.suggestions[0] == "Penetration Test"  # asking that gets the mapping
+    assert answer(result.suggestions[0]).kind == "control"
