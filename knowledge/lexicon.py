@@ -44,7 +44,8 @@ _BRITISH = (
 )
 
 _FRAMEWORK_NAMES = (
-    (re.compile(r"\biso\s*/?\s*(?:iec)?\s*[- ]?\s*27001(?:\s*:\s*20(?:13|22))?\b"), " iso27001 "),
+    (re.compile(r"\biso\s*/?\s*(?:iec)?\s*[- ]?\s*27001(?:\s*:\s*(20(?:13|22)))?\b"),  # the edition stays a word
+     lambda m: f" iso27001 {m.group(1) or ''} "),
     (re.compile(r"\b27001\b"), " iso27001 "),
     (re.compile(r"\biso\b(?!\s*\d)"), " iso27001 "),  # here "ISO" alone means ISO 27001
     (re.compile(r"\bsoc\s*[- ]?\s*(1|2|3|i{1,3})\b"), lambda m: f" soc{_roman(m.group(1))} "),

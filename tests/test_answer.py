@@ -572,3 +572,10 @@ def test_a_figure_asked_about_a_control_is_refused_but_offers_its_mapping():
     assert result.kind == "abstain" and "$" not in result.text and not iso_in(result.text)
     assert result.suggestions[0] == "Penetration Test"  # asking that gets the mapping
     assert answer(result.suggestions[0]).kind == "control"
+
+
+def test_the_edition_in_a_framework_name_is_kept():
+    from knowledge import lexicon
+
+    assert lexicon.normalize("ISO/IEC 27001:2022 changes") == "iso27001 2022 changes"
+    assert answer("ISO/IEC 27001:2022 changes").kind == "faq"
