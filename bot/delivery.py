@@ -10,6 +10,8 @@
 3. Record. `sent` with the time, or `failed` with the error's type and status (never its text, which
    may carry user data) and `next_attempt_at`: exponential back-off from RETRY_BASE, at least the
    platform's `Retry-After`, up to MAX_ATTEMPTS, then the message is given up and logged as an error.
+   A batch's outcomes are committed with the next batch's start (one commit per batch), the last
+   batch's in a commit of their own before the sending call returns.
 
 Crashes. A claim holds a lease (LEASE). The process dying between claim and send leaves `claimed`
 rows with no `send_started_at`: nothing went out, so once the lease has expired the next tick sends
@@ -191,44 +193,66 @@ async def send(store, senders: Senders, message_id: int, now: datetime) -> bool:
 
 async def send_batch(store, senders: Senders, message_ids: Sequence[int], now: datetime,
                      composed: Mapping[int, Outgoing] | None = None) -> int:
-    """Send claimed messages whose leases the caller holds, SEND_BATCH at a time concurrently: one
-    commit marks a batch started, one records its successes (failures each get their retry time).
-    Returns how many were sent. A crash inside a batch leaves its messages in doubt (see above)."""
+    """Send claimed messages whose leases the caller holds, SEND_BATCH at a time concurrently. One
+    commit marks a batch started and records the outcomes of the batch before it (a retry time for
+    each failure), so the commits are one per batch, plus one for the last outcomes, which are
+    recorded before this returns. Returns how many were sent. A crash inside a batch leaves its
+    messages (and the unrecorded outcomes of the one before) in doubt (see above)."""
     sent = 0
-    for start in range(0, len(message_ids), SEND_BATCH):
-        ready = []
-        for message_id in message_ids[start:start + SEND_BATCH]:
-            message = (composed or {}).get(message_id) or outgoing(store, message_id)
-            sender = senders.get(message.platform) if message else None
-            if sender is None:  # that platform is not configured in this process; the lease will lapse
-                logs.event("delivery.no_sender", logging.WARNING, message=message_id)
+    finished: list[tuple[int, Outgoing, object]] = []  # (message id, message, outcome) not yet recorded
+    try:
+        for start in range(0, len(message_ids), SEND_BATCH):
+            ready = _ready(store, senders, message_ids[start:start + SEND_BATCH], composed or {})
+            if not ready:
                 continue
-            ready.append((message_id, message, sender))
-        if not ready:
-            continue
-        with store.transaction():
-            store.db.conn.executemany(
-                "UPDATE sent_log SET send_started_at = ?, attempts = attempts + 1 WHERE message_id = ?",
-                [(_iso(now), message_id) for message_id, _, _ in ready],
-            )
-        outcomes = await asyncio.gather(*(sender.send(message) for _, message, sender in ready), return_exceptions=True)
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
-                raise outcome  # the process is stopping: leave the records as they are
-        done = [(message_id, message) for (message_id, message, _), outcome in zip(ready, outcomes) if outcome is None]
-        with store.transaction():
-            store.db.conn.executemany(
-                "UPDATE sent_log SET status = 'sent', sent_at = ?, lease_until = NULL, next_attempt_at = NULL,"
-                " last_error = '' WHERE message_id = ?",
-                [(_iso(now), message_id) for message_id, _ in done],
-            )
-        for (message_id, message, _), outcome in zip(ready, outcomes):
-            if isinstance(outcome, Exception):  # any platform failure is retried; the process keeps going
-                _record_failure(store, message, message_id, outcome, now)
-        for _, message in done:
-            logs.event("delivery.sent", platform=message.platform, workspace=message.workspace, key=message.key)
-        sent += len(done)
+            with store.transaction():
+                sent += _record_outcomes(store, finished, now)
+                finished = []
+                store.db.conn.executemany(
+                    "UPDATE sent_log SET send_started_at = ?, attempts = attempts + 1 WHERE message_id = ?",
+                    [(_iso(now), message_id) for message_id, _, _ in ready],
+                )
+            outcomes = await asyncio.gather(*(sender.send(message) for _, message, sender in ready),
+                                            return_exceptions=True)
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+                    raise outcome  # the process is stopping: leave this batch's records as they are
+            finished = [(message_id, message, outcome) for (message_id, message, _), outcome in zip(ready, outcomes)]
+    finally:
+        if finished:
+            with store.transaction():
+                sent += _record_outcomes(store, finished, now)
     return sent
+
+
+def _ready(store, senders: Senders, message_ids: Sequence[int], composed: Mapping[int, Outgoing]) -> list:
+    """(message id, message, sender) for each message whose platform has a sender in this process."""
+    ready = []
+    for message_id in message_ids:
+        message = composed.get(message_id) or outgoing(store, message_id)
+        sender = senders.get(message.platform) if message else None
+        if sender is None:  # that platform is not configured in this process; the lease will lapse
+            logs.event("delivery.no_sender", logging.WARNING, message=message_id)
+            continue
+        ready.append((message_id, message, sender))
+    return ready
+
+
+def _record_outcomes(store, finished: Sequence[tuple[int, Outgoing, object]], now: datetime) -> int:
+    """Inside the caller's transaction: `sent` for each success, a retry time (or giving up) for each
+    failure. Returns how many were sent; logs after the writes, as the caller commits them next."""
+    done = [(message_id, message) for message_id, message, outcome in finished if outcome is None]
+    store.db.conn.executemany(
+        "UPDATE sent_log SET status = 'sent', sent_at = ?, lease_until = NULL, next_attempt_at = NULL,"
+        " last_error = '' WHERE message_id = ?",
+        [(_iso(now), message_id) for message_id, _ in done],
+    )
+    for message_id, message, outcome in finished:
+        if isinstance(outcome, Exception):  # any platform failure is retried; the process keeps going
+            _record_failure(store, message, message_id, outcome, now)
+    for _, message in done:
+        logs.event("delivery.sent", platform=message.platform, workspace=message.workspace, key=message.key)
+    return len(done)
 
 
 def _record_failure(store, message: Outgoing, message_id: int, error: Exception, now: datetime) -> None:
@@ -237,7 +261,7 @@ def _record_failure(store, message: Outgoing, message_id: int, error: Exception,
     ).fetchone()[0] or 1
     wait = backoff(attempts, retry_after_of(error))
     give_up = attempts >= MAX_ATTEMPTS
-    with store.transaction():
+    with store.transaction():  # joins the caller's transaction
         store.db.execute(
             "UPDATE sent_log SET status = 'failed', last_error = ?, lease_until = NULL, send_started_at = NULL,"
             " next_attempt_at = ? WHERE message_id = ?",
