@@ -80,7 +80,8 @@ _DEMAND_FILLER = frozenset("a an the our their us we me for to".split())  # "ask
 _EXCLUSIVE_FAMILIES = (frozenset({"soc1", "soc2", "soc3", "iso27001"}), frozenset({"type1", "type2"}))
 # a question asking for an amount, a duration or a frequency: we hold those for the frameworks only
 _FIGURE_ASKED = re.compile(
-    r"\bhow\s+(much|many|long|often)\b|\b(costs?|prices?|pricing|fees?|salary|salaries|earns?|pay|paid)\b", re.I)
+    r"\bhow\s+(much|many|long|often)\b|\b(costs?|prices?|pricing|fees?|salary|salaries|earns?|pay|paid|"
+    r"minimum|maximum|percent|percentage)\b", re.I)
 _SELF = re.compile(r"\b(we|we're|were|our|ours|us|i'm|i am|my company|my startup|my team)\b", re.I)
 _US_PRONOUN = re.compile(r"\b(US|U\.S\.A?\.?)(?![a-z])")
 _NOT_US = re.compile(
@@ -746,8 +747,8 @@ class Engine:
         if titles and titles[0][1] >= 0.75:  # "secure coding": an Annex A control or a clause by its title
             found = self._iso(titles[0][0], False)
             return replace(found, confidence=round(titles[0][1] * 0.9, 3))
-        if _SELF.search(text) or self._hits(tokens, self._askers):
-            recommendation = self._recommend(text, tokens, described=True)
+        if _SELF.search(text) or self._hits(tokens, self._askers):  # read as typed: no guessed words here
+            recommendation = self._recommend(text, self._words(text), described=True)
             if recommendation:
                 return recommendation
         return self._abstain(max(faq_score, control_score))

@@ -96,8 +96,9 @@ class Speller:
 
     Distance is rapidfuzz's OSA (optimal string alignment: an insertion, deletion, substitution or
     swap of two neighbours is one edit), allowed as a search engine's "auto" fuzziness does: one up to
-    7 letters, two from 8; a 3-letter word only gets back one dropped letter ("dsk" -> "disk"), since
-    shorter words are mostly abbreviations, and nothing is fixed *to* a word under 4 letters (so "dpia"
+    7 letters, two from 8; a word of 3 or 4 letters only gets back a dropped letter ("dsk" -> "disk") or
+    two swapped ones ("waht"), since short words are mostly abbreviations or real words ("firm" is no
+    "fire"), and nothing is fixed *to* a word under 4 letters (so "dpia"
     never becomes "dpa"). A fix keeps the first letter, which people rarely get wrong. Among equally
     near words the one our data uses most wins. Before any guess, other forms of the word are tried.
     """
@@ -126,9 +127,14 @@ class Speller:
             (choice, distance)
             for choice, distance, _ in process.extract(word, self._choices, scorer=OSA.distance, limit=8,
                                                        score_cutoff=self.allowed_edits(word))
-            if choice[0] == word[0] and (len(word) > 3 or len(choice) == 4)
+            if choice[0] == word[0] and (len(word) > 4 or _dropped_or_swapped(word, choice))
         ]
         return min(near, key=lambda found: (found[1], -self.counts[found[0]]))[0] if near else word
+
+
+def _dropped_or_swapped(typed: str, word: str) -> bool:
+    """`word` is `typed` with a letter put back, or with two letters swapped back (within one edit)."""
+    return len(word) == len(typed) + 1 or sorted(word) == sorted(typed)
 
 
 def _other_forms(word: str) -> list[str]:

@@ -535,8 +535,10 @@ def test_the_speller_allows_edits_by_word_length():
     speller = Speller({"access": 3, "asset": 2, "set": 1, "backup": 1, "authentication": 1, "chart": 1,
                        "disk": 1, "ncr": 9})
     assert speller.fix("acess") == "access"
-    assert speller.fix("aset") == "asset"  # one edit either way: the same first letter wins
     assert speller.fix("dsk") == "disk"  # a 3-letter word gets back a dropped letter
+    assert speller.fix("aset") == "asset"  # and a 4-letter one
+    assert speller.fix("dsik") == "disk"  # or two swapped letters
+    assert speller.fix("dosk") == "dosk"  # but no other edit: a short word is likely a real one
     assert speller.fix("encr") == "encr"  # the first letter stays: no abbreviation out of a word's start
     forms = Speller({"monitoring": 1, "log": 1, "program": 1})
     assert forms.fix("monitor") == "monitoring" and forms.fix("logged") == "log"  # another form, before a guess

@@ -12,8 +12,9 @@ from knowledge.matching import MIN_SCORE, match_controls
 
 
 @pytest.mark.parametrize("typed, name", [
-    ("disk encryption", "Disk Encryption"), ("dsk encryptoin", "Disk Encryption"), ("acess reveiw", "User Access Review"),
-    ("mfa", "Multi-Factor Authentication"), ("backgroud check", "Background Check"), ("firewal rules", "Firewall Rules"),
+    ("disk encryption", "Disk Encryption"), ("dsk encryptoin", "Disk Encryption"),
+    ("acess reveiw", "User Access Review"), ("mfa", "Multi-Factor Authentication"),
+    ("backgroud check", "Background Check"), ("firewal rules", "Firewall Rules"),
     ("pen test", "Penetration Test"), ("org chart", "Organizational Chart"), ("screen lock", "Workstation Lockout"),
     ("offboarding", "Termination of Access"), ("data anonymisation", "Data Anonymization"),
 ])
