@@ -63,38 +63,41 @@ class Candidate(NamedTuple):
     escalation_unclaimed: bool  # the escalation, for at least one of the people it goes to
 
 
+_CANDIDATE_SQL = (
+    "SELECT t.id, t.control, t.due, t.status, t.snoozed_until, t.created_at, t.owner, o.tz, o.name,"
+    " t.assigner, a.tz, a.name"
+    " FROM tasks t JOIN people o ON o.workspace = t.workspace AND o.user_id = t.owner"
+    " LEFT JOIN people a ON a.workspace = t.workspace AND a.user_id = t.assigner"
+    " WHERE t.workspace = :workspace AND t.status IN ('open', 'in_progress') AND t.due <= :up_to"
+    " AND (t.snoozed_until IS NULL OR t.snoozed_until <= :today) AND "
+)
+
+
 def nudge_candidates(store, workspace: str, platform: str, ladder: Ladder, today: date, zones: list[str],
                      admin_count: int) -> list[Candidate]:
     """Active, unsnoozed tasks of one workspace that may owe someone a nudge on `today` (the local
     date in `zones`, the awake time zones): the owner's current rung is not claimed yet, or the
     escalation is due and not yet claimed for everyone it goes to. A superset: the ladder's exact
-    rules are applied in `handlers.reminders`. Range scan on the index (workspace, status, due).
-    Each row says which of the two is unclaimed, so a task whose owner is due a new rung does not
-    bring its escalation of last week along (on a busy morning that is most overdue tasks)."""
-    escalation = "0"
+    rules are applied in `handlers.reminders`. Two range scans on the index (workspace, status, due),
+    one per question, so each row says which of the two is unclaimed: a task whose owner is due a new
+    rung does not bring its escalation of last week along (on a busy morning, most overdue tasks)."""
+    zone_params = {f"z{i}": zone for i, zone in enumerate(zones)}
+    params = {"workspace": workspace, "today": today.isoformat(), "admins": admin_count,
+              "up_to": (today + timedelta(days=ladder.horizon)).isoformat(), **zone_params}
+    owner_rows = store.db.execute(
+        _CANDIDATE_SQL + f"o.tz IN ({', '.join(':' + name for name in zone_params)}) AND NOT EXISTS"
+        f" (SELECT 1 FROM sent_log s WHERE s.key = {owner_rung_key_sql(ladder)})", params,
+    ).fetchall()
+    escalation_rows = []
     if ladder.escalate_after:
         prefix = (f"'nudge:' || t.workspace || ':' || t.id || ':escalate:' || "
                   f"date(t.due, '+{ladder.escalate_after} days') || ':'")
-        escalation = (
-            f"(t.due <= :escalate_by AND"
-            f" (SELECT COUNT(*) FROM sent_log s WHERE s.key > {prefix} AND s.key < {prefix} || '~')"
-            " < CASE WHEN a.user_id IS NOT NULL AND t.assigner != t.owner THEN 1 ELSE :admins END)"
-        )
-    zone_params = {f"z{i}": zone for i, zone in enumerate(zones)}
-    rows = store.db.execute(
-        "SELECT t.id, t.control, t.due, t.status, t.snoozed_until, t.created_at, t.owner, o.tz, o.name,"
-        " t.assigner, a.tz, a.name,"
-        f" (o.tz IN ({', '.join(':' + name for name in zone_params)}) AND NOT EXISTS"
-        f"   (SELECT 1 FROM sent_log s WHERE s.key = {owner_rung_key_sql(ladder)})) AS owner_unclaimed,"
-        f" {escalation} AS escalation_unclaimed"
-        " FROM tasks t JOIN people o ON o.workspace = t.workspace AND o.user_id = t.owner"
-        " LEFT JOIN people a ON a.workspace = t.workspace AND a.user_id = t.assigner"
-        " WHERE t.workspace = :workspace AND t.status IN ('open', 'in_progress') AND t.due <= :horizon"
-        " AND (t.snoozed_until IS NULL OR t.snoozed_until <= :today) AND (owner_unclaimed OR escalation_unclaimed)",
-        {"workspace": workspace, "today": today.isoformat(), "admins": admin_count,
-         "horizon": (today + timedelta(days=ladder.horizon)).isoformat(),
-         "escalate_by": (today - timedelta(days=ladder.escalate_after)).isoformat(), **zone_params},
-    ).fetchall()
+        escalation_rows = store.db.execute(
+            _CANDIDATE_SQL + f"(SELECT COUNT(*) FROM sent_log s WHERE s.key > {prefix} AND s.key < {prefix} || '~')"
+            " < CASE WHEN a.user_id IS NOT NULL AND t.assigner != t.owner THEN 1 ELSE :admins END",
+            {**params, "up_to": (today - timedelta(days=ladder.escalate_after)).isoformat()},
+        ).fetchall()
+    escalating = {row[0] for row in escalation_rows}
     people: dict[tuple, Person] = {}  # a workspace has few people and many tasks: one Person each
 
     def person(user: str, tz: str | None, name: str | None) -> Person:
@@ -103,16 +106,19 @@ def nudge_candidates(store, workspace: str, platform: str, ladder: Ladder, today
             found = people[(user, tz, name)] = Person(user, tz or "UTC", name or "")
         return found
 
-    return [
-        Candidate(OpenTask(
+    def candidate(row, owner_unclaimed: bool) -> Candidate:
+        (task_id, control, due, status, snoozed, created, owner, owner_tz, owner_name,
+         assigner, assigner_tz, assigner_name) = row
+        return Candidate(OpenTask(
             id=task_id, workspace=workspace, control=control, due=date.fromisoformat(due), status=status,
             snoozed_until=_utc_date(snoozed), created=_utc_date(created), platform=platform,
             owner=person(owner, owner_tz, owner_name),
             assigner=person(assigner, assigner_tz, assigner_name) if assigner_tz is not None else None,
-        ), bool(owner_unclaimed), bool(escalation_unclaimed))
-        for (task_id, control, due, status, snoozed, created, owner, owner_tz, owner_name,
-             assigner, assigner_tz, assigner_name, owner_unclaimed, escalation_unclaimed) in rows
-    ]
+        ), owner_unclaimed, task_id in escalating)
+
+    owners = {row[0] for row in owner_rows}
+    return ([candidate(row, True) for row in owner_rows]
+            + [candidate(row, False) for row in escalation_rows if row[0] not in owners])
 
 
 def admins(store, workspace: str) -> list[Person]:
@@ -154,8 +160,8 @@ async def nudge_drafts(store, senders: Senders, now: datetime) -> list[tuple[str
         candidates = _candidates_by_id(store, workspace, platform, ladder, awake, now, len(staff))
         if not candidates:
             continue
-        nudges = reminders.due_nudges([c.task for c in candidates.values()], now, lambda _ws: ladder, lambda _ws: staff)
-        nudges = [n for n in nudges if _unclaimed(candidates[n.task.id], n)]
+        nudges = reminders.due_nudges([c.task for c in candidates.values()], now, lambda _ws: ladder, lambda _ws: staff,
+                                      lambda task, escalation: _unclaimed(candidates[task.id], escalation))
         for (ws, user), theirs in reminders.by_recipient(nudges).items():
             drafts.append((ws, platform, user, theirs))
         await asyncio.sleep(0)  # let the server answer requests between workspaces (no transaction is open)
@@ -177,9 +183,9 @@ def _candidates_by_id(store, workspace, platform, ladder, awake, now, admin_coun
     return found
 
 
-def _unclaimed(candidate: Candidate, nudge: reminders.Nudge) -> bool:
-    """Whether the SQL saw this nudge's key free (claiming still decides; this only spares the work)."""
-    return candidate.escalation_unclaimed if nudge.escalation else candidate.owner_unclaimed
+def _unclaimed(candidate: Candidate, escalation: bool) -> bool:
+    """Whether the SQL saw that key free (claiming still decides; this only spares the work)."""
+    return candidate.escalation_unclaimed if escalation else candidate.owner_unclaimed
 
 
 async def claim_nudges(store, senders: Senders, now: datetime, composed: dict | None = None) -> list[int]:

@@ -190,18 +190,23 @@ def due_nudges(
     now: datetime,
     ladder_for: Callable[[str], Ladder],
     admins_for: Callable[[str], Iterable[Person]] = lambda workspace: (),
+    worth_asking: Callable[[OpenTask, bool], bool] = lambda task, escalation: True,
 ) -> list[Nudge]:
     """Every (task, recipient, rung) that should be delivered now, if not already claimed.
 
     The owner hears of a task on its current rung; the assigner (or the admins) hears once when it
-    is `escalate_after` days overdue. Each person only inside their own working morning."""
+    is `escalate_after` days overdue. Each person only inside their own working morning.
+    `worth_asking(task, escalation)` lets a caller that already knows a task's owner nudge (False)
+    or escalation (True) is claimed skip it; claiming decides either way."""
     nudges: list[Nudge] = []
-    awake_today: dict[tuple[str, Ladder], date | None] = {}  # (zone, ladder) -> local date if awake now
+    awake_today: dict[tuple[str | None, str], date | None] = {}  # (zone, workspace) -> local date if awake now
     for task in tasks:
         ladder = ladder_for(task.workspace)
-        rungs = [(task.owner, owner_rung)] + [(boss, escalation_rung) for boss in _escalation_recipients(task, admins_for)]
+        rungs = [(task.owner, owner_rung)] if worth_asking(task, False) else []
+        if ladder.escalate_after and worth_asking(task, True):
+            rungs += [(boss, escalation_rung) for boss in _escalation_recipients(task, admins_for)]
         for recipient, rung_for in rungs:
-            memo = (recipient.tz, ladder)
+            memo = (recipient.tz, task.workspace)  # the ladder is the workspace's
             if memo not in awake_today:
                 awake = in_working_morning(now, recipient.tz, ladder)
                 awake_today[memo] = local_now(now, recipient.tz).date() if awake else None
