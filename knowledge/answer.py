@@ -58,8 +58,8 @@ _MAX_COMPLETIONS = 12  # words an unfinished last word may stand for, when ranki
 _FAQ_CANDIDATES = 12  # entries whose best phrasing scores highest; only they are weighed as a whole
 _UNKNOWN_WORD_WEIGHT = 2.5  # a question word no FAQ entry uses counts this much against every entry
 
-_DEFINE = re.compile(
-    r"^\W*(what\s+is|what's|whats|what\s+are|define|definition|meaning\s+of|explain|describe|tell\s+me\s+about|"
+_DEFINE = re.compile(  # at the start of the text or of a clause, as _QUESTION_START
+    r"(?:^|[,.;:!?]\s)\W*(what\s+is|what's|whats|what\s+are|define|definition|meaning\s+of|explain|describe|tell\s+me\s+about|"
     r"what\s+does\s+\S+\s+(mean|say|cover|require|stand))\b",
     re.IGNORECASE,
 )
@@ -69,8 +69,10 @@ _CHOICE = frozenset(
     start prioritize prioritise decide fit fits suit suits suitable""".split()
 )
 _CHOICE_SUBJECT = frozenset("framework frameworks certification one standard option audit report".split())
+# a question word opening the text or a clause of it ("hey complybot, what is ...", "quick one: how long ...")
 _QUESTION_START = re.compile(
-    r"^\W*(how|what|whats|when|why|who|which|where|is|are|do|does|did|can|could|should|would|will|must|may)\b",
+    r"(?:^|[,.;:!?]\s)\W*(how|what|whats|when|why|who|which|where|is|are|do|does|did|can|could|should|would|will|"
+    r"must|may)\b",
     re.IGNORECASE,
 )
 _FRAMEWORK_WORD = {"soc2": "soc2", "iso27001": "iso", "iso": "iso"}
@@ -83,6 +85,9 @@ _FIGURE_ASKED = re.compile(
     r"\bhow\s+(much|many|long|often)\b|\b(costs?|prices?|pricing|fees?|salary|salaries|earns?|pay|paid|"
     r"minimum|maximum|percent|percentage)\b", re.I)
 _SELF = re.compile(r"\b(we|we're|were|our|ours|us|i'm|i am|my company|my startup|my team)\b", re.I)
+# greetings and the bot's name before a question; they say nothing about what is asked
+_ADDRESS = re.compile(r"^\W*(?:(?:hey|hi|hello|ok|okay|yo|dear|thanks)\b\W*)*(?:@?complybot\b[\s,:;!-]*)?", re.I)
+_THE_US = re.compile(r"\bthe\s+(US)\b", re.I)  # in capitals "US" may be the pronoun, "THE US" never is
 _US_PRONOUN = re.compile(r"\b(US|U\.S\.A?\.?)(?![a-z])")
 _NOT_US = re.compile(
     r"\b(?:outside|out of|non|beyond|except|excluding)\W+(?:of\W+)?(?:the\W+)?(?:US|U\.S\.A?\.?|USA)(?![a-z])", re.I
@@ -274,6 +279,7 @@ class Engine:
 
     def answer(self, question: str) -> Answer:
         text = (question or "").replace("\x00", " ").strip()
+        text = _ADDRESS.sub("", text, count=1) or text  # "hey complybot, what is ...": the question is the rest
         if not text:
             return self._refuse(
                 "empty",
@@ -547,8 +553,7 @@ class Engine:
         home = _NOT_US.sub(" ", text)  # "outside the US" is not a US market
         us_market = self._hits(self.question_tokens(home), self._markets["us"]) if home != text else self._hits(
             tokens, self._markets["us"])
-        if not text.isupper():
-            us_market += _US_PRONOUN.findall(home)
+        us_market += _US_PRONOUN.findall(home) if not text.isupper() else _THE_US.findall(home)
         leaning = {name: self._hits(tokens, phrases) for name, phrases in self._signals.items()}
         demanded, demander = self._demanded(tokens) or (None, "")
         markets = bool(us_market or abroad or demanded)
@@ -728,8 +733,10 @@ class Engine:
         entry, faq_score = self._best_faq(tokens)
         control_score = controls[0][1] if controls else 0.0
         question_form = bool(_QUESTION_START.search(text)) or text.rstrip().endswith("?")
-        if control_score < 1.0 and _DEFINE.search(text):  # "what is X" of an FAQ topic X: that entry
-            topic = self._faq_topics.get(" ".join(w for w in lexicon.content(tokens) if w not in _DEFINE_WORDS))
+        define = _DEFINE.search(text)
+        if control_score < 1.0 and define:  # "what is X" of an FAQ topic X: that entry
+            asked = self.question_tokens(text[define.end():])
+            topic = self._faq_topics.get(" ".join(w for w in lexicon.content(asked) if w not in _DEFINE_WORDS))
             if topic:
                 return self._faq_answer(self._faq_by_id[topic], 0.9)
         titles = self._best_iso_titles(tokens)

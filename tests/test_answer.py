@@ -581,3 +581,14 @@ def test_the_edition_in_a_framework_name_is_kept():
 
     assert lexicon.normalize("ISO/IEC 27001:2022 changes") == "iso27001 2022 changes"
     assert answer("ISO/IEC 27001:2022 changes").kind == "faq"
+
+
+@pytest.mark.parametrize("question", ["what are the 5 trust services criteria", "what's processing integrity",
+                                      "how much does cyber insurance cost", "what is a soc 1 report"])
+@pytest.mark.parametrize("dress", ["{}", "hey complybot, {}", "Hi! {}", "@complybot {}", "quick one: {}"])
+def test_greetings_and_the_bots_name_do_not_change_the_answer(question, dress):
+    assert answer(dress.format(question)).text == answer(question).text
+
+
+def test_the_us_in_capitals_is_the_country_after_the():
+    assert answer("WE SELL IN GERMANY AND THE US, WHICH FRAMEWORK?").text.startswith("Both")
