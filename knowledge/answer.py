@@ -162,6 +162,9 @@ class Engine:
         self._markets = {name: self._phrase_set(words) for name, words in kn.markets.items()}
         self._asks = self._phrase_set(kn.asks)
         self._askers = self._phrase_set(kn.askers)
+        # words a demand is made of: who asks, the asking, the framework and what it ends in ("report")
+        self._demand_words = frozenset(w for text in (*kn.asks, *kn.askers) for w in self._phrase(text)) | frozenset(
+            _FRAMEWORK_WORD) | _CHOICE_SUBJECT | {"type1", "type2"}
         entry_words = {e.id: [w for t in (*e.questions, *e.keywords) for w in self._phrase(t)] for e in kn.faq}
         self._faq_families = {entry_id: self._families(words) for entry_id, words in entry_words.items()}
         self._faq_words = {entry_id: frozenset(lexicon.content(words)) for entry_id, words in entry_words.items()}
@@ -564,9 +567,12 @@ class Engine:
             (choice and (topic or markets or leans)) or (which and (markets or (topic and leans))) or versus)
         if described:
             asked = markets or leans
-        if demanded and not asked:  # "our contract requires ISO 27001": follow it, unless asked about more
-            entry, faq_score = self._best_faq(tokens)
-            asked = faq_score < 0.8 or entry.id.startswith("choose")
+        if demanded and not asked:  # "our contract requires ISO 27001": follow it. Asked more ("..., how long
+            more = [t for t in lexicon.content(tokens) if t not in self._demand_words]  # will it take?"), a good
+            entry, faq_score = self._best_faq(tokens) if more else (None, 0.0)  # FAQ answer leading with it does
+            if faq_score >= 0.8 and _first_framework(entry.answer) == demanded:
+                return self._faq_answer(entry, faq_score)
+            asked = True
         if not asked:
             return None
         if demanded:
