@@ -59,7 +59,8 @@ _FAQ_CANDIDATES = 12  # entries whose best phrasing scores highest; only they ar
 _UNKNOWN_WORD_WEIGHT = 2.5  # a question word no FAQ entry uses counts this much against every entry
 
 _DEFINE = re.compile(  # at the start of the text or of a clause, as _QUESTION_START
-    r"(?:^|[,.;:!?]\s)\W*(what\s+is|what's|whats|what\s+are|define|definition|meaning\s+of|explain|describe|tell\s+me\s+about|"
+    r"(?:^|[,.;:!?]\s)\W*(what\s+is|what's|whats|what\s+are|define|definition|meaning\s+of|explain|describe|"
+    r"tell\s+me\s+about|"
     r"what\s+does\s+\S+\s+(mean|say|cover|require|stand))\b",
     re.IGNORECASE,
 )
@@ -735,16 +736,15 @@ class Engine:
         return self._faq_by_id[entry_id], weighed[entry_id] * _FAQ_BAR["strong"] / bar
 
     def _answer_words(self, text: str, tokens: list[str]) -> Answer:
+        """The best of a named control, an FAQ entry and an ISO title; else a company's description taken as
+        "which framework for us"; else "outside what I know"."""
         controls = self._best_controls(tokens)
         entry, faq_score = self._best_faq(tokens)
         control_score = controls[0][1] if controls else 0.0
         question_form = bool(_QUESTION_START.search(text)) or text.rstrip().endswith("?")
-        define = _DEFINE.search(text)
-        if control_score < 1.0 and define:  # "what is X" of an FAQ topic X: that entry
-            asked = self.question_tokens(text[define.end():])
-            topic = self._faq_topics.get(" ".join(w for w in lexicon.content(asked) if w not in _DEFINE_WORDS))
-            if topic:
-                return self._faq_answer(self._faq_by_id[topic], 0.9)
+        topic = self._defined_topic(text) if control_score < 1.0 else None
+        if topic:
+            return self._faq_answer(topic, 0.9)
         titles = self._best_iso_titles(tokens)
         if titles and titles[0][1] >= 0.99 > max(control_score, faq_score):  # an ISO title word for word
             return self._iso(titles[0][0], False)
@@ -765,6 +765,15 @@ class Engine:
             if recommendation:
                 return recommendation
         return self._abstain(max(faq_score, control_score))
+
+    def _defined_topic(self, text: str) -> FaqEntry | None:
+        """"what is X" where X is a keyword of one FAQ entry only ("what is confidentiality"): that entry."""
+        define = _DEFINE.search(text)
+        if not define:
+            return None
+        asked = lexicon.content(self.question_tokens(text[define.end():]))
+        found = self._faq_topics.get(" ".join(w for w in asked if w not in _DEFINE_WORDS))
+        return self._faq_by_id[found] if found else None
 
     def _control_answer(self, ranked: list[tuple[str, float]]) -> Answer:
         best = ranked[0][1]
