@@ -92,9 +92,10 @@ def nudge_candidates(store, workspace: str, platform: str, ladder: Ladder, today
     if ladder.escalate_after:
         prefix = (f"'nudge:' || t.workspace || ':' || t.id || ':escalate:' || "
                   f"date(t.due, '+{ladder.escalate_after} days') || ':'")
-        escalation_rows = store.db.execute(
-            _CANDIDATE_SQL + f"(SELECT COUNT(*) FROM sent_log s WHERE s.key > {prefix} AND s.key < {prefix} || '~')"
-            " < CASE WHEN a.user_id IS NOT NULL AND t.assigner != t.owner THEN 1 ELSE :admins END",
+        escalation_rows = store.db.execute(  # an assigner's key is known exactly; admins' share a prefix
+            _CANDIDATE_SQL + "CASE WHEN a.user_id IS NOT NULL AND t.assigner != t.owner"
+            f" THEN NOT EXISTS (SELECT 1 FROM sent_log s WHERE s.key = {prefix} || t.assigner)"
+            f" ELSE (SELECT COUNT(*) FROM sent_log s WHERE s.key > {prefix} AND s.key < {prefix} || '~') < :admins END",
             {**params, "up_to": (today - timedelta(days=ladder.escalate_after)).isoformat()},
         ).fetchall()
     escalating = {row[0] for row in escalation_rows}
