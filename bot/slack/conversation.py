@@ -4,6 +4,7 @@ tab all go through the same grammar and permission checks."""
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 
 from aiohttp import ClientSession, web
@@ -38,14 +39,20 @@ class SlackRuntime:
 
     async def reply_to(self, client: AsyncWebClient, message: Message) -> Reply:
         """Learn the people involved, then let the shared router answer. Never raises."""
+        started = time.perf_counter()
+        # The HTTP request's log line was written at the ack; the turn gets a line of its own.
+        turn = dict(platform="slack", workspace=message.workspace, text=logs.text_prefix(message.text))
         try:
             await self.people.learn(client, self.ctx.store, message.workspace,
                                     [message.user, *mentioned_users(message.text)])
-            return router.handle(message, self.ctx)
+            reply = router.handle(message, self.ctx)
         except Exception as error:  # the person gets an apology, the log gets the type, nobody a traceback
-            logs.event("slack.turn_failed", logging.ERROR, workspace=message.workspace,
-                       error=logs.describe_exception(error))
+            logs.event("slack.turn_failed", logging.ERROR, **turn, error=logs.describe_exception(error),
+                       latency_ms=_elapsed_ms(started))
             return SORRY
+        logs.event("slack.turn", **turn, command=reply.kind, latency_ms=_elapsed_ms(started),
+                   outcome="refused" if reply.ephemeral else "ok")
+        return reply
 
     async def respond(self, response_url: str, reply: Reply, blocks: list[dict] | None = None, **options) -> None:
         """Answer through a response URL (slash commands, buttons) on the shared connection pool;
@@ -55,6 +62,10 @@ class SlackRuntime:
             if blocks is not None:
                 kwargs["blocks"] = blocks
             await AsyncWebhookClient(response_url, session=self.http).send(**kwargs, **options)
+
+
+def _elapsed_ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
 
 
 def slack_message(*, team: str, user: str, text: str, channel: str = "", thread: str = "",
