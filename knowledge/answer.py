@@ -86,8 +86,14 @@ _FIGURE_ASKED = re.compile(
     r"\bhow\s+(much|many|long|often)\b|\b(costs?|prices?|pricing|fees?|salary|salaries|earns?|pay|paid|"
     r"minimum|maximum|percent|percentage)\b", re.I)
 _SELF = re.compile(r"\b(we|we're|were|our|ours|us|i'm|i am|my company|my startup|my team)\b", re.I)
-# greetings and the bot's name before a question; they say nothing about what is asked
-_ADDRESS = re.compile(r"^\W*(?:(?:hey|hi|hello|ok|okay|yo|dear|thanks)\b\W*)*(?:@?complybot\b[\s,:;!-]*)?", re.I)
+# greetings, the bot's name and polite openings before a question; they say nothing about what is asked
+_ADDRESS = re.compile(
+    r"^\W*(?:(?:hey|hi|hello|ok|okay|yo|dear|thanks|so|um|please)\b\W*)*(?:@?complybot\b[\s,:;!-]*)?"
+    r"(?:(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?(?:tell|explain|show)(?:\s+(?:me|us))?|do\s+you\s+know|"
+    r"i(?:'d|\s+would)\s+like\s+to\s+know|i\s+want\s+to\s+know|i\s+wonder|i(?:'m|\s+am)\s+wondering)\b"
+    r"[\s,:;-]*)?",
+    re.I,
+)
 _THE_US = re.compile(r"\bthe\s+(US)\b", re.I)  # in capitals "US" may be the pronoun, "THE US" never is
 _US_PRONOUN = re.compile(r"\b(US|U\.S\.A?\.?)(?![a-z])")
 _NOT_US = re.compile(
@@ -146,6 +152,11 @@ def _first_framework(text: str) -> str | None:
     return None if not found else ("soc2" if found.group(1).lower().startswith("soc") else "iso")
 
 
+def _key(tokens) -> str:
+    """Words as a lookup key: content words only, in order (all words if that is all: "what can you do")."""
+    return " ".join(lexicon.content(tokens)) or " ".join(tokens)
+
+
 def _join(refs) -> str:
     return ", ".join(sorted(set(refs), key=_ref_key))
 
@@ -169,7 +180,7 @@ class Engine:
         entry_words = {e.id: [w for t in (*e.questions, *e.keywords) for w in self._phrase(t)] for e in kn.faq}
         self._faq_families = {entry_id: self._families(words) for entry_id, words in entry_words.items()}
         self._faq_words = {entry_id: frozenset(lexicon.content(words)) for entry_id, words in entry_words.items()}
-        self._faq_exact = {" ".join(self._phrase(q)): e.id for e in kn.faq for q in e.questions}
+        self._faq_exact = self._exact_phrasings()
         self._faq_topics = self._topic_keywords()
         self._other_frameworks = self._phrase_set(kn.other_frameworks)
         self._domain = self._domain_words()
@@ -246,6 +257,15 @@ class Engine:
         a question using them is in our field. Question words alone ("how", "long") place nothing."""
         words = {w for entry_words in self._faq_words.values() for w in entry_words} | set(self._controls.idf)
         return frozenset(words - lexicon.QUESTION_WORDS) | _STRONG_DOMAIN_WORDS
+
+    def _exact_phrasings(self) -> dict[str, str]:
+        """The content words of an FAQ phrasing -> its entry, when no other entry's phrasing has the same:
+        asked in those words (with any "the", "please", "thanks" around them) it is that entry for sure."""
+        owners: dict[str, set[str]] = {}
+        for entry in self.kn.faq:
+            for question in entry.questions:
+                owners.setdefault(_key(self._phrase(question)), set()).add(entry.id)
+        return {key: ids.pop() for key, ids in owners.items() if key and len(ids) == 1}
 
     def _topic_keywords(self) -> dict[str, str]:
         """An FAQ keyword of one entry only -> that entry: "what is confidentiality" asks for its topic."""
@@ -695,7 +715,7 @@ class Engine:
 
     def _best_faq(self, tokens: list[str]) -> tuple[FaqEntry | None, float]:
         """The best FAQ entry and its score, scaled so that 0.45 is the bar to answer with it."""
-        exact = self._faq_exact.get(" ".join(tokens))
+        exact = self._faq_exact.get(_key(tokens))
         if exact:
             return self._faq_by_id[exact], 1.0
         wanted = lexicon.content(tokens)
@@ -738,6 +758,9 @@ class Engine:
     def _answer_words(self, text: str, tokens: list[str]) -> Answer:
         """The best of a named control, an FAQ entry and an ISO title; else a company's description taken as
         "which framework for us"; else "outside what I know"."""
+        exact = self._faq_exact.get(_key(tokens))
+        if exact:  # one of our phrasings, word for word
+            return self._faq_answer(self._faq_by_id[exact], 1.0)
         controls = self._best_controls(tokens)
         entry, faq_score = self._best_faq(tokens)
         control_score = controls[0][1] if controls else 0.0

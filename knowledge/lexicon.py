@@ -96,11 +96,12 @@ class Speller:
 
     Distance is rapidfuzz's OSA (optimal string alignment: an insertion, deletion, substitution or
     swap of two neighbours is one edit), allowed as a search engine's "auto" fuzziness does: one up to
-    7 letters, two from 8; a word of 3 or 4 letters only gets back a dropped letter ("dsk" -> "disk") or
+    7 letters, two from 8. A word of 3 or 4 letters only gets back a dropped letter ("dsk" -> "disk") or
     two swapped ones ("waht"), since short words are mostly abbreviations or real words ("firm" is no
-    "fire"), and nothing is fixed *to* a word under 4 letters (so "dpia"
-    never becomes "dpa"). A fix keeps the first letter, which people rarely get wrong. Among equally
-    near words the one our data uses most wins. Before any guess, other forms of the word are tried.
+    "fire"); a single letter typed for another must be a neighbouring key ("simple" is no "sample");
+    nothing is fixed *to* a word under 4 letters ("dpia" is no "dpa"). A fix keeps the first letter,
+    which people rarely get wrong. Among equally near words the one our data uses most wins. Before any
+    guess, other forms of the word are tried.
     """
 
     def __init__(self, counts: dict[str, int]):
@@ -128,6 +129,7 @@ class Speller:
             for choice, distance, _ in process.extract(word, self._choices, scorer=OSA.distance, limit=8,
                                                        score_cutoff=self.allowed_edits(word))
             if choice[0] == word[0] and (len(word) > 4 or _dropped_or_swapped(word, choice))
+            and (distance > 1 or _plausible_slip(word, choice))
         ]
         return min(near, key=lambda found: (found[1], -self.counts[found[0]]))[0] if near else word
 
@@ -135,6 +137,23 @@ class Speller:
 def _dropped_or_swapped(typed: str, word: str) -> bool:
     """`word` is `typed` with a letter put back, or with two letters swapped back (within one edit)."""
     return len(word) == len(typed) + 1 or sorted(word) == sorted(typed)
+
+
+_KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+_NEIGHBOURS = {
+    key: {other for r2, row2 in enumerate(_KEYBOARD_ROWS) for c2, other in enumerate(row2)
+          if abs(r - r2) <= 1 and abs(c - c2) <= 1 and other != key}
+    for r, row in enumerate(_KEYBOARD_ROWS) for c, key in enumerate(row)
+}
+
+
+def _plausible_slip(typed: str, word: str) -> bool:
+    """A one-letter substitution is a typo only when the two keys are neighbours ("encruption"); otherwise
+    `typed` is more likely another word ("simple" is no "sample")."""
+    if len(typed) != len(word) or sorted(typed) == sorted(word):
+        return True
+    changed = [(a, b) for a, b in zip(typed, word) if a != b]
+    return len(changed) != 1 or changed[0][1] in _NEIGHBOURS.get(changed[0][0], ())
 
 
 def _other_forms(word: str) -> list[str]:

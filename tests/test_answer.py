@@ -427,12 +427,17 @@ def test_canada_is_not_counted_as_the_us_market():
 
 def test_faq_phrasings_match_exactly_under_the_same_normalisation():
     engine = Engine(catalog(), faq_module.knowledge())
+    from knowledge.answer import _key
+
+    keys = {_key(engine._phrase(q)) for entry in faq_module.knowledge().faq for q in entry.questions}
+    assert set(engine._faq_exact) == keys  # no two entries share a phrasing's content words, so none is dropped
     for entry in faq_module.knowledge().faq:
         for question in entry.questions:
             found, score = engine._best_faq(engine.question_tokens(question))
             assert score == 1.0, question
     for question in ("common mistakes", "implementation challenges", "what are non-conformities",
-                     "what changed in 2022", "how do they complement each other"):
+                     "what changed in 2022", "how do they complement each other", "the common mistakes please",
+                     "what changed in 2022, thanks"):
         assert engine._best_faq(engine.question_tokens(question))[1] == 1.0, question
 
 
@@ -592,3 +597,17 @@ def test_greetings_and_the_bots_name_do_not_change_the_answer(question, dress):
 
 def test_the_us_in_capitals_is_the_country_after_the():
     assert answer("WE SELL IN GERMANY AND THE US, WHICH FRAMEWORK?").text.startswith("Both")
+
+
+def test_a_substitution_is_a_typo_only_between_neighbouring_keys():
+    from knowledge.lexicon import Speller
+
+    speller = Speller({"sample": 1, "encryption": 1})
+    assert speller.fix("simple") == "simple"  # i and a are far apart: another word, not a slip
+    assert speller.fix("encruption") == "encryption"  # u is next to y
+
+
+@pytest.mark.parametrize("dress", ["{}", "can you tell me {}", "{} thanks", "I'd like to know: {}", "do you know {}"])
+def test_an_faq_phrasing_in_polite_dress_is_still_exact(dress):
+    assert answer(dress.format("what does availability mean in soc 2")).text.startswith("Availability")
+    assert answer(dress.format("third party risk iso 27001")).kind == "faq"
