@@ -94,6 +94,12 @@ _ADDRESS = re.compile(
     r"[\s,:;-]*)?",
     re.I,
 )
+# courtesies and asks for brevity after a question ("..., in simple terms please"): no part of what is asked
+_COURTESY = re.compile(
+    r"(?:[\s,.;:!-]*\b(?:thanks|thank\s+you|thx|ty|please|pls|plz|cheers|briefly|in\s+short|in\s+a\s+nutshell|"
+    r"in\s+(?:simple|plain|layman'?s?)\s+(?:terms|english|words|language))\W*)+$",
+    re.I,
+)
 _THE_US = re.compile(r"\bthe\s+(US)\b", re.I)  # in capitals "US" may be the pronoun, "THE US" never is
 _US_PRONOUN = re.compile(r"\b(US|U\.S\.A?\.?)(?![a-z])")
 _NOT_US = re.compile(
@@ -303,7 +309,7 @@ class Engine:
 
     def answer(self, question: str) -> Answer:
         text = (question or "").replace("\x00", " ").strip()
-        text = _ADDRESS.sub("", text, count=1) or text  # "hey complybot, what is ...": the question is the rest
+        text = _COURTESY.sub("", _ADDRESS.sub("", text, count=1)) or text  # "hey complybot, what is ... thanks"
         if not text:
             return self._refuse(
                 "empty",

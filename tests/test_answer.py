@@ -607,7 +607,8 @@ def test_a_substitution_is_a_typo_only_between_neighbouring_keys():
     assert speller.fix("encruption") == "encryption"  # u is next to y
 
 
-@pytest.mark.parametrize("dress", ["{}", "can you tell me {}", "{} thanks", "I'd like to know: {}", "do you know {}"])
+@pytest.mark.parametrize("dress", ["{}", "can you tell me {}", "{} thanks", "I'd like to know: {}", "do you know {}",
+                                   "{}, in simple terms please", "{}? Thank you!"])
 def test_an_faq_phrasing_in_polite_dress_is_still_exact(dress):
     assert answer(dress.format("what does availability mean in soc 2")).text.startswith("Availability")
     assert answer(dress.format("third party risk iso 27001")).kind == "faq"
