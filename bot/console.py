@@ -6,7 +6,9 @@ each section (title, progress bar, lines) and buttons as hints — `[Done → do
 """
 from __future__ import annotations
 
+import getpass
 import logging
+import re
 import sys
 from typing import TextIO
 
@@ -45,3 +47,30 @@ class ConsoleSender:
 
 def write(reply: Reply, stream: TextIO = sys.stdout) -> None:
     print(render(reply), file=stream, flush=True)
+
+
+# -- the local workspace: `complybot chat` and the playground act in it as the person at this machine --
+
+LOCAL_WORKSPACE = "local"
+
+
+def local_user_name() -> str:
+    try:
+        return getpass.getuser() or "me"
+    except Exception:  # no user name in a container: any local name will do
+        return "me"
+
+
+def local_user_id(name: str) -> str:
+    return f"local:{name.casefold()}"
+
+
+def console_people(store):
+    """On the console, mentioning @name of someone new adds them to the local workspace (no directory)."""
+    def resolve(workspace: str, token: str):
+        name = token.strip().lstrip("@")
+        if workspace != LOCAL_WORKSPACE or not re.fullmatch(r"[\w.\-]{1,40}", name):
+            return None
+        return store.upsert_person(workspace, local_user_id(name), name=name)
+
+    return resolve

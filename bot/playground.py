@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from bot import logs
-from bot.commands.chat import LOCAL_WORKSPACE, _console_people, _local_user_name, _user_id
+from bot.console import LOCAL_WORKSPACE, console_people, local_user_id, local_user_name
 from bot.config import Settings, is_loopback
 from handlers import router
 from handlers.ports import Context
@@ -63,14 +63,14 @@ async def page(request: web.Request) -> web.FileResponse:
 def local_context(ctx: Context) -> Context:
     """The playground acts like `complybot chat`: the person running it is an admin of the local
     workspace, and @name of someone new adds them (there is no directory to look people up in)."""
-    local_admin = _user_id(_local_user_name())
-    return replace(ctx, admins=tuple(ctx.admins) + (local_admin,), resolve_user=_console_people(ctx.store))
+    local_admin = local_user_id(local_user_name())
+    return replace(ctx, admins=tuple(ctx.admins) + (local_admin,), resolve_user=console_people(ctx.store))
 
 
 def message_for(text: str, as_name: str) -> Message:
     """From the local user by default; `as` acts as another person, like `complybot chat --as NAME`."""
-    name = (" ".join(as_name.split())[:40] or _local_user_name()).lstrip("@") or "me"
-    return Message(platform="playground", workspace=LOCAL_WORKSPACE, user=_user_id(name), user_name=name,
+    name = (" ".join(as_name.split())[:40] or local_user_name()).lstrip("@") or "me"
+    return Message(platform="playground", workspace=LOCAL_WORKSPACE, user=local_user_id(name), user_name=name,
                    text=text, channel="playground", is_direct=True)
 
 

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from bot import logs
 from bot.config import Settings
+from bot.console import LOCAL_WORKSPACE
 
 MAX_BODY_BYTES = 1024 * 1024  # Slack and Teams payloads are far smaller; refuse anything huge
 SHUTDOWN_TIMEOUT_SECONDS = 25.0  # platforms send SIGKILL ~30 s after SIGTERM (Heroku, Fly, Render)
@@ -108,8 +109,8 @@ async def slow_request(request: web.Request) -> web.Response:
     arrives and then uses the database, so a test can show shutdown lets it finish before closing."""
     await asyncio.sleep(min(float(request.query.get("seconds", "1")), 10.0))
     store = request.app["ctx"].store
-    store.ensure_workspace("local", "console")
-    return web.json_response({"ok": True, "tasks": store.count_tasks("local")})
+    store.ensure_workspace(LOCAL_WORKSPACE, "console")
+    return web.json_response({"ok": True, "tasks": store.count_tasks(LOCAL_WORKSPACE)})
 
 
 async def _close_store(app: web.Application) -> None:

@@ -4,10 +4,10 @@ workspace of the SQLite store (./complybot.db or $COMPLYBOT_DB). The local user 
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 
-LOCAL_WORKSPACE = "local"
+from bot.console import LOCAL_WORKSPACE, console_people, local_user_id, local_user_name
+
 PROMPT = "you> "
 MAX_LINE_CHARS = 100_000  # a pasted novel is refused by the router anyway; never read unbounded lines
 
@@ -49,18 +49,18 @@ class LocalSession:
         from bot.store import Store
         from handlers.ports import Context
 
-        local_user = _local_user_name()
+        local_user = local_user_name()
         self.name = (as_name or local_user).strip().lstrip("@") or "me"
         self.workspace = workspace
         self.store = Store.open(db or database_path())
-        admins = (_user_id(local_user), *_configured_admins())
-        self.ctx = Context(store=self.store, admins=admins, resolve_user=_console_people(self.store))
+        admins = (local_user_id(local_user), *_configured_admins())
+        self.ctx = Context(store=self.store, admins=admins, resolve_user=console_people(self.store))
 
     def say(self, text: str):
         from handlers.router import handle
         from handlers.types import Message
 
-        return handle(Message(platform="console", workspace=self.workspace, user=_user_id(self.name), text=text,
+        return handle(Message(platform="console", workspace=self.workspace, user=local_user_id(self.name), text=text,
                               user_name=self.name, is_direct=True), self.ctx)
 
     def __enter__(self) -> "LocalSession":
@@ -98,27 +98,3 @@ def _configured_admins() -> tuple[str, ...]:
         return tuple(Settings.from_env().admins)
     except ConfigError:
         return ()
-
-
-def _local_user_name() -> str:
-    try:
-        return getpass.getuser() or "me"
-    except Exception:  # no user name in a container: any local name will do
-        return "me"
-
-
-def _user_id(name: str) -> str:
-    return f"local:{name.casefold()}"
-
-
-def _console_people(store):
-    """On the console, mentioning @name of someone new adds them to the local workspace (no directory)."""
-    import re
-
-    def resolve(workspace: str, token: str):
-        name = token.strip().lstrip("@")
-        if workspace != LOCAL_WORKSPACE or not re.fullmatch(r"[\w.\-]{1,40}", name):
-            return None
-        return store.upsert_person(workspace, _user_id(name), name=name)
-
-    return resolve

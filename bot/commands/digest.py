@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-LOCAL_WORKSPACE = "local"
+from bot.console import LOCAL_WORKSPACE
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

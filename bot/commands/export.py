@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from bot.console import LOCAL_WORKSPACE
+
 WHAT = ("soa", "tasks", "audit-log", "mapping")
 SHEET_TITLES = {"soa": "Statement of Applicability", "tasks": "Tasks", "audit-log": "Audit log",
                 "mapping": "SOC 2 - ISO 27001 mapping"}
@@ -15,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("what", choices=WHAT, help="soa (Statement of Applicability), tasks, audit-log, mapping")
     parser.add_argument("--format", choices=("csv", "xlsx"), help="default: from --out's extension, else csv")
     parser.add_argument("--out", metavar="PATH", help="file to write (default: CSV to standard output)")
-    parser.add_argument("--workspace", default="local", help="workspace id (default: local, the chat's)")
+    parser.add_argument("--workspace", default=LOCAL_WORKSPACE, help="workspace id (default: local, the chat's)")
     parser.add_argument("--db", metavar="PATH", help="SQLite file (default $COMPLYBOT_DB or ./complybot.db)")
 
 

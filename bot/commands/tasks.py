@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 
+from bot.console import LOCAL_WORKSPACE
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("which", nargs="*", help="mine (default), overdue, due soon, all, done, iso, soc2, @person")
     parser.add_argument("--as", dest="as_name", metavar="NAME", help="whose tasks `mine` means")
     parser.add_argument("--db", metavar="PATH", help="SQLite file (default $COMPLYBOT_DB or ./complybot.db)")
-    parser.add_argument("--workspace", default="local", help="workspace id (default: local, the chat's)")
+    parser.add_argument("--workspace", default=LOCAL_WORKSPACE, help="workspace id (default: local, the chat's)")
 
 
 def run(args: argparse.Namespace) -> int:
