@@ -94,6 +94,7 @@ _ADDRESS = re.compile(
     r"[\s,:;-]*)?",
     re.I,
 )
+_COURTESY_REACH = 80
 # courtesies and asks for brevity after a question ("..., in simple terms please"): no part of what is asked
 _COURTESY = re.compile(
     r"(?:[\s,.;:!-]*\b(?:thanks|thank\s+you|thx|ty|please|pls|plz|cheers|briefly|in\s+short|in\s+a\s+nutshell|"
@@ -156,6 +157,14 @@ _FIRST_FRAMEWORK = re.compile(r"\b(soc ?2|iso(?:/iec)? ?27001|iso)\b", re.IGNORE
 def _first_framework(text: str) -> str | None:
     found = _FIRST_FRAMEWORK.search(text)
     return None if not found else ("soc2" if found.group(1).lower().startswith("soc") else "iso")
+
+
+def _without_courtesies(text: str) -> str:
+    """"hey complybot, what is SOC 2? thanks" -> "what is SOC 2?" (the text itself if nothing else is left).
+    Courtesies end a question, so only its last characters are searched for them."""
+    text = _ADDRESS.sub("", text, count=1) or text
+    head, tail = text[:-_COURTESY_REACH], text[-_COURTESY_REACH:]
+    return head + _COURTESY.sub("", tail) if _COURTESY.sub("", tail) or head else text
 
 
 def _key(tokens) -> str:
@@ -309,7 +318,6 @@ class Engine:
 
     def answer(self, question: str) -> Answer:
         text = (question or "").replace("\x00", " ").strip()
-        text = _COURTESY.sub("", _ADDRESS.sub("", text, count=1)) or text  # "hey complybot, what is ... thanks"
         if not text:
             return self._refuse(
                 "empty",
@@ -322,6 +330,7 @@ class Engine:
                 f"That question is {len(text):,} characters long; I read up to {MAX_QUESTION_CHARS:,}. "
                 "Please ask a shorter question.",
             )
+        text = _without_courtesies(text)
         refs = find_refs(text)
         if refs:
             found = self._answer_refs(text, refs)
