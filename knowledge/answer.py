@@ -788,7 +788,8 @@ class Engine:
             return self._iso(titles[0][0], False)
         if question_form and faq_score >= 0.45 and (control_score < 0.9 or faq_score >= control_score):
             return self._faq_answer(entry, faq_score)
-        if control_score >= 0.5 and control_score >= faq_score - 0.1:
+        if control_score >= 0.5 and control_score >= faq_score - 0.1 and (
+                faq_score < 0.45 or self._covers_half(controls[0][0], tokens)):
             if _FIGURE_ASKED.search(text):  # "how much does a pentest cost": we know its mapping, no figure
                 return self._abstain(0.0, f"I know how {controls[0][0]} maps to SOC 2 and ISO 27001, not what it "
                                           "costs, how long it takes or how often it is done. ", (controls[0][0],))
@@ -803,6 +804,13 @@ class Engine:
             if recommendation:
                 return recommendation
         return self._abstain(max(faq_score, control_score))
+
+    def _covers_half(self, name: str, tokens: list[str]) -> bool:
+        """Whether a control's names hold at least half of the question's words: one word of an alias
+        ("length" of "password length") does not make "type 2 observation period length" about passwords."""
+        asked = set(self._control_words(tokens))
+        named = {w for number in self._controls.by_group[name] for w in self._controls.phrases[number][1]}
+        return 2 * len(asked & named) >= len(asked)
 
     def _defined_topic(self, text: str) -> FaqEntry | None:
         """"what is X" where X is a keyword of one FAQ entry only ("what is confidentiality"): that entry."""

@@ -186,8 +186,10 @@ class PhraseIndex:
         self.idf = {t: math.log(1 + group_count / len(g)) for t, g in groups_of.items()}
         self.phrases: list[tuple[str, tuple[str, ...], float]] = []
         self.by_word: dict[str, list[int]] = defaultdict(list)
+        self.by_group: dict[str, list[int]] = defaultdict(list)
         for number, (group, unique) in enumerate(staged):
             self.phrases.append((group, unique, sum(self.idf[t] for t in unique)))
+            self.by_group[group].append(number)
             for token in unique:
                 self.by_word[token].append(number)
 

@@ -612,3 +612,9 @@ def test_a_substitution_is_a_typo_only_between_neighbouring_keys():
 def test_an_faq_phrasing_in_polite_dress_is_still_exact(dress):
     assert answer(dress.format("what does availability mean in soc 2")).text.startswith("Availability")
     assert answer(dress.format("third party risk iso 27001")).kind == "faq"
+
+
+def test_one_word_of_an_alias_does_not_outweigh_an_faq_that_explains_the_rest():
+    # "length" is half of the alias "password length", but the question is about the Type 2 period
+    result = answer("Type 2 observation period length")
+    assert result.kind == "faq" and "six months" in result.text
