@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable, Mapping, NamedTuple, Sequence
 
@@ -90,6 +90,15 @@ class Draft:
     compose: Callable[[list[int]], Reply]
     user: str = ""
     channel: str = ""
+    ready: tuple[Reply, str] | None = None  # composed as if every key is won, and as JSON (see prepared)
+
+
+def prepared(draft: Draft) -> Draft:
+    """The draft with its message composed as if every key will be won (the usual case) and turned
+    into JSON, so that claiming holds the write lock only for the writes. A tick prepares one
+    workspace's drafts while the database reads the next workspace's candidates."""
+    reply = draft.compose(list(range(len(draft.claims))))
+    return replace(draft, ready=(reply, reply_to_json(reply)))
 
 
 def claim_all(store, drafts: Iterable[Draft], now: datetime, composed: dict | None = None) -> list[int]:
@@ -97,16 +106,13 @@ def claim_all(store, drafts: Iterable[Draft], now: datetime, composed: dict | No
     any; the message holds only what its caller won. Returns the new message ids; `composed`, when
     given, receives each new message as an Outgoing (so the sender need not read it back)."""
     claimed_at, lease_until = _iso(now), _iso(now + LEASE)
-    # Composed before the transaction as if every key will be won (the usual case), so the write lock
-    # is held only for the writes; a draft that loses some keys to another tick is composed again.
-    prepared = []
-    for draft in drafts:
-        reply = draft.compose(list(range(len(draft.claims))))
-        prepared.append((draft, reply, reply_to_json(reply)))
+    # Composed before the transaction (see prepared); a draft that loses keys to another tick is composed again.
+    ready = [draft if draft.ready else prepared(draft) for draft in drafts]
     message_ids = []
     with store.transaction():
         conn = store.db.conn
-        for draft, reply, reply_json in prepared:
+        for draft in ready:
+            reply, reply_json = draft.ready
             message_id = conn.execute(
                 "INSERT INTO outbox (workspace, platform, user, channel, reply, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 [draft.workspace, draft.platform, draft.user, draft.channel, reply_json, claimed_at],

@@ -13,13 +13,16 @@ harmless anyway because every send is claimed first.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Mapping, NamedTuple
 
 from bot import logs
-from bot.delivery import Claim, Draft, Senders, claim, claim_all, deliver_pending, send, send_batch, settle_in_doubt
+from bot.delivery import (Claim, Draft, Senders, claim, claim_all, deliver_pending, prepared, send, send_batch,
+                          settle_in_doubt)
 from handlers import reminders
 from handlers.reminders import Ladder, OpenTask, Person
 
@@ -41,11 +44,11 @@ def workspaces(store) -> list[dict]:
     return store.workspaces()
 
 
-def owner_rung_key_sql(ladder: Ladder) -> str:
+def owner_rung_key_sql(ladder: Ladder, today: str = ":today") -> str:
     """SQL for the sent-log key of the owner's current rung, NULL before the first one. It mirrors
     `handlers.reminders.owner_rung` (tests/test_reminders.py checks they agree day by day) so the
     database can skip tasks whose current rung is already claimed; Python still decides."""
-    left = "CAST(julianday(t.due) - julianday(:today) AS INTEGER)"
+    left = f"CAST(julianday(t.due) - julianday({today}) AS INTEGER)"
     befores = " ".join(f"WHEN {left} <= {days} THEN 'before-{days}:' || date(t.due, '-{days} days')"
                        for days in sorted(ladder.before))
     before = f"CASE {befores} END" if befores else "NULL"
@@ -63,41 +66,51 @@ class Candidate(NamedTuple):
     escalation_unclaimed: bool  # the escalation, for at least one of the people it goes to
 
 
-_CANDIDATE_SQL = (
-    "SELECT t.id, t.control, t.due, t.status, t.snoozed_until, t.created_at, t.owner, o.tz, o.name,"
-    " t.assigner, a.tz, a.name"
+_CANDIDATE_COLUMNS = ("t.id, t.control, t.due, t.status, t.snoozed_until, t.created_at, t.owner, o.tz, o.name,"
+                      " t.assigner, a.tz, a.name")
+_CANDIDATE_SQL = (  # one JSON text per query: see CandidateReader
+    f"SELECT json_group_array(json_array({_CANDIDATE_COLUMNS}))"
     " FROM tasks t JOIN people o ON o.workspace = t.workspace AND o.user_id = t.owner"
     " LEFT JOIN people a ON a.workspace = t.workspace AND a.user_id = t.assigner"
-    " WHERE t.workspace = :workspace AND t.status IN ('open', 'in_progress') AND t.due <= :up_to"
-    " AND (t.snoozed_until IS NULL OR t.snoozed_until <= :today) AND "
+    " WHERE t.workspace = :{p}workspace AND t.status IN ('open', 'in_progress') AND t.due <= :{p}up_to"
+    " AND (t.snoozed_until IS NULL OR t.snoozed_until <= :{p}today) AND "
 )
+Query = tuple[str, dict]
 
 
-def nudge_candidates(store, workspace: str, platform: str, ladder: Ladder, today: date, zones: list[str],
-                     admin_count: int) -> list[Candidate]:
-    """Active, unsnoozed tasks of one workspace that may owe someone a nudge on `today` (the local
-    date in `zones`, the awake time zones): the owner's current rung is not claimed yet, or the
-    escalation is due and not yet claimed for everyone it goes to. A superset: the ladder's exact
-    rules are applied in `handlers.reminders`. Two range scans on the index (workspace, status, due),
-    one per question, so each row says which of the two is unclaimed: a task whose owner is due a new
-    rung does not bring its escalation of last week along (on a busy morning, most overdue tasks)."""
-    zone_params = {f"z{i}": zone for i, zone in enumerate(zones)}
-    params = {"workspace": workspace, "today": today.isoformat(), "admins": admin_count,
-              "up_to": (today + timedelta(days=ladder.horizon)).isoformat(), **zone_params}
-    owner_rows = store.db.execute(
-        _CANDIDATE_SQL + f"o.tz IN ({', '.join(':' + name for name in zone_params)}) AND NOT EXISTS"
-        f" (SELECT 1 FROM sent_log s WHERE s.key = {owner_rung_key_sql(ladder)})", params,
-    ).fetchall()
-    escalation_rows = []
+def candidate_queries(workspace: str, ladder: Ladder, today: date, zones: list[str], admin_count: int,
+                      tag: str = "") -> list[Query]:
+    """The SQL for the active, unsnoozed tasks of one workspace that may owe someone a nudge on
+    `today` (the local date in `zones`, the awake time zones): first those whose owner's current
+    rung is not claimed yet, then (with escalation on) those whose escalation is due and not yet
+    claimed for everyone it goes to. A superset: the ladder's exact rules are applied in
+    `handlers.reminders`. Two range scans on the index (workspace, status, due), one per question,
+    so each task is known to owe which of the two: a task whose owner is due a new rung does not
+    bring its escalation of last week along (on a busy morning, most overdue tasks). `tag` prefixes
+    the parameter names, so that several queries can share one statement."""
+    def named(prefix: str, up_to: date) -> dict:
+        return {f"{prefix}workspace": workspace, f"{prefix}today": today.isoformat(), f"{prefix}up_to": up_to.isoformat()}
+
+    zone_params = {f"{tag}z{i}": zone for i, zone in enumerate(zones)}
+    queries = [(_CANDIDATE_SQL.replace("{p}", tag) + f"o.tz IN ({', '.join(':' + name for name in zone_params)})"
+                f" AND NOT EXISTS (SELECT 1 FROM sent_log s WHERE s.key = {owner_rung_key_sql(ladder, f':{tag}today')})",
+                {**named(tag, today + timedelta(days=ladder.horizon)), **zone_params})]
     if ladder.escalate_after:
+        tag += "esc_"  # its own parameter names: its range ends elsewhere
         prefix = (f"'nudge:' || t.workspace || ':' || t.id || ':escalate:' || "
                   f"date(t.due, '+{ladder.escalate_after} days') || ':'")
-        escalation_rows = store.db.execute(  # an assigner's key is known exactly; admins' share a prefix
-            _CANDIDATE_SQL + "CASE WHEN a.user_id IS NOT NULL AND t.assigner != t.owner"
+        queries.append((  # an assigner's key is known exactly; admins' share a prefix
+            _CANDIDATE_SQL.replace("{p}", tag) + "CASE WHEN a.user_id IS NOT NULL AND t.assigner != t.owner"
             f" THEN NOT EXISTS (SELECT 1 FROM sent_log s WHERE s.key = {prefix} || t.assigner)"
-            f" ELSE (SELECT COUNT(*) FROM sent_log s WHERE s.key > {prefix} AND s.key < {prefix} || '~') < :admins END",
-            {**params, "up_to": (today - timedelta(days=ladder.escalate_after)).isoformat()},
-        ).fetchall()
+            f" ELSE (SELECT COUNT(*) FROM sent_log s WHERE s.key > {prefix} AND s.key < {prefix} || '~')"
+            f" < :{tag}admins END",
+            {**named(tag, today - timedelta(days=ladder.escalate_after)), f"{tag}admins": admin_count},
+        ))
+    return queries
+
+
+def candidates(workspace: str, platform: str, owner_rows: list, escalation_rows: list = ()) -> list[Candidate]:
+    """Candidates from the rows of `candidate_queries` (lists of _CANDIDATE_COLUMNS)."""
     escalating = {row[0] for row in escalation_rows}
     people: dict[tuple, Person] = {}  # a workspace has few people and many tasks: one Person each
 
@@ -120,6 +133,51 @@ def nudge_candidates(store, workspace: str, platform: str, ladder: Ladder, today
     owners = {row[0] for row in owner_rows}
     return ([candidate(row, True) for row in owner_rows]
             + [candidate(row, False) for row in escalation_rows if row[0] not in owners])
+
+
+class CandidateReader:
+    """Reads candidates in a worker thread on a connection of its own, so the database reads the
+    next workspaces while the event loop's thread composes messages for the last ones (SQLite lets
+    go of the GIL while it works). Several workspaces' queries go in ONE statement returning ONE
+    JSON text: the worker then needs the GIL a few times per chunk; row by row it would wait for
+    the busy composing thread at every row. Its own connection, read-only: a read must never run
+    inside a transaction a request holds open on the store's connection. An in-memory store
+    cannot be opened twice; it is read on the store's connection, in turn."""
+
+    def __init__(self, store):
+        self._store = store
+        self._conn = None
+        if store.path != ":memory:":
+            self._conn = sqlite3.connect(store.path, timeout=30, check_same_thread=False)
+            self._conn.execute("PRAGMA query_only = ON")
+        self._pending: asyncio.Future | None = None
+
+    def start(self, queries: list[Query]) -> None:
+        """Begin reading; `result()` waits for it. One read at a time."""
+        sql = "SELECT '[' || " + " || ',' || ".join(f"({query})" for query, _ in queries) + " || ']'"
+        params = {name: value for _, named in queries for name, value in named.items()}
+        if self._conn is None:
+            self._pending = asyncio.get_running_loop().create_future()
+            self._pending.set_result(self._read(self._store.db.conn, sql, params))
+        else:
+            self._pending = asyncio.get_running_loop().run_in_executor(None, self._read, self._conn, sql, params)
+
+    async def result(self) -> list[list]:
+        """The rows of each query, in order."""
+        pending, self._pending = self._pending, None
+        found = json.loads(await pending)
+        await asyncio.sleep(0)  # let the server answer requests between chunks
+        return found
+
+    @staticmethod
+    def _read(conn, sql: str, params: dict) -> str:
+        return conn.execute(sql, params).fetchone()[0]
+
+    async def close(self) -> None:
+        if self._pending is not None:  # never close the connection under a running read
+            await asyncio.gather(self._pending, return_exceptions=True)
+        if self._conn is not None:
+            self._conn.close()
 
 
 def admins(store, workspace: str) -> list[Person]:
@@ -146,42 +204,87 @@ class TickResult:
     sent: int = 0
 
 
-async def nudge_drafts(store, senders: Senders, now: datetime) -> list[tuple[str, str, str, list[reminders.Nudge]]]:
-    """(workspace, platform, user, nudges) for everyone due a nudge now. The SQL has already dropped
-    tasks whose current rung is claimed; claiming drops whatever another tick took meanwhile."""
+READ_CHUNK = 10  # workspaces read per statement (see CandidateReader)
+
+
+@dataclass(frozen=True)
+class AwakeWorkspace:
+    """A workspace with someone in their working morning now."""
+
+    workspace: str
+    platform: str
+    ladder: Ladder
+    staff: list[Person]
+    zones_by_date: dict[date, list[str]]  # the local dates its awake zones are on (nearly always one)
+
+    def queries(self, tag: str) -> list[Query]:
+        return [query for number, (today, zones) in enumerate(self.zones_by_date.items())
+                for query in candidate_queries(self.workspace, self.ladder, today, zones, len(self.staff),
+                                               f"{tag}d{number}_")]
+
+
+def awake_workspaces(store, senders: Senders, now: datetime) -> list[AwakeWorkspace]:
     zones = zones_by_workspace(store)
-    drafts = []
+    found = []
     for row in workspaces(store):
         workspace, platform = row["id"], row["platform"]
         ladder = Ladder.from_settings(row["settings"])
         awake = [tz for tz in zones.get(workspace, ()) if reminders.in_working_morning(now, tz, ladder)]
         if not awake or not senders.can_send(platform):
             continue
-        staff = admins(store, workspace)
-        candidates = _candidates_by_id(store, workspace, platform, ladder, awake, now, len(staff))
-        if not candidates:
-            continue
-        nudges = reminders.due_nudges([c.task for c in candidates.values()], now, lambda _ws: ladder, lambda _ws: staff,
-                                      lambda task, escalation: _unclaimed(candidates[task.id], escalation))
-        for (ws, user), theirs in reminders.by_recipient(nudges).items():
-            drafts.append((ws, platform, user, theirs))
-        await asyncio.sleep(0)  # let the server answer requests between workspaces (no transaction is open)
+        by_date: dict[date, list[str]] = {}
+        for tz in awake:
+            by_date.setdefault(reminders.local_now(now, tz).date(), []).append(tz)
+        found.append(AwakeWorkspace(workspace, platform, ladder, admins(store, workspace), by_date))
+    return found
+
+
+async def nudge_drafts(store, senders: Senders, now: datetime) -> list[Draft]:
+    """A draft message, composed, for everyone due a nudge now. The SQL has already dropped tasks
+    whose current rung is claimed; claiming drops whatever another tick took meanwhile. While some
+    workspaces' messages are composed here, the next ones' candidates are read."""
+    awake = awake_workspaces(store, senders, now)
+    chunks = [awake[start:start + READ_CHUNK] for start in range(0, len(awake), READ_CHUNK)]
+    reader = CandidateReader(store)
+    drafts: list[Draft] = []
+
+    def read(chunk: list[AwakeWorkspace]) -> None:
+        reader.start([query for number, plan in enumerate(chunk) for query in plan.queries(f"w{number}")])
+
+    try:
+        if chunks:
+            read(chunks[0])
+        for index, chunk in enumerate(chunks):
+            rows = await reader.result()
+            if index + 1 < len(chunks):
+                read(chunks[index + 1])
+            for plan in chunk:
+                count = len(plan.zones_by_date) * (2 if plan.ladder.escalate_after else 1)
+                drafts += _workspace_drafts(plan, rows[:count], now)
+                rows = rows[count:]
+    finally:
+        await reader.close()
     return drafts
 
 
-def _candidates_by_id(store, workspace, platform, ladder, awake, now, admin_count) -> dict[int, Candidate]:
-    """Candidates for each local date the awake zones are on (nearly always one), without repeats."""
-    by_date: dict[date, list[str]] = {}
-    for tz in awake:
-        by_date.setdefault(reminders.local_now(now, tz).date(), []).append(tz)
+def _workspace_drafts(plan: AwakeWorkspace, rows: list[list], now: datetime) -> list[Draft]:
     found: dict[int, Candidate] = {}
-    for today, zones in by_date.items():
-        for candidate in nudge_candidates(store, workspace, platform, ladder, today, zones, admin_count):
+    step = 2 if plan.ladder.escalate_after else 1  # each local date has an owner query, then maybe an escalation one
+    for start in range(0, len(rows), step):
+        for candidate in candidates(plan.workspace, plan.platform, *rows[start:start + step]):
             known = found.get(candidate.task.id)
             found[candidate.task.id] = candidate if known is None else known._replace(
                 owner_unclaimed=known.owner_unclaimed or candidate.owner_unclaimed,
                 escalation_unclaimed=known.escalation_unclaimed or candidate.escalation_unclaimed)
-    return found
+    if not found:
+        return []
+    nudges = reminders.due_nudges([c.task for c in found.values()], now, lambda _ws: plan.ladder,
+                                  lambda _ws: plan.staff, lambda task, escalation: _unclaimed(found[task.id], escalation))
+    return [
+        prepared(Draft(workspace, plan.platform, [Claim(n.key, n.task.id, n.rung.kind) for n in theirs],
+                       compose=lambda won, theirs=theirs: reminders.compose_nudge([theirs[i] for i in won]), user=user))
+        for (workspace, user), theirs in reminders.by_recipient(nudges).items()
+    ]
 
 
 def _unclaimed(candidate: Candidate, escalation: bool) -> bool:
@@ -190,12 +293,7 @@ def _unclaimed(candidate: Candidate, escalation: bool) -> bool:
 
 
 async def claim_nudges(store, senders: Senders, now: datetime, composed: dict | None = None) -> list[int]:
-    drafts = [
-        Draft(workspace, platform, [Claim(n.key, n.task.id, n.rung.kind) for n in nudges],
-              compose=lambda won, nudges=nudges: reminders.compose_nudge([nudges[i] for i in won]), user=user)
-        for workspace, platform, user, nudges in await nudge_drafts(store, senders, now)
-    ]
-    return claim_all(store, drafts, now, composed)
+    return claim_all(store, await nudge_drafts(store, senders, now), now, composed)
 
 
 async def run_tick(store, senders: Senders, now: datetime) -> TickResult:
