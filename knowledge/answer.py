@@ -348,7 +348,7 @@ class Engine:
     # ------------------------------------------------------------------ references
 
     def _answer_refs(self, text: str, refs: list[Ref]) -> Answer | None:
-        refs = [r for r in refs if not r.bare or r.ref in self.cat.iso][:MAX_REFS]
+        refs = [found for found in (self._read_bare(r, text) if r.bare else r for r in refs) if found][:MAX_REFS]
         if not refs:
             return None
         pair = self._pair(refs)
@@ -367,6 +367,14 @@ class Engine:
             suggestions=tuple(dict.fromkeys(s for p in known for s in p.suggestions))[:3],
             groups=tuple(g for p in known for g in p.groups),
         )
+
+    def _read_bare(self, ref: Ref, text: str) -> Ref | None:
+        """A number without "clause" or "A." (`6.1.3`, `12.6.1`): the clause when the catalogue has it, else
+        (or when the question says 2013) the ISO 27001:2013 Annex A control of that number, else nothing."""
+        old = "A." + ref.ref.removeprefix("Clause ")
+        if old in self.cat.iso2013 and ("2013" in text or ref.ref not in self.cat.iso):
+            return Ref("iso2013", old)
+        return ref if ref.ref in self.cat.iso else None
 
     def _mapping_asked(self, text: str) -> bool:
         """Words asking for the other side ("controls for", "map", "equivalent") make it a mapping question."""

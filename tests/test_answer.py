@@ -618,3 +618,14 @@ def test_one_word_of_an_alias_does_not_outweigh_an_faq_that_explains_the_rest():
     # "length" is half of the alias "password length", but the question is about the Type 2 period
     result = answer("Type 2 observation period length")
     assert result.kind == "faq" and "six months" in result.text
+
+
+@pytest.mark.parametrize("question, kind, ref", [
+    ("9.4.2", "iso2013", "A.9.4.2"),  # no clause 9.4.2: the 2013 Annex A control of that number
+    ("iso 27001 2013 annex 12.4.1", "iso2013", "A.12.4.1"),
+    ("ISO 27001:2013 9.2.1", "iso2013", "A.9.2.1"),  # a clause number too, but the question says 2013
+    ("control 6.1.3", "soc2_for_iso", "Clause 6.1.3"),  # the clause, as the catalogue has it
+])
+def test_a_bare_number_is_a_clause_or_a_2013_control(question, kind, ref):
+    result = answer(question)
+    assert result.kind == kind and result.refs[0] == ref, result.text
