@@ -101,6 +101,8 @@ _COURTESY = re.compile(
     r"in\s+(?:simple|plain|layman'?s?)\s+(?:terms|english|words|language))\W*)+$",
     re.I,
 )
+_TWO_NUMBERS = re.compile(r"(?<![\w.$])(\d{1,2})\.(\d{1,2})(?![\w%]|\.\d)")
+_ISO_CONTEXT = re.compile(r"\b(iso|27001|annex|control)", re.I)
 _THE_US = re.compile(r"\bthe\s+(US)\b", re.I)  # in capitals "US" may be the pronoun, "THE US" never is
 _US_PRONOUN = re.compile(r"\b(US|U\.S\.A?\.?)(?![a-z])")
 _NOT_US = re.compile(
@@ -331,7 +333,7 @@ class Engine:
                 "Please ask a shorter question.",
             )
         text = _without_courtesies(text)
-        refs = find_refs(text)
+        refs = find_refs(text) or self._annex_numbers(text)
         if refs:
             found = self._answer_refs(text, refs)
             if found:
@@ -367,6 +369,15 @@ class Engine:
             suggestions=tuple(dict.fromkeys(s for p in known for s in p.suggestions))[:3],
             groups=tuple(g for p in known for g in p.groups),
         )
+
+    def _annex_numbers(self, text: str) -> list[Ref]:
+        """"ISO 27001 control 5.23": two numbers without "A." are an Annex A control when the question is
+        about ISO and no clause has that number (8.1 and 6.1 are clauses too, so they stay unread)."""
+        if not _ISO_CONTEXT.search(text):
+            return []
+        found = (f"{int(theme)}.{int(number)}" for theme, number in _TWO_NUMBERS.findall(text))
+        return [Ref("iso", "A." + n) for n in dict.fromkeys(found)
+                if "A." + n in self.cat.iso and "Clause " + n not in self.cat.iso]
 
     def _read_bare(self, ref: Ref, text: str) -> Ref | None:
         """A number without "clause" or "A." (`6.1.3`, `12.6.1`): the clause when the catalogue has it, else

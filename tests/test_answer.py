@@ -629,3 +629,14 @@ def test_one_word_of_an_alias_does_not_outweigh_an_faq_that_explains_the_rest():
 def test_a_bare_number_is_a_clause_or_a_2013_control(question, kind, ref):
     result = answer(question)
     assert result.kind == kind and result.refs[0] == ref, result.text
+
+
+@pytest.mark.parametrize("question, ref", [("ISO 27001 control 5.23 soc 2", "A.5.23"), ("annex 7.8", "A.7.8"),
+                                           ("what is iso control 8.24", "A.8.24")])
+def test_two_numbers_about_iso_are_an_annex_a_control(question, ref):
+    assert answer(question).refs[0] == ref
+
+
+@pytest.mark.parametrize("question", ["6.5 months", "iso 8.1"])  # no ISO context; a clause number too
+def test_two_numbers_are_not_guessed_without_iso_or_when_a_clause_has_them(question):
+    assert not answer(question).refs
