@@ -16,6 +16,9 @@ from knowledge.references import Ref, find_refs
         ("CC 6.1", "soc2", "CC6.1"),
         ("cc6.1", "soc2", "CC6.1"),
         ("CC 9 . 2", "soc2", "CC9.2"),
+        ("CC6-1", "soc2", "CC6.1"),
+        ("CC 06.1", "soc2", "CC6.1"),
+        ("pi1-5", "soc2", "PI1.5"),
         # SOC 2 Availability is A1.x: no dot after the A
         ("A1.2", "soc2", "A1.2"),
         ("A 1.2", "soc2", "A1.2"),
