@@ -53,13 +53,15 @@ def _iso(moment: datetime) -> str:
 # -- Reply <-> JSON (the outbox keeps exactly what was decided, so a retry sends the same message) --
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode  # replies hold no cycles
+
+
 def reply_to_json(reply: Reply) -> str:
-    # by hand rather than dataclasses.asdict, which deep-copies and is 20x slower on a busy morning
-    action = lambda a: {"label": a.label, "value": a.value, "style": a.style}  # noqa: E731
-    sections = [{"title": s.title, "lines": list(s.lines), "progress": s.progress,
-                 "actions": [action(a) for a in s.actions]} for s in reply.sections]
-    return json.dumps({"text": reply.text, "sections": sections, "actions": [action(a) for a in reply.actions],
-                       "ephemeral": reply.ephemeral, "kind": reply.kind}, ensure_ascii=False)
+    # The dataclasses' own field dicts (vars), not dataclasses.asdict, which deep-copies and is 20x
+    # slower on a busy morning: the JSON keys are the field names of Reply, Section and Action.
+    actions = lambda items: [vars(a) for a in items]  # noqa: E731
+    sections = [{**vars(s), "actions": actions(s.actions)} for s in reply.sections]
+    return _ENCODE({**vars(reply), "sections": sections, "actions": actions(reply.actions)})
 
 
 def reply_from_json(text: str) -> Reply:

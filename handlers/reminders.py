@@ -22,8 +22,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import cached_property, lru_cache
-from typing import Callable, Iterable, Mapping
+from functools import lru_cache
+from typing import Callable, Iterable, Mapping, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from handlers.types import Action, Reply, Section
@@ -126,8 +126,8 @@ class Nudge:
     rung: Rung
     today: date  # the recipient's local date
 
-    @cached_property
-    def key(self) -> str:
+    @property
+    def key(self) -> str:  # read once per nudge: a cached_property's lock would cost more
         key = f"nudge:{self.task.workspace}:{self.task.id}:{self.rung.kind}:{self.rung.on.isoformat()}"
         # several admins may each be told of one escalation: one key per person
         return f"{key}:{self.recipient.user}" if self.escalation else key
@@ -236,8 +236,7 @@ def by_recipient(nudges: Iterable[Nudge]) -> dict[tuple[str, str], list[Nudge]]:
 # -- the message ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ControlRefs:
+class ControlRefs(NamedTuple):  # a tuple: hashed (for _refs_line's cache) in C
     soc2: tuple[str, ...] = ()
     iso: tuple[str, ...] = ()
 
@@ -266,6 +265,11 @@ def _capitalised(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+@lru_cache(maxsize=4096)
+def _due_line(due: date, today: date) -> str:
+    return _capitalised(when_due(due, today))
+
+
 @lru_cache(maxsize=65536)
 def task_actions(task_id: int) -> tuple[Action, ...]:
     """Buttons whose values are commands of the shared grammar, checked as if typed by the presser."""
@@ -278,11 +282,12 @@ def task_actions(task_id: int) -> tuple[Action, ...]:
 
 def _task_section(nudge: Nudge, refs: Callable[[str], ControlRefs]) -> Section:
     task = nudge.task
-    lines = [_capitalised(when_due(task.due, nudge.today)), _refs_line(refs(task.control))]
-    if nudge.escalation:
-        lines.insert(0, f"Owner: {_mention(task.owner)}")
+    lines = (_due_line(task.due, nudge.today), _refs_line(refs(task.control)))
+    escalation = nudge.escalation
+    if escalation:
+        lines = (f"Owner: {_mention(task.owner)}", *lines)
     title = f"#{task.id} {task.control}" + (f" — {task.title}" if task.title and task.title != task.control else "")
-    return Section(title=title, lines=tuple(lines), actions=() if nudge.escalation else task_actions(task.id))
+    return Section(title, lines, None, () if escalation else task_actions(task.id))
 
 
 @lru_cache(maxsize=1024)
