@@ -189,9 +189,11 @@ def _take_lease(store, message_id: int, now: datetime, condition: str) -> bool:
         ).rowcount)
 
 
-READY_FIRST = "status = 'claimed' AND send_started_at IS NULL AND lease_until <= ?"
-READY_RETRY = "status = 'failed' AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?"
-IN_DOUBT = "status = 'claimed' AND send_started_at IS NOT NULL AND lease_until <= ?"
+# Each starts with the partial index's own condition: SQLite uses sent_log_pending only when the query
+# repeats it (it does not infer it from status = 'claimed'); otherwise every tick walks the whole log.
+READY_FIRST = "status != 'sent' AND status = 'claimed' AND send_started_at IS NULL AND lease_until <= ?"
+READY_RETRY = "status != 'sent' AND status = 'failed' AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?"
+IN_DOUBT = "status != 'sent' AND status = 'claimed' AND send_started_at IS NOT NULL AND lease_until <= ?"
 
 
 async def send(store, senders: Senders, message_id: int, now: datetime) -> bool:
