@@ -80,6 +80,7 @@ class Settings:
     log_level: str = setting("COMPLYBOT_LOG_LEVEL", "INFO")
     playground: bool = setting("COMPLYBOT_PLAYGROUND", False)  # also `complybot serve --playground`
     test_hooks: bool = setting("COMPLYBOT_TEST_HOOKS", False)  # tests only: POST /__test__/slow, loopback only
+    scheduler: bool = setting("COMPLYBOT_SCHEDULER", True)  # off on extra web instances: one scheduler per database
 
     # Slack
     slack_bot_token: str = setting("SLACK_BOT_TOKEN", secret=True)

@@ -93,11 +93,12 @@ async def healthz(request: web.Request) -> web.Response:
     database_ok = database_reachable(getattr(ctx, "store", None))
     scheduler = app.get("scheduler")
     scheduler_running = bool(scheduler is not None and getattr(scheduler, "running", False))
-    ok = database_ok and scheduler_running
+    scheduler_off = not app["settings"].scheduler  # COMPLYBOT_SCHEDULER=off: another process schedules
+    ok = database_ok and (scheduler_running or scheduler_off)
     body = {
         "ok": ok,
         "database": "ok" if database_ok else "unreachable",
-        "scheduler": "running" if scheduler_running else "stopped",
+        "scheduler": "off" if scheduler_off else "running" if scheduler_running else "stopped",
         "platforms": sorted(app.get("platforms", [])),
         "playground": bool(app.get("playground")),
     }
@@ -147,7 +148,8 @@ def create_app(settings: Settings) -> web.Application:
         playground.mount(app, settings)
     # Last, so it starts after the platforms' senders exist and stops (finishing its tick in flight)
     # before their clients close: cleanup contexts exit in reverse order.
-    from bot.scheduler import scheduler_context  # nudges and digests: started and stopped with the server
+    if settings.scheduler:
+        from bot.scheduler import scheduler_context  # nudges and digests: started and stopped with the server
 
-    app.cleanup_ctx.append(scheduler_context)
+        app.cleanup_ctx.append(scheduler_context)
     return app
