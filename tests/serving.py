@@ -37,9 +37,12 @@ def run_complybot(*args: str, cwd: Path, env: dict[str, str], timeout: float = 6
 
 
 class ServeProcess:
-    """`complybot serve` on 127.0.0.1 and a free port, stopped with SIGTERM like a platform would."""
+    """`complybot serve` on 127.0.0.1 and a free port, stopped with SIGTERM like a platform would.
+    The scheduler is off unless a test asks (COMPLYBOT_SCHEDULER="on"): its tick at start-up could
+    send a nudge the test does not expect whenever it happens to be a working morning somewhere."""
 
     def __init__(self, workdir: Path, *args: str, **settings: str):
+        settings = {"COMPLYBOT_SCHEDULER": "off", **settings}
         self.workdir = workdir
         self.port = free_port()
         self.log_path = workdir / f"serve-{self.port}.log"

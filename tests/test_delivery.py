@@ -270,7 +270,7 @@ async def test_a_nudge_reaches_slack_as_a_dm_with_buttons(tmp_path):
     api = await FakeSlackAPI().start()
     with time_machine.travel(datetime(2027, 1, 18, 9, 5, tzinfo=ZoneInfo("Europe/Berlin")), tick=True):
         seed_slack(tmp_path / "c.db")
-        server = await start_slack_server(tmp_path / "c.db", api)  # the scheduler ticks at start
+        server = await start_slack_server(tmp_path / "c.db", api, COMPLYBOT_SCHEDULER="on")  # the scheduler ticks at start
         try:
             [post] = await api.wait_for("chat.postMessage")
             assert api.to("conversations.open")[0].body["users"] == ALICE
@@ -292,7 +292,7 @@ async def test_slack_failing_beyond_its_client_retries_is_retried_by_the_outbox(
         api.fail_next("chat.postMessage", 500)
     with time_machine.travel(datetime(2027, 1, 18, 9, 5, tzinfo=ZoneInfo("Europe/Berlin")), tick=True) as traveller:
         seed_slack(tmp_path / "c.db")
-        server = await start_slack_server(tmp_path / "c.db", api)
+        server = await start_slack_server(tmp_path / "c.db", api, COMPLYBOT_SCHEDULER="on")
         try:
             await api.wait_for("chat.postMessage!500", count=3, timeout=15)
             store = server.app["ctx"].store
@@ -329,7 +329,7 @@ async def test_a_missed_digest_reaches_its_slack_channel_once_after_a_restart(tm
         for restart in range(2):  # down at 09:00 on Monday; up at 11:00, then restarted at 11:05
             moment = datetime(2027, 1, 18, 11, 5 * restart, tzinfo=ZoneInfo("Europe/Berlin"))
             with time_machine.travel(moment, tick=True):
-                server = await start_slack_server(tmp_path / "c.db", api)
+                server = await start_slack_server(tmp_path / "c.db", api, COMPLYBOT_SCHEDULER="on")
                 try:
                     [post] = await api.wait_for("chat.postMessage")
                     await server.app["scheduler"].tick()

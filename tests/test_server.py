@@ -39,7 +39,7 @@ def log_lines():
 @pytest.fixture
 async def client(tmp_path):
     """The real app on 127.0.0.1 (port 0), playground on."""
-    app = create_app(Settings.from_env({"COMPLYBOT_DB": str(tmp_path / "complybot.db")}))
+    app = create_app(Settings.from_env({"COMPLYBOT_DB": str(tmp_path / "complybot.db"), "COMPLYBOT_SCHEDULER": "off"}))
 
     async def boom(request):
         raise RuntimeError("upstream said token=xoxb-1111-2222-abcdef for ops@example.com")
@@ -52,7 +52,7 @@ async def client(tmp_path):
 # -- /healthz ------------------------------------------------------------------------------------
 
 def test_healthz_of_a_running_server(tmp_path):
-    with ServeProcess(tmp_path) as server:
+    with ServeProcess(tmp_path, COMPLYBOT_SCHEDULER="on") as server:
         status, body = server.get_json("/healthz")
         server.terminate()
     assert body == {"ok": True, "database": "ok", "scheduler": "running", "platforms": [], "playground": True}
@@ -190,7 +190,7 @@ async def test_a_very_long_message_gets_a_polite_reply(client):
 # -- graceful shutdown ----------------------------------------------------------------------------
 
 def test_sigterm_finishes_the_request_in_flight_then_closes_the_database(tmp_path):
-    with ServeProcess(tmp_path, COMPLYBOT_TEST_HOOKS="1") as server:
+    with ServeProcess(tmp_path, COMPLYBOT_TEST_HOOKS="1", COMPLYBOT_SCHEDULER="on") as server:
         outcome = {}
 
         def slow_request():
@@ -289,7 +289,7 @@ async def test_sigterm_lets_the_scheduler_tick_in_flight_finish(tmp_path):
     try:
         server = await asyncio.to_thread(
             ServeProcess, tmp_path, "--host", "127.0.0.1", SLACK_BOT_TOKEN=BOT_TOKEN,
-            SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=api.base_url)
+            SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=api.base_url, COMPLYBOT_SCHEDULER="on")
         with server:
             await asyncio.wait_for(api.posting.wait(), 20)  # the tick is now waiting for Slack
             server.process.send_signal(15)

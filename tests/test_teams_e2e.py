@@ -36,7 +36,9 @@ class Server:
 
 async def start_server(db_path, **env: str) -> Server:
     settings = Settings.from_env({"COMPLYBOT_DB": str(db_path), "COMPLYBOT_HOST": "127.0.0.1",
-                                  "COMPLYBOT_TEAMS_LOCAL": "1", **env})
+                                  "COMPLYBOT_TEAMS_LOCAL": "1",
+                                  "COMPLYBOT_SCHEDULER": "off",  # the tests tick by hand (run_tick)
+                                  **env})
     app = create_app(settings)
     runner, url = await serve_on_loopback(app)
     return Server(app, runner, url.rstrip("/"))

@@ -339,12 +339,14 @@ class SlackServer:
 
 
 async def start_slack_server(db_path, api: FakeSlackAPI, **env: str) -> SlackServer:
+    """Scheduler off unless a test asks (COMPLYBOT_SCHEDULER="on"): its tick at start-up could DM an
+    unexpected nudge to the fake whenever it happens to be a working morning somewhere."""
     from bot.config import Settings
     from bot.server import create_app
 
     settings = Settings.from_env({
         "COMPLYBOT_DB": str(db_path), "COMPLYBOT_HOST": "127.0.0.1", "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": api.base_url, **env,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": api.base_url, "COMPLYBOT_SCHEDULER": "off", **env,
     })
     app = create_app(settings)
     runner = web.AppRunner(app, access_log=None)
