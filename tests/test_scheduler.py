@@ -105,6 +105,36 @@ async def test_a_fast_running_scheduler_sends_each_nudge_once(tmp_path):
     assert [o.tags for _, o in recording.sent] == [("nudge:T1:1:before-1:2027-01-18",)]
 
 
+async def test_with_the_scheduler_off_nothing_is_scheduled_and_healthz_says_so(tmp_path):
+    """COMPLYBOT_SCHEDULER=off (an extra web instance on the same database): no APScheduler, no tick,
+    so a nudge due this very morning is left to the one process that schedules."""
+    seed(tmp_path / "a.db", workspace="T1", platform="slack")
+    settings = Settings.from_env({"COMPLYBOT_DB": str(tmp_path / "a.db"), "COMPLYBOT_SCHEDULER": "off"})
+    assert settings.scheduler is False and settings_for(tmp_path / "a.db").scheduler is True  # on by default
+    recording = RecordingSender()
+    app = create_app(settings)
+    app["senders"]["slack"] = recording
+    with time_machine.travel(datetime(2027, 1, 18, 9, 5, tzinfo=ZoneInfo("Europe/Berlin")), tick=True):
+        async with TestClient(TestServer(app)) as client:
+            assert "scheduler" not in app
+            response = await client.get("/healthz")
+            health = await response.json()
+            await asyncio.sleep(0.2)
+    assert response.status == 200 and health["ok"] is True and health["scheduler"] == "off"
+    assert recording.sent == []
+    store = Store.open(tmp_path / "a.db")
+    assert store.db.execute("SELECT COUNT(*) FROM sent_log").fetchone()[0] == 0  # nothing claimed either
+    store.close()
+
+
+def test_the_scheduler_setting_accepts_on_and_off_only():
+    from bot.config import ConfigError
+
+    assert Settings.from_env({"COMPLYBOT_SCHEDULER": "on"}).scheduler is True
+    with pytest.raises(ConfigError, match="COMPLYBOT_SCHEDULER"):
+        Settings.from_env({"COMPLYBOT_SCHEDULER": "sometimes"})
+
+
 def morning_zone_now() -> str:
     """A fixed-offset zone where it is 09:xx right now (Etc/GMT-N means UTC+N)."""
     hour = datetime.now(UTC).hour
@@ -131,7 +161,7 @@ def test_serve_with_no_chat_platform_writes_nudges_and_digests_to_the_log(tmp_pa
         return [e["msg"] for e in events if "Backup Schedule" in e.get("msg", "")]
 
     for run in ("first", "after a restart"):
-        with ServeProcess(tmp_path) as server:
+        with ServeProcess(tmp_path, COMPLYBOT_SCHEDULER="on") as server:
             for _ in range(40 if run == "first" else 20):  # the first tick runs at start
                 if len(outgoing(server)) >= 2:
                     break
