@@ -111,8 +111,7 @@ class OpenTask:
     platform: str = ""
 
 
-@dataclass(frozen=True)
-class Rung:
+class Rung(NamedTuple):  # a tuple: a busy morning makes tens of thousands
     kind: str  # "before-7", "before-1", "due", "overdue-3", ..., "escalate"
     on: date  # the day the ladder reached it
 
