@@ -87,14 +87,14 @@ def _workdays(text: str | None) -> tuple[int, ...] | None:
     return tuple(sorted(days))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Person:
     user: str  # platform user id
     tz: str = "UTC"
     name: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: no __dict__ per object (tens of thousands a busy tick)
 class OpenTask:
     """One task as the reminder tick sees it (the store builds these from its rows)."""
 
@@ -116,7 +116,7 @@ class Rung(NamedTuple):  # a tuple: a busy morning makes tens of thousands
     on: date  # the day the ladder reached it
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Nudge:
     """One task to mention to one person now, under its exactly-once key."""
 
