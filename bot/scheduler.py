@@ -13,12 +13,14 @@ harmless anyway because every send is claimed first.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import json
 import logging
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Mapping, NamedTuple
+from typing import Any, Iterator, Mapping, NamedTuple
 
 from bot import logs
 from bot.delivery import (Claim, Draft, Senders, claim, claim_all, deliver_pending, prepared, send, send_batch,
@@ -296,12 +298,28 @@ async def claim_nudges(store, senders: Senders, now: datetime, composed: dict | 
     return claim_all(store, await nudge_drafts(store, senders, now), now, composed)
 
 
+@contextlib.contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Claiming a busy morning builds some 200,000 small objects (tasks, nudges, sections) that form
+    no reference cycles and live until they are sent; the cyclic collector walked them again and
+    again (over 100 ms of a one-second tick, measured with gc.callbacks). Reference counting still
+    frees everything; the collector resumes when claiming ends, before the sends' network waits."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 async def run_tick(store, senders: Senders, now: datetime) -> TickResult:
     """Settle sends cut short by a crash, claim what is due now, send it, then retry what failed."""
     result = TickResult()
     await settle_in_doubt(store, senders, now)
     composed: dict = {}
-    result.claimed = await claim_nudges(store, senders, now, composed) + claim_missed_digests(store, senders, now)
+    with cyclic_gc_paused():
+        result.claimed = await claim_nudges(store, senders, now, composed) + claim_missed_digests(store, senders, now)
     result.sent = await send_batch(store, senders, result.claimed, now, composed)
     result.sent += await deliver_pending(store, senders, now)
     return result
