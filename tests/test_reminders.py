@@ -107,7 +107,17 @@ def test_nudge_message_has_control_both_frameworks_due_date_and_buttons():
 # -- through the tick, moving the clock ------------------------------------------------------------
 
 
-def test_the_whole_ladder_and_escalation_over_three_weeks(store):
+@pytest.fixture(params=["file", "memory"])
+def file_or_memory_store(request, tmp_path):
+    """A file store's candidates are read on a second connection in a worker thread; an in-memory
+    store cannot be opened twice and is read on its own connection: both must nudge alike."""
+    s = Store.open(tmp_path / "bot.db" if request.param == "file" else ":memory:")
+    yield s
+    s.close()
+
+
+def test_the_whole_ladder_and_escalation_over_three_weeks(file_or_memory_store):
+    store = file_or_memory_store
     people(store, ("boss", "America/New_York"), ("alice", "Europe/Berlin"))
     with time_machine.travel(at("2027-01-04T12:00"), tick=False):
         task = store.create_task(WS, "Backup Schedule", "alice", "boss", due=date(2027, 1, 20))
