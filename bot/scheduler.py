@@ -247,6 +247,8 @@ async def nudge_drafts(store, senders: Senders, now: datetime) -> list[Draft]:
     workspaces' messages are composed here, the next ones' candidates are read."""
     awake = awake_workspaces(store, senders, now)
     chunks = [awake[start:start + READ_CHUNK] for start in range(0, len(awake), READ_CHUNK)]
+    if not chunks:  # most ticks of the day: open no second connection
+        return []
     reader = CandidateReader(store)
     drafts: list[Draft] = []
 
@@ -254,8 +256,7 @@ async def nudge_drafts(store, senders: Senders, now: datetime) -> list[Draft]:
         reader.start([query for number, plan in enumerate(chunk) for query in plan.queries(f"w{number}")])
 
     try:
-        if chunks:
-            read(chunks[0])
+        read(chunks[0])
         for index, chunk in enumerate(chunks):
             rows = await reader.result()
             if index + 1 < len(chunks):
