@@ -235,7 +235,7 @@ def _parse(name: str, kind: Any, raw: str) -> Any:
             return True
         if raw.lower() in ("0", "false", "no", "off"):
             return False
-        raise ConfigError(f"{name} must be 1 or 0, not {raw!r}")
+        raise ConfigError(f"{name} must be on or off (1/0, true/false, yes/no), not {raw!r}")
     if kind == "int":
         if not raw.isdigit():
             raise ConfigError(f"{name} must be a whole number, not {raw!r}")

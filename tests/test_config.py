@@ -173,3 +173,11 @@ def test_dot_env_syntax(tmp_path):
         "SLACK_SIGNING_SECRET=\"a #hash inside\"\nCOMPLYBOT_ADMINS='U1, U2'\nnot a setting\n")
     assert load_dotenv(tmp_path / ".env") == {"PORT": "8080", "COMPLYBOT_TZ": "Europe/Berlin",
                                               "SLACK_SIGNING_SECRET": "a #hash inside", "COMPLYBOT_ADMINS": "U1, U2"}
+
+
+def test_a_bad_switch_names_every_accepted_spelling(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"COMPLYBOT_SCHEDULER": "sometimes"})
+    assert "COMPLYBOT_SCHEDULER must be on or off" in str(raised.value)
+    assert Settings.from_env({"COMPLYBOT_SCHEDULER": "off"}).scheduler is False
