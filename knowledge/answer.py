@@ -53,6 +53,7 @@ _STRONG_DOMAIN_WORDS = frozenset(
     for w in """soc1 soc2 soc3 soc iso27001 iso isms type1 type2 attestation tsc annex soa applicability
     surveillance recertification cpa infosec cybersecurity complybot certification certifications trust""".split()
 )
+_UNKNOWN, _FRAMED_UNKNOWN = 0.65, 0.8  # a control match's factor per word we cannot place (framed: SOC 2 named)
 _FAQ_BAR = {"strong": 0.45, "weak": 0.6, "none": 0.8}
 _MAX_COMPLETIONS = 12  # words an unfinished last word may stand for, when ranking controls as typed
 _FAQ_CANDIDATES = 12  # entries whose best phrasing scores highest; only they are weighed as a whole
@@ -99,6 +100,13 @@ _COURTESY_REACH = 80
 _COURTESY = re.compile(
     r"(?:[\s,.;:!-]*\b(?:thanks|thank\s+you|thx|ty|please|pls|plz|cheers|briefly|in\s+short|in\s+a\s+nutshell|"
     r"in\s+(?:simple|plain|layman'?s?)\s+(?:terms|english|words|language))\W*)+$",
+    re.I,
+)
+# "write me an information security policy": we answer questions, we do not write documents for people
+_WRITING_ASKED = re.compile(
+    r"^\W*(?:(?:can|could|would|will)\s+you\s+)?(?:please\s+)?(?:write|draft|generate|create|compose|produce|"
+    r"prepare|fill\s+(?:in|out))\b(?:\s+\S+){0,6}?\s+(?:polic(?:y|ies)|plans?|procedures?|templates?|documents?|"
+    r"docs?|sops?|playbooks?|runbooks?|checklists?|emails?|letters?|questionnaires?|statements?)\b",
     re.I,
 )
 _TWO_NUMBERS = re.compile(r"(?<![\w.$])(\d{1,2})\.(\d{1,2})(?![\w%]|\.\d)")
@@ -333,6 +341,9 @@ class Engine:
                 "Please ask a shorter question.",
             )
         text = _without_courtesies(text)
+        if _WRITING_ASKED.search(text):
+            named = [name for name, score in self._best_controls(self.question_tokens(text))[:2] if score >= 0.5]
+            return self._abstain(0.0, "I don't write documents such as policies, plans or templates. ", tuple(named))
         refs = find_refs(text) or self._annex_numbers(text)
         if refs:
             found = self._answer_refs(text, refs)
@@ -719,32 +730,37 @@ class Engine:
         the disk encryption control") and, where a name uses one of those ("access control"), with them."""
         stripped = set(self._control_words(tokens))
         full = {t for t in lexicon.content(tokens) if t not in _CONTROL_FILLER}
-        ranked = self._rank_names(index, stripped)
+        framed = not _STRONG_DOMAIN_WORDS.isdisjoint(tokens)
+        ranked = self._rank_names(index, stripped, framed)
         if full == stripped or not any(w in index.idf for w in full - stripped):
             return ranked
         best = dict(ranked)
-        for name, score in self._rank_names(index, full):
+        for name, score in self._rank_names(index, full, framed):
             best[name] = max(best.get(name, 0.0), score)
         return sorted(best.items(), key=lambda item: -item[1])
 
-    def _rank_names(self, index: lexicon.PhraseIndex, wanted: set[str]) -> list[tuple[str, float]]:
-        """Groups (controls, ISO refs) by how well one of their names matches the question's words."""
+    def _rank_names(self, index: lexicon.PhraseIndex, wanted: set[str], framed: bool = False) -> list[tuple[str, float]]:
+        """Groups (controls, ISO refs) by how well one of their names matches the question's words.
+        `framed`: the question names SOC 2 or ISO 27001, so its other words are context, not another subject."""
         asked = index.weight(w for w in wanted if w in index.idf)
         if not asked:
             return []
         best: dict[str, float] = {}
+        said: dict[str, float] = {}  # per group: the weight of the question's words any of its names uses
         for number, matched in index.scores(wanted).items():
             name, _, total = index.phrases[number]
-            recall, precision = matched / total, matched / asked
             words = index.phrases[number][1]
             if 2 * sum(1 for w in words if w in wanted) < len(words):  # say at least half of a name
                 continue
+            if name not in said:  # "secrets ... api keys ... env vars": three names of one control
+                said[name] = index.weight({w for n in index.by_group[name] for w in index.phrases[n][1]} & wanted)
+            recall, precision = matched / total, said[name] / asked
             score = 2 * recall * precision / (recall + precision)
             if score > best.get(name, 0.0):
                 best[name] = score
         topics = self._topic_words
         unknown = sum(1 for w in wanted if w not in index.idf and w not in topics and not w.isdigit())
-        penalty = 0.65**unknown  # words we cannot place make a control match less certain
+        penalty = (_FRAMED_UNKNOWN if framed else _UNKNOWN)**unknown  # words we cannot place: less certain
         return sorted(((name, s * penalty) for name, s in best.items()), key=lambda x: -x[1])
 
     def _best_faq(self, tokens: list[str]) -> tuple[FaqEntry | None, float]:

@@ -25,11 +25,11 @@ STOPWORDS = frozenset(
     doing i me my we our ours us you your it its this that these those there here what which whom whose
     where can could should would will shall may might must please tell me about any some all so if then
     than too very just also into out up over under not no yes get got have has had having s t vs versus
-    hi hello hey thanks thank pls plz""".split()
+    hi hello hey thanks thank pls plz thing things stuff everything anything something""".split()
 )
 # question words: they tell FAQ entries apart ("how long" / "how much" / "who"), never controls
 QUESTION_WORDS = frozenset(
-    "how why who when often long much many one ones done".split()
+    "how why who when where often long much many one ones done".split()
 )
 
 _BRITISH = (
@@ -157,10 +157,13 @@ def _plausible_slip(typed: str, word: str) -> bool:
 
 
 def _other_forms(word: str) -> list[str]:
-    """The same word with -ing or -ed, or with -ed made -ion or -ing or dropped ("monitor" -> "monitoring",
-    "terminated" -> "termination", "logged" -> "log"): a form our data uses is taken before any guess at a
-    typo. (Not without -ing: "programming" is no "program" of ours.)"""
-    forms = [word + "ing", word + "ed"]
+    """The noun of a verb ("encrypt" -> "encryption", "rotate" -> "rotation"), the same word with -ing or
+    -ed, with -ed made -ion or -ing or dropped ("monitor" -> "monitoring", "terminated" -> "termination",
+    "logged" -> "log"), or -ing made the verb ("restoring" -> "restore"): a form our data uses is taken
+    before any guess at a typo. (A doubled letter before -ing stays: "programming" is no "program" of ours.)"""
+    forms = [word + "ion", *([word[:-1] + "ion"] if word.endswith("e") else []), word + "ing", word + "ed"]
+    if word.endswith("ing") and len(word) >= 7 and word[-4] != word[-5]:
+        forms += [word[:-3] + "e", word[:-3] + "ion", word[:-3]]
     if word.endswith("ed") and len(word) >= 5:
         base = word[:-2]
         forms += [base, base + "e", base + "ing", base + "ion"] + ([base[:-1]] if base[-1] == base[-2] else [])

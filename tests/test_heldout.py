@@ -1,5 +1,12 @@
-"""The engine on a held-out question set of our own (tests/data/heldout.jsonl), judged by the rules of the
-evaluation's scorer, re-implemented in tests/judge.py: only the answer text a person sees counts.
+"""The engine on held-out question sets of our own, judged by the rules of the evaluation's scorer,
+re-implemented in tests/judge.py: only the answer text a person sees counts.
+
+- tests/data/heldout.jsonl: written by the engine's authors.
+- tests/data/probe.jsonl: written afterwards by someone who had not read the engine's sets, the way people
+  type in Slack (terse, typos, emoji, long context, needs instead of names, odd 2013 spellings, requests to
+  write documents). Debatable expectations are decided for what a user would expect: a control named with
+  a question about its duration or cost ("do i need to keep logs and for how long") is answered without
+  references, as the engine answers any figure it does not hold.
 
 The set covers every kind the evaluation asks (references of every series, unmapped ISO controls and
 clauses, control names with typos and abbreviations, FAQ paraphrases, recommendations with varied
@@ -20,7 +27,7 @@ from knowledge.answer import answer
 from knowledge.catalog import DATA_DIR
 from tests.judge import judge
 
-HELDOUT = Path(__file__).parent / "data" / "heldout.jsonl"
+SETS = [Path(__file__).parent / "data" / name for name in ("heldout.jsonl", "probe.jsonl")]
 EXACT_KINDS = ("iso_for_soc2", "soc2_for_iso", "unmapped_iso", "control", "define", "iso2013", "abstain")
 OVERALL_BAR = 0.95
 
@@ -52,10 +59,10 @@ def expected(item: dict, controls, iso2013) -> dict:
     return item
 
 
-@pytest.fixture(scope="module")
-def items() -> list[dict]:
+@pytest.fixture(scope="module", params=SETS, ids=lambda path: path.stem)
+def items(request) -> list[dict]:
     controls, iso2013 = _controls(), _iso2013()
-    raw = [json.loads(line) for line in HELDOUT.read_text(encoding="utf-8").splitlines() if line.strip()]
+    raw = [json.loads(line) for line in request.param.read_text(encoding="utf-8").splitlines() if line.strip()]
     return [(item, expected(item, controls, iso2013)) for item in raw]
 
 
@@ -76,6 +83,17 @@ def test_the_judge_can_fail():
     assert not judge({"kind": "iso_for_soc2", "expect_iso": ["A.8.1"]}, "A.8.1 and A.8.2")
     assert not judge({"kind": "recommend", "first": "iso", "all": []}, "SOC 2 first, then ISO 27001.")
     assert judge({"kind": "soc2_for_iso", "expect_soc2": ["A1.2", "CC6.4"]}, "A1.2, CC 6.4 (A.7.8)")
+
+
+def test_the_sets_ask_different_questions():
+    """A question in two sets would count twice and test nothing new."""
+    seen: dict[str, str] = {}
+    for path in SETS:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                question = json.loads(line)["q"].casefold().strip()
+                assert question not in seen, (question, seen.get(question), path.name)
+                seen[question] = path.name
 
 
 def test_engine_scores_on_the_heldout_set(items):
