@@ -42,7 +42,8 @@ _DEFINE_WORDS = frozenset(lexicon.stem(w) for w in "mean means meaning explain d
 _CONTROL_FILLER = lexicon.QUESTION_WORDS | frozenset(
     lexicon.stem(w)
     for w in """way ways best good need needs needed use using used implement implementing implementation
-    set setup handle handling work works like example examples recommended require required""".split()
+    set setup handle handling work works like example examples recommended require required list show
+    want wants wanted stop make sure people everyone someone random old new before after start""".split()
 )
 # words that place a question in our field. An FAQ answer needs a strong one (a name only these
 # frameworks use), or two words of our data's own phrasings (the domain vocabulary, derived at load from
@@ -109,6 +110,12 @@ _WRITING_ASKED = re.compile(
     r"docs?|sops?|playbooks?|runbooks?|checklists?|emails?|letters?|questionnaires?|statements?)\b",
     re.I,
 )
+# a whole SOC 2 series ("what does CC5 cover", "the privacy criteria P1-P8"): CC and PI alone, the others (A1,
+# C1, P1 ... which are also words of other things: "P1 incident") only beside a word of SOC 2's criteria
+_SERIES = re.compile(r"(?<![\w.])(CC|PI|P|C|A)\s?([1-9])(?:\s*(?:-|–|to|through)\s*(?:CC|PI|P|C|A)?\s?([1-9]))?"
+                     r"(?![\w.]|\.\d)", re.I)
+_SERIES_CONTEXT = re.compile(r"\b(soc|criteri|tsc|trust|series|categor|privacy|availability|confidentiality|"
+                             r"processing)", re.I)
 _TWO_NUMBERS = re.compile(r"(?<![\w.$])(\d{1,2})\.(\d{1,2})(?![\w%]|\.\d)")
 _ISO_CONTEXT = re.compile(r"\b(iso|27001|annex|control)", re.I)
 _THE_US = re.compile(r"\bthe\s+(US)\b", re.I)  # in capitals "US" may be the pronoun, "THE US" never is
@@ -349,6 +356,10 @@ class Engine:
             found = self._answer_refs(text, refs)
             if found:
                 return found
+        else:
+            series = self._series_named(text)
+            if series:
+                return self._series(series)
         tokens = self.question_tokens(text)
         recommendation = self._recommend(text, tokens)
         if recommendation:
@@ -565,6 +576,39 @@ class Engine:
             tuple(sorted(targets, key=_ref_key)),
             (ISO2013_SOURCE,),
             groups=(Group(f"ISO 27001:2013 {ref} in 2022", lines),),
+        )
+
+    def _series_named(self, text: str) -> list[str]:
+        """The SOC 2 series a question names without a criterion number, in order ("P1-P8": all eight)."""
+        context = bool(_SERIES_CONTEXT.search(text))
+        named: list[str] = []
+        for prefix, first, last in _SERIES.findall(text):
+            prefix = prefix.upper()
+            if prefix not in ("CC", "PI") and not context:
+                continue
+            for number in range(int(first), max(int(first), int(last or first)) + 1):
+                series = f"{prefix}{number}"
+                if any(soc2_series(ref) == series for ref in self.cat.soc2) and series not in named:
+                    named.append(series)
+        return named
+
+    def _series(self, named: list[str]) -> Answer:
+        """Each series' criteria with their titles; the mapping is asked criterion by criterion."""
+        blocks, refs = [], []
+        for series in named:
+            members = [item for ref, item in self.cat.soc2.items() if soc2_series(ref) == series]
+            refs += [item.ref for item in members]
+            blocks.append(
+                f"{series} is a SOC 2 series ({members[0].category}) of {len(members)} "
+                f"criteri{'a' if len(members) > 1 else 'on'}:\n"
+                + "\n".join(f"• {item.ref} {item.title}" for item in members))
+        return Answer(
+            "\n\n".join(blocks) + "\nAsk me about one of them (e.g. " + refs[0] + ") for its ISO 27001:2022 controls.",
+            "define",
+            0.95,
+            tuple(refs),
+            (SOC2_SOURCE,),
+            tuple(f"{ref} in ISO 27001?" for ref in refs[:2]),
         )
 
     def _unknown_soc2(self, ref: str) -> Answer:
