@@ -28,7 +28,8 @@ from aiohttp import ClientSession  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.server import create_app  # noqa: E402
 from handlers.types import Outgoing, Reply  # noqa: E402
-from tests.fakes.bot_connector import FakeBotConnector, TeamsActivities, new_user, serve_on_loopback  # noqa: E402
+from tests.fakes.bot_connector import FakeBotConnector, TeamsActivities, new_user  # noqa: E402
+from tests.fakes.loopback import serve_on_loopback  # noqa: E402
 
 TEXTS = ("what ISO control maps to CC 6.1?", "A.8.5 in SOC 2?", "disk encryption", "tasks",
          "how long does a Type 1 take?")

@@ -13,9 +13,8 @@ from aiohttp import ClientSession, web
 from bot.config import Settings
 from bot.server import create_app
 from handlers.types import Outgoing, Reply, Section
-from tests.fakes.bot_connector import (
-    FakeBotConnector, TeamsActivities, forbid_internet, new_user, serve_on_loopback,
-)
+from tests.fakes.bot_connector import FakeBotConnector, TeamsActivities, new_user
+from tests.fakes.loopback import forbid_internet, serve_on_loopback
 
 
 @dataclass

@@ -21,6 +21,8 @@ from urllib.parse import urlencode
 from aiohttp import ClientSession, web
 from slack_sdk.signature import SignatureVerifier
 
+from tests.fakes.loopback import forbid_internet, serve_on_loopback
+
 TEAM_ID = "T0001"
 BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
@@ -67,12 +69,7 @@ class FakeSlackAPI:
         app.router.add_post("/respond/{hook}", self._response_url)
         app.router.add_get("/socket", self._socket)  # Socket Mode: the URL apps.connections.open hands out
         self._changed = asyncio.Condition()
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
-        self.root_url = f"http://127.0.0.1:{port}/"
+        self._runner, self.root_url = await serve_on_loopback(app)
         self.base_url = f"{self.root_url}api/"  # what SLACK_API_URL / AsyncWebClient(base_url=...) take
         return self
 
@@ -349,12 +346,8 @@ async def start_slack_server(db_path, api: FakeSlackAPI, **env: str) -> SlackSer
         "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": api.base_url, "COMPLYBOT_SCHEDULER": "off", **env,
     })
     app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    return SlackServer(app, runner, f"http://127.0.0.1:{port}")
+    runner, url = await serve_on_loopback(app)
+    return SlackServer(app, runner, url.rstrip("/"))
 
 
 # People of the fake workspace: (user id, name, email, time zone)
@@ -370,8 +363,6 @@ import pytest  # noqa: E402
 @pytest.fixture
 async def api(monkeypatch):
     """The fake Slack Web API with PEOPLE; the test fails if anything tried to leave 127.0.0.1."""
-    from tests.fakes.bot_connector import forbid_internet
-
     attempts = forbid_internet(monkeypatch)
     fake = await FakeSlackAPI().start()
     for user_id, name, email, tz in PEOPLE:
