@@ -118,7 +118,7 @@ _SERIES_CONTEXT = re.compile(r"\b(soc|criteri|tsc|trust|series|categor|privacy|a
                              r"processing)", re.I)
 _TWO_NUMBERS = re.compile(r"(?<![\w.$])(\d{1,2})\.(\d{1,2})(?![\w%]|\.\d)")
 _ISO_CONTEXT = re.compile(r"\b(iso|27001|annex|control)", re.I)
-_THE_US = re.compile(r"\bthe\s+(US)\b", re.I)  # in capitals "US" may be the pronoun, "THE US" never is
+_THE_US = re.compile(r"\bthe\s+(US)\b", re.I)  # "us" may be the pronoun, "the US" never is
 _US_PRONOUN = re.compile(r"\b(US|U\.S\.A?\.?)(?![a-z])")
 _NOT_US = re.compile(
     r"\b(?:outside|out of|non|beyond|except|excluding)\W+(?:of\W+)?(?:the\W+)?(?:US|U\.S\.A?\.?|USA)(?![a-z])", re.I
@@ -666,7 +666,9 @@ class Engine:
         home = _NOT_US.sub(" ", text)  # "outside the US" is not a US market
         us_market = self._hits(self.question_tokens(home), self._markets["us"]) if home != text else self._hits(
             tokens, self._markets["us"])
-        us_market += _US_PRONOUN.findall(home) if not text.isupper() else _THE_US.findall(home)
+        # "US" in capitals is the country unless all is shouted; "the us" in any case is never the pronoun
+        us_market += [found.upper() for found in (
+            _THE_US.findall(home) if text.isupper() else (_US_PRONOUN.findall(home) or _THE_US.findall(home)))]
         leaning = {name: self._hits(tokens, phrases) for name, phrases in self._signals.items()}
         demanded, demander = self._demanded(tokens) or (None, "")
         markets = bool(us_market or abroad or demanded)
