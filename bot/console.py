@@ -12,18 +12,15 @@ import re
 import sys
 from typing import TextIO
 
-from handlers.replies import action_hint, plain_lines
+from handlers.replies import action_hint, lead, plain_lines
 from handlers.types import Outgoing, Reply
 
 
 def render(reply: Reply) -> str:
-    if not reply.sections:
-        lines = [reply.text]
-    else:
-        lines = [reply.text.split("\n", 1)[0]]  # the headline; the sections carry the rest
-        for section in reply.sections:
-            lines.extend(line.replace("*", "") if line.startswith("*") else line
-                         for line in plain_lines(section, with_actions=True))
+    lines = [lead(reply)]
+    for section in reply.sections:
+        lines.extend(line.replace("*", "") if line.startswith("*") else line
+                     for line in plain_lines(section, with_actions=True))
     if reply.actions:
         lines.append("   " + "  ".join(action_hint(a) for a in reply.actions))
     return "\n".join(lines)

@@ -41,6 +41,7 @@ from botbuilder.schema import (
 from bot import logs
 from bot.config import ConfigError, Settings, is_loopback
 from bot.store import utc_now
+from handlers.replies import lead
 from handlers.types import MAX_MESSAGE_CHARS, Action, Message, Outgoing, Reply, Section, progress_bar
 
 ROUTE = "/api/messages"
@@ -325,17 +326,10 @@ def _text_block(text: str, **style) -> dict:
     return {"type": "TextBlock", "text": text, "wrap": True, **style}
 
 
-def _lead_lines(reply: Reply) -> list[str]:
-    """Handlers write the whole answer in `text` (complete on its own) and the same content again as
-    sections; with sections, only the text's first line leads the card."""
-    text = reply.text.strip()
-    return [text.split("\n", 1)[0]] if reply.sections else text.split("\n")
-
-
 def adaptive_card(reply: Reply, mentions: Mentions) -> dict:
     """An Adaptive Card 1.5 of the reply: its lead, sections (title, lines, progress, buttons), buttons.
     One TextBlock per line: Teams does not reliably break lines inside a TextBlock."""
-    body = [_text_block(mentions.render(line), spacing="None") for line in _lead_lines(reply) if line.strip()]
+    body = [_text_block(mentions.render(line), spacing="None") for line in lead(reply).strip().split("\n") if line.strip()]
     for section in reply.sections:
         container = _section_elements(section, mentions)
         if container:

@@ -1,6 +1,7 @@
 """Building replies whose `text` alone is complete: a headline line, then every section as plain lines.
 
 `plain_lines(section)` is the one plain-text drawing of a Section; the console renders with it too.
+`lead(reply)` is what every renderer (Block Kit, Adaptive Card, console) puts before the sections.
 """
 from __future__ import annotations
 
@@ -15,6 +16,13 @@ def plain_lines(section: Section, with_actions: bool = False) -> list[str]:
     if with_actions and section.actions:
         lines.append("   " + "  ".join(action_hint(a) for a in section.actions))
     return lines
+
+
+def lead(reply: Reply) -> str:
+    """What leads a drawing of the reply. Handlers write the whole answer in `text` (complete on its
+    own for text-only platforms) and the same content again as sections; with sections, only the
+    text's first line leads, and the renderer draws the sections after it."""
+    return reply.text.strip().split("\n", 1)[0] if reply.sections else reply.text
 
 
 def action_hint(action: Action) -> str:

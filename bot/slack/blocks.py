@@ -10,6 +10,7 @@ import html
 import itertools
 import re
 
+from handlers.replies import lead
 from handlers.types import Action, Reply, Section, progress_bar
 
 ACTION_PREFIX = "complybot_action_"  # action_id of every button; the listener matches this prefix
@@ -68,7 +69,7 @@ def render(reply: Reply, block_limit: int = BLOCK_LIMIT, id_prefix: str = "") ->
     ids = (f"{id_prefix}{n}" for n in itertools.count())
     blocks: list[dict] = []
     if reply.text:
-        blocks += _text_blocks(_lead(reply))
+        blocks += _text_blocks(lead(reply))
     for section in reply.sections:
         blocks += _section_blocks(section, ids)
     if reply.actions:
@@ -79,12 +80,6 @@ def render(reply: Reply, block_limit: int = BLOCK_LIMIT, id_prefix: str = "") ->
             {"type": "context", "elements": [{"type": "mrkdwn", "text": f"…and {hidden} more parts not shown."}]}
         ]
     return blocks or _text_blocks("…")
-
-
-def _lead(reply: Reply) -> str:
-    """Handlers write the whole answer in `text` (the fallback for text-only platforms) and the same
-    content again as sections; with sections, only the text's first line leads the blocks."""
-    return reply.text.strip().split("\n", 1)[0] if reply.sections else reply.text
 
 
 def _text_blocks(text: str) -> list[dict]:
