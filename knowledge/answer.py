@@ -63,7 +63,7 @@ _UNKNOWN_WORD_WEIGHT = 2.5  # a question word no FAQ entry uses counts this much
 _DEFINE = re.compile(  # at the start of the text or of a clause, as _QUESTION_START
     r"(?:^|[,.;:!?]\s)\W*(what\s+is|what's|whats|what\s+are|define|definition|meaning\s+of|explain|describe|"
     r"tell\s+me\s+about|"
-    r"what\s+does\s+\S+\s+(mean|say|cover|require|stand))\b",
+    r"what\s+does\s+(?P<subject>\S+)\s+(mean|say|cover|require|stand))\b",
     re.IGNORECASE,
 )
 _CHOICE = frozenset(
@@ -226,6 +226,7 @@ class Engine:
             vocabulary[word] += 1
         self._speller = lexicon.Speller(vocabulary)
         self._children = self._clause_children()
+        self._categories = self._category_series()
 
     # ------------------------------------------------------------------ building the indexes
 
@@ -238,7 +239,11 @@ class Engine:
                 table[key] = lexicon.normalize(long)
         if not table:
             return lambda text: text
-        pattern = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(table, key=len, reverse=True)) + r")\b")
+        # a plural too ("pen tests", "vpns"), unless the term ends in one letter ("soc i" + s is "soc is")
+        plural = [k for k in table if len(k.split()[-1]) > 1 and k + "s" not in table]
+        alternatives = sorted({*table, *(k + "s" for k in plural)}, key=len, reverse=True)
+        table.update({k + "s": table[k] for k in plural})
+        pattern = re.compile(r"\b(" + "|".join(re.escape(k) for k in alternatives) + r")\b")
         return lambda text: pattern.sub(lambda m: table[m.group(1)], text)
 
     def _words(self, text: str, fix=None, learn: bool = False) -> list[str]:
@@ -320,6 +325,16 @@ class Engine:
 
     def _conflicts(self, asked: tuple[frozenset, ...], entry_id: str) -> bool:
         return any(a and e and a.isdisjoint(e) for a, e in zip(asked, self._faq_families[entry_id]))
+
+    def _category_series(self) -> dict[str, list[str]]:
+        """A SOC 2 category's name -> its series ("control environment" -> CC1), unless the name is an FAQ
+        topic of its own (availability, privacy ...)."""
+        found: dict[str, list[str]] = {}
+        for ref, item in self.cat.soc2.items():
+            key = " ".join(lexicon.content(self._phrase(item.category)))
+            if key not in self._faq_topics and soc2_series(ref) not in found.setdefault(key, []):
+                found[key].append(soc2_series(ref))
+        return found
 
     def _clause_children(self) -> dict[str, tuple[str, ...]]:
         """`Clause 9.2` -> the catalogue's `Clause 9.2.1`, `Clause 9.2.2` (a heading over its sub-clauses)."""
@@ -861,9 +876,9 @@ class Engine:
         entry, faq_score = self._best_faq(tokens)
         control_score = controls[0][1] if controls else 0.0
         question_form = bool(_QUESTION_START.search(text)) or text.rstrip().endswith("?")
-        topic = self._defined_topic(text) if control_score < 1.0 else None
+        topic = self._defined_topic(text, faq_score) if control_score < 1.0 else None
         if topic:
-            return self._faq_answer(topic, 0.9)
+            return topic
         titles = self._best_iso_titles(tokens)
         if titles and titles[0][1] >= 0.99 > max(control_score, faq_score):  # an ISO title word for word
             return self._iso(titles[0][0], False)
@@ -893,14 +908,23 @@ class Engine:
         named = {w for number in self._controls.by_group[name] for w in self._controls.phrases[number][1]}
         return 2 * len(asked & named) >= len(asked)
 
-    def _defined_topic(self, text: str) -> FaqEntry | None:
-        """"what is X" where X is a keyword of one FAQ entry only ("what is confidentiality"): that entry."""
+    def _defined_topic(self, text: str, faq_score: float) -> Answer | None:
+        """"what is X" where X is a keyword of one FAQ entry only ("what is confidentiality", "what does
+        confidentiality cover in SOC 2"): that entry; or the name of a SOC 2 category ("what is the control
+        environment"): its series, unless an FAQ entry answers the words well ("what is risk assessment") and
+        the question does not name SOC 2."""
         define = _DEFINE.search(text)
         if not define:
             return None
-        asked = lexicon.content(self.question_tokens(text[define.end():]))
-        found = self._faq_topics.get(" ".join(w for w in asked if w not in _DEFINE_WORDS))
-        return self._faq_by_id[found] if found else None
+        subject = f"{define.group('subject') or ''} {text[define.end():]}"
+        asked = [w for w in lexicon.content(self.question_tokens(subject)) if w not in _DEFINE_WORDS]
+        bare = [w for w in asked if w not in _FRAMEWORK_WORD]  # "... in SOC 2": the framework is understood
+        for words in (asked, bare):
+            found = self._faq_topics.get(" ".join(words))
+            if found:
+                return self._faq_answer(self._faq_by_id[found], 0.9)
+        series = self._categories.get(" ".join(bare))
+        return self._series(series) if series and (faq_score < 0.45 or "soc2" in asked) else None
 
     def _control_answer(self, ranked: list[tuple[str, float]]) -> Answer:
         best = ranked[0][1]
