@@ -139,8 +139,3 @@ def note(**fields: Any) -> None:
     current = _request_fields.get()
     if current is not None:
         current.update({key: value for key, value in fields.items() if value is not None})
-
-
-def current_request_id() -> str:
-    current = _request_fields.get()
-    return current.get("request_id", "") if current else ""
