@@ -116,6 +116,8 @@ _SERIES = re.compile(r"(?<![\w.])(CC|PI|P|C|A)\s?([1-9])(?:\s*(?:-|–|to|throug
                      r"(?![\w.]|\.\d)", re.I)
 _SERIES_CONTEXT = re.compile(r"\b(soc|criteri|tsc|trust|series|categor|privacy|availability|confidentiality|"
                              r"processing)", re.I)
+# an ISO standard other than 27001 ("iso 14001", "ISO/IEC 20000"); years are editions ("iso 2013")
+_OTHER_ISO = re.compile(r"\biso\s*/?\s*(?:iec\s*)?[- ]?(?!27001(?!\d))(?!(?:19|20)\d\d(?!\d))(\d{4,5})(?!\d)", re.I)
 _TWO_NUMBERS = re.compile(r"(?<![\w.$])(\d{1,2})\.(\d{1,2})(?![\w%]|\.\d)")
 _ISO_CONTEXT = re.compile(r"\b(iso|27001|annex|control)", re.I)
 _THE_US = re.compile(r"\bthe\s+(US)\b", re.I)  # "us" may be the pronoun, "the US" never is
@@ -363,6 +365,10 @@ class Engine:
                 "Please ask a shorter question.",
             )
         text = _without_courtesies(text)
+        tokens = self.question_tokens(text)
+        other = self._other_frameworks.hits(tokens) or [f"ISO {n}" for n in _OTHER_ISO.findall(text)]
+        if other:  # named by its longest spelling found: "PCI DSS", not "PCI"; "HIPAA equivalent of CC6.1" too
+            return self._abstain(0.0, f"I hold no facts about {max(other, key=len)}. ")
         if _WRITING_ASKED.search(text):
             named = [name for name, score in self._best_controls(self.question_tokens(text))[:2] if score >= 0.5]
             return self._abstain(0.0, "I don't write documents such as policies, plans or templates. ", tuple(named))
@@ -375,13 +381,9 @@ class Engine:
             series = self._series_named(text)
             if series:
                 return self._series(series)
-        tokens = self.question_tokens(text)
         recommendation = self._recommend(text, tokens)
         if recommendation:
             return recommendation
-        other = self._other_frameworks.hits(tokens)
-        if other:  # named by its longest spelling found: "PCI DSS", not "PCI"
-            return self._abstain(0.0, f"I hold no facts about {max(other, key=len)}. ")
         return self._answer_words(text, tokens)
 
     # ------------------------------------------------------------------ references
@@ -882,7 +884,8 @@ class Engine:
         titles = self._best_iso_titles(tokens)
         if titles and titles[0][1] >= 0.99 > max(control_score, faq_score):  # an ISO title word for word
             return self._iso(titles[0][0], False)
-        if question_form and faq_score >= 0.45 and (control_score < 0.9 or faq_score >= control_score):
+        if question_form and faq_score >= 0.45 and (control_score < 0.9 or faq_score >= control_score) and (
+                control_score < 0.5 or self._speaks_of(entry, controls[0][0], tokens)):
             return self._faq_answer(entry, faq_score)
         if control_score >= 0.5 and control_score >= faq_score - 0.1 and (
                 faq_score < 0.45 or self._covers_half(controls[0][0], tokens)):
@@ -900,6 +903,13 @@ class Engine:
             if recommendation:
                 return recommendation
         return self._abstain(max(faq_score, control_score))
+
+    def _speaks_of(self, entry: FaqEntry, name: str, tokens: list[str]) -> bool:
+        """Whether an FAQ entry's phrasings use a word by which the question names a control: "minimum
+        password length" is about passwords, not about the length of a Type 2 ("observation period length")."""
+        named = {w for number in self._controls.by_group[name] for w in self._controls.phrases[number][1]}
+        said = named & set(self._control_words(tokens)) - self._topic_words  # "audit" is every entry's word
+        return not said or not said.isdisjoint(self._faq_words[entry.id])
 
     def _covers_half(self, name: str, tokens: list[str]) -> bool:
         """Whether a control's names hold at least half of the question's words: one word of an alias
