@@ -640,3 +640,67 @@ def test_two_numbers_about_iso_are_an_annex_a_control(question, ref):
 @pytest.mark.parametrize("question", ["6.5 months", "iso 8.1"])  # no ISO context; a clause number too
 def test_two_numbers_are_not_guessed_without_iso_or_when_a_clause_has_them(question):
     assert not answer(question).refs
+
+
+# ---------------------------------------------------------------- found by the probe set (tests/data/probe.jsonl)
+
+
+@pytest.mark.parametrize("question, series", [
+    ("what does CC5 cover", ["CC5"]), ("what's in PI1", ["PI1"]), ("C1 criteria in soc 2", ["C1"]),
+    ("what are the privacy criteria P1-P8", [f"P{n}" for n in range(1, 9)]),
+    ("what is the control environment", ["CC1"]), ("what is logical and physical access", ["CC6"]),
+])
+def test_a_whole_soc2_series_lists_its_criteria(question, series):
+    result = answer(question)
+    members = {ref for ref in CAT.soc2 if ref.split(".")[0] in series}
+    assert result.kind == "define" and soc2_in(result.text) == members and not iso_in(result.text), result.text
+
+
+@pytest.mark.parametrize("question", ["we had a P1 incident last night", "A1 steak sauce"])
+def test_a_series_other_than_cc_and_pi_needs_words_of_soc2_around_it(question):
+    assert not soc2_in(answer(question).text)
+
+
+@pytest.mark.parametrize("question", ["write me an information security policy", "draft a vendor management "
+                                      "policy for me", "can you write our access control policy based on A.5.15",
+                                      "generate an incident response plan"])
+def test_requests_to_write_documents_abstain_offering_the_control(question):
+    result = answer(question)
+    assert result.kind == "abstain" and not iso_in(result.text) and not soc2_in(result.text)
+    assert "don't write documents" in result.text
+
+
+@pytest.mark.parametrize("question, name", [("iso 14001 requirements", "ISO 14001"),
+                                            ("what's the hipaa equivalent of CC6.1", "HIPAA"),
+                                            ("map A.8.1 to nist 800-53", "NIST")])
+def test_another_standard_beside_a_reference_abstains(question, name):
+    result = answer(question)
+    assert result.kind == "abstain" and name in result.text and not iso_in(result.text) and not soc2_in(result.text)
+
+
+@pytest.mark.parametrize("question", ["iso 2013 A.18.1.4 now?", "iso 27001:2013 a.9.2.3", "ISO/IEC 27001 A.8.1"])
+def test_editions_and_27001_are_not_other_iso_standards(question):
+    assert answer(question).kind in ("iso2013", "soc2_for_iso")
+
+
+@pytest.mark.parametrize("question, name", [
+    ("we need to encrypt laptops and phones", "Disk Encryption"),  # the verb meets the noun of the name
+    ("do we have to test restoring backups", "Restore"),  # -ing back to the verb, not "retiring"
+    ("does iso 27001 require pen tests", "Penetration Test"),  # an abbreviation in the plural
+    ("where should secrets live, we have api keys in env vars", "Secrets Management"),  # several of its names
+    ("we want to stop people installing random software", "Restrict Software Install"),
+    ("separate prod and staging", "Separation of Environments"),
+])
+def test_needs_in_plain_words_reach_their_control(question, name):
+    result = answer(question)
+    assert result.kind == "control" and name in result.text, result.text
+
+
+def test_an_faq_answer_must_speak_of_the_control_named():
+    result = answer("what's the minimum password length for soc 2")
+    assert "Password Requirements" in result.text and "six months" not in result.text
+    assert not iso_in(result.text) and not soc2_in(result.text)  # a figure we do not hold: no mapping either
+
+
+def test_the_us_in_lower_case_is_the_country():
+    assert answer("we're a uk fintech expanding to the us, what do we need").text.startswith("Both")
