@@ -78,6 +78,7 @@ _QUESTION_START = re.compile(
     r"must|may)\b",
     re.IGNORECASE,
 )
+_CHOOSING = re.compile(r"\b(which|should|or|vs|versus|pick|choose|recommend\w*|better|best)\b", re.I)
 _FRAMEWORK_WORD = {"soc2": "soc2", "iso27001": "iso", "iso": "iso"}
 _DEMAND_REACH = 6  # words between a customer or contract and its verb ("the RFP from a French bank requires")
 _DEMAND_FILLER = frozenset("a an the our their us we me for to".split())  # "asked us for a SOC 2 report"
@@ -90,7 +91,8 @@ _FIGURE_ASKED = re.compile(
 _SELF = re.compile(r"\b(we|we're|were|our|ours|us|i'm|i am|my company|my startup|my team)\b", re.I)
 # greetings, the bot's name and polite openings before a question; they say nothing about what is asked
 _ADDRESS = re.compile(
-    r"^\W*(?:(?:hey|hi|hello|ok|okay|yo|dear|thanks|so|um|please)\b\W*)*(?:@?complybot\b[\s,:;!-]*)?"
+    r"^\W*(?:(?:hey|hi|hello|ok|okay|yo|dear|thanks|so|um|please|sorry|folks|team|quick\s+(?:q|question|one)|qq|"
+    r"(?:random|dumb|stupid|silly|noob|basic|another)\s+(?:q|question)|question)\b\W*)*(?:@?complybot\b[\s,:;!-]*)?"
     r"(?:(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?(?:tell|explain|show)(?:\s+(?:me|us))?|do\s+you\s+know|"
     r"i(?:'d|\s+would)\s+like\s+to\s+know|i\s+want\s+to\s+know|i\s+wonder|i(?:'m|\s+am)\s+wondering)\b"
     r"[\s,:;-]*)?",
@@ -381,6 +383,9 @@ class Engine:
             series = self._series_named(text)
             if series:
                 return self._series(series)
+        exact = self._faq_exact.get(_key(tokens))
+        if exact and not _CHOOSING.search(text):  # one of our phrasings that asks no choice, word for word
+            return self._faq_answer(self._faq_by_id[exact], 1.0)  # ("why would a customer ask for iso 27001")
         recommendation = self._recommend(text, tokens)
         if recommendation:
             return recommendation

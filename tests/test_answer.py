@@ -704,3 +704,14 @@ def test_an_faq_answer_must_speak_of_the_control_named():
 
 def test_the_us_in_lower_case_is_the_country():
     assert answer("we're a uk fintech expanding to the us, what do we need").text.startswith("Both")
+
+
+@pytest.mark.parametrize("opener", ["quick q: ", "quick question - ", "sorry, dumb question: ", "qq ", "quick one: "])
+def test_chat_openers_say_nothing_about_the_company(opener):
+    # "quick" is a sign of wanting SOC 2 fast, but not in "quick q:"
+    assert answer(opener + "when should we get both soc 2 and iso 27001").text.startswith("Get both")
+    assert answer(opener + "how long does a soc 2 type 1 take").kind == "faq"
+
+
+def test_an_faq_phrasing_word_for_word_beats_a_demand_read_into_it():
+    assert answer("why would a customer ask for iso 27001").kind == "faq"
