@@ -168,6 +168,25 @@ def run(name: str, args: str, message: Message, ctx: Context) -> Reply:
                      ephemeral=True, kind="error")
 
 
+class _Undone(Exception):
+    """Raised inside `handle_together`'s transaction to roll back the commands that went before."""
+
+
+def handle_together(messages: list[Message], ctx: Context) -> list[Reply]:
+    """Commands that stand or fall together (the fields of one form): answered in order in ONE
+    transaction; the first refusal or failure is the last reply and undoes the ones before it."""
+    replies: list[Reply] = []
+    try:
+        with ctx.store.transaction():  # each command's own transaction becomes a savepoint inside it
+            for message in messages:
+                replies.append(handle(message, ctx))
+                if replies[-1].ephemeral:
+                    raise _Undone
+    except _Undone:
+        pass
+    return replies
+
+
 def _usage(name: str) -> str:
     for usage, _ in HELP_ROWS:
         for part in usage.split(" · "):

@@ -210,6 +210,24 @@ async def test_the_reassign_button_opens_the_modal_for_that_task(server, slack, 
     assert announced.body["channel"] == "C0TEAM" and "@Oz" in visible(announced)
 
 
+async def test_a_reassign_modal_refused_on_its_date_leaves_the_owner_as_it_was(server, slack, api):
+    await slack.command(ADMIN, "assign Disk Encryption to <@U0OWNER>", hook="assign")
+    await server.settle()
+    reassign = next(b for b in buttons(api.to("response_url")[0].blocks()) if b["text"]["text"] == "Reassign")
+    await slack.press(ADMIN, reassign, {"ts": "1800000000.000400"}, channel="C0TEAM")
+    await server.settle()
+    view = api.to("views.open")[0].view()
+    task, events = server.store.task(TEAM_ID, 1), server.store.events(TEAM_ID)
+    status, body = await slack.submit(ADMIN, view, {"owner": {"owner": {"selected_user": OTHER}},
+                                                    "due": {"due": {"selected_date": "2001-01-01"}}})
+    answer = json.loads(body)
+    assert status == 200 and answer["response_action"] == "errors"
+    assert list(answer["errors"]) == ["due"] and "past" in answer["errors"]["due"].lower()
+    await server.settle()
+    assert task.owner == OWNER and server.store.task(TEAM_ID, 1) == task  # the reassignment went with the date
+    assert server.store.events(TEAM_ID) == events and not api.to("chat.postMessage")
+
+
 async def test_bots_and_system_messages_are_ignored(server, slack, api):
     await slack.direct_message(BOT_USER_ID, "status", bot_id="BBOT")  # its own message
     await slack.direct_message("U0OTHERBOT", "status", bot_id="B0OTHER", subtype="bot_message")

@@ -39,20 +39,31 @@ class SlackRuntime:
 
     async def reply_to(self, client: AsyncWebClient, message: Message) -> Reply:
         """Learn the people involved, then let the shared router answer. Never raises."""
-        started = time.perf_counter()
-        # The HTTP request's log line was written at the ack; the turn gets a line of its own.
-        turn = dict(platform="slack", workspace=message.workspace, text=logs.text_prefix(message.text))
-        try:
-            await self.people.learn(client, self.ctx.store, message.workspace,
-                                    [message.user, *mentioned_users(message.text)])
-            reply = router.handle(message, self.ctx)
-        except Exception as error:  # the person gets an apology, the log gets the type, nobody a traceback
-            logs.event("slack.turn_failed", logging.ERROR, **turn, error=logs.describe_exception(error),
-                       latency_ms=_elapsed_ms(started))
-            return SORRY
-        logs.event("slack.turn", **turn, command=reply.kind, latency_ms=_elapsed_ms(started),
-                   outcome="refused" if reply.ephemeral else "ok")
+        [reply] = await self._turn(client, [message], lambda: [router.handle(message, self.ctx)])
         return reply
+
+    async def replies_together(self, client: AsyncWebClient, messages: list[Message]) -> list[Reply]:
+        """Commands that stand or fall together (one modal's fields), answered until the first refusal,
+        which undoes the ones before it (`router.handle_together`). Never raises."""
+        return await self._turn(client, messages, lambda: router.handle_together(messages, self.ctx))
+
+    async def _turn(self, client: AsyncWebClient, messages: list[Message], answer) -> list[Reply]:
+        started = time.perf_counter()
+        # The HTTP request's log line was written at the ack; each command gets a line of its own.
+        turns = [dict(platform="slack", workspace=m.workspace, text=logs.text_prefix(m.text)) for m in messages]
+        try:
+            for message in messages:
+                await self.people.learn(client, self.ctx.store, message.workspace,
+                                        [message.user, *mentioned_users(message.text)])
+            replies = answer()
+        except Exception as error:  # the person gets an apology, the log gets the type, nobody a traceback
+            logs.event("slack.turn_failed", logging.ERROR, **turns[0], error=logs.describe_exception(error),
+                       latency_ms=_elapsed_ms(started))
+            return [SORRY]
+        for turn, reply in zip(turns, replies):
+            logs.event("slack.turn", **turn, command=reply.kind, latency_ms=_elapsed_ms(started),
+                       outcome="refused" if reply.ephemeral else "ok")
+        return replies
 
     async def respond(self, response_url: str, reply: Reply, blocks: list[dict] | None = None, **options) -> None:
         """Answer through a response URL (slash commands, buttons) on the shared connection pool;

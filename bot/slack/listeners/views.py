@@ -1,5 +1,6 @@
 """The assign modal's submission: its fields become `assign`/`reassign`/`due` commands. A refusal
-(unknown control, past date, someone else's task) shows on the field in the modal; success closes it
+(unknown control, past date, someone else's task) shows on the field in the modal and undoes the other
+fields' commands, so a refused submission changes nothing; success closes it
 and posts the result where the modal was opened (or as a DM from the Home tab)."""
 from __future__ import annotations
 
@@ -18,17 +19,16 @@ def register(app: AsyncApp, runtime: SlackRuntime) -> None:
         user = body["user"]["id"]
         team = context.team_id or body.get("team", {}).get("id", "")
         channel = meta.get("channel", "")
-        replies = []
-        for block_id, command in commands:
-            message = slack_message(team=team, user=user, text=command, channel=channel,
-                                    is_direct=not channel or channel.startswith("D"))
-            reply = await runtime.reply_to(client, message)
-            if reply.ephemeral:
-                inputs = {block["block_id"] for block in view.get("blocks", []) if "block_id" in block}
-                await ack(response_action="errors",
-                          errors={blame(block_id, reply.text, inputs): reply.text[:ERROR_LIMIT]})
-                return
-            replies.append(reply)
+        messages = [slack_message(team=team, user=user, text=command, channel=channel,
+                                  is_direct=not channel or channel.startswith("D")) for _, command in commands]
+        replies = await runtime.replies_together(client, messages)  # a refusal undoes the fields before it
+        refusal = replies[-1]
+        if refusal.ephemeral:
+            block_id = commands[len(replies) - 1][0]
+            inputs = {block["block_id"] for block in view.get("blocks", []) if "block_id" in block}
+            await ack(response_action="errors",
+                      errors={blame(block_id, refusal.text, inputs): refusal.text[:ERROR_LIMIT]})
+            return
         await ack()
         runtime.work.spawn(_announce(runtime, client, replies, team, channel, user))
 
