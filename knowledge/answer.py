@@ -120,6 +120,9 @@ _SERIES_CONTEXT = re.compile(r"\b(soc|criteri|tsc|trust|series|categor|privacy|a
                              r"processing)", re.I)
 # an ISO standard other than 27001 ("iso 14001", "ISO/IEC 20000"); years are editions ("iso 2013")
 _OTHER_ISO = re.compile(r"\biso\s*/?\s*(?:iec\s*)?[- ]?(?!27001(?!\d))(?!(?:19|20)\d\d(?!\d))(\d{4,5})(?!\d)", re.I)
+# a number asked "in 2022" comes from the 2013 edition
+_TO_2022 = re.compile(r"\b(?:in|to|into|for)\s+(?:the\s+)?(?:iso\s*27001\W*)?2022\b|\b2022\s+(?:version|edition|"
+                      r"equivalent|number|numbering)", re.I)
 _TWO_NUMBERS = re.compile(r"(?<![\w.$])(\d{1,2})\.(\d{1,2})(?![\w%]|\.\d)")
 _ISO_CONTEXT = re.compile(r"\b(iso|27001|annex|control)", re.I)
 _THE_US = re.compile(r"\bthe\s+(US)\b", re.I)  # "us" may be the pronoun, "the US" never is
@@ -425,9 +428,10 @@ class Engine:
 
     def _read_bare(self, ref: Ref, text: str) -> Ref | None:
         """A number without "clause" or "A." (`6.1.3`, `12.6.1`): the clause when the catalogue has it, else
-        (or when the question says 2013) the ISO 27001:2013 Annex A control of that number, else nothing."""
+        (or when the question says 2013, or asks for the number in 2022: "what's 9.2.1 in 2022") the ISO
+        27001:2013 Annex A control of that number, else nothing."""
         old = "A." + ref.ref.removeprefix("Clause ")
-        if old in self.cat.iso2013 and ("2013" in text or ref.ref not in self.cat.iso):
+        if old in self.cat.iso2013 and ("2013" in text or _TO_2022.search(text) or ref.ref not in self.cat.iso):
             return Ref("iso2013", old)
         return ref if ref.ref in self.cat.iso else None
 

@@ -715,3 +715,8 @@ def test_chat_openers_say_nothing_about_the_company(opener):
 
 def test_an_faq_phrasing_word_for_word_beats_a_demand_read_into_it():
     assert answer("why would a customer ask for iso 27001").kind == "faq"
+
+
+def test_a_bare_number_asked_in_2022_is_a_2013_control():
+    assert answer("what's 9.2.1 in 2022").refs[0] == "A.9.2.1"  # the 2013 user registration, now A.5.16
+    assert answer("9.2.1 soc 2").refs[0] == "Clause 9.2.1"  # otherwise the 2022 clause of that number
