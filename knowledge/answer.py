@@ -35,7 +35,8 @@ _MAPPING_WORDS = frozenset(
     for w in """control controls map maps mapping mapped soc2 iso27001 iso soc criteria criterion tsc annex
     clause equivalent equivalents correspond corresponds corresponding match matches side sides reference
     references ref refs number numbers framework frameworks 2022 2013 2017 requirement requirements mean
-    means meaning explain define definition cover covers covered relate related relates version""".split()
+    means meaning explain define definition cover covers covered relate related relates version tsc trust
+    service services""".split()
 )
 _DEFINE_WORDS = frozenset(lexicon.stem(w) for w in "mean means meaning explain define definition".split())
 # words of how people ask about a control, never part of its name
@@ -123,6 +124,7 @@ _OTHER_ISO = re.compile(r"\biso\s*/?\s*(?:iec\s*)?[- ]?(?!27001(?!\d))(?!(?:19|2
 # a number asked "in 2022" comes from the 2013 edition
 _TO_2022 = re.compile(r"\b(?:in|to|into|for)\s+(?:the\s+)?(?:iso\s*27001\W*)?2022\b|\b2022\s+(?:version|edition|"
                       r"equivalent|number|numbering)", re.I)
+_CLAUSE_ASKED = re.compile(r"\bclauses?\b", re.I)  # a management-system clause asked for by its subject
 _TWO_NUMBERS = re.compile(r"(?<![\w.$])(\d{1,2})\.(\d{1,2})(?![\w%]|\.\d)")
 _ISO_CONTEXT = re.compile(r"\b(iso|27001|annex|control)", re.I)
 _THE_US = re.compile(r"\bthe\s+(US)\b", re.I)  # "us" may be the pronoun, "the US" never is
@@ -893,6 +895,11 @@ class Engine:
         titles = self._best_iso_titles(tokens)
         if titles and titles[0][1] >= 0.99 > max(control_score, faq_score):  # an ISO title word for word
             return self._iso(titles[0][0], False)
+        clauses = [(ref, score) for ref, score in titles if ref.startswith("Clause")] if _CLAUSE_ASKED.search(
+            text) else []
+        if clauses and clauses[0][1] >= 0.6 and control_score < 0.9:  # "which iso clause covers leadership"
+            tied = [Ref("clause", ref) for ref, score in clauses if score >= clauses[0][1] - 1e-9]
+            return self._answer_refs(text, tied[:2])
         if question_form and faq_score >= 0.45 and (control_score < 0.9 or faq_score >= control_score) and (
                 control_score < 0.5 or self._speaks_of(entry, controls[0][0], tokens)):
             return self._faq_answer(entry, faq_score)

@@ -720,3 +720,14 @@ def test_an_faq_phrasing_word_for_word_beats_a_demand_read_into_it():
 def test_a_bare_number_asked_in_2022_is_a_2013_control():
     assert answer("what's 9.2.1 in 2022").refs[0] == "A.9.2.1"  # the 2013 user registration, now A.5.16
     assert answer("9.2.1 soc 2").refs[0] == "Clause 9.2.1"  # otherwise the 2022 clause of that number
+
+
+@pytest.mark.parametrize("question, ref", [("iso clause for leadership", "Clause 5.1"),
+                                           ("which iso clause covers interested parties", "Clause 4.2"),
+                                           ("corrective action clause", "Clause 10.2")])
+def test_a_clause_asked_by_its_subject(question, ref):
+    assert answer(question).refs[0] == ref
+
+
+def test_a_subject_of_two_clauses_names_both():
+    assert {"Clause 6.1.2", "Clause 8.2"} <= iso_in(answer("which iso clause covers risk assessment").text)
