@@ -716,7 +716,8 @@ class Engine:
         if not asked:
             return None
         if demanded:
-            return self._recommendation(demanded, [], f"Your {demander} names {_NAMES[demanded]}: follow it.")
+            return self._recommendation(demanded, [], f"Each is asked for by name ({demander}): follow both."
+                                        if demanded == "both" else f"Your {demander} names {_NAMES[demanded]}: follow it.")
         if leaning["both"] or (us_market and abroad):
             return self._recommendation("both", leaning["both"] + us_market + abroad)
         if abroad:
@@ -748,7 +749,9 @@ class Engine:
                 rest = after[1:3]
                 if not (len(rest) > 1 and rest[0] in ("or", "and", "vs") and rest[1] in _FRAMEWORK_WORD):
                     wanted[_FRAMEWORK_WORD[after[0]]] = who[-1]
-        return next(iter(wanted.items())) if len(wanted) == 1 else None
+        if len(wanted) == 2:  # "a German customer insists on ISO 27001 but our US customers want SOC 2"
+            return "both", " and ".join(dict.fromkeys(wanted.values()))
+        return next(iter(wanted.items())) if wanted else None
 
     def _recommendation(self, choice: str, because: list[str], demand: str = "") -> Answer:
         """`because`: what the question said that points to `choice`; `demand`: who asked for it by name."""

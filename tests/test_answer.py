@@ -731,3 +731,8 @@ def test_a_clause_asked_by_its_subject(question, ref):
 
 def test_a_subject_of_two_clauses_names_both():
     assert {"Clause 6.1.2", "Clause 8.2"} <= iso_in(answer("which iso clause covers risk assessment").text)
+
+
+def test_two_demands_naming_each_framework_get_both():
+    result = answer("a german customer insists on iso 27001 certification but our US customers want soc 2")
+    assert result.kind == "recommend" and result.text.startswith("Both")
