@@ -62,6 +62,14 @@ def local_user_id(name: str) -> str:
     return f"local:{name.casefold()}"
 
 
+def as_local_admin(ctx):
+    """`complybot chat` and the playground act alike: the person at this machine is an admin of the
+    local workspace, and @name of someone new adds them (there is no directory to look people up in)."""
+    from dataclasses import replace
+
+    return replace(ctx, admins=(*ctx.admins, local_user_id(local_user_name())), resolve_user=console_people(ctx.store))
+
+
 def console_people(store):
     """On the console, mentioning @name of someone new adds them to the local workspace (no directory)."""
     def resolve(workspace: str, token: str):

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from bot import logs
-from bot.console import LOCAL_WORKSPACE, console_people, local_user_id, local_user_name
+from bot.console import LOCAL_WORKSPACE, as_local_admin, local_user_id, local_user_name
 from bot.config import Settings, is_loopback
 from handlers import router
-from handlers.ports import Context
 from handlers.types import Message
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -58,13 +56,6 @@ async def local_only(request: web.Request, handler):
 
 async def page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC_DIR / "playground.html", headers=PAGE_HEADERS)
-
-
-def local_context(ctx: Context) -> Context:
-    """The playground acts like `complybot chat`: the person running it is an admin of the local
-    workspace, and @name of someone new adds them (there is no directory to look people up in)."""
-    local_admin = local_user_id(local_user_name())
-    return replace(ctx, admins=tuple(ctx.admins) + (local_admin,), resolve_user=console_people(ctx.store))
 
 
 def message_for(text: str, as_name: str) -> Message:
@@ -107,5 +98,5 @@ def mount(app: web.Application, settings: Settings) -> None:
     app.router.add_get("/", page)
     app.router.add_post("/api/playground", post_message)
     app.router.add_static("/playground/", STATIC_DIR, append_version=True)
-    app["playground_ctx"] = local_context(app["ctx"])
+    app["playground_ctx"] = as_local_admin(app["ctx"])  # like `complybot chat`
     app["playground"] = True

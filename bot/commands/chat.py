@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot.console import LOCAL_WORKSPACE, console_people, local_user_id, local_user_name
+from bot.console import LOCAL_WORKSPACE, as_local_admin, local_user_id, local_user_name
 
 PROMPT = "you> "
 MAX_LINE_CHARS = 100_000  # a pasted novel is refused by the router anyway; never read unbounded lines
@@ -49,12 +49,10 @@ class LocalSession:
         from bot.store import Store
         from handlers.ports import Context
 
-        local_user = local_user_name()
-        self.name = (as_name or local_user).strip().lstrip("@") or "me"
+        self.name = (as_name or local_user_name()).strip().lstrip("@") or "me"
         self.workspace = workspace
         self.store = Store.open(db or database_path())
-        admins = (local_user_id(local_user), *_configured_admins())
-        self.ctx = Context(store=self.store, admins=admins, resolve_user=console_people(self.store))
+        self.ctx = as_local_admin(Context(store=self.store, admins=_configured_admins()))
 
     def say(self, text: str):
         from handlers.router import handle
