@@ -44,7 +44,11 @@ _CONTROL_FILLER = lexicon.QUESTION_WORDS | frozenset(
     lexicon.stem(w)
     for w in """way ways best good need needs needed use using used implement implementing implementation
     set setup handle handling work works like example examples recommended require required list show
-    want wants wanted stop make sure people everyone someone random old new before after start""".split()
+    want wants wanted stop make sure people everyone someone random old new before after start
+    ok okay context mostly basically actually really know fact lot lots nobody anybody somebody asked ask
+    asking wondering think guess maybe probably currently recently already still yet again ever never always
+    team folks guys today week weeks month months year years day days enforce enforced enforcing flagged
+    flag fail failed pass passed wrong""".split()
 )
 # words that place a question in our field. An FAQ answer needs a strong one (a name only these
 # frameworks use), or two words of our data's own phrasings (the domain vocabulary, derived at load from
@@ -56,6 +60,7 @@ _STRONG_DOMAIN_WORDS = frozenset(
     surveillance recertification cpa infosec cybersecurity complybot certification certifications trust""".split()
 )
 _UNKNOWN, _FRAMED_UNKNOWN = 0.65, 0.8  # a control match's factor per word we cannot place (framed: SOC 2 named)
+_UNKNOWN_SHARE, _LONG = 0.7, 6  # or, from 6 words, at least 1 - 0.7 x the share of such words among them
 _FAQ_BAR = {"strong": 0.45, "weak": 0.6, "none": 0.8}
 _MAX_COMPLETIONS = 12  # words an unfinished last word may stand for, when ranking controls as typed
 _FAQ_CANDIDATES = 12  # entries whose best phrasing scores highest; only they are weighed as a whole
@@ -109,6 +114,7 @@ _COURTESY = re.compile(
 # "write me an information security policy": we answer questions, we do not write documents for people
 _WRITING_ASKED = re.compile(
     r"^\W*(?:(?:can|could|would|will)\s+you\s+)?(?:please\s+)?(?:write|draft|generate|create|compose|produce|"
+    r"(?:give|send|show)\s+me|"
     r"prepare|fill\s+(?:in|out))\b(?:\s+\S+){0,6}?\s+(?:polic(?:y|ies)|plans?|procedures?|templates?|documents?|"
     r"docs?|sops?|playbooks?|runbooks?|checklists?|emails?|letters?|questionnaires?|statements?)\b",
     re.I,
@@ -837,7 +843,10 @@ class Engine:
                 best[name] = score
         topics = self._topic_words
         unknown = sum(1 for w in wanted if w not in index.idf and w not in topics and not w.isdigit())
-        penalty = (_FRAMED_UNKNOWN if framed else _UNKNOWN)**unknown  # words we cannot place: less certain
+        # words we cannot place make a match less certain: each of a few weighs much; in a long question full of
+        # context ("we're 30 people, mostly remote, ... don't enforce filevault") their share is what counts
+        share = 1 - _UNKNOWN_SHARE * unknown / max(1, len(wanted)) if len(wanted) >= _LONG else 0.0
+        penalty = max((_FRAMED_UNKNOWN if framed else _UNKNOWN)**unknown, share)
         return sorted(((name, s * penalty) for name, s in best.items()), key=lambda x: -x[1])
 
     def _best_faq(self, tokens: list[str]) -> tuple[FaqEntry | None, float]:

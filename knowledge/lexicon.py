@@ -25,7 +25,7 @@ STOPWORDS = frozenset(
     doing i me my we our ours us you your it its this that these those there here what which whom whose
     where can could should would will shall may might must please tell me about any some all so if then
     than too very just also into out up over under not no yes get got have has had having s t vs versus
-    they them their theirs he she him his her hi hello hey thanks thank pls plz thing things stuff everything anything something""".split()
+    re ve ll d m they them their theirs he she him his her hi hello hey thanks thank pls plz thing things stuff everything anything something""".split()
 )
 # question words: they tell FAQ entries apart ("how long" / "how much" / "who"), never controls
 QUESTION_WORDS = frozenset(
@@ -149,10 +149,13 @@ _NEIGHBOURS = {
 
 def _plausible_slip(typed: str, word: str) -> bool:
     """A one-letter substitution is a typo only when the two keys are neighbours ("encruption"); otherwise
-    `typed` is more likely another word ("simple" is no "sample")."""
+    `typed` is more likely another word ("simple" is no "sample"), unless one vowel is spelt as another in a
+    long word ("seperation")."""
     if len(typed) != len(word) or sorted(typed) == sorted(word):
         return True
     changed = [(a, b) for a, b in zip(typed, word) if a != b]
+    if len(changed) == 1 and len(typed) >= 8 and {*changed[0]} <= set("aeiou"):
+        return True  # a vowel spelt as another in a long word ("seperation") is a spelling slip
     return len(changed) != 1 or changed[0][1] in _NEIGHBOURS.get(changed[0][0], ())
 
 

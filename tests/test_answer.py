@@ -736,3 +736,17 @@ def test_a_subject_of_two_clauses_names_both():
 def test_two_demands_naming_each_framework_get_both():
     result = answer("a german customer insists on iso 27001 certification but our US customers want soc 2")
     assert result.kind == "recommend" and result.text.startswith("Both")
+
+
+def test_a_long_question_full_of_context_still_finds_its_control():
+    question = ("ok so context: we're 30 people, mostly remote, everyone has a macbook, and our auditor flagged "
+                "that we don't enforce filevault. what soc 2 / iso controls is that?")
+    assert answer(question).text.startswith("Disk Encryption")
+
+
+def test_a_short_question_with_a_foreign_word_still_abstains():
+    assert answer("can we get sued for a data breach").kind == "abstain"  # one word in three we cannot place
+
+
+def test_a_vowel_for_another_in_a_long_word_is_a_typo():
+    assert "Segregation of Duties" in answer("seperation of duties").text
