@@ -6,7 +6,7 @@ Each command takes a `Request` and the text after the command word, returns a `R
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta, timezone
 from urllib.parse import urlsplit
 
 from handlers.dates import DateError, next_due, parse_due

@@ -11,7 +11,6 @@ import time
 import urllib.request
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot import logs

@@ -5,7 +5,7 @@ import pytest
 
 from handlers.router import handle
 from handlers.types import Message
-from tests.test_tasks import FixedClock, assert_refused_unchanged, say  # noqa: F401 (fixtures below)
+from tests.test_tasks import assert_refused_unchanged, say
 from tests.test_tasks import ctx, store, team  # noqa: F401
 
 
