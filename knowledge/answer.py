@@ -60,6 +60,9 @@ _STRONG_DOMAIN_WORDS = frozenset(
     surveillance recertification cpa infosec cybersecurity complybot certification certifications trust""".split()
 )
 _UNKNOWN, _FRAMED_UNKNOWN = 0.65, 0.8  # a control match's factor per word we cannot place (framed: SOC 2 named)
+_ASKING = frozenset(lexicon.stem(w) for w in "how what which who why when where do does did can could should is are"
+                    .split())
+_NEEDING = frozenset(lexicon.stem(w) for w in "need needs want wants require requires must".split())
 _UNKNOWN_SHARE, _LONG = 0.7, 6  # or, from 6 words, at least 1 - 0.7 x the share of such words among them
 _FAQ_BAR = {"strong": 0.45, "weak": 0.6, "none": 0.8}
 _MAX_COMPLETIONS = 12  # words an unfinished last word may stand for, when ranking controls as typed
@@ -814,17 +817,22 @@ class Engine:
         stripped = set(self._control_words(tokens))
         full = {t for t in lexicon.content(tokens) if t not in _CONTROL_FILLER}
         framed = not _STRONG_DOMAIN_WORDS.isdisjoint(tokens)
-        ranked = self._rank_names(index, stripped, framed)
+        asking = framed or bool(tokens[:1] and tokens[0] in _ASKING) or not _NEEDING.isdisjoint(tokens) or (
+            not _MAPPING_WORDS.isdisjoint(tokens))
+        ranked = self._rank_names(index, stripped, framed, asking)
         if full == stripped or not any(w in index.idf for w in full - stripped):
             return ranked
         best = dict(ranked)
-        for name, score in self._rank_names(index, full, framed):
+        for name, score in self._rank_names(index, full, framed, asking):
             best[name] = max(best.get(name, 0.0), score)
         return sorted(best.items(), key=lambda item: -item[1])
 
-    def _rank_names(self, index: lexicon.PhraseIndex, wanted: set[str], framed: bool = False) -> list[tuple[str, float]]:
+    def _rank_names(self, index: lexicon.PhraseIndex, wanted: set[str], framed: bool = False,
+                    asking: bool = False) -> list[tuple[str, float]]:
         """Groups (controls, ISO refs) by how well one of their names matches the question's words.
-        `framed`: the question names SOC 2 or ISO 27001, so its other words are context, not another subject."""
+        `framed`: the question names SOC 2 or ISO 27001, so its other words are context, not another subject;
+        `asking`: it is a question to us (framed, opened by a question word, saying a need, or asking for a control
+        or mapping), not a remark in a channel ("reminder: the office wifi password changed today")."""
         asked = index.weight(w for w in wanted if w in index.idf)
         if not asked:
             return []
@@ -845,7 +853,7 @@ class Engine:
         unknown = sum(1 for w in wanted if w not in index.idf and w not in topics and not w.isdigit())
         # words we cannot place make a match less certain: each of a few weighs much; in a long question full of
         # context ("we're 30 people, mostly remote, ... don't enforce filevault") their share is what counts
-        share = 1 - _UNKNOWN_SHARE * unknown / max(1, len(wanted)) if len(wanted) >= _LONG else 0.0
+        share = 1 - _UNKNOWN_SHARE * unknown / max(1, len(wanted)) if asking and len(wanted) >= _LONG else 0.0
         penalty = max((_FRAMED_UNKNOWN if framed else _UNKNOWN)**unknown, share)
         return sorted(((name, s * penalty) for name, s in best.items()), key=lambda x: -x[1])
 
