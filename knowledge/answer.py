@@ -45,7 +45,7 @@ _CONTROL_FILLER = lexicon.QUESTION_WORDS | frozenset(
     for w in """way ways best good need needs needed use using used implement implementing implementation
     set setup handle handling work works like example examples recommended require required list show
     want wants wanted stop make sure people everyone someone random old new before after start
-    ok okay context mostly basically actually really know fact lot lots nobody anybody somebody asked ask
+    ok okay context mostly know fact lot lots nobody anybody somebody asked ask
     asking wondering think guess maybe probably currently recently already still yet again ever never always
     team folks guys today week weeks month months year years day days enforce enforced enforcing flagged
     flag fail failed pass passed wrong""".split()
