@@ -106,8 +106,8 @@ def parse(text: str) -> tuple[str, str] | None:
 
 
 def _commands() -> set[str]:
-    return {"assign", "tasks", "done", "start", "reopen", "block", "reassign", "due", "snooze", "evidence", "na",
-            "history", "status", "gap", "admin", "digest", "nudges", "help"}
+    """The words `help <word>` asks about: every command's, from the one table of handlers."""
+    return (set(_handlers()) - {"need_help"}) | {"help"}
 
 
 def _names_control(text: str) -> bool:
