@@ -88,6 +88,29 @@ _QUESTION_START = re.compile(
     re.IGNORECASE,
 )
 _CHOOSING = re.compile(r"\b(which|should|or|vs|versus|pick|choose|recommend\w*|better|best)\b", re.I)
+# whose place a market word is: "customers in Japan", "selling to US hospitals" (customers) against "we're a US
+# company", "our HQ is in Paris", "UK based" (the company itself)
+_CUSTOMER_WORDS = frozenset(lexicon.stem(w) for w in """customer customers client clients buyer buyers user users sell
+    sells selling sold serve serves serving market markets prospect prospects merchants hospitals clinics banks
+    enterprises agencies""".split())
+_SELF_WORDS = frozenset(lexicon.stem(w) for w in """based headquartered headquarters hq located office offices
+    company startup saas firm business team subsidiary entity""".split())
+_SELF_PRONOUNS = frozenset({"we", "our", "i"})
+_LOCATED = frozenset(lexicon.stem(w) for w in "based headquartered hq located".split())  # "based in India"
+_ROLE_BEFORE, _ROLE_AFTER = 8, 3
+_ONLY = re.compile(r"\b(all|only|exclusively|entirely|solely|mostly|mainly|primarily|just)\b", re.I)
+
+
+def _place_role(before: list[str], after: list[str], place: tuple[str, ...] | list[str] = ()) -> str:
+    """`before`/`after`: the words around a place named in a question; `place`: its own words ("US companies")."""
+    if not _CUSTOMER_WORDS.isdisjoint(before[-4:]) or (after and after[0] in _CUSTOMER_WORDS):
+        return "customer"
+    if (after and after[0] == "based") or not _LOCATED.isdisjoint(before[-3:]) or (
+            not _SELF_PRONOUNS.isdisjoint(before) and not _SELF_WORDS.isdisjoint((*before, *place, *after))):
+        return "self"
+    return ""
+
+
 _FRAMEWORK_WORD = {"soc2": "soc2", "iso27001": "iso", "iso": "iso"}
 _DEMAND_REACH = 6  # words between a customer or contract and its verb ("the RFP from a French bank requires")
 _DEMAND_FILLER = frozenset("a an the our their us we me for to".split())  # "asked us for a SOC 2 report"
@@ -699,13 +722,19 @@ class Engine:
         choice = any(t in _CHOICE for t in tokens)
         which = any(t in ("which", "need", "both") for t in tokens)  # a choice only with a market
         versus = len(named) == 2 and any(t in ("vs", "versus", "or") for t in tokens)
-        abroad = self._hits(tokens, self._markets["international"])
+        abroad = self._placed(tokens, self._markets["international"])
         home = _NOT_US.sub(" ", text)  # "outside the US" is not a US market
-        us_market = self._hits(self.question_tokens(home), self._markets["us"]) if home != text else self._hits(
-            tokens, self._markets["us"])
+        us_market = self._placed(self.question_tokens(home) if home != text else tokens, self._markets["us"])
         # "US" in capitals is the country unless all is shouted; "the us" in any case is never the pronoun
-        us_market += [found.upper() for found in (
-            _THE_US.findall(home) if text.isupper() else (_US_PRONOUN.findall(home) or _THE_US.findall(home)))]
+        found = list(_THE_US.finditer(home)) if text.isupper() else (
+            list(_US_PRONOUN.finditer(home)) or list(_THE_US.finditer(home)))
+        us_market += [(m.group(1).upper(), _place_role(lexicon.words(home[: m.start(1)])[-_ROLE_BEFORE:],
+                                                      lexicon.words(home[m.end(1):])[:_ROLE_AFTER])) for m in found]
+        # a company sells at home too ("a US startup whose first big client is in Germany": both), unless its
+        # customers are said to be elsewhere only ("we're a US company but all our customers are in Japan")
+        if _ONLY.search(text) and any(role == "customer" for _, role in (*abroad, *us_market)):
+            abroad, us_market = ([(p, r) for p, r in places if r != "self"] for places in (abroad, us_market))
+        abroad, us_market = ([p for p, _ in dict.fromkeys(places)] for places in (abroad, us_market))
         leaning = {name: self._hits(tokens, phrases) for name, phrases in self._signals.items()}
         demanded, demander = self._demanded(tokens) or (None, "")
         markets = bool(us_market or abroad or demanded)
@@ -744,6 +773,12 @@ class Engine:
         if choice and len(named) == 2 and faq_score < 0.6:
             return self._recommendation("default", [])
         return None
+
+    @staticmethod
+    def _placed(tokens: list[str], places: lexicon.PhraseFinder) -> list[tuple[str, str]]:
+        """Each place named, with whose place it is: "customer", "self" (the company's own) or "" (unsaid)."""
+        return [(shown, _place_role(tokens[max(0, start - _ROLE_BEFORE):start], tokens[end:end + _ROLE_AFTER],
+                                    tokens[start:end])) for start, end, shown in places.matches(tokens)]
 
     def _demanded(self, tokens: list[str]) -> tuple[str, str] | None:
         """(`soc2` / `iso`, who asks) when a customer or contract asks for exactly that framework by name: a

@@ -750,3 +750,13 @@ def test_a_short_question_with_a_foreign_word_still_abstains():
 
 def test_a_vowel_for_another_in_a_long_word_is_a_typo():
     assert "Segregation of Duties" in answer("seperation of duties").text
+
+
+@pytest.mark.parametrize("question, lead", [
+    ("we're a us company but all our customers are in japan", "ISO 27001 first"),
+    ("our HQ is in paris but we sell mostly to US startups", "SOC 2 first"),
+    ("company based in india with US clients only, which should we choose", "SOC 2 first"),
+    ("We're a US startup but our first big client is in Germany. Which one?", "Both"),  # it sells at home too
+])
+def test_where_the_customers_are_only_outweighs_where_the_company_is(question, lead):
+    assert answer(question).text.startswith(lead)
