@@ -739,10 +739,12 @@ class Engine:
         demanded, demander = self._demanded(tokens) or (None, "")
         markets = bool(us_market or abroad or demanded)
         topic = len(named) == 2 or any(t in _CHOICE_SUBJECT for t in tokens)
-        ours = bool(topic or named or self._hits(tokens, self._askers))  # about frameworks or customers, not cars
+        trade = not _CUSTOMER_WORDS.isdisjoint(tokens) and not _SELF_WORDS.isdisjoint(tokens)  # "a company selling"
+        ours = bool(topic or named or self._hits(tokens, self._askers) or trade)  # frameworks or customers, not cars
         leans = any(leaning.values())
         asked = (ours or leans) and (
-            (choice and (topic or markets or leans)) or (which and (markets or (topic and leans))) or versus)
+            (choice and (topic or markets or leans)) or (which and (markets or (topic and leans))) or versus
+            or ("which" in tokens and topic and bool(_SELF.search(text))))  # "we're a bank, which framework"
         if described:
             asked = markets or leans
         if demanded and not asked:  # "our contract requires ISO 27001": follow it. Asked more ("..., how long
@@ -770,7 +772,7 @@ class Engine:
                 return self._faq_answer(entry, faq_score)  # "which is cheaper?": the comparison, same lead
             return self._recommendation(lean, leaning[lean])
         # nothing said about the company: a choice between the two gets the rule unless an FAQ fits well
-        if choice and len(named) == 2 and faq_score < 0.6:
+        if (choice and len(named) == 2 or "which" in tokens and topic) and faq_score < 0.6:
             return self._recommendation("default", [])
         return None
 

@@ -760,3 +760,12 @@ def test_a_vowel_for_another_in_a_long_word_is_a_typo():
 ])
 def test_where_the_customers_are_only_outweighs_where_the_company_is(question, lead):
     assert answer(question).text.startswith(lead)
+
+
+def test_a_company_selling_somewhere_is_a_recommendation_question_a_car_is_not():
+    assert answer("what do you suggest for a company selling in canada").text.startswith("ISO 27001 first")
+    assert answer("best place to sell my car in germany").kind == "abstain"
+
+
+def test_which_framework_with_nothing_said_gets_the_simple_rule():
+    assert answer("we're a bank, which framework").kind == "recommend"
