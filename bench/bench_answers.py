@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.stats import percentile  # noqa: E402
 from knowledge.answer import engine  # noqa: E402
 
 QUESTIONS = (
@@ -85,15 +86,10 @@ def bench_engine(rounds: int) -> None:
     print(f"               {'wall clock':>12} {'CPU time':>12}")
     print(f"  answers/s    {count / elapsed:12,.0f} {count / elapsed_cpu:12,.0f}")
     for name, fraction in (("p50", 0.5), ("p99", 0.99)):
-        print(f"  {name}          {_quantile(wall, fraction):9.3f} ms {_quantile(cpu, fraction):9.3f} ms")
+        print(f"  {name}          {percentile(wall, fraction) * 1e3:9.3f} ms {percentile(cpu, fraction) * 1e3:9.3f} ms")
     print(f"  max          {max(wall) * 1e3:9.3f} ms {max(cpu) * 1e3:9.3f} ms")
     slowest = max(QUESTIONS, key=lambda q: _time_one(answer, q))
     print(f"  slowest question: {slowest[:60]!r}")
-
-
-def _quantile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))] * 1e3
 
 
 def _time_one(answer, question: str, repeat: int = 50) -> float:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.stats import percentile  # noqa: E402
 from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, FakeSlackAPI, SignedSlack  # noqa: E402
 
 QUESTIONS = (
@@ -66,11 +67,6 @@ def start_server(api: FakeSlackAPI, workdir: str) -> tuple[subprocess.Popen, str
             time.sleep(0.05)
     process.kill()
     raise SystemExit("complybot serve did not start")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 async def drive(url: str, api: FakeSlackAPI, rate: float, count: int) -> None:

@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from aiohttp import ClientSession  # noqa: E402
 
+from bench.stats import percentile  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.server import create_app  # noqa: E402
 from handlers.types import Outgoing, Reply  # noqa: E402
@@ -33,11 +34,6 @@ from tests.fakes.loopback import serve_on_loopback  # noqa: E402
 
 TEXTS = ("what ISO control maps to CC 6.1?", "A.8.5 in SOC 2?", "disk encryption", "tasks",
          "how long does a Type 1 take?")
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def import_seconds(module: str) -> float:
