@@ -98,6 +98,7 @@ _SELF_WORDS = frozenset(lexicon.stem(w) for w in """based headquartered headquar
 _SELF_PRONOUNS = frozenset({"we", "our", "i"})
 _LOCATED = frozenset(lexicon.stem(w) for w in "based headquartered hq located".split())  # "based in India"
 _ROLE_BEFORE, _ROLE_AFTER = 8, 3
+_WHY = re.compile(r"\W*why\b", re.I)
 _ONLY = re.compile(r"\b(all|only|exclusively|entirely|solely|mostly|mainly|primarily|just)\b", re.I)
 
 
@@ -736,7 +737,8 @@ class Engine:
             abroad, us_market = ([(p, r) for p, r in places if r != "self"] for places in (abroad, us_market))
         abroad, us_market = ([p for p, _ in dict.fromkeys(places)] for places in (abroad, us_market))
         leaning = {name: self._hits(tokens, phrases) for name, phrases in self._signals.items()}
-        demanded, demander = self._demanded(tokens) or (None, "")
+        # "why would a customer ask for SOC 2" asks about a demand, it makes none
+        demanded, demander = (None, "") if _WHY.match(text) else self._demanded(tokens) or (None, "")
         markets = bool(us_market or abroad or demanded)
         topic = len(named) == 2 or any(t in _CHOICE_SUBJECT for t in tokens)
         trade = not _CUSTOMER_WORDS.isdisjoint(tokens) and not _SELF_WORDS.isdisjoint(tokens)  # "a company selling"
