@@ -194,14 +194,19 @@ async def test_a_refused_modal_submission_shows_the_reason_on_the_field(server, 
     assert server.store.task(TEAM_ID, 1) is None and not api.to("chat.postMessage")
 
 
-async def test_the_reassign_button_opens_the_modal_for_that_task(server, slack, api):
+async def open_reassign_modal(server, slack, api) -> dict:
+    """Task 1 (Disk Encryption, owned by OWNER) posted in C0TEAM, and its Reassign button pressed: the modal."""
     await slack.command(ADMIN, "assign Disk Encryption to <@U0OWNER>", hook="assign")
     await server.settle()
     reassign = next(b for b in buttons(api.to("response_url")[0].blocks()) if b["text"]["text"] == "Reassign")
     await slack.press(ADMIN, reassign, {"ts": "1800000000.000400"}, channel="C0TEAM")
     await server.settle()
     [opened] = api.to("views.open")
-    view = opened.view()
+    return opened.view()
+
+
+async def test_the_reassign_button_opens_the_modal_for_that_task(server, slack, api):
+    view = await open_reassign_modal(server, slack, api)
     assert json.loads(view["private_metadata"]) == {"channel": "C0TEAM", "task": "1"}
     await slack.submit(ADMIN, view, {"owner": {"owner": {"selected_user": OTHER}}})
     await server.settle()
@@ -211,12 +216,7 @@ async def test_the_reassign_button_opens_the_modal_for_that_task(server, slack, 
 
 
 async def test_a_reassign_modal_refused_on_its_date_leaves_the_owner_as_it_was(server, slack, api):
-    await slack.command(ADMIN, "assign Disk Encryption to <@U0OWNER>", hook="assign")
-    await server.settle()
-    reassign = next(b for b in buttons(api.to("response_url")[0].blocks()) if b["text"]["text"] == "Reassign")
-    await slack.press(ADMIN, reassign, {"ts": "1800000000.000400"}, channel="C0TEAM")
-    await server.settle()
-    view = api.to("views.open")[0].view()
+    view = await open_reassign_modal(server, slack, api)
     task, events = server.store.task(TEAM_ID, 1), server.store.events(TEAM_ID)
     status, body = await slack.submit(ADMIN, view, {"owner": {"owner": {"selected_user": OTHER}},
                                                     "due": {"due": {"selected_date": "2001-01-01"}}})
