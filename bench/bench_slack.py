@@ -16,9 +16,7 @@ import argparse
 import asyncio
 import os
 import resource
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.stats import percentile  # noqa: E402
 from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, FakeSlackAPI, SignedSlack  # noqa: E402
+from tests.serving import ServeProcess  # noqa: E402
 
 QUESTIONS = (
     "what ISO control maps to CC 6.1?",
@@ -40,33 +39,6 @@ QUESTIONS = (
     "status",
 )
 USERS = tuple(f"U0BENCH{i}" for i in range(10))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(api: FakeSlackAPI, workdir: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    complybot = str(Path(sys.executable).parent / "complybot")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "COMPLYBOT_", "Microsoft"))}
-    env.update(COMPLYBOT_DB=f"{workdir}/bench.db", COMPLYBOT_HOST="127.0.0.1", SLACK_BOT_TOKEN=BOT_TOKEN,
-               SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=api.base_url, COMPLYBOT_LOG_LEVEL="WARNING")
-    process = subprocess.Popen([complybot, "serve", "--port", str(port)], env=env, cwd=workdir,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return process, f"http://127.0.0.1:{port}"
-        except OSError:
-            if process.poll() is not None:
-                raise SystemExit(f"complybot serve exited with {process.returncode}")
-            time.sleep(0.05)
-    process.kill()
-    raise SystemExit("complybot serve did not start")
 
 
 async def drive(url: str, api: FakeSlackAPI, rate: float, count: int) -> None:
@@ -119,13 +91,14 @@ async def main() -> None:
     api = await FakeSlackAPI().start()
     for user in USERS:
         api.add_user(user, user.title())
-    with tempfile.TemporaryDirectory() as workdir:
-        process, url = start_server(api, workdir)
+    with tempfile.TemporaryDirectory() as workdir, ServeProcess(
+        Path(workdir), SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=api.base_url,
+        COMPLYBOT_LOG_LEVEL="WARNING", COMPLYBOT_SCHEDULER="on",
+    ) as server:
         try:
-            await drive(url, api, args.rate, count)
+            await drive(server.url, api, args.rate, count)
         finally:
-            process.terminate()
-            process.wait(30)
+            server.terminate()
             await api.stop()
         used = resource.getrusage(resource.RUSAGE_CHILDREN)
         print(f"  server CPU {(used.ru_utime + used.ru_stime) * 1000 / (count + len(USERS)):.2f} ms per request "
