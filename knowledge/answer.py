@@ -758,8 +758,9 @@ class Engine:
         if not asked:
             return None
         if demanded:
-            return self._recommendation(demanded, [], f"Each is asked for by name ({demander}): follow both."
-                                        if demanded == "both" else f"Your {demander} names {_NAMES[demanded]}: follow it.")
+            said = (f"Each is asked for by name ({demander}): follow both." if demanded == "both"
+                    else f"Your {demander} names {_NAMES[demanded]}: follow it.")
+            return self._recommendation(demanded, [], said)
         if leaning["both"] or (us_market and abroad):
             return self._recommendation("both", leaning["both"] + us_market + abroad)
         if abroad:

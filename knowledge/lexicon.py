@@ -25,7 +25,9 @@ STOPWORDS = frozenset(
     doing i me my we our ours us you your it its this that these those there here what which whom whose
     where can could should would will shall may might must please tell me about any some all so if then
     than too very just also into out up over under not no yes get got have has had having s t vs versus
-    exactly precisely basically actually really simply re ve ll d m they them their theirs he she him his her hi hello hey thanks thank pls plz thing things stuff everything anything something""".split()
+    hi hello hey thanks thank pls plz say says said they them their theirs he she him his her
+    re ve ll d m exactly precisely basically actually really simply
+    thing things stuff everything anything something""".split()
 )
 # question words: they tell FAQ entries apart ("how long" / "how much" / "who"), never controls
 QUESTION_WORDS = frozenset(
