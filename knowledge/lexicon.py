@@ -34,6 +34,24 @@ QUESTION_WORDS = frozenset(
     "how why who when where often long much many one ones done".split()
 )
 
+# everyday English words our data does not use: correct as typed, never "fixed" to a near word of ours
+# ("path" is no "patch", "last" no "least", "food" no "flood", "even" no "event", "form" no "from")
+COMMON_WORDS = frozenset(
+    """ask bad big boy buy car cat day dog eat end far few fix fun guy hot job kid law lot man new now old own
+    pay put red run sad see set sit six sky son sun ten top two war way web win yet able also away back band
+    base bear beat bill blue body book boss call came care cash city club cold come cost date deal dear deep
+    door down draw drop easy else even ever face fact fail fair fall fast fear feel file fill find fine firm
+    five food foot form four free full game gave girl give goes gold gone good half hall hand hard head hear
+    heat held help hide high hold home hope hour huge idea item join jump just keep kind king knew know lack
+    lady land last late lead left less life like line list live load long look lose loss lost love made mail
+    main make many mark meet mind miss mode more most move much must name near need news next nice none
+    note open page paid pair park part pass past path plan play plus poll pool poor port post pull pure push
+    race rain rate read real rely rent rest rich ride ring rise road rock roll room rule safe sale same save
+    seat seem self sell send ship shop show shut side site size skin slow soft sold some song soon sort spot
+    star step stop such sure take talk tell term text than then thin thus time tiny told tone took tool
+    tour town tree trip true turn unit upon vast very view vote wait walk wall want warm wash wave weak wear
+    week well went west wide wife wild wind wine wish wood word yard yeah year zero""".split()
+)
 _BRITISH = (
     (re.compile(r"isation"), "ization"),
     (re.compile(r"is(e|ed|es|ing)\b"), r"iz\1"),
@@ -116,7 +134,7 @@ class Speller:
         return 0 if len(word) < 3 else 1 if len(word) < 8 else 2
 
     def fix(self, word: str) -> str:
-        if word in self.counts or word.isdigit() or not self.allowed_edits(word):
+        if word in self.counts or word in COMMON_WORDS or word.isdigit() or not self.allowed_edits(word):
             return word
         fixed = self._memo.get(word)
         if fixed is None:

@@ -769,3 +769,14 @@ def test_a_company_selling_somewhere_is_a_recommendation_question_a_car_is_not()
 
 def test_which_framework_with_nothing_said_gets_the_simple_rule():
     assert answer("we're a bank, which framework").kind == "recommend"
+
+
+def test_the_speller_leaves_everyday_words_and_finds_other_forms():
+    from knowledge.lexicon import Speller
+
+    speller = Speller({"patch": 5, "least": 5, "flood": 5, "event": 5, "encryption": 3, "restore": 2,
+                       "separation": 2})
+    assert [speller.fix(w) for w in ("path", "last", "food", "even")] == ["path", "last", "food", "even"]
+    assert speller.fix("encrypt") == "encryption"  # the noun of a verb
+    assert speller.fix("restoring") == "restore"  # -ing back to the verb
+    assert speller.fix("seperation") == "separation"  # a vowel slip in a long word
