@@ -131,27 +131,18 @@ def test_faq_empty_questions_names_their_line(data):
         _load_knowledge(data)
 
 
-def test_a_bad_abbreviation_names_its_line(data):
-    path = data / "synonyms.toml"
-    _edit(path, 'dlp = "data loss prevention"', 'dlp = ""')
-    line = _line_of(path, 'dlp = ""')
-    with pytest.raises(DataError, match=rf"^synonyms.toml:{line}: abbreviation 'dlp' needs a non-empty expansion"):
-        _load_knowledge(data)
-
-
-def test_faq_see_also_must_name_an_entry(data):
-    path = data / "faq.toml"
-    _edit(path, '"soc2-who-suits", "trust-services-criteria"', '"soc2-who-suits", "no-such-entry"')
-    line = _line_of(path, '"no-such-entry"')
-    with pytest.raises(DataError, match=rf"^faq.toml:{line}: .*unknown id 'no-such-entry'"):
-        _load_knowledge(data)
-
-
-def test_an_alias_for_an_unknown_control_names_file_and_line(data):
-    path = data / "synonyms.toml"
-    _edit(path, '"Disk Encryption" = [', '"Disc Encryption" = [')
-    line = _line_of(path, '"Disc Encryption" = [')
-    with pytest.raises(DataError, match=rf"^synonyms.toml:{line}: \[aliases\] 'Disc Encryption' is not a control name"):
+@pytest.mark.parametrize("file, good, bad, error", [
+    ("synonyms.toml", 'dlp = "data loss prevention"', 'dlp = ""', "abbreviation 'dlp' needs a non-empty expansion"),
+    ("faq.toml", '"soc2-who-suits", "trust-services-criteria"', '"soc2-who-suits", "no-such-entry"',
+     ".*unknown id 'no-such-entry'"),  # see_also must name an entry
+    ("synonyms.toml", '"Disk Encryption" = [', '"Disc Encryption" = [',
+     r"\[aliases\] 'Disc Encryption' is not a control name"),
+], ids=["empty abbreviation", "unknown see_also", "alias of an unknown control"])
+def test_a_bad_entry_names_its_file_and_line(data, file, good, bad, error):
+    path = data / file
+    _edit(path, good, bad)
+    line = _line_of(path, bad)
+    with pytest.raises(DataError, match=rf"^{file}:{line}: {error}"):
         _load_knowledge(data)
 
 
