@@ -3,7 +3,8 @@
 Order of reading, most certain first:
 1. references (`CC6.1`, `A.8.5`, `Clause 6.1.3`, `A.9.4.2`) -> the mapping, read from the table;
 2. "which framework for us" -> a recommendation led by its framework, from what the question says;
-3. otherwise the best of a named control (typos, synonyms) and an FAQ entry (any phrasing);
+3. otherwise the best of a named control (typos, synonyms) and an FAQ entry (any phrasing), two FAQ answers
+   for two questions joined by "and";
 4. nothing good enough -> say so and what can be asked. Such an answer names no reference and no figure.
 
 Everything the engine needs is indexed once at load (`engine()`), so one answer costs well under a
@@ -98,6 +99,9 @@ _SELF_WORDS = frozenset(lexicon.stem(w) for w in """based headquartered headquar
 _SELF_PRONOUNS = frozenset({"we", "our", "i"})
 _LOCATED = frozenset(lexicon.stem(w) for w in "based headquartered hq located".split())  # "based in India"
 _ROLE_BEFORE, _ROLE_AFTER = 8, 3
+# "... and how much does it cost?": a second question joined to the first
+_SECOND_QUESTION = re.compile(r"\s*(?:,\s*)?\b(?:and|also|plus|&)\s+(?=(?:how|what|what's|whats|when|who|which|why|is|"
+                              r"are|do|does|can|should)\b)", re.I)
 _WHY = re.compile(r"\W*why\b", re.I)
 _ONLY = re.compile(r"\b(all|only|exclusively|entirely|solely|mostly|mainly|primarily|just)\b", re.I)
 
@@ -427,7 +431,28 @@ class Engine:
         recommendation = self._recommend(text, tokens)
         if recommendation:
             return recommendation
-        return self._answer_words(text, tokens)
+        return self._two_questions(text) or self._answer_words(text, tokens)
+
+    def _two_questions(self, text: str) -> Answer | None:
+        """"How long does SOC 2 take and how much does it cost?": both FAQ answers, when each half is a
+        question of its own that an FAQ entry answers (the framework named once counts for both halves)."""
+        halves = _SECOND_QUESTION.split(text, maxsplit=1)
+        if len(halves) != 2:
+            return None
+        first_words = self.question_tokens(halves[0])
+        named = [t for t in first_words if t in _FRAMEWORK_WORD]
+        second = halves[1] if any(t in _FRAMEWORK_WORD for t in self.question_tokens(halves[1])) else (
+            f"{halves[1]} {' '.join(named)}")
+        parts = [self._answer_words(half, self.question_tokens(half)) for half in (halves[0], second)]
+        if any(part.kind != "faq" for part in parts) or parts[0].text == parts[1].text:
+            return None
+        return Answer(
+            "\n\n".join(part.text for part in parts),
+            "faq",
+            min(part.confidence for part in parts),
+            sources=tuple(dict.fromkeys(s for part in parts for s in part.sources)),
+            suggestions=tuple(dict.fromkeys(s for part in parts for s in part.suggestions))[:3],
+        )
 
     # ------------------------------------------------------------------ references
 

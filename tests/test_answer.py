@@ -780,3 +780,10 @@ def test_the_speller_leaves_everyday_words_and_finds_other_forms():
     assert speller.fix("encrypt") == "encryption"  # the noun of a verb
     assert speller.fix("restoring") == "restore"  # -ing back to the verb
     assert speller.fix("seperation") == "separation"  # a vowel slip in a long word
+
+
+def test_two_questions_joined_get_both_answers():
+    text = answer("How long does SOC 2 take and how much does it cost?").text  # "it": the SOC 2 of the first
+    assert "45 days" in text and "20,000" in text
+    text = answer("how much does iso 27001 cost and how often is it renewed").text
+    assert "50,000" in text and "surveillance" in text
