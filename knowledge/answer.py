@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
@@ -128,7 +129,7 @@ _FIGURE_ASKED = re.compile(
 _SELF = re.compile(r"\b(we|we're|were|our|ours|us|i'm|i am|my company|my startup|my team)\b", re.I)
 # greetings, the bot's name and polite openings before a question; they say nothing about what is asked
 _ADDRESS = re.compile(
-    r"^\W*(?:(?:hey|hi|hello|ok|okay|yo|dear|thanks|so|um|please|sorry|folks|team|quick\s+(?:q|question|one)|qq|"
+    r"^[^\w§]*(?:(?:hey|hi|hello|ok|okay|yo|dear|thanks|so|um|please|sorry|folks|team|quick\s+(?:q|question|one)|qq|"
     r"(?:random|dumb|stupid|silly|noob|basic|another)\s+(?:q|question)|question)\b\W*)*(?:@?complybot\b[\s,:;!-]*)?"
     r"(?:(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?(?:tell|explain|show)(?:\s+(?:me|us))?|do\s+you\s+know|"
     r"i(?:'d|\s+would)\s+like\s+to\s+know|i\s+want\s+to\s+know|i\s+wonder|i(?:'m|\s+am)\s+wondering)\b"
@@ -395,7 +396,8 @@ class Engine:
     # ------------------------------------------------------------------ the entry point
 
     def answer(self, question: str) -> Answer:
-        text = (question or "").replace("\x00", " ").strip()
+        # full-width and other compatibility forms read as their plain letters ("Ａ.8.1", "ｃｃ6.1")
+        text = unicodedata.normalize("NFKC", (question or "").replace("\x00", " ")).strip()
         if not text:
             return self._refuse(
                 "empty",

@@ -28,8 +28,9 @@ _PATTERN = re.compile(
             # a management-system clause: Clause 6.1.3, clause.7.3, Clause 7, section 9.2, § 6.1
             rf"(?P<clause>(?:\bclause|\bsection|§)\W{{0,3}}(\d{{1,2}}(?:{_DOT}\d{{1,2}}){{0,2}}){_END})",
             # SOC 2: CC6.1, cc 6.1, CC-6.1, PI 1.5, P4.2, C1.1, A1.2 / A 1.2 (no dot after A, series 1-4)
-            # (CC6-1 and CC06.1 too: after a letter prefix, a dash or a leading zero cannot mean anything else)
-            rf"(?P<soc>\b(?:(cc|pi|p|c)\s*[.\-]?\s*0?(\d)(?:{_DOT}|-)|(a)\s*-?\s*([1-4]){_DOT}){_NUM}{_END})",
+            # (CC6-1, CC6,1 and CC06.1 too: after a letter prefix, a dash, a decimal comma or a leading zero
+            # cannot mean anything else)
+            rf"(?P<soc>\b(?:(cc|pi|p|c)\s*[.\-]?\s*0?(\d)(?:{_DOT}|-|,)|(a)\s*-?\s*([1-4]){_DOT}){_NUM}{_END})",
             # ISO 27001:2022 Annex A: A.8.1, a.8.19, Annex A 8.1, Annex A.8.9., A 8.1, A8.1
             rf"(?P<iso>\b(annex\s*)?a\s*([.\-]?)\s*{_NUM}{_DOT}{_NUM}{_END})",
             # a bare three-part number such as 6.1.3, a clause when the catalogue has it

@@ -787,3 +787,8 @@ def test_two_questions_joined_get_both_answers():
     assert "45 days" in text and "20,000" in text
     text = answer("how much does iso 27001 cost and how often is it renewed").text
     assert "50,000" in text and "surveillance" in text
+
+
+@pytest.mark.parametrize("question, ref", [("Ａ.8.1 soc 2", "A.8.1"), ("ｃｃ6.1", "CC6.1"), ("§ 9.3 soc 2", "Clause 9.3")])
+def test_full_width_letters_and_the_section_sign_are_read(question, ref):
+    assert answer(question).refs[0] == ref

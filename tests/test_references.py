@@ -18,6 +18,7 @@ from knowledge.references import Ref, find_refs
         ("CC 9 . 2", "soc2", "CC9.2"),
         ("CC6-1", "soc2", "CC6.1"),
         ("CC 06.1", "soc2", "CC6.1"),
+        ("cc6,1", "soc2", "CC6.1"),  # a decimal comma
         ("pi1-5", "soc2", "PI1.5"),
         # SOC 2 Availability is A1.x: no dot after the A
         ("A1.2", "soc2", "A1.2"),
@@ -82,6 +83,7 @@ def test_a_bare_three_part_number_is_a_possible_clause():
         "10.0.0.1",  # an address is no clause
         "CC6.1.3",  # no such shape
         "version 2024.01.05",
+        "CC6, 7 and 8",  # a comma and a space list series, not a criterion
         "",
     ],
 )
