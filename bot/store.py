@@ -597,29 +597,7 @@ class Store:
         rows = self._rows("SELECT * FROM na_decisions WHERE workspace = ?", [workspace])
         return {row["control"]: NaDecision(**row) for row in rows}
 
-    # ----- sent-log (exactly-once nudges) ----------------------------------------------------
-
-    def claim_send(self, key: str, workspace: str, task_id: int | None = None, kind: str = "") -> bool:
-        """Claim a natural key before sending. True when this caller won it (first claim, or a retry of a
-        failed send); False when it was already claimed or sent."""
-        with self.transaction():
-            inserted = self.db.execute(
-                "INSERT OR IGNORE INTO sent_log (key, workspace, task_id, kind, claimed_at) VALUES (?, ?, ?, ?, ?)",
-                [key, workspace, task_id, kind, utc_now()],
-            ).rowcount
-            if inserted:
-                return True
-            return bool(self.db.execute(
-                "UPDATE sent_log SET status = 'claimed', attempts = attempts + 1, claimed_at = ?"
-                " WHERE key = ? AND status = 'failed'", [utc_now(), key]
-            ).rowcount)
-
-    def mark_sent(self, key: str) -> None:
-        self.db.execute("UPDATE sent_log SET status = 'sent', sent_at = ?, last_error = '' WHERE key = ?",
-                        [utc_now(), key])
-
-    def mark_failed(self, key: str, error: str) -> None:
-        self.db.execute("UPDATE sent_log SET status = 'failed', last_error = ? WHERE key = ?", [error[:500], key])
+    # ----- sent-log (exactly-once nudges: claimed, sent and retried by bot/delivery.py) --------------
 
     def sent(self, key: str) -> dict | None:
         rows = self._rows("SELECT * FROM sent_log WHERE key = ?", [key])

@@ -78,19 +78,6 @@ def test_task_numbers_are_per_workspace(tmp_path):
     store.close()
 
 
-def test_sent_log_claims_once_and_retries_failures(tmp_path):
-    store = Store.open(tmp_path / "c.db")
-    assert store.claim_send("nudge:T1:1:due:2026-03-01", "T1", 1, "due")
-    assert not store.claim_send("nudge:T1:1:due:2026-03-01", "T1", 1, "due")
-    store.mark_failed("nudge:T1:1:due:2026-03-01", "timeout")
-    assert store.claim_send("nudge:T1:1:due:2026-03-01", "T1", 1, "due")  # a failed send may be retried
-    store.mark_sent("nudge:T1:1:due:2026-03-01")
-    assert not store.claim_send("nudge:T1:1:due:2026-03-01", "T1", 1, "due")
-    row = store.sent("nudge:T1:1:due:2026-03-01")
-    assert row["status"] == "sent" and row["attempts"] == 2
-    store.close()
-
-
 def test_digest_subscriptions(tmp_path):
     store = Store.open(tmp_path / "c.db")
     store.ensure_workspace("T1", "slack")
