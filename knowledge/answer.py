@@ -103,6 +103,7 @@ _ROLE_BEFORE, _ROLE_AFTER = 8, 3
 # "... and how much does it cost?": a second question joined to the first
 _SECOND_QUESTION = re.compile(r"\s*(?:,\s*)?\b(?:and|also|plus|&)\s+(?=(?:how|what|what's|whats|when|who|which|why|is|"
                               r"are|do|does|can|should)\b)", re.I)
+_ISO_SIDE = frozenset({"iso27001", "annex"})
 _WHY = re.compile(r"\W*why\b", re.I)
 _ONLY = re.compile(r"\b(all|only|exclusively|entirely|solely|mostly|mainly|primarily|just)\b", re.I)
 
@@ -374,12 +375,11 @@ class Engine:
         return any(a and e and a.isdisjoint(e) for a, e in zip(asked, self._faq_families[entry_id]))
 
     def _category_series(self) -> dict[str, list[str]]:
-        """A SOC 2 category's name -> its series ("control environment" -> CC1), unless the name is an FAQ
-        topic of its own (availability, privacy ...)."""
+        """A SOC 2 category's name -> its series ("control environment" -> CC1, "privacy" -> P1 ... P8)."""
         found: dict[str, list[str]] = {}
         for ref, item in self.cat.soc2.items():
             key = " ".join(lexicon.content(self._phrase(item.category)))
-            if key not in self._faq_topics and soc2_series(ref) not in found.setdefault(key, []):
+            if soc2_series(ref) not in found.setdefault(key, []):
                 found[key].append(soc2_series(ref))
         return found
 
@@ -433,7 +433,7 @@ class Engine:
         recommendation = self._recommend(text, tokens)
         if recommendation:
             return recommendation
-        return self._two_questions(text) or self._answer_words(text, tokens)
+        return self._category_mapping(tokens) or self._two_questions(text) or self._answer_words(text, tokens)
 
     def _two_questions(self, text: str) -> Answer | None:
         """"How long does SOC 2 take and how much does it cost?": both FAQ answers, when each half is a
@@ -681,7 +681,7 @@ class Engine:
         return named
 
     def _series(self, named: list[str]) -> Answer:
-        """Each series' criteria with their titles; the mapping is asked criterion by criterion."""
+        """Each series' criteria with their titles and the ISO 27001:2022 references mapped to each."""
         blocks, refs = [], []
         for series in named:
             members = [item for ref, item in self.cat.soc2.items() if soc2_series(ref) == series]
@@ -689,15 +689,19 @@ class Engine:
             blocks.append(
                 f"{series} is a SOC 2 series ({members[0].category}) of {len(members)} "
                 f"criteri{'a' if len(members) > 1 else 'on'}:\n"
-                + "\n".join(f"• {item.ref} {item.title}" for item in members))
+                + "\n".join(f"• {item.ref} {item.title} — ISO 27001:2022: {self._iso_of(item.ref)}"
+                            for item in members))
         return Answer(
-            "\n\n".join(blocks) + "\nAsk me about one of them (e.g. " + refs[0] + ") for its ISO 27001:2022 controls.",
+            "\n\n".join(blocks) + "\nAsk me about one of them (e.g. " + refs[0] + ") for its controls one by one.",
             "define",
             0.95,
-            tuple(refs),
-            (SOC2_SOURCE,),
+            (*refs, *sorted({r for ref in refs for c in self.cat.controls_for(ref) for r in c.iso}, key=_ref_key)),
+            (SOC2_SOURCE, MAPPING_SOURCE),
             tuple(f"{ref} in ISO 27001?" for ref in refs[:2]),
         )
+
+    def _iso_of(self, ref: str) -> str:
+        return _join({r for c in self.cat.controls_for(ref) for r in c.iso}) or "none mapped"
 
     def _unknown_soc2(self, ref: str) -> Answer:
         series = soc2_series(ref)
@@ -1024,8 +1028,8 @@ class Engine:
     def _defined_topic(self, text: str, faq_score: float) -> Answer | None:
         """"what is X" where X is a keyword of one FAQ entry only ("what is confidentiality", "what does
         confidentiality cover in SOC 2"): that entry; or the name of a SOC 2 category ("what is the control
-        environment"): its series, unless an FAQ entry answers the words well ("what is risk assessment") and
-        the question does not name SOC 2."""
+        environment"): its series, unless an FAQ entry answers the words well ("what is risk assessment"),
+        less well when the question names SOC 2 ("what is monitoring activities in SOC 2")."""
         define = _DEFINE.search(text)
         if not define:
             return None
@@ -1037,7 +1041,21 @@ class Engine:
             if found:
                 return self._faq_answer(self._faq_by_id[found], 0.9)
         series = self._categories.get(" ".join(bare))
-        return self._series(series) if series and (faq_score < 0.45 or "soc2" in asked) else None
+        if not series or " ".join(bare) in self._faq_topics:  # "what is availability": its FAQ entry
+            return None
+        return self._series(series) if faq_score < 0.45 or ("soc2" in asked and faq_score < 0.8) else None
+
+    def _category_mapping(self, tokens: list[str]) -> Answer | None:
+        """"which ISO controls cover availability": a SOC 2 category named with words of asking for a mapping
+        and nothing else -> its series with the ISO references of each criterion."""
+        if not _ISO_SIDE.intersection(tokens) or "clause" in tokens:  # the ISO side asked, not a clause
+            return None
+        rest = [t for t in lexicon.content(tokens) if t not in _MAPPING_WORDS and t not in _CONTROL_FILLER]
+        series = self._categories.get(" ".join(rest))
+        controls = self._best_controls(tokens) if series else []
+        if not series or (controls and controls[0][1] >= 0.9):  # "change management" is a control's name too
+            return None
+        return self._series(series)
 
     def _control_answer(self, ranked: list[tuple[str, float]]) -> Answer:
         best = ranked[0][1]
