@@ -104,6 +104,7 @@ _ROLE_BEFORE, _ROLE_AFTER = 8, 3
 _SECOND_QUESTION = re.compile(r"\s*(?:,\s*)?\b(?:and|also|plus|&)\s+(?=(?:how|what|what's|whats|when|who|which|why|is|"
                               r"are|do|does|can|should)\b)", re.I)
 _ISO_SIDE = frozenset({"iso27001", "annex"})
+_NOT_A_SIDE = frozenset({"clause", "vs", "versus", "compare", "compared", "comparison", "difference", "differ"})
 _WHY = re.compile(r"\W*why\b", re.I)
 _ONLY = re.compile(r"\b(all|only|exclusively|entirely|solely|mostly|mainly|primarily|just)\b", re.I)
 
@@ -1048,8 +1049,8 @@ class Engine:
     def _category_mapping(self, tokens: list[str]) -> Answer | None:
         """"which ISO controls cover availability": a SOC 2 category named with words of asking for a mapping
         and nothing else -> its series with the ISO references of each criterion."""
-        if not _ISO_SIDE.intersection(tokens) or "clause" in tokens:  # the ISO side asked, not a clause
-            return None
+        if not _ISO_SIDE.intersection(tokens) or not _NOT_A_SIDE.isdisjoint(tokens):  # the ISO side asked,
+            return None  # not a clause, not a comparison ("risk assessment in SOC 2 vs ISO 27001")
         rest = [t for t in lexicon.content(tokens) if t not in _MAPPING_WORDS and t not in _CONTROL_FILLER]
         series = self._categories.get(" ".join(rest))
         controls = self._best_controls(tokens) if series else []
