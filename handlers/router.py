@@ -118,8 +118,10 @@ def _names_control(text: str) -> bool:
 
 
 def _starts_with_control(text: str) -> bool:
+    from handlers.tasks import head_sizes
+
     words = text.split()
-    return any(_names_control(" ".join(words[:size])) for size in range(min(len(words), 6), 0, -1))
+    return any(_names_control(" ".join(words[:size])) for size in head_sizes(len(words)))
 
 
 def _ends_with_date(text: str) -> bool:

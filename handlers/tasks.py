@@ -111,17 +111,26 @@ def split_task(req: Request, args: str) -> tuple[object, str]:
         raise Refusal("Which task? Give its number (see `tasks`) or its control's name.", kind="usage")
     if re.fullmatch(r"#?\d{1,9}", words[0]):
         return resolve_task(req, words[0]), args.split(None, 1)[1] if len(words) > 1 else ""
-    for size in range(len(words) - 1, 0, -1):
+    for size in head_sizes(len(words) - 1):
         head = " ".join(words[:size])
         control = catalog().control(head)
         if control and req.store.tasks(req.workspace, control=control.name, statuses=None, limit=1):
             return resolve_task(req, head), " ".join(words[size:])
-    for size in range(len(words) - 1, 0, -1):  # then typos, still whole words
+    for size in head_sizes(len(words) - 1):  # then typos, still whole words
         try:
             return resolve_task(req, " ".join(words[:size])), " ".join(words[size:])
         except Refusal:
             continue
     raise Refusal(f"I can't find a task in {args[:80]!r}. Start with its number from `tasks`.", kind="unknown_task")
+
+
+def head_sizes(most: int) -> range:
+    """How many leading words to try as a control's name, longest first. Twice the longest name or alias
+    leaves room for filler and typos; trying every prefix of a 4,000-character message would hold the
+    event loop for a tenth of a second and find nothing more."""
+    from knowledge.matching import longest_name_words
+
+    return range(min(most, 2 * longest_name_words()), 0, -1)
 
 
 def parse_date(req: Request, text: str) -> date:
@@ -460,11 +469,11 @@ def _split_subject(args: str) -> tuple[str, str]:
         refs = refs_in(" ".join(words[:size]))
         if len(refs) == 1 and (refs[0] in catalog().iso or refs[0] in catalog().soc2):
             return refs[0], " ".join(words[size:])
-    for size in range(len(words), 0, -1):
+    for size in head_sizes(len(words)):
         control = catalog().control(" ".join(words[:size]))
         if control:
             return control.name, " ".join(words[size:])
-    for size in range(len(words) - 1, 0, -1):
+    for size in head_sizes(len(words) - 1):
         head = " ".join(words[:size])
         matches = match_controls(head, limit=2)
         if matches and matches[0][1] >= 95 and (len(matches) < 2 or matches[1][1] < matches[0][1]):

@@ -10,6 +10,8 @@ shared by two controls ("change management") scores both the same, so the caller
 """
 from __future__ import annotations
 
+import functools
+
 from knowledge.answer import engine
 from knowledge.catalog import Control, catalog
 
@@ -26,3 +28,12 @@ def match_controls(text: str, limit: int = 5, partial: bool = False) -> list[tup
     ranked = engine().rank_controls(text[:MAX_TYPED], partial=partial)
     found = [(catalog().control(name), round(100 * min(score, 1.0), 1)) for name, score in ranked]
     return [(control, score) for control, score in found if score >= MIN_SCORE][:limit]
+
+
+@functools.cache
+def longest_name_words() -> int:
+    """Words in the longest control name or alias: more leading words than about this cannot name a
+    control, so callers searching a message's head for one need not try every prefix of it."""
+    aliases = engine().kn.aliases
+    return max(len(name.split()) for control in catalog().controls
+               for name in (control.name, *aliases.get(control.name, ())))

@@ -190,6 +190,16 @@ def test_block_by_control_name(assigned):
     assert assigned.store.task("T1", 1).blocked_reason == "laptops on back order"
 
 
+def test_a_long_reason_after_a_control_name_is_kept_whole(assigned):
+    # the control's name is searched in the message's first words only, never in every prefix
+    reason = " ".join(["laptops on back order, IT rolls them out next quarter"] * 8)  # 63 words, 431 chars
+    say(assigned, f"block Disk Encryption {reason}")
+    assert assigned.store.task("T1", 1).blocked_reason == reason
+    say(assigned, f"na Vendor Review {reason}", user="UCAROL")
+    assert assigned.store.na_decisions("T1")["Vendor Review"].justification == reason
+    assert_refused_unchanged(assigned, "snooze " + "lorem ipsum " * 300, expect="can't find a task")
+
+
 def test_reassign(assigned):
     prompt = say(assigned, "reassign 1")
     assert "reassign 1 to @person" in prompt.text
