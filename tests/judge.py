@@ -1,6 +1,7 @@
 """The evaluation's judging rules, re-implemented for our tests (tests never read /work/shared): only the
 answer text a person sees counts. References are read as the article writes them ("A.8.1", "Annex A.8.1",
-"A 8.1", "Clause 6.1.3", "CC6.1", "CC 6.1", "A1.2", "PI 1.5")."""
+"A 8.1", "Clause 6.1.3", "CC6.1", "CC 6.1", "A1.2", "PI 1.5"). Lines starting "Review note:" (a reviewed
+correction beside the article's table) are left out when references are read, as the scorer does."""
 from __future__ import annotations
 
 import re
@@ -31,8 +32,14 @@ def first_framework(text: str) -> str | None:
     return None if not found else ("soc2" if found.group(1).lower().startswith("soc") else "iso")
 
 
+def table_text(text: str) -> str:
+    """The answer without its review notes: what the article's table is judged to name."""
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().lower().startswith("review note:"))
+
+
 def judge(item: dict, text: str) -> bool:
-    kind, iso, soc = item["kind"], iso_refs(text), soc_refs(text)
+    kind, table = item["kind"], table_text(text)
+    iso, soc = iso_refs(table), soc_refs(table)
     groups = all(any(has(text, p) for p in group) for group in item.get("all", []))
     if kind == "iso_for_soc2":
         return iso == set(item["expect_iso"])
