@@ -96,16 +96,22 @@ def test_the_sets_ask_different_questions():
                 seen[question] = path.name
 
 
-def test_engine_scores_on_the_heldout_set(items):
+def score(items: list[dict]) -> tuple[dict[str, list[int]], list[str]]:
+    """Right answers and questions per kind, and each miss as "[kind] question -> answer"."""
     per_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     failures = []
-    for _, item in items:
+    for item in items:
         text = answer(item["q"]).text
         ok = judge(item, text)
         per_kind[item["kind"]][0] += ok
         per_kind[item["kind"]][1] += 1
         if not ok:
             failures.append(f"[{item['kind']}] {item['q']!r} -> {text[:200]!r}")
+    return per_kind, failures
+
+
+def test_engine_scores_on_the_heldout_set(items):
+    per_kind, failures = score([item for _, item in items])
     exact_misses = [f for f in failures if f[1:].split("]")[0] in EXACT_KINDS]
     assert not exact_misses, "\n".join(exact_misses)
     total = sum(ok for ok, _ in per_kind.values())

@@ -8,15 +8,14 @@ from __future__ import annotations
 import json
 import statistics
 import tomllib
-from collections import defaultdict
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from knowledge.answer import answer
 from knowledge.catalog import DATA_DIR
 from tests.judge import judge
-from tests.test_heldout import SETS, _controls, _iso2013, expected
+from tests.test_heldout import SETS, _controls, _iso2013, expected, score
 
 DATA = Path(__file__).parent / "data"
 REAL_STYLE = DATA / "real_style.jsonl"
@@ -46,9 +45,7 @@ def test_the_set_is_large_long_and_agrees_with_the_data(items):
     for item in items:
         assert item == expected(item, controls, iso2013), item["q"]  # the file is scorable as it stands
         assert item["src"] in SOURCE_KINDS and item["form"], item["q"]
-    kinds = defaultdict(int)
-    for item in items:
-        kinds[item["kind"]] += 1
+    kinds = Counter(item["kind"] for item in items)
     assert set(kinds) == KINDS and min(kinds.values()) >= 10, dict(kinds)
     lengths = [len(item["q"]) for item in items]
     assert statistics.mean(lengths) >= MEAN_LENGTH
@@ -84,20 +81,7 @@ def test_the_judge_leaves_review_notes_out_of_the_references():
     assert not judge({"kind": "abstain"}, "Review note: A.8.24 is use of cryptography.\nSee CC6.1.")
 
 
-def score(items: list[dict]) -> tuple[dict[str, list[int]], list[str]]:
-    per_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    failures = []
-    for item in items:
-        text = answer(item["q"]).text
-        ok = judge(item, text)
-        per_kind[item["kind"]][0] += ok
-        per_kind[item["kind"]][1] += 1
-        if not ok:
-            failures.append(f"[{item['kind']}/{item['form']}] {item['q']!r} -> {text[:160]!r}")
-    return per_kind, failures
-
-
-@pytest.mark.xfail(strict=False, reason="issue 11: today's engine answers about 78% of the real-style set; "
+@pytest.mark.xfail(strict=False, raises=AssertionError, reason="issue 11: today's engine answers about 78% of the real-style set; "
                                         "the pipeline rewrite (branch i11-engine) is to reach the bar")
 def test_engine_meets_the_bar_on_real_style_messages(items):
     per_kind, failures = score(items)
