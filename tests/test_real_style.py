@@ -81,8 +81,9 @@ def test_the_judge_leaves_review_notes_out_of_the_references():
     assert not judge({"kind": "abstain"}, "Review note: A.8.24 is use of cryptography.\nSee CC6.1.")
 
 
-@pytest.mark.xfail(strict=False, raises=AssertionError, reason="issue 11: today's engine answers about 78% of the real-style set; "
-                                        "the pipeline rewrite (branch i11-engine) is to reach the bar")
+@pytest.mark.xfail(strict=False, raises=AssertionError,
+                   reason="issue 11: today's engine answers about 78% of the real-style set; "
+                          "the pipeline rewrite (branch i11-engine) is to reach the bar")
 def test_engine_meets_the_bar_on_real_style_messages(items):
     per_kind, failures = score(items)
     report = "\n".join([f"{kind}: {ok}/{n}" for kind, (ok, n) in sorted(per_kind.items())] + failures)
