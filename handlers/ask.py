@@ -25,4 +25,5 @@ def reply_from(result: Answer) -> Reply:
         actions=actions,
         ephemeral=result.kind in REFUSALS,
         kind=result.kind,
+        outcome="refused" if result.kind in REFUSALS else "ok",
     )

@@ -21,7 +21,7 @@ from handlers.reminders import WEEKDAY_NAMES as DAY_NAMES, zone
 from handlers.roles import Refusal, Request, require_admin
 from handlers.status import FRAMEWORK_NAMES, Coverage, refs_of
 from handlers.replies import sections_reply
-from handlers.types import Reply, Section
+from handlers.types import Command, Reply, Section
 from knowledge.catalog import catalog
 
 WEEK = timedelta(days=7)
@@ -181,3 +181,14 @@ def preview(store, workspace: str, now: datetime) -> Reply:
     """What `complybot digest --preview` prints: the digest in the workspace's first subscription's zone."""
     subscriptions = store.digests(workspace)
     return compose(store, workspace, now, subscriptions[0]["tz"] if subscriptions else "UTC")
+
+
+def _is_digest_command(args: str) -> bool:
+    return not args or args.split()[0].casefold() in ("here", "off", "now")
+
+
+COMMANDS = (
+    Command("digest", "digest here weekly mon 09:00 [Europe/Berlin] · digest off · digest now",
+            "post a weekly status digest in this channel (admins), stop it, or show one now", command,
+            accepts=_is_digest_command),
+)

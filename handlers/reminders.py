@@ -26,7 +26,7 @@ from functools import lru_cache
 from typing import Callable, Iterable, Mapping, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from handlers.types import Action, Reply, Section
+from handlers.types import Action, Command, Reply, Section
 
 MAX_TASKS_SHOWN = 10  # per part of one message; a person with 300 overdue tasks gets a count, not a wall
 QUIET_STATUSES = frozenset({"done", "blocked", "na"})  # these tasks get no nudges at all
@@ -427,3 +427,17 @@ def _ladder_setting(name: str, value: str) -> dict:
             raise ValueError(value)
         return {"workdays": value}
     raise KeyError(name)
+
+
+def _is_task_number(args: str) -> bool:
+    from handlers.tasks import is_task_number
+
+    return is_task_number(args)
+
+
+COMMANDS = (
+    Command("nudges", "nudges · nudges before 7,1 every 3 escalate 7 window 09:00-10:00 days mon-fri · nudges default",
+            "show the reminder schedule, or change it for this workspace (admins)", configure),
+    Command("need_help", "help <task>", "what a task asks for and who can help (the nudge's Need help button)",
+            need_help, words=("help",), accepts=_is_task_number, hidden=True),
+)

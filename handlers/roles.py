@@ -15,22 +15,25 @@ from datetime import date
 
 from handlers.dates import today_in
 from handlers.ports import Context
-from handlers.types import Message, Reply
+from handlers.types import Command, Message, Reply
 
 _MENTION = re.compile(r"<@([^>|]+)(?:\|[^>]*)?>")
 
 
 class Refusal(Exception):
     """A command that cannot be done as asked; str() is the polite reason shown to the person.
-    `actions` offer the likely next step (e.g. the controls a reference covers)."""
+    `actions` offer the likely next step (e.g. the controls a reference covers); `field` names what is
+    refused ("control", "person", "date", "task"), so a form shows it under that input."""
 
-    def __init__(self, message: str, actions: tuple = (), kind: str = "refused"):
+    def __init__(self, message: str, actions: tuple = (), kind: str = "refused", field: str = ""):
         super().__init__(message)
         self.actions = actions
         self.kind = kind
+        self.field = field
 
     def reply(self) -> Reply:
-        return Reply(str(self), actions=tuple(self.actions), ephemeral=True, kind=self.kind)
+        return Reply(str(self), actions=tuple(self.actions), ephemeral=True, kind=self.kind, outcome="refused",
+                     field=self.field)
 
 
 @dataclass(frozen=True)
@@ -92,13 +95,13 @@ def resolve_person(req: Request, token: str):
         return candidates[0]
     if len(candidates) > 1:
         names = ", ".join(f"{p.label} ({p.email or p.user_id})" for p in candidates)
-        raise Refusal(f"Several people match {token}: {names}. Please mention the one you mean.")
+        raise Refusal(f"Several people match {token}: {names}. Please mention the one you mean.", field="person")
     if req.ctx.resolve_user is not None:
         found = req.ctx.resolve_user(req.workspace, token)
         if found is not None:
             return found
     raise Refusal(f"I don't know {_shown(token)} in this workspace. Mention them (@name) so I can find them.",
-                  kind="unknown_person")
+                  kind="unknown_person", field="person")
 
 
 def _shown(token: str) -> str:
@@ -128,3 +131,14 @@ def admin_add(req: Request, args: str) -> Reply:
         return Reply(f"{person.label} is already an admin.", kind="admin")
     req.store.set_role(req.workspace, person.user_id, "admin", actor=req.actor.user_id)
     return Reply(f"{person.label} is now an admin of this workspace.", kind="admin")
+
+
+def _is_admin_add(args: str) -> bool:
+    """`admin add @x` ("admin access control" is a question about a control)."""
+    return not args or args.split()[0].casefold() == "add"
+
+
+COMMANDS = (
+    Command("admin", "admin add @person", "make someone an admin (admins)", admin_add, needs_args=True,
+            accepts=_is_admin_add),
+)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from handlers.roles import Refusal, Request, label
 from handlers.replies import sections_reply
 from handlers.tasks import due_words, framework_of
-from handlers.types import Reply, Section
+from handlers.types import Command, Reply, Section
 from knowledge.catalog import catalog
 
 FRAMEWORK_NAMES = {"soc2": "SOC 2", "iso": "ISO 27001:2022"}
@@ -118,3 +118,16 @@ def _controls_state(req: Request, coverage: Coverage, controls) -> str:
         else:
             parts.append(f"{control.name} (unassigned)")
     return "; ".join(parts)
+
+
+def _names_framework(args: str) -> bool:
+    """`status`, `status iso` ("status of CC6.1?" is a question)."""
+    return not args or framework_of(args) is not None
+
+
+COMMANDS = (
+    Command("status", "status · status soc2 · status iso", "coverage of each framework: %, counts, progress bar",
+            status, accepts=_names_framework),
+    Command("gap", "gap iso · gap soc2", "what is not covered yet, with owners and due dates", gap,
+            accepts=_names_framework),
+)

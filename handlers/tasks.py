@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from handlers.dates import DateError, next_due, parse_due
 from handlers.roles import Refusal, Request, label, require_admin, require_owner_or_admin, resolve_person
 from handlers.replies import sections_reply
-from handlers.types import Action, Reply, Section
+from handlers.types import Action, Command, Reply, Section
 from knowledge.catalog import Control, catalog
 
 MAX_LISTED = 25  # tasks shown as sections in one reply; the rest are counted
@@ -62,7 +62,7 @@ def resolve_control(text: str, command_for) -> Control:
         if not covering:
             raise Refusal(f"No control in the table covers {shown}. Ask `what is {refs[0]}` for its title, "
                           f"or record it with `na {refs[0]} <justification>` if it does not apply.",
-                          kind="unknown_control")
+                          kind="unknown_control", field="control")
         if len(covering) == 1:
             return covering[0]
         raise _choices(f"{shown} is covered by {len(covering)} controls. Which one?", covering, command_for)
@@ -74,13 +74,13 @@ def resolve_control(text: str, command_for) -> Control:
     if close:
         raise _choices(f"Which control do you mean by {text[:80]!r}?", close, command_for)
     raise Refusal(f"I don't know a control called {text[:80]!r}. Try its name (e.g. `User Access Review`) or a "
-                  "reference (e.g. `CC6.1`, `A.8.1`).", kind="unknown_control")
+                  "reference (e.g. `CC6.1`, `A.8.1`).", kind="unknown_control", field="control")
 
 
 def _choices(question: str, controls: list[Control], command_for) -> Refusal:
     names = "\n".join(f"• {c.name}" for c in controls)
     actions = tuple(Action(c.name, command_for(c.name)) for c in controls[:MAX_CHOICES])
-    return Refusal(f"{question}\n{names}", actions=actions, kind="choose_control")
+    return Refusal(f"{question}\n{names}", actions=actions, kind="choose_control", field="control")
 
 
 def resolve_task(req: Request, text: str):
@@ -91,7 +91,7 @@ def resolve_task(req: Request, text: str):
         task = req.store.task(req.workspace, int(number[1]))
         if task is None:
             raise Refusal(f"There is no task {number[1]} in this workspace. `tasks all` lists them.",
-                          kind="unknown_task")
+                          kind="unknown_task", field="task")
         return task
     if not text:
         raise Refusal("Which task? Give its number (see `tasks`) or its control's name.", kind="usage")
@@ -101,7 +101,7 @@ def resolve_task(req: Request, text: str):
             active = req.store.active_task_for(req.workspace, control.name)
             return active or req.store.tasks(req.workspace, control=control.name, statuses=None)[-1]
     raise Refusal(f"I can't find a task for {text[:80]!r} in this workspace. Use its number from `tasks`.",
-                  kind="unknown_task")
+                  kind="unknown_task", field="task")
 
 
 def split_task(req: Request, args: str) -> tuple[object, str]:
@@ -121,7 +121,7 @@ def split_task(req: Request, args: str) -> tuple[object, str]:
             return resolve_task(req, " ".join(words[:size])), " ".join(words[size:])
         except Refusal:
             continue
-    raise Refusal(f"I can't find a task in {args[:80]!r}. Start with its number from `tasks`.", kind="unknown_task")
+    raise Refusal(f"I can't find a task in {args[:80]!r}. Start with its number from `tasks`.", kind="unknown_task", field="task")
 
 
 def head_sizes(most: int) -> range:
@@ -137,7 +137,7 @@ def parse_date(req: Request, text: str) -> date:
     try:
         return parse_due(text, req.today)
     except DateError as error:
-        raise Refusal(str(error), kind="bad_date") from None
+        raise Refusal(str(error), kind="bad_date", field="date") from None
 
 
 # ----- showing tasks ---------------------------------------------------------------------------
@@ -214,12 +214,13 @@ def assign(req: Request, args: str) -> Reply:
     owner = resolve_person(req, match["who"])
     if owner.user_id != req.actor.user_id and not req.is_admin:
         raise Refusal(f"Members can assign controls only to themselves; ask an admin to assign {control.name} "
-                      f"to {owner.label}.", kind="forbidden")
+                      f"to {owner.label}.", kind="forbidden", field="person")
     current = req.store.active_task_for(req.workspace, control.name)
     if current:
         raise Refusal(f"{control.name} is already owned by {label(req.store, req.workspace, current.owner)} "
                       f"(task {current.id}, {due_words(current.due, req.today)}). To change its owner: "
-                      f"`reassign {current.id} to @person`.", actions=task_actions(current), kind="already_owned")
+                      f"`reassign {current.id} to @person`.", actions=task_actions(current), kind="already_owned",
+                      field="control")
     due = parse_date(req, due_text) if due_text else None
     if recurrence and due is None:
         due = next_due(req.today, recurrence)
@@ -360,11 +361,11 @@ def reassign(req: Request, args: str) -> Reply:
     if not match:
         task = resolve_task(req, args)
         return Reply(f"Who should own task {task.id} ({task.control})? Reply `reassign {task.id} to @person`.",
-                     ephemeral=True, kind="reassign_prompt")
+                     ephemeral=True, kind="reassign_prompt", outcome="prompt")
     task = resolve_task(req, match["task"])
     person = resolve_person(req, match["who"])
     if person.user_id == task.owner:
-        raise Refusal(f"{person.label} already owns task {task.id}.", kind="bad_state")
+        raise Refusal(f"{person.label} already owns task {task.id}.", kind="bad_state", field="person")
     if not req.is_admin:
         raise Refusal("Only an admin can give a task to someone else. Ask an admin.", kind="forbidden")
     before = label(req.store, req.workspace, task.owner)
@@ -505,3 +506,74 @@ def history(req: Request, args: str) -> Reply:
 
 def _named(value: str, names: dict[str, str]) -> str:
     return names.get(value, value)
+
+
+# ----- the commands, as the router reads them ----------------------------------------------------
+
+_TASK_NUMBER = re.compile(r"(?:task\s*)?#?\d{1,9}\b", re.I)
+
+
+def is_task_number(text: str) -> bool:
+    return bool(_TASK_NUMBER.fullmatch(text))
+
+
+def names_task(args: str) -> bool:
+    """`done 3`, `done disk encryption`: a task number or a control's name (else it is a question)."""
+    return not args or is_task_number(args) or _names_control(args)
+
+
+def _names_control(text: str) -> bool:
+    found = match_controls(text, limit=1)
+    return bool(found) and found[0][1] >= SURE_SCORE
+
+
+def _starts_with_task(args: str) -> bool:
+    """`block 3 ...`, `block disk encryption ...` ("block usb ports" may be a question)."""
+    words = args.split()
+    return not args or bool(_TASK_NUMBER.match(args)) or any(
+        _names_control(" ".join(words[:size])) for size in head_sizes(len(words)))
+
+
+def _ends_with_date(args: str) -> bool:
+    """`due 3 friday`, `due Disk Encryption next friday` ("due diligence for vendors" is a question)."""
+    if _TASK_NUMBER.match(args):
+        return True
+    words = args.split()
+    for size in range(1, min(len(words) - 1, 4) + 1):
+        try:
+            parse_due(" ".join(words[-size:]), date(1970, 1, 1))
+            return True
+        except DateError:
+            continue
+    return False
+
+
+def _names_link(args: str) -> bool:
+    return bool(_TASK_NUMBER.match(args) or re.search(r"<?https?://", args, re.I))
+
+
+COMMANDS = (
+    Command("assign", "assign <control> to @person [due <date>] [every month|quarter|year] [note ...]",
+            "give a control to an owner; the control by name (typos are fine) or by reference (`assign CC6.1 to "
+            "@ana` offers the controls that cover it)", assign, needs_args=True),
+    Command("tasks", "tasks · tasks @person · tasks overdue · tasks due soon · tasks all · tasks done · tasks iso|soc2",
+            "list open tasks: yours, someone's, late, due within 7 days, everyone's, finished, with references",
+            list_tasks, words=("tasks", "my tasks")),
+    Command("done", "done <task>", "finish a task (its number or control name); finishing a recurring task "
+            "creates the next one, one period after the previous due date", done, needs_args=True,
+            accepts=names_task),
+    Command("start", "start <task>", "mark a task in progress", start, needs_args=True, accepts=names_task),
+    Command("reopen", "reopen <task>", "reopen a finished task", reopen, needs_args=True, accepts=names_task),
+    Command("block", "block <task> <reason>", "mark a task blocked and say why", block, needs_args=True,
+            accepts=_starts_with_task),
+    Command("reassign", "reassign <task> to @person", "give a task to someone else (admins)", reassign,
+            needs_args=True),
+    Command("due", "due <task> <date>", "change the due date", due, needs_args=True, accepts=_ends_with_date),
+    Command("snooze", "snooze <task> <days>", "pause reminders for a few days (1–90)", snooze, needs_args=True),
+    Command("evidence", "evidence <task> <url> [note]", "attach an evidence link for the auditor", evidence,
+            needs_args=True, accepts=_names_link),
+    Command("na", "na <control or reference> <justification>", "not applicable, with the reason the Statement "
+            "of Applicability shows (admins)", not_applicable, needs_args=True),
+    Command("history", "history <task>", "the audit trail of a task", history, needs_args=True,
+            accepts=names_task),
+)

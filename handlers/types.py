@@ -6,7 +6,7 @@ Adapters (Slack, Teams, console, playground) turn their payloads into a `Message
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Callable, Literal
 
 MAX_MESSAGE_CHARS = 4000  # longer input is refused politely, never processed
 
@@ -44,6 +44,9 @@ class Section:
     actions: tuple[Action, ...] = ()
 
 
+Outcome = Literal["ok", "refused", "prompt", "error"]
+
+
 @dataclass(frozen=True)
 class Reply:
     """What the bot answers. `text` alone is a complete answer (fallback and console)."""
@@ -53,6 +56,8 @@ class Reply:
     actions: tuple[Action, ...] = ()
     ephemeral: bool = False  # only the asker should see it (refusals, errors)
     kind: str = ""  # answer kind or command name, for logs and tests
+    outcome: Outcome = "ok"  # what happened, for forms, logs and transactions (never read from the text)
+    field: str = ""  # a refusal's subject: "control", "person", "date", "task" (a form shows it there)
 
 
 def progress_bar(fraction: float, width: int = 20) -> str:
@@ -73,3 +78,32 @@ class Outgoing:
     platform: str = ""
     key: str = ""  # natural key in the sent-log, for exactly-once delivery
     tags: tuple[str, ...] = field(default=())
+
+
+def _always(args: str) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Command:
+    """One chat command, declared next to its handler (`COMMANDS` in its module). The router's table
+    collects them: the parser, `help`, the needs-arguments check and dispatch all read this one record."""
+
+    name: str
+    usage: str  # "done <task>"; alternatives joined by " · " ("tasks · tasks @person")
+    help: str  # the line `help` shows
+    handler: Callable[[Any, str], Reply]  # (handlers.roles.Request, arguments) -> Reply
+    needs_args: bool = False  # with nothing after the word: refused with the usage
+    accepts: Callable[[str], bool] = _always  # is `<word> <args>` this command (else it is a question)?
+    words: tuple[str, ...] = ()  # what the message starts with; (name,) when empty
+    hidden: bool = False  # reached by a button, not listed in `help`
+    needs_store: bool = True
+
+    @property
+    def starts(self) -> tuple[str, ...]:
+        return self.words or (self.name,)
+
+    @property
+    def syntax(self) -> str:
+        """The first form of the usage, shown when arguments are missing."""
+        return self.usage.split(" · ")[0]

@@ -194,6 +194,24 @@ async def test_a_refused_modal_submission_shows_the_reason_on_the_field(server, 
     assert server.store.task(TEAM_ID, 1) is None and not api.to("chat.postMessage")
 
 
+async def test_a_modal_refusal_shows_under_the_field_it_names_not_the_one_its_words_suggest(server, slack, api):
+    await slack.command(ADMIN, "assign Disk Encryption to <@U0OWNER>", hook="first")  # owned, no due date
+    await slack.command(ADMIN, "assign", channel="C0TEAM")
+    await server.settle()
+    view = api.to("views.open")[0].view()
+    before = (server.store.tasks(TEAM_ID, statuses=None), server.store.events(TEAM_ID))
+    values = {"control": {"complybot_control": {"selected_option": {"value": "Disk Encryption"}}},
+              "owner": {"owner": {"selected_user": OTHER}},
+              "due": {"due": {"selected_date": "2030-02-01"}}}
+    status, body = await slack.submit(ADMIN, view, values)
+    answer = json.loads(body)
+    assert status == 200 and answer["response_action"] == "errors"
+    assert list(answer["errors"]) == ["control"], answer  # "already owned … no due date" is about the control
+    assert "already owned" in answer["errors"]["control"] and "no due date" in answer["errors"]["control"]
+    await server.settle()
+    assert (server.store.tasks(TEAM_ID, statuses=None), server.store.events(TEAM_ID)) == before
+
+
 async def open_reassign_modal(server, slack, api) -> dict:
     """Task 1 (Disk Encryption, owned by OWNER) posted in C0TEAM, and its Reassign button pressed: the modal."""
     await slack.command(ADMIN, "assign Disk Encryption to <@U0OWNER>", hook="assign")

@@ -20,7 +20,8 @@ from handlers.ports import Context
 from handlers.types import Message, Reply
 
 SORRY = Reply("Sorry, something went wrong on my side and I could not finish that. Please try again in a "
-              "minute; if it keeps happening, tell your complybot admin.", ephemeral=True, kind="error")
+              "minute; if it keeps happening, tell your complybot admin.", ephemeral=True, kind="error",
+              outcome="error")
 
 
 @dataclass
@@ -62,7 +63,7 @@ class SlackRuntime:
             return [SORRY]
         for turn, reply in zip(turns, replies):
             logs.event("slack.turn", **turn, command=reply.kind, latency_ms=_elapsed_ms(started),
-                       outcome="refused" if reply.ephemeral else "ok")
+                       outcome=reply.outcome)
         return replies
 
     async def respond(self, response_url: str, reply: Reply, blocks: list[dict] | None = None, **options) -> None:

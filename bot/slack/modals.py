@@ -65,11 +65,14 @@ def submission(view: dict) -> tuple[dict, list[tuple[str, str]]]:
     return meta, [("control", command)]
 
 
-def blame(block_id: str, refusal: str, blocks: set[str]) -> str:
-    """Which input shows a refusal: a date problem on the date picker, else `block_id`."""
-    if "due" in blocks and re.search(r"\b(date|past|due)\b", refusal, re.IGNORECASE):
-        return "due"
-    return block_id
+# what a refusal names (`Reply.field`) -> the input of the form that shows it
+FIELD_INPUTS = {"control": "control", "person": "owner", "date": "due"}
+
+
+def blame(block_id: str, field: str, blocks: set[str]) -> str:
+    """Which input shows a refusal: the one for the field it names, else the command's own `block_id`."""
+    shown = FIELD_INPUTS.get(field, "")
+    return shown if shown in blocks else block_id
 
 
 def control_options(query: str, limit: int = 20) -> list[dict]:

@@ -23,11 +23,11 @@ def register(app: AsyncApp, runtime: SlackRuntime) -> None:
                                   is_direct=not channel or channel.startswith("D")) for _, command in commands]
         replies = await runtime.replies_together(client, messages)  # a refusal undoes the fields before it
         refusal = replies[-1]
-        if refusal.ephemeral:
+        if refusal.outcome in ("refused", "error"):
             block_id = commands[len(replies) - 1][0]
             inputs = {block["block_id"] for block in view.get("blocks", []) if "block_id" in block}
             await ack(response_action="errors",
-                      errors={blame(block_id, refusal.text, inputs): refusal.text[:ERROR_LIMIT]})
+                      errors={blame(block_id, refusal.field, inputs): refusal.text[:ERROR_LIMIT]})
             return
         await ack()
         runtime.work.spawn(_announce(runtime, client, replies, team, channel, user))
