@@ -439,21 +439,18 @@ def url_problem(url: str) -> str:
 
 
 def not_applicable(req: Request, args: str) -> Reply:
-    """`na <control or reference> <justification>` for the Statement of Applicability."""
+    """`na <control or reference> <justification>` for the Statement of Applicability: applicability is
+    the SoA's content, an admin's decision whoever owns the control's task."""
+    require_admin(req, "decide what does not apply (the Statement of Applicability)")
     subject, justification = _split_subject(args)
     if len(justification.split()) < 2:
-        raise Refusal("Please justify it, auditors read this in the Statement of Applicability: "
-                      "`na <control> <why it does not apply>`.", kind="usage")
+        raise Refusal(f"Please give a few words of why {subject} does not apply; auditors read them in the "
+                      "Statement of Applicability: `na <control> <why it does not apply>`.", kind="usage")
     if subject.startswith("Clause"):
         raise Refusal(f"{subject} is part of the ISMS itself (clauses 4–10): it is required for certification "
                       "and cannot be marked not applicable.", kind="bad_state")
-    is_ref = subject in catalog().iso or subject in catalog().soc2
-    if is_ref:
-        require_admin(req, "mark a reference not applicable")
-    else:
+    if subject not in catalog().iso and subject not in catalog().soc2:
         active = req.store.active_task_for(req.workspace, subject)
-        if not req.is_admin and not (active and active.owner == req.actor.user_id):
-            raise Refusal(f"Only an admin or the owner of {subject} can mark it not applicable.", kind="forbidden")
         if active:
             req.store.update_task(req.workspace, active.id, req.actor.user_id, "na", old=active.status, new="na",
                                   status="na")

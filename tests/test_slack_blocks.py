@@ -90,8 +90,9 @@ def test_modal_requests_and_submissions():
     assert all(b["block_id"] != "control" for b in reassign["blocks"])
     _, commands = submission({**reassign, "state": {"values": {"owner": {"owner": {"selected_user": "U3"}}}}})
     assert commands == [("owner", "reassign 7 to <@U3>")]
-    assert blame("control", "That date is in the past", {"control", "due"}) == "due"
-    assert blame("control", "I don't know that control", {"control", "due"}) == "control"
+    assert blame("control", "date", {"control", "due"}) == "due"  # the refusal's field, never its words
+    assert blame("control", "control", {"control", "due"}) == "control"
+    assert blame("owner", "date", {"owner"}) == "owner"  # no date input: the command's own field
 
 
 def test_control_options_match_names_and_references():

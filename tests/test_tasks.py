@@ -195,7 +195,7 @@ def test_a_long_reason_after_a_control_name_is_kept_whole(assigned):
     reason = " ".join(["laptops on back order, IT rolls them out next quarter"] * 8)  # 63 words, 431 chars
     say(assigned, f"block Disk Encryption {reason}")
     assert assigned.store.task("T1", 1).blocked_reason == reason
-    say(assigned, f"na Vendor Review {reason}", user="UCAROL")
+    say(assigned, f"na Vendor Review {reason}")
     assert assigned.store.na_decisions("T1")["Vendor Review"].justification == reason
     assert_refused_unchanged(assigned, "snooze " + "lorem ipsum " * 300, expect="can't find a task")
 
@@ -237,15 +237,24 @@ def test_not_applicable_for_a_control_and_a_reference(assigned):
     decisions = assigned.store.na_decisions("T1")
     assert decisions["Server Room"].justification == "we run no server room, everything is in AWS"
     assert decisions["A.5.23"].justification == "no cloud services in scope at all"
-    assert_refused_unchanged(assigned, "na Server Room", expect="justify")
+    assert_refused_unchanged(assigned, "na Server Room", expect="a few words of why")
+    assert_refused_unchanged(assigned, "na A.7.1 remote", expect="a few words of why")
+    assert_refused_unchanged(assigned, "na A.7.1 remote", user="UBOB", expect="Only an admin")  # the role first
     assert_refused_unchanged(assigned, "na Clause 6.1.3 we do not like risk treatment", expect="cannot be marked")
     assert_refused_unchanged(assigned, "na A.5.1 no policies here", user="UBOB", expect="Only an admin")
-    assert_refused_unchanged(assigned, "na Vendor Review not needed for us", user="UBOB", expect="owner")
+    assert_refused_unchanged(assigned, "na Vendor Review not needed for us", user="UBOB", expect="Only an admin")
 
 
 def test_na_of_an_owned_control_marks_its_task(assigned):
-    say(assigned, "na Vendor Review we have no vendors", user="UCAROL")
+    say(assigned, "na Vendor Review we have no vendors")
     assert assigned.store.task("T1", 2).status == "na"
+
+
+def test_applicability_is_an_admins_decision_whoever_owns_the_task(team):
+    say(team, "na Penetration Test the cloud provider's reports cover all testing of our stack")
+    say(team, "assign Penetration Test to me", user="UBOB")
+    assert_refused_unchanged(team, "na Penetration Test nobody ever attacks us", user="UBOB", expect="Only an admin")
+    assert team.store.na_decisions("T1")["Penetration Test"].justification.startswith("the cloud provider's")
 
 
 def test_history_shows_the_trail(assigned):
