@@ -34,6 +34,8 @@ from typing import Any, Callable, Iterator
 
 import sqlite_utils
 
+from bot.programme_store import CUSTOM_CONTROLS_SCHEMA, SOA_JUSTIFICATIONS_SCHEMA, ProgrammeStore
+
 DEFAULT_DB_PATH = "complybot.db"
 ROLES = ("admin", "member")
 STATUSES = ("open", "in_progress", "blocked", "done", "na")
@@ -216,6 +218,9 @@ CREATE INDEX teams_activities_by_age ON teams_activities (received_at);
     # bot/delivery.py: nothing reads the sent-log by (workspace, status), yet every claim and every
     # recorded send kept that index up to date (19,000 rows on a busy morning)
     (7, "DROP INDEX IF EXISTS sent_log_by_workspace;"),
+    # bot/programme_store.py: a workspace's controls of its own, and why each included Annex A control is in
+    (11, CUSTOM_CONTROLS_SCHEMA),
+    (12, SOA_JUSTIFICATIONS_SCHEMA),
 ]
 
 
@@ -305,7 +310,7 @@ def _person(row: dict) -> Person:
 
 
 @dataclass
-class Store:
+class Store(ProgrammeStore):
     """The SQLite store. Open with `Store.open(path)`; every method takes the workspace first."""
 
     db: sqlite_utils.Database
@@ -592,6 +597,15 @@ class Store:
             )
             self.log(workspace, None, actor, "na", before.justification if before else "", f"{control}: {justification}")
             return self.na_decisions(workspace)[control]
+
+    def clear_na(self, workspace: str, control: str, actor: str) -> NaDecision | None:
+        """Undo a not-applicable decision (`applicable`); the log keeps the justification it had."""
+        with self.transaction():
+            before = self.na_decisions(workspace).get(control)
+            if before:
+                self.db.execute("DELETE FROM na_decisions WHERE workspace = ? AND control = ?", [workspace, control])
+                self.log(workspace, None, actor, "applicable", f"{control}: {before.justification}", control)
+            return before
 
     def na_decisions(self, workspace: str) -> dict[str, NaDecision]:
         rows = self._rows("SELECT * FROM na_decisions WHERE workspace = ?", [workspace])

@@ -14,6 +14,9 @@ from dateutil import parser as dateutil_parser
 from dateutil.relativedelta import relativedelta
 
 MAX_YEARS_AHEAD = 5
+# a month-day without a year that has passed is next year's only when that is this close (`Jan 3` typed in
+# late November); one passed more recently (`Dec 1` typed on Dec 8) is more likely a slip, so we ask
+NEXT_YEAR_WITHIN_DAYS = 92
 EXAMPLES = "2026-12-15, Dec 15, next friday, in 2 weeks or end of month"
 
 PERIODS = {  # recurrence -> one period
@@ -52,6 +55,8 @@ def parse_due(text: str, today: date) -> date:
         raise DateError(f"Please give a date, for example {EXAMPLES}.")
     try:
         found = _relative(cleaned, today) or _absolute(cleaned, today)
+    except DateError:
+        raise
     except (ValueError, OverflowError):  # "in 9000 years" runs past the calendar
         found = None
     if found is None:
@@ -69,6 +74,8 @@ def _relative(text: str, today: date) -> date | None:
         return today
     if text == "tomorrow":
         return today + timedelta(days=1)
+    if text == "yesterday":
+        return today - timedelta(days=1)  # refused as past, with the past-date message
     match = re.fullmatch(r"in (\d{1,4}|[a-z]+) (day|week|month|quarter|year)s?", text)
     if match:
         count = int(match[1]) if match[1].isdigit() else _NUMBERS.get(match[1])
@@ -76,7 +83,9 @@ def _relative(text: str, today: date) -> date | None:
     match = re.fullmatch(r"(this |next )?(mon|tue|wed|thu|fri|sat|sun)[a-z]*", text)
     if match and any(day.startswith(text.split()[-1]) for day in _WEEKDAYS):
         weekday = next(i for i, day in enumerate(_WEEKDAYS) if day.startswith(match[2]))
-        return today + timedelta(days=(weekday - today.weekday() - 1) % 7 + 1)  # strictly after today
+        if match[1] == "next ":  # the one in next week (Monday to Sunday), after this week's
+            return today - timedelta(days=today.weekday()) + timedelta(days=7 + weekday)
+        return today + timedelta(days=(weekday - today.weekday() - 1) % 7 + 1)  # the coming one, after today
     match = re.fullmatch(r"next (week|month|quarter|year)", text)
     if match:
         return today + _UNITS[match[1]]
@@ -108,6 +117,10 @@ def _absolute(text: str, today: date) -> date | None:
     except (ValueError, OverflowError):
         return None
     has_year = re.search(r"\b\d{4}\b", text) or re.search(r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2}\b", text)
-    if not has_year and parsed < today:
-        parsed += relativedelta(years=1)  # "Dec 15" in late December means next year's
+    if not has_year and parsed < today:  # "Dec 1" typed on Dec 8: a slip or next year's? Ask, never guess
+        later = parsed + relativedelta(years=1)
+        if (later - today).days <= NEXT_YEAR_WITHIN_DAYS:
+            return later
+        raise DateError(f"{text.strip()[:40]!r} could be {parsed:%Y-%m-%d}, which has passed, or {later:%Y-%m-%d}, "
+                        f"a year from then. Please write the date with its year, e.g. {later:%Y-%m-%d}.")
     return parsed

@@ -19,10 +19,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from handlers.reminders import WEEKDAY_NAMES as DAY_NAMES, zone
 from handlers.roles import Refusal, Request, require_admin
-from handlers.status import FRAMEWORK_NAMES, Coverage, refs_of
+from handlers.status import Coverage, parts, refs_of, scope_line
 from handlers.replies import sections_reply
 from handlers.types import Command, Reply, Section
-from knowledge.catalog import catalog
 
 WEEK = timedelta(days=7)
 MAX_LINES = 10  # per section; the rest is counted, so a digest of 10,000 tasks stays readable
@@ -65,14 +64,10 @@ def compose(store, workspace: str, now: datetime, tz: str = "UTC") -> Reply:
 
 
 def _progress(coverage: Coverage) -> list[Section]:
-    sections = []
-    for framework in ("soc2", "iso"):
-        refs = [ref for part in refs_of(framework).values() for ref in part]
-        covered = sum(coverage.covered(ref) for ref in refs)
-        fraction = covered / len(refs) if refs else 0.0
-        sections.append(Section(title=FRAMEWORK_NAMES[framework], progress=fraction,
-                                lines=(f"{covered} of {len(refs)} covered",)))
-    return sections
+    """The same parts and counts as `status` (Annex A and clauses apart, SOC 2 in scope)."""
+    sections = [part.section() for part in parts(coverage)]
+    scope = scope_line(coverage)
+    return sections + ([Section(lines=(scope,))] if scope else [])
 
 
 def _listing(title: str, lines: list[str], empty: str) -> Section:
@@ -91,9 +86,10 @@ def _done_since(store, workspace: str, since: datetime) -> list:
 
 def _top_gaps(coverage: Coverage, who) -> list[str]:
     """Unfinished controls that would close the most uncovered references, in both frameworks."""
-    uncovered = {ref for fw in ("soc2", "iso") for part in refs_of(fw).values() for ref in part if not coverage.covered(ref)}
+    uncovered = {ref for fw in ("soc2", "iso") for part in refs_of(fw, coverage.programme).values() for ref in part
+                 if not coverage.covered(ref)}
     ranked = []
-    for control in catalog().controls:
+    for control in coverage.programme.controls():
         if control.name in coverage.finished:
             continue
         closes = [ref for ref in control.soc2 + control.iso if ref in uncovered]

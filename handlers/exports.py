@@ -6,36 +6,74 @@ with a recorded justification.
 """
 from __future__ import annotations
 
+import re
+from datetime import date
+
+from handlers.programme import Programme, is_requirement, requirement
+from handlers.replies import sections_reply
 from handlers.status import Coverage
+from handlers.types import Command, Reply, Section
 from knowledge.catalog import catalog
 
 Table = tuple[list[str], list[list[str]]]
 
-SOA_HEADER = ["Ref", "Title", "Theme", "Applicable", "Justification", "Implementation status", "Controls",
-              "Owner", "Due date", "Evidence links"]
+SOA_HEADER = ["Ref", "Title", "Theme", "Applicable", "Justification", "Justification source",
+              "Implementation status", "Implementing controls", "Owner", "Last completed", "Next review",
+              "Evidence links"]
+SOA_SETTING = "soa"  # workspace setting: the header block set with `soa set ...`
+SOA_FIELDS = {"org": "Organisation", "scope": "ISMS scope", "version": "Version", "date": "Date",
+              "approver": "Approved by"}
+DEFAULT_SOURCE, RECORDED_SOURCE = "Default (from implementing controls)", "Recorded"
+
+
+def soa_preamble(store, workspace: str, today: date) -> list[list[str]]:
+    """The SoA's header block: organisation, ISMS scope, version, date, approved by."""
+    settings = (store.workspace(workspace) or {}).get("settings", {}).get(SOA_SETTING, {})
+    names = _names(store, workspace)
+    values = {**settings, "approver": names.get(settings.get("approver", ""), settings.get("approver", "")),
+              "date": settings.get("date") or today.isoformat()}
+    return [[label, values.get(key, "")] for key, label in SOA_FIELDS.items()]
 
 
 def soa(store, workspace: str) -> Table:
+    """One row per Annex A control (93): applicable with the justification for including or excluding it,
+    implementation status ("Implemented" only with a finished task), dates, evidence and owner."""
     cat = catalog()
     coverage = Coverage.of(store, workspace)
+    recorded = store.soa_justifications(workspace)
     names = _names(store, workspace)
     tasks = store.tasks(workspace, statuses=None)
     rows = []
     for ref, item in cat.iso.items():
         if not ref.startswith("A."):
             continue
-        controls = [c.name for c in cat.controls_for(ref)]
-        related = [t for t in tasks if t.control in controls]
-        justification = _na_justification(ref, controls, coverage)
-        applicable = "No" if justification else "Yes"
+        controls = [c.name for c in coverage.programme.controls_for(ref)]
+        related = [t for t in tasks if t.control in controls or t.control == ref]
+        excluded = _na_justification(ref, controls, coverage)
+        if excluded:
+            justification, source = excluded, RECORDED_SOURCE
+        elif ref in recorded:
+            justification, source = recorded[ref].justification, RECORDED_SOURCE
+        else:
+            justification, source = _default_inclusion(ref, controls, related), DEFAULT_SOURCE
         active = [t for t in related if t.active]
         owners = dict.fromkeys(names.get(t.owner, t.owner) for t in (active or related))
-        dues = sorted(t.due for t in active if t.due)
+        done = sorted(t.done_at for t in related if t.status == "done" and t.done_at)
+        reviews = sorted(t.due for t in active if t.recurrence and t.due)
         evidence = [e["url"] for t in related for e in t.evidence]
-        rows.append([ref, item.title, item.theme, applicable, justification,
-                     _implementation(ref, controls, related, coverage, applicable), "; ".join(controls),
-                     "; ".join(owners), dues[0].isoformat() if dues else "", "\n".join(evidence)])
+        implementing = controls + ([f"{ref} itself"] if any(t.control == ref for t in related) else [])
+        rows.append([ref, item.title, item.theme, "No" if excluded else "Yes", justification, source,
+                     _implementation(ref, related, coverage, excluded), "; ".join(implementing), "; ".join(owners),
+                     done[-1][:10] if done else "", reviews[0].isoformat() if reviews else "", "\n".join(evidence)])
     return SOA_HEADER, rows
+
+
+def _default_inclusion(ref: str, controls: list[str], related: list) -> str:
+    """Why an Annex A control is included when nobody wrote why: the controls that implement it."""
+    implementing = controls + ([f"a task for {ref} itself"] if any(t.control == ref for t in related) else [])
+    if implementing:
+        return "Included to treat identified information security risks; implemented by " + ", ".join(implementing) + "."
+    return "Included to treat identified information security risks; implementing measures to be assigned."
 
 
 def _na_justification(ref: str, controls: list[str], coverage: Coverage) -> str:
@@ -47,14 +85,12 @@ def _na_justification(ref: str, controls: list[str], coverage: Coverage) -> str:
     return ""
 
 
-def _implementation(ref: str, controls: list[str], related: list, coverage: Coverage, applicable: str) -> str:
-    if applicable == "No":
+def _implementation(ref: str, related: list, coverage: Coverage, excluded: str) -> str:
+    if excluded:
         return "Not applicable"
-    if coverage.covered(ref):
+    if coverage.covered(ref) and any(t.status == "done" for t in related):
         return "Implemented"
-    if not controls:
-        return "Not started (no control in the table covers it)"
-    if any(c in coverage.finished for c in controls) or any(t.active for t in related):
+    if any(t.active or t.status == "done" for t in related):
         return "In progress"
     return "Not started"
 
@@ -66,8 +102,10 @@ def tasks(store, workspace: str) -> Table:
     people = {p.user_id: p for p in store.people(workspace)}
     names = _names(store, workspace)
     rows = []
+    programme = Programme.of(store, workspace)
     for task in sorted(store.tasks(workspace, statuses=None), key=lambda t: t.id):
-        control = catalog().control(task.control)
+        control = programme.control(task.control) or (requirement(task.control) if is_requirement(task.control)
+                                                        else None)
         owner = people.get(task.owner)
         rows.append([str(task.id), task.control, "; ".join(control.soc2) if control else "",
                      "; ".join(control.iso) if control else "", names.get(task.owner, task.owner),
@@ -100,3 +138,105 @@ def _names(store, workspace: str) -> dict[str, str]:
 
 def _iso(value) -> str:
     return value.isoformat() if value else ""
+
+
+# ----- chat commands for the SoA ---------------------------------------------------------------
+
+_PAIR = re.compile(r'(?P<key>\w+)\s+(?:"(?P<quoted>[^"]*)"|(?P<bare><@[^>]+>|\S+))', re.S)
+SOA_USAGE = '`soa set org "Acme Ltd" scope "The SaaS platform and its support" version 1.2 approver @ana`'
+MAX_SOA_VALUE = 300
+
+
+def soa_command(req, args: str) -> Reply:
+    """`soa` shows the SoA's header block; `soa set <field> <value> ...` (admins) sets it."""
+    from handlers.roles import Refusal, require_admin, resolve_person
+
+    words = args.split(None, 1)
+    if not words:
+        lines = tuple(f"{label}: {value or '(not set)'}" for label, value in
+                      soa_preamble(req.store, req.workspace, req.today))
+        return sections_reply("Statement of Applicability header:", [Section(lines=lines)], "soa",
+                              f"Admins set it: {SOA_USAGE}.")
+    if words[0].casefold() != "set" or len(words) < 2:
+        raise Refusal(f"Usage: `soa` or {SOA_USAGE}.", kind="usage")
+    require_admin(req, "set the Statement of Applicability's header")
+    pairs = list(_PAIR.finditer(words[1]))
+    if not pairs or _PAIR.sub("", words[1]).strip():
+        raise Refusal(f"Usage: {SOA_USAGE} (fields: {', '.join(SOA_FIELDS)}).", kind="usage")
+    settings = dict((req.store.workspace(req.workspace) or {}).get("settings", {}).get(SOA_SETTING, {}))
+    for pair in pairs:
+        key, value = pair["key"].casefold(), (pair["quoted"] if pair["quoted"] is not None else pair["bare"]).strip()
+        if key not in SOA_FIELDS:
+            raise Refusal(f"I don't know the SoA field {key!r}; the fields are {', '.join(SOA_FIELDS)}.",
+                          kind="usage", field=key)
+        if key == "approver":
+            value = resolve_person(req, value).user_id
+        if key == "date":
+            try:
+                value = date.fromisoformat(value).isoformat()
+            except ValueError:
+                raise Refusal(f"{value[:40]!r} is not a date; write it as 2026-12-08.", kind="bad_date",
+                              field="date") from None
+        settings[key] = value[:MAX_SOA_VALUE]
+    req.store.update_workspace_settings(req.workspace, **{SOA_SETTING: settings})
+    req.store.log(req.workspace, None, req.actor.user_id, "soa set", "", ", ".join(p["key"] for p in pairs))
+    return soa_command(req, "")
+
+
+def justify(req, args: str) -> Reply:
+    """`justify A.8.1 <reason>`: why an applicable Annex A control is included (clause 6.1.3 d), admins."""
+    from handlers.roles import Refusal, require_admin
+    from handlers.tasks import refs_in
+
+    require_admin(req, "justify the Statement of Applicability")
+    words = args.split()
+    ref, reason = "", ""
+    for size in range(1, min(len(words), 3) + 1):
+        refs = refs_in(" ".join(words[:size]))
+        if len(refs) == 1 and refs[0].startswith("A.") and refs[0] in catalog().iso:
+            ref, reason = refs[0], " ".join(words[size:])
+            break
+    if not ref:
+        raise Refusal("Which Annex A control? `justify A.8.1 <why it is included>`.", kind="unknown_control",
+                      field="control")
+    if len(reason.split()) < 2:
+        raise Refusal(f"Please give a few words of why {ref} is included: `justify {ref} <reason>`.", kind="usage")
+    if ref in Coverage.of(req.store, req.workspace).na:
+        raise Refusal(f"{ref} is recorded as not applicable; `applicable {ref}` first to include it.",
+                      kind="bad_state", field="control")
+    req.store.set_soa_justification(req.workspace, ref, reason[:1000], req.actor.user_id)
+    return Reply(f"Recorded why {ref} is included: {reason[:1000]}", kind="justify")
+
+
+def export_command(req, args: str) -> Reply:
+    """`export soa` (admins): where the auditor's file comes from."""
+    from handlers.roles import Refusal, require_admin
+
+    if args.strip().casefold() not in ("soa", "soa xlsx", "soa csv"):
+        raise Refusal("Usage: `export soa`.", kind="usage")
+    require_admin(req, "export the Statement of Applicability")
+    command = f"complybot export soa --format xlsx --out soa.xlsx --workspace {req.workspace}"
+    return Reply(f"The Statement of Applicability (93 Annex A controls, with its header block) is written by the "
+                 f"server's command line: `{command}` (or `--format csv`).", kind="export")
+
+
+def _is_soa_command(args: str) -> bool:
+    return not args or args.split()[0].casefold() == "set"
+
+
+def _is_export_command(args: str) -> bool:
+    return args.split()[0].casefold() == "soa" if args.split() else False
+
+
+def _starts_with_reference(args: str) -> bool:
+    return bool(re.match(r"(?i)(?:annex\s*)?a\s*[.\-]?\s*\d", args))
+
+
+COMMANDS = (
+    Command("justify", "justify <reference> <reason>", "why an Annex A control is included, for the Statement of "
+            "Applicability (admins)", justify, needs_args=True, accepts=_starts_with_reference),
+    Command("soa", 'soa · soa set org "Acme Ltd" scope "..." version 1.2 approver @person',
+            "the Statement of Applicability's header block (admins set it)", soa_command, accepts=_is_soa_command),
+    Command("export", "export soa", "how to get the Statement of Applicability file (admins)", export_command,
+            accepts=_is_export_command),
+)

@@ -245,7 +245,10 @@ def control_refs(name: str) -> ControlRefs:
     from knowledge.catalog import catalog
 
     control = catalog().control(name)
-    return ControlRefs(control.soc2, control.iso) if control else ControlRefs()
+    if control:
+        return ControlRefs(control.soc2, control.iso)
+    cat = catalog()  # a requirement tracked itself (`Clause 9.3`, `A.5.23`, `CC1.4`)
+    return ControlRefs((name,) if name in cat.soc2 else (), (name,) if name in cat.iso else ())
 
 
 @lru_cache(maxsize=4096)  # a busy morning asks for the same few (due, today) pairs thousands of times
@@ -338,6 +341,7 @@ def _add_more(count: int, where: str, sections: list[Section], text_lines: list[
 def need_help(req, args: str) -> Reply:
     """`help <task>` (the nudge's "Need help" button): what the control asks for in both frameworks,
     who can help (whoever assigned it, the admins), and a note in the task's history so they see it."""
+    from handlers.programme import Programme, activity_lines
     from handlers.roles import label, require_owner_or_admin
     from handlers.tasks import resolve_task
     from knowledge.catalog import catalog
@@ -345,9 +349,10 @@ def need_help(req, args: str) -> Reply:
     task = resolve_task(req, args)
     require_owner_or_admin(req, task)
     cat = catalog()
-    refs = control_refs(task.control)
+    refs = Programme.of(req.store, req.workspace).control(task.control) or control_refs(task.control)
     lines = [f"SOC 2 {ref}: {cat.soc2[ref].title}" for ref in refs.soc2 if ref in cat.soc2]
     lines += [f"ISO 27001 {ref}: {cat.iso[ref].title}" for ref in refs.iso if ref in cat.iso]
+    lines += activity_lines(task.control)
     helpers = [] if task.assigner == req.actor.user_id else [label(req.store, req.workspace, task.assigner)]
     helpers += [p.label for p in req.store.people(req.workspace)
                 if p.role == "admin" and p.user_id not in (req.actor.user_id, task.assigner)]

@@ -1,14 +1,17 @@
 """Coverage of both frameworks: `status`, `status soc2|iso`, `gap soc2|iso`.
 
 A control is *finished* when one of its tasks is done or it is justified not applicable. A SOC 2
-criterion or an ISO reference is *covered* when it is itself justified not applicable, or when it has
-mapped controls and every one of them is finished. So one finished control counts for both frameworks.
-References no control of the table maps stay uncovered until justified (the gap lists them apart).
+criterion or an ISO reference is *covered* when it is itself justified not applicable, when a task for
+the requirement itself is done, or when it has mapped controls (the table's and the workspace's own) and
+every one of them is finished. So one finished control counts for both frameworks. SOC 2 counts only the
+criteria in the workspace's scope. `parts(coverage)` is the one count that status, gap, the digest and
+App Home show.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from handlers.programme import Programme
 from handlers.roles import Refusal, Request, label
 from handlers.replies import sections_reply
 from handlers.tasks import due_words, framework_of
@@ -22,31 +25,64 @@ FRAMEWORK_NAMES = {"soc2": "SOC 2", "iso": "ISO 27001:2022"}
 class Coverage:
     """What one workspace has finished, read once from the store."""
 
-    finished: frozenset[str]  # control names done or not applicable
+    finished: frozenset[str]  # control names (or requirements tracked themselves) done or not applicable
     na: dict  # control name or reference -> NaDecision
     active: dict  # control name -> its open/in-progress/blocked Task
+    programme: Programme
 
     @classmethod
     def of(cls, store, workspace: str) -> "Coverage":
         na = store.na_decisions(workspace)
         finished = {c for c, statuses in store.control_statuses(workspace).items() if statuses & {"done", "na"}}
         active = {t.control: t for t in store.tasks(workspace)}
-        return cls(frozenset(finished | set(na)), na, active)
+        return cls(frozenset(finished | set(na)), na, active, Programme.of(store, workspace))
 
     def covered(self, ref: str) -> bool:
-        if ref in self.na:
+        if ref in self.na or ref in self.finished:
             return True
-        controls = catalog().controls_for(ref)
+        controls = self.programme.controls_for(ref)
         return bool(controls) and all(c.name in self.finished for c in controls)
 
 
-def refs_of(framework: str) -> dict[str, list[str]]:
-    """Section name -> references, in catalogue order."""
+def refs_of(framework: str, programme: Programme | None = None) -> dict[str, list[str]]:
+    """Section name -> references, in catalogue order; SOC 2 only the criteria in `programme`'s scope."""
     cat = catalog()
     if framework == "soc2":
-        return {"SOC 2 criteria": list(cat.soc2)}
+        return {"SOC 2 criteria": [r for r in cat.soc2 if programme is None or programme.in_scope(r)]}
     return {"Annex A": [r for r in cat.iso if r.startswith("A.")],
             "Clauses 4–10": [r for r in cat.iso if r.startswith("Clause")]}
+
+
+@dataclass(frozen=True)
+class Part:
+    """One counted part of a framework: what status, gap, the digest and App Home all show."""
+
+    framework: str
+    title: str
+    covered: int
+    total: int
+
+    @property
+    def fraction(self) -> float:
+        return self.covered / self.total if self.total else 0.0
+
+    def section(self) -> Section:
+        return Section(title=self.title, progress=self.fraction, lines=(f"{self.covered} of {self.total} covered",))
+
+
+def parts(coverage: Coverage, frameworks: tuple[str, ...] = ("soc2", "iso")) -> list[Part]:
+    found = []
+    for framework in frameworks:
+        for part, refs in refs_of(framework, coverage.programme).items():
+            title = f"{FRAMEWORK_NAMES[framework]} · {part}" if framework == "iso" else FRAMEWORK_NAMES[framework]
+            found.append(Part(framework, title, sum(coverage.covered(r) for r in refs), len(refs)))
+    return found
+
+
+def scope_line(coverage: Coverage) -> str:
+    """The SOC 2 categories left out, named once ("Privacy: not in scope")."""
+    out = coverage.programme.out_of_scope()
+    return f"SOC 2 {', '.join(out)}: not in scope (`scope` to change)." if out else ""
 
 
 def status(req: Request, args: str) -> Reply:
@@ -55,18 +91,14 @@ def status(req: Request, args: str) -> Reply:
     if args.strip() and not wanted:
         raise Refusal("Usage: `status`, `status soc2` or `status iso`.", kind="usage")
     coverage = Coverage.of(req.store, req.workspace)
-    sections = []
-    for framework in [wanted] if wanted else ["soc2", "iso"]:
-        for part, refs in refs_of(framework).items():
-            done = sum(coverage.covered(r) for r in refs)
-            fraction = done / len(refs) if refs else 0.0
-            title = f"{FRAMEWORK_NAMES[framework]} · {part}" if framework == "iso" else FRAMEWORK_NAMES[framework]
-            sections.append(Section(title=title, progress=fraction, lines=(f"{done} of {len(refs)} covered",)))
-    controls = len(catalog().controls)
-    finished = sum(1 for c in catalog().controls if c.name in coverage.finished)
-    footer = (f"{finished} of {controls} controls finished (done or not applicable), {len(coverage.active)} in "
-              f"progress. One finished control counts for both frameworks. `gap iso` or `gap soc2` lists what is "
-              "missing.")
+    frameworks = (wanted,) if wanted else ("soc2", "iso")
+    sections = [part.section() for part in parts(coverage, frameworks)]
+    controls = coverage.programme.controls()
+    finished = sum(1 for c in controls if c.name in coverage.finished)
+    scope = scope_line(coverage) if "soc2" in frameworks else ""
+    footer = (f"{finished} of {len(controls)} controls finished (done or not applicable), {len(coverage.active)} "
+              f"in progress. One finished control counts for both frameworks. {scope + ' ' if scope else ''}"
+              "`gap iso` or `gap soc2` lists what is missing.")
     return sections_reply("Compliance status:", sections, "status", footer)
 
 
@@ -78,13 +110,18 @@ def gap(req: Request, args: str) -> Reply:
     coverage = Coverage.of(req.store, req.workspace)
     cat = catalog()
     mapped, unmapped, clauses = [], [], []
-    for refs in refs_of(framework).values():
+    for refs in refs_of(framework, coverage.programme).values():
         for ref in refs:
             if coverage.covered(ref):
                 continue
             title = cat.soc2[ref].title if framework == "soc2" else cat.iso[ref].title
-            controls = cat.controls_for(ref)
-            line = f"{ref} {title}" + (f" — {_controls_state(req, coverage, controls)}" if controls else "")
+            controls = coverage.programme.controls_for(ref)
+            own = coverage.active.get(ref)
+            state = _controls_state(req, coverage, controls) if controls else ""
+            if own:
+                state = "; ".join(filter(None, (f"{ref} itself ({label(req.store, req.workspace, own.owner)}, "
+                                                f"{due_words(own.due, req.today)})", state)))
+            line = f"{ref} {title}" + (f" — {state}" if state else "")
             if ref.startswith("Clause"):
                 clauses.append(line)
             elif controls:
@@ -98,12 +135,15 @@ def gap(req: Request, args: str) -> Reply:
         sections.append(Section(title=f"{name} {items} not yet covered ({len(mapped)})", lines=tuple(mapped)))
     if unmapped:
         sections.append(Section(title=f"{name} {items} no control in the table covers ({len(unmapped)})",
-                                lines=tuple(unmapped) + ("Address them directly, or record `na <ref> <why>`.",)))
+                                lines=tuple(unmapped) + ("Assign them themselves (`assign <ref> to @person`), add a "
+                                                         "control of your own, or record `na <ref> <why>`.",)))
     if clauses:
-        sections.append(Section(title=f"Clauses 4–10, the ISMS itself ({len(clauses)})", lines=tuple(clauses)))
+        sections.append(Section(title=f"Clauses 4–10, the ISMS itself ({len(clauses)})",
+                                lines=tuple(clauses) + ("Assign each clause to an owner: `assign Clause 9.3 to @person`.",)))
+    scope = scope_line(coverage) if framework == "soc2" else ""
     if not sections:
-        return Reply(f"No gaps: every {name} reference is covered.", kind="gap")
-    return sections_reply(f"Gaps in {name}:", sections, "gap")
+        return Reply(f"No gaps: every {name} reference is covered." + (f" {scope}" if scope else ""), kind="gap")
+    return sections_reply(f"Gaps in {name}:", sections, "gap", scope)
 
 
 def _controls_state(req: Request, coverage: Coverage, controls) -> str:

@@ -10,6 +10,7 @@ from datetime import date, timedelta, timezone
 from urllib.parse import urlsplit
 
 from handlers.dates import DateError, next_due, parse_due
+from handlers.programme import Programme, activity_lines, is_requirement, requirement
 from handlers.roles import Refusal, Request, label, require_admin, require_owner_or_admin, resolve_person
 from handlers.replies import sections_reply
 from handlers.types import Action, Command, Reply, Section
@@ -48,24 +49,33 @@ def refs_in(text: str) -> list[str]:
     return found
 
 
-def resolve_control(text: str, command_for) -> Control:
-    """The control `text` names: exactly, by reference (the covering controls are offered when several),
-    or fuzzily (offered when unsure). `command_for(name)` is the command a choice button sends."""
+ITSELF = "itself"  # `assign A.8.1 itself to @x`: a task for the requirement, not for a control covering it
+
+
+def resolve_control(req: Request, text: str, command_for) -> Control:
+    """The control `text` names: exactly (the table's or the workspace's own), by reference (the covering
+    controls and the requirement itself are offered; a requirement nothing covers is taken itself), or
+    fuzzily (offered when unsure). `command_for(name)` is the command a choice button sends."""
     text = text.strip()
-    exact = catalog().control(text)
+    programme = Programme.of(req.store, req.workspace)
+    exact = programme.control(text)
     if exact:
         return exact
-    refs = refs_in(text)
+    itself = re.fullmatch(rf"(?is)(.+?)\s+{ITSELF}", text)
+    refs = [r for r in refs_in(itself[1] if itself else text) if is_requirement(r)]
+    if len(refs) == 1 and (itself or _only_a_reference(text)):
+        covering = programme.controls_for(refs[0])
+        if itself or not covering:
+            return requirement(refs[0])
+        raise _choices(f"{refs[0]} is covered by {len(covering)} control{'s' * (len(covering) != 1)}. Which one, "
+                       "or the requirement itself?", list(covering), command_for, itself=refs[0])
     if refs:
-        covering = list(dict.fromkeys(c for ref in refs for c in catalog().controls_for(ref)))
-        shown = ", ".join(refs)
-        if not covering:
-            raise Refusal(f"No control in the table covers {shown}. Ask `what is {refs[0]}` for its title, "
-                          f"or record it with `na {refs[0]} <justification>` if it does not apply.",
-                          kind="unknown_control", field="control")
-        if len(covering) == 1:
-            return covering[0]
-        raise _choices(f"{shown} is covered by {len(covering)} controls. Which one?", covering, command_for)
+        covering = list(dict.fromkeys(c for ref in refs for c in programme.controls_for(ref)))
+        raise _choices(f"{', '.join(refs)} name several requirements. Which control, or assign each "
+                       "requirement itself?", covering, command_for)
+    own = _sure_custom(programme, text)
+    if own:
+        return own
     matches = match_controls(text, limit=MAX_CHOICES)
     best = matches[0][1] if matches else 0
     if best >= SURE_SCORE and (len(matches) == 1 or matches[1][1] <= best - SURE_MARGIN):
@@ -77,9 +87,39 @@ def resolve_control(text: str, command_for) -> Control:
                   "reference (e.g. `CC6.1`, `A.8.1`).", kind="unknown_control", field="control")
 
 
-def _choices(question: str, controls: list[Control], command_for) -> Refusal:
-    names = "\n".join(f"• {c.name}" for c in controls)
+def _sure_custom(programme: Programme, text: str) -> Control | None:
+    """A workspace's own control named with typos (the same bar as the table's controls)."""
+    from rapidfuzz import fuzz
+
+    scored = sorted(((fuzz.WRatio(text.casefold(), c.name.casefold()), c) for c in programme.custom),
+                    key=lambda pair: -pair[0])
+    if scored and scored[0][0] >= SURE_SCORE and (len(scored) == 1 or scored[1][0] <= scored[0][0] - SURE_MARGIN):
+        return scored[0][1]
+    return None
+
+
+def subject_of(req: Request, text: str) -> str:
+    """The exact subject a task may be for: a control of the table or of the workspace, or a requirement
+    (`Clause 9.3`, `A.5.23`); '' when `text` is none of them exactly."""
+    found = Programme.of(req.store, req.workspace).control(text)
+    if found:
+        return found.name
+    refs = refs_in(text)
+    return refs[0] if len(refs) == 1 and is_requirement(refs[0]) and _only_a_reference(text) else ""
+
+
+def _only_a_reference(text: str) -> bool:
+    """`A.8.1`, `clause 9.3`, `Annex A 8.1`: nothing but one reference (not a control's name around it)."""
+    from knowledge.references import find_refs
+
+    return bool(re.fullmatch(r"(?i)(?:clause|section|annex|a|cc|pi|p|c|§|[\s.\-\d])+", text)) and len(find_refs(text)) == 1
+
+
+def _choices(question: str, controls: list[Control], command_for, itself: str = "") -> Refusal:
+    names = "\n".join(f"• {c.name}" for c in controls) + (f"\n• {itself} itself (the requirement)" if itself else "")
     actions = tuple(Action(c.name, command_for(c.name)) for c in controls[:MAX_CHOICES])
+    if itself:
+        actions += (Action(f"{itself} itself", command_for(f"{itself} {ITSELF}")),)
     return Refusal(f"{question}\n{names}", actions=actions, kind="choose_control", field="control")
 
 
@@ -96,6 +136,10 @@ def resolve_task(req: Request, text: str):
     if not text:
         raise Refusal("Which task? Give its number (see `tasks`) or its control's name.", kind="usage")
     with_tasks = set(req.store.control_statuses(req.workspace))
+    subject = subject_of(req, text)
+    if subject in with_tasks:
+        return req.store.active_task_for(req.workspace, subject) or \
+            req.store.tasks(req.workspace, control=subject, statuses=None)[-1]
     for control, score in match_controls(text, limit=MAX_CHOICES):
         if score >= SURE_SCORE and control.name in with_tasks:
             active = req.store.active_task_for(req.workspace, control.name)
@@ -113,8 +157,8 @@ def split_task(req: Request, args: str) -> tuple[object, str]:
         return resolve_task(req, words[0]), args.split(None, 1)[1] if len(words) > 1 else ""
     for size in head_sizes(len(words) - 1):
         head = " ".join(words[:size])
-        control = catalog().control(head)
-        if control and req.store.tasks(req.workspace, control=control.name, statuses=None, limit=1):
+        subject = subject_of(req, head)
+        if subject and req.store.tasks(req.workspace, control=subject, statuses=None, limit=1):
             return resolve_task(req, head), " ".join(words[size:])
     for size in head_sizes(len(words) - 1):  # then typos, still whole words
         try:
@@ -210,7 +254,7 @@ def assign(req: Request, args: str) -> Reply:
     def command_for(name: str) -> str:
         return f"assign {name} to {match['who']}{match['rest']}"
 
-    control = resolve_control(match["control"], command_for)
+    control = resolve_control(req, match["control"], command_for)
     owner = resolve_person(req, match["who"])
     if owner.user_id != req.actor.user_id and not req.is_admin:
         raise Refusal(f"Members can assign controls only to themselves; ask an admin to assign {control.name} "
@@ -223,13 +267,24 @@ def assign(req: Request, args: str) -> Reply:
                       field="control")
     due = parse_date(req, due_text) if due_text else None
     if recurrence and due is None:
-        due = next_due(req.today, recurrence)
+        raise Refusal(f"Every {recurrence} from when? Give the first due date: `assign {control.name} to "
+                      f"{match['who']} due <date> every {recurrence}`.", kind="usage", field="date")
     task = req.store.create_task(req.workspace, control.name, owner.user_id, req.actor.user_id, due=due,
                                  recurrence=recurrence, note=note)
     repeat = f", every {recurrence}" if recurrence else ""
-    counts = f"It counts for SOC 2 {', '.join(control.soc2)} and ISO 27001 {', '.join(control.iso)}."
-    return one_task_reply(req, f"Assigned {control.name} to {owner.label} as task {task.id}, "
-                          f"{due_words(due, req.today)}{repeat}. {counts}", task, "assign")
+    text = (f"Assigned {control.name} to {owner.label} as task {task.id}, {due_words(due, req.today)}{repeat}. "
+            f"{counts_for(control)}")
+    sections = [task_section(req, task)]
+    activity = activity_lines(control.name)
+    if activity:
+        sections.append(Section(title=f"{control.name}: {catalog().iso[control.name].title}", lines=activity))
+    return sections_reply(text, sections, "assign")
+
+
+def counts_for(control: Control) -> str:
+    sides = ([f"SOC 2 {', '.join(control.soc2)}"] if control.soc2 else []) + (
+        [f"ISO 27001 {', '.join(control.iso)}"] if control.iso else [])
+    return f"It counts for {' and '.join(sides)}."
 
 
 def _assign_options(rest: str) -> tuple[str, str | None, str]:
@@ -442,24 +497,23 @@ def not_applicable(req: Request, args: str) -> Reply:
     """`na <control or reference> <justification>` for the Statement of Applicability: applicability is
     the SoA's content, an admin's decision whoever owns the control's task."""
     require_admin(req, "decide what does not apply (the Statement of Applicability)")
-    subject, justification = _split_subject(args)
+    subject, justification = _split_subject(req, args)
     if len(justification.split()) < 2:
         raise Refusal(f"Please give a few words of why {subject} does not apply; auditors read them in the "
                       "Statement of Applicability: `na <control> <why it does not apply>`.", kind="usage")
     if subject.startswith("Clause"):
         raise Refusal(f"{subject} is part of the ISMS itself (clauses 4–10): it is required for certification "
                       "and cannot be marked not applicable.", kind="bad_state")
-    if subject not in catalog().iso and subject not in catalog().soc2:
-        active = req.store.active_task_for(req.workspace, subject)
-        if active:
-            req.store.update_task(req.workspace, active.id, req.actor.user_id, "na", old=active.status, new="na",
-                                  status="na")
+    active = req.store.active_task_for(req.workspace, subject)
+    if active:
+        req.store.update_task(req.workspace, active.id, req.actor.user_id, "na", old=active.status, new="na",
+                              status="na")
     req.store.set_na(req.workspace, subject, justification[:1000], req.actor.user_id)
     return Reply(f"Recorded {subject} as not applicable: {justification[:1000]}", kind="na")
 
 
-def _split_subject(args: str) -> tuple[str, str]:
-    """(control name or canonical reference, justification) from `na` arguments."""
+def _split_subject(req: Request, args: str) -> tuple[str, str]:
+    """(control name or canonical reference, the rest) from `na`/`applicable` arguments."""
     words = args.split()
     if not words:
         raise Refusal("Usage: `na <control> <justification>`.", kind="usage")
@@ -467,8 +521,9 @@ def _split_subject(args: str) -> tuple[str, str]:
         refs = refs_in(" ".join(words[:size]))
         if len(refs) == 1 and (refs[0] in catalog().iso or refs[0] in catalog().soc2):
             return refs[0], " ".join(words[size:])
+    programme = Programme.of(req.store, req.workspace)
     for size in head_sizes(len(words)):
-        control = catalog().control(" ".join(words[:size]))
+        control = programme.control(" ".join(words[:size]))
         if control:
             return control.name, " ".join(words[size:])
     for size in head_sizes(len(words) - 1):
@@ -479,6 +534,43 @@ def _split_subject(args: str) -> tuple[str, str]:
     raise Refusal(f"I can't tell which control {args[:60]!r} names. Write its exact name or reference first, "
                   "e.g. `na Data Center Physical Access we run no data centre of our own`.",
                   kind="unknown_control")
+
+
+def applicable(req: Request, args: str) -> Reply:
+    """`applicable <control or reference>`: undo `na` (admins); a task it had closed is open again."""
+    require_admin(req, "decide what applies (the Statement of Applicability)")
+    subject, rest = _split_subject(req, args)
+    if rest.strip():
+        raise Refusal(f"Usage: `applicable <control or reference>`; I read {subject} and then {rest[:60]!r}.",
+                      kind="usage")
+    before = req.store.clear_na(req.workspace, subject, req.actor.user_id)
+    if before is None:
+        raise Refusal(f"{subject} was not marked not applicable; nothing to undo.", kind="bad_state",
+                      field="control")
+    closed = req.store.tasks(req.workspace, control=subject, statuses=("na",))
+    text = f"{subject} applies again (it was not applicable: {before.justification})."
+    if closed and not req.store.active_task_for(req.workspace, subject):
+        task = req.store.update_task(req.workspace, closed[-1].id, req.actor.user_id, "applicable", old="na",
+                                     new="open", status="open")
+        return one_task_reply(req, f"{text} Task {task.id} is open again.", task, "applicable")
+    return Reply(text, kind="applicable")
+
+
+def unblock(req: Request, args: str) -> Reply:
+    """`unblock <task>`: the block is cleared; the task goes back to the state it had before."""
+    task = resolve_task(req, args)
+    require_owner_or_admin(req, task)
+    if task.status != "blocked":
+        raise Refusal(f"Task {task.id} is {STATUS_WORDS[task.status]}, not blocked.", kind="bad_state", field="task")
+    task = _unblocked(req, task)
+    return one_task_reply(req, f"Task {task.id} ({task.control}) is no longer blocked.", task, "unblock")
+
+
+def _unblocked(req: Request, task):
+    blocks = [e for e in req.store.events(req.workspace, task.id) if e.action == "block"]
+    before = blocks[-1].old if blocks and blocks[-1].old in ("open", "in_progress") else "open"
+    return req.store.update_task(req.workspace, task.id, req.actor.user_id, "unblock", old=task.blocked_reason,
+                                 new=before, status=before, blocked_reason="")
 
 
 def history(req: Request, args: str) -> Reply:
@@ -515,8 +607,9 @@ def is_task_number(text: str) -> bool:
 
 
 def names_task(args: str) -> bool:
-    """`done 3`, `done disk encryption`: a task number or a control's name (else it is a question)."""
-    return not args or is_task_number(args) or _names_control(args)
+    """`done 3`, `done disk encryption`, `done A.5.23`: a task number, a control's name or a requirement
+    (else it is a question)."""
+    return not args or is_task_number(args) or _only_a_reference(args) or _names_control(args)
 
 
 def _names_control(text: str) -> bool:
@@ -571,6 +664,9 @@ COMMANDS = (
             needs_args=True, accepts=_names_link),
     Command("na", "na <control or reference> <justification>", "not applicable, with the reason the Statement "
             "of Applicability shows (admins)", not_applicable, needs_args=True),
+    Command("applicable", "applicable <control or reference>", "undo `na`: it applies again (admins)", applicable,
+            needs_args=True),
+    Command("unblock", "unblock <task>", "clear a task's block", unblock, needs_args=True, accepts=names_task),
     Command("history", "history <task>", "the audit trail of a task", history, needs_args=True,
             accepts=names_task),
 )

@@ -42,11 +42,30 @@ class Soc2Item:
 
 
 @dataclass(frozen=True)
+class IsmsActivity:
+    """What a clause of 4–10 asks a company to do, and what an auditor asks to see, in our own words."""
+
+    ref: str  # "Clause 9.3"
+    activity: str
+    evidence: str
+
+
+# SOC 2 categories a company may put in its scope; every other criterion is Security (always in scope)
+SOC2_OPTIONAL = ("Availability", "Confidentiality", "Processing Integrity", "Privacy")
+
+
+@dataclass(frozen=True)
 class Catalog:
     controls: tuple[Control, ...]
     iso: dict[str, IsoItem]
     soc2: dict[str, Soc2Item]
     iso2013: dict[str, tuple[str, tuple[str, ...]]]  # 2013 ref -> (2013 title, 2022 refs)
+    isms: dict[str, IsmsActivity] = None  # "Clause 4.1" -> its activity; every clause has one
+
+    def soc2_category(self, ref: str) -> str:
+        """"Security" for the common criteria, else the optional category (Availability, ..., Privacy)."""
+        category = self.soc2[ref].category
+        return category if category in SOC2_OPTIONAL else "Security"
 
     def control(self, name: str) -> Control | None:
         folded = name.casefold()
@@ -127,7 +146,22 @@ def load(data_dir: Path = DATA_DIR) -> Catalog:
                 raise DataError(f"{where}: unknown ISO 27001:2022 reference {ref}")
         controls.append(control)
 
-    return Catalog(tuple(controls), iso, soc2, iso2013)
+    return Catalog(tuple(controls), iso, soc2, iso2013, _isms(data_dir, iso))
+
+
+def _isms(data_dir: Path, iso: dict[str, IsoItem]) -> dict[str, IsmsActivity]:
+    found = {}
+    for line, row in _rows(data_dir / "isms_clauses.csv", ("ref", "activity", "evidence")):
+        ref = _iso_ref(row["ref"])
+        if ref not in iso or not ref.startswith("Clause"):
+            raise DataError(f"isms_clauses.csv:{line}: {ref} is not a clause of ISO 27001:2022")
+        if ref in found:
+            raise DataError(f"isms_clauses.csv:{line}: {ref} appears twice")
+        found[ref] = IsmsActivity(ref, row["activity"], row["evidence"])
+    missing = [ref for ref in iso if ref.startswith("Clause") and ref not in found]
+    if missing:
+        raise DataError(f"isms_clauses.csv: no activity for {', '.join(missing)}")
+    return found
 
 
 @functools.cache

@@ -30,6 +30,21 @@ def test_bad_dates(text, reason):
         parse_due(text, TODAY)
 
 
+def test_a_month_day_passed_lately_is_asked_about_with_both_readings():
+    with pytest.raises(DateError) as refused:
+        parse_due("Dec 1", date(2026, 12, 8))
+    assert "2026-12-01" in str(refused.value) and "2027-12-01" in str(refused.value)
+    with pytest.raises(DateError, match="in the past"):
+        parse_due("yesterday", TODAY)
+
+
+def test_a_weekday_is_this_weeks_and_next_weekday_the_one_after():
+    monday = date(2026, 3, 2)
+    assert parse_due("friday", monday) == date(2026, 3, 6)
+    assert parse_due("this friday", monday) == date(2026, 3, 6)
+    assert parse_due("next friday", monday) == date(2026, 3, 13)
+
+
 def test_today_follows_the_persons_time_zone():
     instant = datetime(2026, 3, 1, 23, 30, tzinfo=timezone.utc)
     assert today_in("UTC", instant) == date(2026, 3, 1)

@@ -83,18 +83,38 @@ def test_assign_ambiguous_name_offers_choices_and_changes_nothing(team):
     assert "assign Encryption at Rest to @bob due friday" in values
 
 
-def test_assign_by_reference_offers_the_covering_controls(team):
+def test_assign_by_reference_offers_the_covering_controls_and_the_requirement_itself(team):
     reply = assert_refused_unchanged(team, "assign CC6.1 to @bob", expect="covered by 16 controls")
-    assert "assign Disk Encryption to @bob" in [a.value for a in reply.actions]
+    values = [a.value for a in reply.actions]
+    assert "assign Disk Encryption to @bob" in values and "assign CC6.1 itself to @bob" in values
+    say(team, "assign CC6.1 itself to @bob")
+    assert team.store.task("T1", 1).control == "CC6.1"
 
 
-def test_assign_by_reference_with_one_control_takes_it(team):
-    say(team, "assign A.5.7 to @bob")
+def test_assign_by_reference_with_one_control_offers_it_and_the_requirement(team):
+    reply = assert_refused_unchanged(team, "assign A.5.7 to @bob", expect="or the requirement itself")
+    assert [a.value for a in reply.actions] == ["assign Threat Intelligence to @bob", "assign A.5.7 itself to @bob"]
+    say(team, reply.actions[0].value)
     assert team.store.task("T1", 1).control == "Threat Intelligence"
 
 
-def test_assign_reference_no_control_covers(team):
-    assert_refused_unchanged(team, "assign A.5.23 to @bob", expect="No control in the table covers A.5.23")
+def test_a_requirement_no_control_covers_is_assigned_itself_and_covers_it(team):
+    reply = say(team, "assign A.5.23 to @bob due 2026-04-01")
+    assert reply.kind == "assign" and team.store.task("T1", 1).control == "A.5.23"
+    assert "ISO 27001 A.5.23" in reply.text
+    say(team, "done A.5.23", user="UBOB")
+    assert "1 of 93 covered" in say(team, "status iso").text
+    assert "A.5.23" not in say(team, "gap iso").text
+
+
+def test_a_clause_is_assigned_with_its_isms_activity_and_help_shows_it(team):
+    reply = say(team, "assign clause 9.3 to @bob due 2026-06-30 every year")
+    assert team.store.task("T1", 1).control == "Clause 9.3"
+    assert "Management review" in reply.text and "Evidence an auditor asks for" in reply.text
+    shown = say(team, "help 1", user="UBOB").text
+    assert "Evidence an auditor asks for" in shown
+    say(team, "done 1", user="UBOB")
+    assert "1 of 34 covered" in say(team, "status iso").text
 
 
 def test_unknown_control(team):
@@ -135,9 +155,9 @@ def test_assign_junk_options_and_usage(team):
     assert_refused_unchanged(team, "assign", expect="Usage")
 
 
-def test_recurring_without_due_starts_one_period_out(team):
-    say(team, "assign Vendor Review to @bob every year")
-    assert team.store.task("T1", 1).due == date(2027, 3, 2)
+def test_recurring_without_due_asks_for_the_first_date(team):
+    reply = assert_refused_unchanged(team, "assign Vendor Review to @bob every year", expect="from when")
+    assert reply.field == "date"
 
 
 # ----- task updates ---------------------------------------------------------------------------
@@ -212,7 +232,9 @@ def test_reassign(assigned):
 def test_due_and_snooze(assigned):
     say(assigned, "due 1 end of month", user="UBOB")
     assert assigned.store.task("T1", 1).due == date(2026, 3, 31)
-    say(assigned, "due Disk Encryption next friday", user="UBOB")
+    say(assigned, "due Disk Encryption next friday", user="UBOB")  # Monday 2 March: next week's friday
+    assert assigned.store.task("T1", 1).due == date(2026, 3, 13)
+    say(assigned, "due 1 friday", user="UBOB")  # this week's
     assert assigned.store.task("T1", 1).due == date(2026, 3, 6)
     assert_refused_unchanged(assigned, "due 1 2025-12-01", expect="in the past")
     assert_refused_unchanged(assigned, "due 1 someday", expect="couldn't read")

@@ -26,16 +26,16 @@ def run(args: argparse.Namespace) -> int:
     if fmt == "xlsx" and not args.out:
         print("complybot export: --format xlsx needs --out PATH", file=sys.stderr)
         return 2
-    header, rows = table(args.what, args.workspace, args.db)
+    preamble, header, rows = table(args.what, args.workspace, args.db)
     if not args.out:
-        write_csv(sys.stdout, header, rows)
+        write_csv(sys.stdout, header, rows, preamble)
         return 0
     try:
         if fmt == "xlsx":
-            write_xlsx(args.out, SHEET_TITLES[args.what], header, rows)
+            write_xlsx(args.out, SHEET_TITLES[args.what], header, rows, preamble)
         else:
             with open(args.out, "w", encoding="utf-8", newline="") as handle:
-                write_csv(handle, header, rows)
+                write_csv(handle, header, rows, preamble)
     except OSError as error:
         print(f"complybot export: cannot write {args.out}: {error.strerror}", file=sys.stderr)
         return 1
@@ -44,17 +44,21 @@ def run(args: argparse.Namespace) -> int:
 
 
 def table(what: str, workspace: str, db_path: str | None):
+    """(preamble rows, header, rows): the SoA's preamble is its header block (organisation, scope ...)."""
+    from datetime import datetime, timezone
+
     from handlers import exports
 
     if what == "mapping":
-        return exports.mapping()
+        return [], *exports.mapping()
     from bot.config import database_path
     from bot.store import Store
 
     store = Store.open(db_path or database_path())
     try:
         builder = {"soa": exports.soa, "tasks": exports.tasks, "audit-log": exports.audit_log}[what]
-        return builder(store, workspace)
+        preamble = exports.soa_preamble(store, workspace, datetime.now(timezone.utc).date()) if what == "soa" else []
+        return preamble, *builder(store, workspace)
     finally:
         store.close()
 
@@ -72,34 +76,48 @@ def _is_number(value: str) -> bool:
         return False
 
 
-def write_csv(handle, header: list[str], rows: list[list[str]]) -> None:
+def write_csv(handle, header: list[str], rows: list[list[str]], preamble: list[list[str]] = ()) -> None:
+    """The preamble's rows, an empty row, then the table."""
     import csv
 
     writer = csv.writer(handle)
+    if preamble:
+        writer.writerows([safe_cell(cell) for cell in row] for row in preamble)
+        writer.writerow([])
     writer.writerow(header)
     writer.writerows([safe_cell(cell) for cell in row] for row in rows)
 
 
-def write_xlsx(path: str, title: str, header: list[str], rows: list[list[str]]) -> None:
+def write_xlsx(path: str, title: str, header: list[str], rows: list[list[str]],
+               preamble: list[list[str]] = ()) -> None:
+    """One sheet: the preamble (label, value) rows in bold labels, an empty row, then the table with a
+    bold, frozen, filtered header row."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
     book = Workbook()
     sheet = book.active
     sheet.title = title[:31]
+    for label, value in preamble:
+        sheet.append([label, value])
+        sheet.cell(sheet.max_row, 1).font = Font(bold=True)
+    first = len(preamble) + 2 if preamble else 1  # the table's header row
+    if preamble:
+        sheet.append([])
     sheet.append(header)
     for row in rows:
         sheet.append(row)
-    for cells in sheet.iter_rows(min_row=2):
+    for cells in sheet.iter_rows(min_row=1):
         for cell in cells:
             if isinstance(cell.value, str) and cell.value.startswith("="):
                 cell.data_type = "s"  # text, never a formula
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-    for cell in sheet[1]:
+            if cell.row > first:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for cell in sheet[first]:
         cell.font = Font(bold=True)
-    sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = sheet.dimensions
+    sheet.freeze_panes = f"A{first + 1}"
+    sheet.auto_filter.ref = f"A{first}:{sheet.cell(first, len(header)).column_letter}{sheet.max_row}"
     for column, name in enumerate(header, start=1):
         longest = max([len(name)] + [len(str(r[column - 1]).split("\n")[0]) for r in rows[:200]])
-        sheet.column_dimensions[sheet.cell(1, column).column_letter].width = min(max(longest + 2, 8), 60)
+        sheet.column_dimensions[sheet.cell(first, column).column_letter].width = min(max(longest + 2, 8), 60)
     book.save(path)
