@@ -23,6 +23,10 @@ from handlers.status import Coverage, parts, refs_of, scope_line
 from handlers.replies import sections_reply
 from handlers.types import Command, Reply, Section
 
+START_LINES = ("No tasks yet. Give a first control an owner: `assign user access review to @alice due in 2 weeks`; "
+               "a clause too: `assign Clause 9.3 to @alice`.",
+               "Then `status` shows the progress of both frameworks, `gap iso` what is missing, and `help` every "
+               "command.")
 WEEK = timedelta(days=7)
 MAX_LINES = 10  # per section; the rest is counted, so a digest of 10,000 tasks stays readable
 TOP_GAPS = 5
@@ -59,6 +63,8 @@ def compose(store, workspace: str, now: datetime, tz: str = "UTC") -> Reply:
                              [f"#{t.id} {t.control} — {who(t.owner)}, {t.due:%a %d %b}" for t in soon],
                              "Nothing due in the next 7 days."))
     sections.append(_listing("Top gaps", _top_gaps(coverage, who), "No gaps: every reference is covered."))
+    if not store.count_tasks(workspace):  # a newcomer's first digest says how to begin, first
+        sections.insert(0, Section(title="Getting started", lines=START_LINES))
     headline = f"Weekly compliance digest — week of {today - timedelta(days=today.weekday()):%d %b %Y}"
     return sections_reply(headline, sections, "digest")
 

@@ -6,7 +6,7 @@ Each command takes a `Request` and the text after the command word, returns a `R
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 from handlers.dates import DateError, next_due, parse_due
@@ -216,15 +216,24 @@ def describe(req: Request, task, refs: str = "") -> str:
     return " · ".join(parts)
 
 
-def task_actions(task) -> tuple[Action, ...]:
+def task_actions(task, req: Request) -> tuple[Action, ...]:
+    """The buttons of a task that the person looking may press (a member: only on their own tasks, and
+    never Reassign)."""
+    may_change = req.is_admin or task.owner == req.actor.user_id
+    if not may_change:
+        return ()
     if not task.active:
         return (Action("Reopen", f"reopen {task.id}"),)
-    return (Action("Done", f"done {task.id}", "primary"), Action("Snooze 1 week", f"snooze {task.id} 7"),
-            Action("Reassign", f"reassign {task.id}"))
+    actions = [Action("Done", f"done {task.id}", "primary"), Action("Snooze 1 week", f"snooze {task.id} 7")]
+    if task.status == "blocked":
+        actions.append(Action("Unblock", f"unblock {task.id}"))
+    if req.is_admin:
+        actions.append(Action("Reassign", f"reassign {task.id}"))
+    return tuple(actions)
 
 
 def task_section(req: Request, task, refs: str = "") -> Section:
-    return Section(lines=(describe(req, task, refs),), actions=task_actions(task))
+    return Section(lines=(describe(req, task, refs),), actions=task_actions(task, req))
 
 
 def task_reply(req: Request, headline: str, tasks: list, kind: str = "tasks", refs_of=None,
@@ -263,7 +272,7 @@ def assign(req: Request, args: str) -> Reply:
     if current:
         raise Refusal(f"{control.name} is already owned by {label(req.store, req.workspace, current.owner)} "
                       f"(task {current.id}, {due_words(current.due, req.today)}). To change its owner: "
-                      f"`reassign {current.id} to @person`.", actions=task_actions(current), kind="already_owned",
+                      f"`reassign {current.id} to @person`.", actions=task_actions(current, req), kind="already_owned",
                       field="control")
     due = parse_date(req, due_text) if due_text else None
     if recurrence and due is None:
@@ -352,15 +361,24 @@ def framework_of(word: str) -> str | None:
 
 
 def done(req: Request, args: str) -> Reply:
-    task = resolve_task(req, args)
+    """`done <task>`; `done <task> now` finishes a just-created next occurrence without asking."""
+    confirmed = re.search(r"(?i)\s+now$", args.strip())
+    task = resolve_task(req, args.strip()[:confirmed.start()] if confirmed else args)
     require_owner_or_admin(req, task)
     if task.status == "done":
-        raise Refusal(f"Task {task.id} ({task.control}) is already done.", actions=task_actions(task),
+        raise Refusal(f"Task {task.id} ({task.control}) is already done.", actions=task_actions(task, req),
                       kind="already_done")
+    if not confirmed and _fresh_occurrence(req, task):
+        return Reply(f"Task {task.id} is the next {task.recurrence}'s {task.control}, due {task.due:%Y-%m-%d}, "
+                     "created just now when the previous one was finished. Finish it now as well?",
+                     actions=(Action("Finish it now", f"done {task.id} now", "primary"),), ephemeral=True,
+                     kind="done_confirm", outcome="prompt")
     now = req.ctx.clock.now().astimezone(timezone.utc).isoformat(timespec="seconds")
     finished = req.store.update_task(req.workspace, task.id, req.actor.user_id, "done", old=task.status, new="done",
-                                     status="done", done_at=now, snoozed_until=None)
+                                     status="done", done_at=now, snoozed_until=None, blocked_reason="")
     text = f"Done: task {task.id}, {task.control}. Well done!"
+    if task.status == "blocked":
+        text += f" It was blocked ({task.blocked_reason}); the block is cleared."
     sections = [task_section(req, finished)]
     if task.recurrence:
         due = next_due(task.due or req.today, task.recurrence)
@@ -371,6 +389,16 @@ def done(req: Request, args: str) -> Reply:
                  "the previous due date).")
         sections.append(task_section(req, following))
     return sections_reply(text, sections, "done")
+
+
+FRESH_OCCURRENCE_MINUTES = 60  # a next occurrence this new being finished is most likely a second press of Done
+
+
+def _fresh_occurrence(req: Request, task) -> bool:
+    if not (task.previous_id and task.recurrence and task.due and task.due > req.today):
+        return False
+    age = abs(req.ctx.clock.now() - datetime.fromisoformat(task.created_at))  # the store stamps wall-clock time
+    return age < timedelta(minutes=FRESH_OCCURRENCE_MINUTES)
 
 
 def start(req: Request, args: str) -> Reply:
@@ -392,7 +420,7 @@ def reopen(req: Request, args: str) -> Reply:
     other = req.store.active_task_for(req.workspace, task.control)
     if other and other.id != task.id:
         raise Refusal(f"{task.control} already has an open task: {other.id}. Work on that one instead.",
-                      actions=task_actions(other), kind="bad_state")
+                      actions=task_actions(other, req), kind="bad_state")
     task = req.store.update_task(req.workspace, task.id, req.actor.user_id, "reopen", old=task.status, new="open",
                                  status="open", blocked_reason="", done_at=None)
     return one_task_reply(req, f"Reopened task {task.id}, {task.control}.", task, "reopen")
@@ -651,7 +679,7 @@ COMMANDS = (
             list_tasks, words=("tasks", "my tasks")),
     Command("done", "done <task>", "finish a task (its number or control name); finishing a recurring task "
             "creates the next one, one period after the previous due date", done, needs_args=True,
-            accepts=names_task),
+            accepts=lambda args: names_task(re.sub(r"(?i)\s+now$", "", args))),
     Command("start", "start <task>", "mark a task in progress", start, needs_args=True, accepts=names_task),
     Command("reopen", "reopen <task>", "reopen a finished task", reopen, needs_args=True, accepts=names_task),
     Command("block", "block <task> <reason>", "mark a task blocked and say why", block, needs_args=True,

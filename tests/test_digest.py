@@ -152,3 +152,19 @@ def test_preview_command_prints_the_local_digest(tmp_path):
     other = subprocess.run([sys.executable, "-m", "bot.cli", "digest", "--preview", "--workspace", "T404"],
                            capture_output=True, text=True, env=env, timeout=60)
     assert other.returncode == 1 and "no workspace T404" in other.stderr
+
+
+def test_preview_on_a_fresh_database_prints_an_empty_digest_that_says_how_to_start(tmp_path):
+    env = {"COMPLYBOT_DB": str(tmp_path / "fresh.db"), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-m", "bot.cli", "digest", "--preview"], capture_output=True, text=True,
+                         env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "Weekly compliance digest" in out.stdout and "0 of 93 covered" in out.stdout
+    assert "Getting started" in out.stdout and "assign user access review to @alice" in out.stdout
+
+
+def test_git_ignores_the_databases_a_restore_keeps():
+    from pathlib import Path
+
+    ignored = (Path(__file__).parent.parent / ".gitignore").read_text().split()
+    assert "*.db.before-restore-*" in ignored

@@ -24,11 +24,12 @@ def run(args: argparse.Namespace) -> int:
 
     store = Store.open(args.db)
     try:
-        if store.workspace(args.workspace) is None:
-            known = ", ".join(w["id"] for w in store.workspaces()) or "none yet"
-            print(f"complybot digest: no workspace {args.workspace} in {store.path} (known: {known})", file=sys.stderr)
+        known = [w["id"] for w in store.workspaces()]
+        if store.workspace(args.workspace) is None and known:
+            print(f"complybot digest: no workspace {args.workspace} in {store.path} (known: {', '.join(known)})",
+                  file=sys.stderr)
             return 1
-        write(digest.preview(store, args.workspace, SystemClock().now()))
+        write(digest.preview(store, args.workspace, SystemClock().now()))  # a fresh database: how to start
         return 0
     finally:
         store.close()
