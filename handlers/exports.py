@@ -148,17 +148,17 @@ MAX_SOA_VALUE = 300
 
 
 def soa_command(req, args: str) -> Reply:
-    """`soa` shows the SoA's header block; `soa set <field> <value> ...` (admins) sets it."""
+    """`soa header` shows the SoA's header block; `soa set <field> <value> ...` (admins) sets it."""
     from handlers.roles import Refusal, require_admin, resolve_person
 
     words = args.split(None, 1)
-    if not words:
+    if not words or words[0].casefold() == "header":
         lines = tuple(f"{label}: {value or '(not set)'}" for label, value in
                       soa_preamble(req.store, req.workspace, req.today))
         return sections_reply("Statement of Applicability header:", [Section(lines=lines)], "soa",
                               f"Admins set it: {SOA_USAGE}.")
     if words[0].casefold() != "set" or len(words) < 2:
-        raise Refusal(f"Usage: `soa` or {SOA_USAGE}.", kind="usage")
+        raise Refusal(f"Usage: `soa header` or {SOA_USAGE}.", kind="usage")
     require_admin(req, "set the Statement of Applicability's header")
     pairs = list(_PAIR.finditer(words[1]))
     if not pairs or _PAIR.sub("", words[1]).strip():
@@ -221,7 +221,8 @@ def export_command(req, args: str) -> Reply:
 
 
 def _is_soa_command(args: str) -> bool:
-    return not args or args.split()[0].casefold() == "set"
+    """`soa set ...`, `soa header` ("soa" alone is a question about Statements of Applicability)."""
+    return bool(args) and args.split()[0].casefold() in ("set", "header")
 
 
 def _is_export_command(args: str) -> bool:
@@ -235,7 +236,7 @@ def _starts_with_reference(args: str) -> bool:
 COMMANDS = (
     Command("justify", "justify <reference> <reason>", "why an Annex A control is included, for the Statement of "
             "Applicability (admins)", justify, needs_args=True, accepts=_starts_with_reference),
-    Command("soa", 'soa · soa set org "Acme Ltd" scope "..." version 1.2 approver @person',
+    Command("soa", 'soa header · soa set org "Acme Ltd" scope "..." version 1.2 approver @person',
             "the Statement of Applicability's header block (admins set it)", soa_command, accepts=_is_soa_command),
     Command("export", "export soa", "how to get the Statement of Applicability file (admins)", export_command,
             accepts=_is_export_command),
