@@ -362,3 +362,19 @@ async def test_each_turn_logs_workspace_command_latency_and_only_a_text_prefix(s
     assert all(isinstance(t["latency_ms"], float) for t in turns)
     assert turns[0]["text"].startswith("what ISO") and len(turns[0]["text"]) < 40
     assert "in detail" not in caplog.text
+
+
+async def test_the_unblock_button_on_a_blocked_task_clears_the_block(server, slack, api):
+    await slack.command(ADMIN, "assign Disk Encryption to <@U0OWNER>", hook="assign")
+    await server.settle()
+    await slack.command(OWNER, "block 1 waiting for the MDM vendor", hook="block")
+    await server.settle()
+    blocked = next(c for c in api.to("response_url") if c.path == "/respond/block")
+    labels = [b["text"]["text"] for b in buttons(blocked.blocks())]
+    assert labels == ["Done", "Snooze 1 week", "Unblock"]  # the owner, a member: no Reassign
+    unblock = next(b for b in buttons(blocked.blocks()) if b["text"]["text"] == "Unblock")
+    await slack.press(OWNER, unblock, {"ts": "1800000000.000700", "blocks": blocked.blocks()}, channel="C0TEAM")
+    await server.settle()
+    task = server.store.task(TEAM_ID, 1)
+    assert (task.status, task.blocked_reason) == ("open", "")
+    assert "no longer blocked" in visible(api.to("chat.update")[0])
