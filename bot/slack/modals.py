@@ -83,12 +83,15 @@ def control_options(query: str, limit: int = 20) -> list[dict]:
     from knowledge.references import find_refs
 
     refs = find_refs(query)
+    itself: list[str] = []
     if refs:
         controls = [control for ref in refs for control in catalog().controls_for(ref.ref)]
+        # the requirement itself, as `assign A.5.23 itself to ...` takes it
+        itself = [f"{ref.ref} itself" for ref in refs if ref.ref in catalog().iso or ref.ref in catalog().soc2]
     elif query.strip():
         controls = [control for control, _ in match_controls(query, limit=limit, partial=True)]
     else:
         controls = list(catalog().controls)
-    names = list(dict.fromkeys(control.name for control in controls))[:limit]
+    names = list(dict.fromkeys(control.name for control in controls))[:limit - len(itself)] + itself
     return [{"text": {"type": "plain_text", "text": name[:OPTION_TEXT_LIMIT]}, "value": name[:OPTION_VALUE_LIMIT]}
             for name in names]
