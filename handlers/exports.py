@@ -72,7 +72,7 @@ def _default_inclusion(ref: str, controls: list[str], related: list) -> str:
     """Why an Annex A control is included when nobody wrote why: the controls that implement it."""
     implementing = controls + ([f"a task for {ref} itself"] if any(t.control == ref for t in related) else [])
     if implementing:
-        return "Included to treat identified information security risks; implemented by " + ", ".join(implementing) + "."
+        return f"Included to treat identified information security risks; implemented by {', '.join(implementing)}."
     return "Included to treat identified information security risks; implementing measures to be assigned."
 
 

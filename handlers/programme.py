@@ -63,6 +63,13 @@ def is_requirement(name: str) -> bool:
     return name in catalog().iso or name in catalog().soc2
 
 
+def counts_for(control: Control) -> str:
+    """"It counts for SOC 2 CC8.1 and ISO 27001 A.8.28." (a requirement itself counts for one side only)"""
+    sides = ([f"SOC 2 {', '.join(control.soc2)}"] if control.soc2 else []) + (
+        [f"ISO 27001 {', '.join(control.iso)}"] if control.iso else [])
+    return f"It counts for {' and '.join(sides)}."
+
+
 def activity_lines(ref: str) -> tuple[str, ...]:
     """What a clause of 4–10 asks for and what an auditor wants to see (empty for other references)."""
     item = catalog().isms.get(ref)
@@ -104,8 +111,7 @@ def _add_control(req: Request, args: str) -> Reply:
     soc2, iso = checked_refs(match["refs"])
     note = (match["note"] or "").strip()[:MAX_NOTE]
     req.store.add_custom_control(req.workspace, name, soc2, iso, note, req.actor.user_id)
-    counts = " and ".join((["SOC 2 " + ", ".join(soc2)] if soc2 else []) + (["ISO 27001 " + ", ".join(iso)] if iso else []))
-    return Reply(f"Added your control {name!r}: it counts for {counts}. Assign it like any other: "
+    return Reply(f"Added your control {name!r}. {counts_for(Control(name, soc2, iso))} Assign it like any other: "
                  f"`assign {name} to @person`.", kind="control_add")
 
 
@@ -174,8 +180,9 @@ def scope(req: Request, args: str) -> Reply:
     if not words:
         programme = Programme.of(req.store, req.workspace)
         out = programme.out_of_scope()
-        return Reply(f"SOC 2 scope: {', '.join(programme.scope)}." + (f" Not in scope: {', '.join(out)}." if out else "")
-                     + " Admins change it with `scope soc2 security availability ...`.", kind="scope")
+        left_out = f" Not in scope: {', '.join(out)}." if out else ""
+        return Reply(f"SOC 2 scope: {', '.join(programme.scope)}.{left_out} Admins change it with "
+                     "`scope soc2 security availability ...`.", kind="scope")
     if words[0] not in ("soc2", "soc"):
         raise Refusal("Usage: `scope` or `scope soc2 security [availability] [confidentiality] "
                       "[processing integrity] [privacy]`.", kind="usage")
@@ -205,7 +212,8 @@ def _is_scope_command(args: str) -> bool:
 
 
 COMMANDS = (
-    Command("control", 'control add "<name>" iso <refs> soc2 <refs> [note ...] · control list · control remove "<name>"',
+    Command("control",
+            'control add "<name>" iso <refs> soc2 <refs> [note ...] · control list · control remove "<name>"',
             "a control of your own, counting for the references you name (admins add and remove)", control,
             accepts=_is_control_command),
     Command("scope", "scope · scope soc2 security availability confidentiality",

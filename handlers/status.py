@@ -138,8 +138,8 @@ def gap(req: Request, args: str) -> Reply:
                                 lines=tuple(unmapped) + ("Assign them themselves (`assign <ref> to @person`), add a "
                                                          "control of your own, or record `na <ref> <why>`.",)))
     if clauses:
-        sections.append(Section(title=f"Clauses 4–10, the ISMS itself ({len(clauses)})",
-                                lines=tuple(clauses) + ("Assign each clause to an owner: `assign Clause 9.3 to @person`.",)))
+        hint = "Assign each clause to an owner: `assign Clause 9.3 to @person`."
+        sections.append(Section(title=f"Clauses 4–10, the ISMS itself ({len(clauses)})", lines=(*clauses, hint)))
     scope = scope_line(coverage) if framework == "soc2" else ""
     if not sections:
         return Reply(f"No gaps: every {name} reference is covered." + (f" {scope}" if scope else ""), kind="gap")

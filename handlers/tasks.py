@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 from handlers.dates import DateError, next_due, parse_due
-from handlers.programme import Programme, activity_lines, is_requirement, requirement
+from handlers.programme import Programme, activity_lines, counts_for, is_requirement, requirement
 from handlers.roles import Refusal, Request, label, require_admin, require_owner_or_admin, resolve_person
 from handlers.replies import sections_reply
 from handlers.types import Action, Command, Reply, Section
@@ -98,10 +98,10 @@ def _sure_custom(programme: Programme, text: str) -> Control | None:
     return None
 
 
-def subject_of(req: Request, text: str) -> str:
+def subject_of(req: Request, text: str, programme: Programme | None = None) -> str:
     """The exact subject a task may be for: a control of the table or of the workspace, or a requirement
     (`Clause 9.3`, `A.5.23`); '' when `text` is none of them exactly."""
-    found = Programme.of(req.store, req.workspace).control(text)
+    found = (programme or Programme.of(req.store, req.workspace)).control(text)
     if found:
         return found.name
     refs = refs_in(text)
@@ -112,11 +112,12 @@ def _only_a_reference(text: str) -> bool:
     """`A.8.1`, `clause 9.3`, `Annex A 8.1`: nothing but one reference (not a control's name around it)."""
     from knowledge.references import find_refs
 
-    return bool(re.fullmatch(r"(?i)(?:clause|section|annex|a|cc|pi|p|c|§|[\s.\-\d])+", text)) and len(find_refs(text)) == 1
+    spelled = re.fullmatch(r"(?i)(?:clause|section|annex|a|cc|pi|p|c|§|[\s.\-\d])+", text)
+    return bool(spelled) and len(find_refs(text)) == 1
 
 
 def _choices(question: str, controls: list[Control], command_for, itself: str = "") -> Refusal:
-    names = "\n".join(f"• {c.name}" for c in controls) + (f"\n• {itself} itself (the requirement)" if itself else "")
+    names = "\n".join([f"• {c.name}" for c in controls] + ([f"• {itself} itself (the requirement)"] if itself else []))
     actions = tuple(Action(c.name, command_for(c.name)) for c in controls[:MAX_CHOICES])
     if itself:
         actions += (Action(f"{itself} itself", command_for(f"{itself} {ITSELF}")),)
@@ -155,9 +156,10 @@ def split_task(req: Request, args: str) -> tuple[object, str]:
         raise Refusal("Which task? Give its number (see `tasks`) or its control's name.", kind="usage")
     if re.fullmatch(r"#?\d{1,9}", words[0]):
         return resolve_task(req, words[0]), args.split(None, 1)[1] if len(words) > 1 else ""
+    programme = Programme.of(req.store, req.workspace)
     for size in head_sizes(len(words) - 1):
         head = " ".join(words[:size])
-        subject = subject_of(req, head)
+        subject = subject_of(req, head, programme)
         if subject and req.store.tasks(req.workspace, control=subject, statuses=None, limit=1):
             return resolve_task(req, head), " ".join(words[size:])
     for size in head_sizes(len(words) - 1):  # then typos, still whole words
@@ -165,7 +167,8 @@ def split_task(req: Request, args: str) -> tuple[object, str]:
             return resolve_task(req, " ".join(words[:size])), " ".join(words[size:])
         except Refusal:
             continue
-    raise Refusal(f"I can't find a task in {args[:80]!r}. Start with its number from `tasks`.", kind="unknown_task", field="task")
+    raise Refusal(f"I can't find a task in {args[:80]!r}. Start with its number from `tasks`.", kind="unknown_task",
+                  field="task")
 
 
 def head_sizes(most: int) -> range:
@@ -289,11 +292,6 @@ def assign(req: Request, args: str) -> Reply:
         sections.append(Section(title=f"{control.name}: {catalog().iso[control.name].title}", lines=activity))
     return sections_reply(text, sections, "assign")
 
-
-def counts_for(control: Control) -> str:
-    sides = ([f"SOC 2 {', '.join(control.soc2)}"] if control.soc2 else []) + (
-        [f"ISO 27001 {', '.join(control.iso)}"] if control.iso else [])
-    return f"It counts for {' and '.join(sides)}."
 
 
 def _assign_options(rest: str) -> tuple[str, str | None, str]:
@@ -674,7 +672,8 @@ COMMANDS = (
     Command("assign", "assign <control> to @person [due <date>] [every month|quarter|year] [note ...]",
             "give a control to an owner; the control by name (typos are fine) or by reference (`assign CC6.1 to "
             "@ana` offers the controls that cover it)", assign, needs_args=True),
-    Command("tasks", "tasks · tasks @person · tasks overdue · tasks due soon · tasks all · tasks done · tasks iso|soc2",
+    Command("tasks",
+            "tasks · tasks @person · tasks overdue · tasks due soon · tasks all · tasks done · tasks iso|soc2",
             "list open tasks: yours, someone's, late, due within 7 days, everyone's, finished, with references",
             list_tasks, words=("tasks", "my tasks")),
     Command("done", "done <task>", "finish a task (its number or control name); finishing a recurring task "
