@@ -216,8 +216,9 @@ def export_command(req, args: str) -> Reply:
         raise Refusal("Usage: `export soa`.", kind="usage")
     require_admin(req, "export the Statement of Applicability")
     command = f"complybot export soa --format xlsx --out soa.xlsx --workspace {req.workspace}"
-    return Reply(f"The Statement of Applicability (93 Annex A controls, with its header block) is written by the "
-                 f"server's command line: `{command}` (or `--format csv`).", kind="export")
+    return Reply(f"The Statement of Applicability (93 Annex A controls, with its header block): attached here where "
+                 f"the platform takes files (Slack); on the server, `{command}` writes it (or `--format csv`).",
+                 kind="export", attachment="soa")
 
 
 def _is_soa_command(args: str) -> bool:

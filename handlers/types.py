@@ -58,6 +58,7 @@ class Reply:
     kind: str = ""  # answer kind or command name, for logs and tests
     outcome: Outcome = "ok"  # what happened, for forms, logs and transactions (never read from the text)
     field: str = ""  # a refusal's subject: "control", "person", "date", "task" (a form shows it there)
+    attachment: str = ""  # a file the platform attaches where it can: "soa" (this workspace's SoA, XLSX)
 
 
 def progress_bar(fraction: float, width: int = 20) -> str:

@@ -378,3 +378,23 @@ async def test_the_unblock_button_on_a_blocked_task_clears_the_block(server, sla
     task = server.store.task(TEAM_ID, 1)
     assert (task.status, task.blocked_reason) == ("open", "")
     assert "no longer blocked" in visible(api.to("chat.update")[0])
+
+
+async def test_export_soa_in_slack_attaches_the_workbook_for_admins_only(server, slack, api):
+    import io
+
+    import openpyxl
+
+    await slack.command(ADMIN, 'soa set org "Acme Ltd" version 1.2', hook="set")
+    await slack.command(OWNER, "export soa", hook="member", channel="C0TEAM")
+    await server.settle()
+    assert not api.to("files.getUploadURLExternal") and not api.uploads  # a member: refused, nothing sent
+    await slack.command(ADMIN, "export soa", hook="admin", channel="C0TEAM")
+    await server.settle()
+    answer = next(c for c in api.to("response_url") if c.path == "/respond/admin")
+    assert "complybot export soa" in visible(answer)
+    [completed] = api.to("files.completeUploadExternal")
+    assert completed.body["channel_id"] == "C0TEAM"
+    [workbook] = api.uploads.values()
+    rows = list(openpyxl.load_workbook(io.BytesIO(workbook)).active.iter_rows(values_only=True))
+    assert rows[0][:2] == ("Organisation", "Acme Ltd") and sum(1 for r in rows if str(r[0]).startswith("A.")) == 93

@@ -44,9 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def table(what: str, workspace: str, db_path: str | None):
-    """(preamble rows, header, rows): the SoA's preamble is its header block (organisation, scope ...)."""
-    from datetime import datetime, timezone
-
+    """(preamble rows, header, rows) of the database at `db_path`."""
     from handlers import exports
 
     if what == "mapping":
@@ -56,11 +54,30 @@ def table(what: str, workspace: str, db_path: str | None):
 
     store = Store.open(db_path or database_path())
     try:
-        builder = {"soa": exports.soa, "tasks": exports.tasks, "audit-log": exports.audit_log}[what]
-        preamble = exports.soa_preamble(store, workspace, datetime.now(timezone.utc).date()) if what == "soa" else []
-        return preamble, *builder(store, workspace)
+        return build(what, store, workspace)
     finally:
         store.close()
+
+
+def build(what: str, store, workspace: str):
+    """(preamble rows, header, rows): the SoA's preamble is its header block (organisation, scope ...)."""
+    from datetime import datetime, timezone
+
+    from handlers import exports
+
+    builder = {"soa": exports.soa, "tasks": exports.tasks, "audit-log": exports.audit_log}[what]
+    preamble = exports.soa_preamble(store, workspace, datetime.now(timezone.utc).date()) if what == "soa" else []
+    return preamble, *builder(store, workspace)
+
+
+def xlsx_bytes(what: str, store, workspace: str) -> bytes:
+    """The workbook `complybot export <what> --format xlsx` writes, in memory (for a chat attachment)."""
+    import io
+
+    preamble, header, rows = build(what, store, workspace)
+    buffer = io.BytesIO()
+    write_xlsx(buffer, SHEET_TITLES[what], header, rows, preamble)
+    return buffer.getvalue()
 
 
 def safe_cell(value: str) -> str:
@@ -88,7 +105,7 @@ def write_csv(handle, header: list[str], rows: list[list[str]], preamble: list[l
     writer.writerows([safe_cell(cell) for cell in row] for row in rows)
 
 
-def write_xlsx(path: str, title: str, header: list[str], rows: list[list[str]],
+def write_xlsx(path, title: str, header: list[str], rows: list[list[str]],
                preamble: list[list[str]] = ()) -> None:
     """One sheet: the preamble (label, value) rows in bold labels, an empty row, then the table with a
     bold, frozen, filtered header row."""

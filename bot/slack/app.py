@@ -31,8 +31,8 @@ log = logging.getLogger("complybot.slack")
 EVENTS_PATH = "/slack/events"
 INSTALL_PATH = "/slack/install"
 OAUTH_REDIRECT_PATH = "/slack/oauth_redirect"
-BOT_SCOPES = ("app_mentions:read", "chat:write", "commands", "im:history", "im:read", "im:write",
-              "users:read", "users:read.email")
+BOT_SCOPES = ("app_mentions:read", "chat:write", "commands", "files:write", "im:history", "im:read", "im:write",
+              "users:read", "users:read.email")  # files:write: `export soa` attaches the SoA
 REVOCATION_EVENTS = ("app_uninstalled", "tokens_revoked")
 EVENT_MEMORY_SECONDS = 24 * 3600  # Slack retries within minutes; a day of event ids is plenty
 

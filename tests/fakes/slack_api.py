@@ -55,6 +55,7 @@ class FakeSlackAPI:
     uneditable: set = field(default_factory=set)  # message ts that chat.update refuses (cant_update_message)
     sockets: list = field(default_factory=list)  # Socket Mode connections (web.WebSocketResponse)
     arrival_times: dict[str, float] = field(default_factory=dict)  # response URL path -> first arrival (perf_counter)
+    uploads: dict[str, bytes] = field(default_factory=dict)  # file id -> the bytes a files_upload_v2 sent
     _failures: list[tuple[str, int, int]] = field(default_factory=list)
     _ts = itertools.count(1)
     _changed: asyncio.Condition | None = None
@@ -67,6 +68,7 @@ class FakeSlackAPI:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)  # users.info and a few others are GET
         app.router.add_post("/respond/{hook}", self._response_url)
+        app.router.add_post("/upload/{file_id}", self._upload)  # where files.getUploadURLExternal points
         app.router.add_get("/socket", self._socket)  # Socket Mode: the URL apps.connections.open hands out
         self._changed = asyncio.Condition()
         self._runner, self.root_url = await serve_on_loopback(app)
@@ -145,6 +147,10 @@ class FakeSlackAPI:
         """Send a Socket Mode envelope (events_api, slash_commands, interactive) to the connected app."""
         await self.sockets[-1].send_json(envelope)
 
+    async def _upload(self, request: web.Request) -> web.Response:
+        self.uploads[request.match_info["file_id"]] = await request.read()
+        return web.Response(text="OK - uploaded")
+
     async def _response_url(self, request: web.Request) -> web.Response:
         self.arrival_times.setdefault(request.path, time.perf_counter())
         await self._record(Call("response_url", await _body(request), path=request.path))
@@ -174,6 +180,13 @@ class FakeSlackAPI:
         if method == "conversations.open":
             users = str(body.get("users", ""))
             return {"ok": True, "channel": {"id": "D" + users.split(",")[0].removeprefix("U")}}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._ts):08d}"
+            return {"ok": True, "upload_url": f"{self.root_url}upload/{file_id}", "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            files = body.get("files")
+            files = json.loads(files) if isinstance(files, str) else files or []
+            return {"ok": True, "files": [{"id": f["id"], "title": f.get("title", "")} for f in files]}
         if method == "apps.connections.open":
             return {"ok": True, "url": self.root_url.replace("http://", "ws://") + "socket"}
         if method == "oauth.v2.access":

@@ -5,6 +5,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.slack.blocks import to_neutral_text
 from bot.slack.conversation import SlackRuntime, slack_message
+from bot.slack.files import attach
 from bot.slack.modals import assign_modal, modal_request
 
 COMMAND = "/comply"
@@ -25,5 +26,6 @@ def register(app: AsyncApp, runtime: SlackRuntime) -> None:
         reply = await runtime.reply_to(client, message)
         await runtime.respond(body.get("response_url", ""), reply,
                               response_type="ephemeral" if reply.ephemeral else "in_channel")
+        await attach(client, runtime.ctx.store, reply, message)
 
     app.command(COMMAND)(ack=just_ack, lazy=[answer_command])

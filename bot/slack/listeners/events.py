@@ -5,6 +5,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.slack.blocks import to_neutral_text
 from bot.slack.conversation import SlackRuntime, post_reply, slack_message
+from bot.slack.files import attach
 from bot.slack.home import home_view
 from handlers.types import Reply
 
@@ -29,6 +30,7 @@ def register(app: AsyncApp, runtime: SlackRuntime) -> None:
                                 channel=event["channel"], thread=thread)
         reply = await runtime.reply_to(client, message)
         await post_reply(client, reply, channel=event["channel"], user=event["user"], thread_ts=thread)
+        await attach(client, runtime.ctx.store, reply, message)
 
     async def answer_direct_message(body: dict, event: dict, client, context) -> None:
         if event.get("channel_type") != "im" or not from_a_person(event):
@@ -39,6 +41,7 @@ def register(app: AsyncApp, runtime: SlackRuntime) -> None:
         reply = await runtime.reply_to(client, message)
         await post_reply(client, reply, channel=event["channel"], user=event["user"],
                          thread_ts=event.get("thread_ts", ""), is_direct=True)
+        await attach(client, runtime.ctx.store, reply, message)
 
     async def show_home(body: dict, event: dict, client, context) -> None:
         if event.get("tab", "home") == "home":
