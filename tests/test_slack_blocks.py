@@ -100,6 +100,10 @@ def test_control_options_match_names_and_references():
     by_ref = [o["value"] for o in control_options("A.8.1")]
     assert "Disk Encryption" in by_ref and by_ref[-1] == "A.8.1 itself"
     assert [o["value"] for o in control_options("A.5.23")] == ["A.5.23 itself"]  # no control covers it
+    from knowledge.catalog import Control
+    own = (Control("Code Review", ("CC8.1",), ("A.8.28",)),)
+    assert control_options("code rev", own=own)[0]["value"] == "Code Review"
+    assert [o["value"] for o in control_options("A.8.28", own=own)] == ["Code Review", "A.8.28 itself"]
     assert all(len(o["text"]["text"]) <= 75 for o in control_options(""))
 
 

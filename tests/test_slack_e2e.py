@@ -398,3 +398,12 @@ async def test_export_soa_in_slack_attaches_the_workbook_for_admins_only(server,
     [workbook] = api.uploads.values()
     rows = list(openpyxl.load_workbook(io.BytesIO(workbook)).active.iter_rows(values_only=True))
     assert rows[0][:2] == ("Organisation", "Acme Ltd") and sum(1 for r in rows if str(r[0]).startswith("A.")) == 93
+
+
+async def test_the_control_picker_offers_the_workspaces_own_controls(server, slack, api):
+    await slack.command(ADMIN, 'control add "Code Review" iso A.8.28 soc2 CC8.1', hook="add")
+    await server.settle()
+    status, body = await slack.options(ADMIN, "complybot_control", "code rev", "complybot_assign")
+    assert status == 200 and json.loads(body)["options"][0]["value"] == "Code Review"
+    status, body = await slack.options(ADMIN, "complybot_control", "A.8.28", "complybot_assign")
+    assert [o["value"] for o in json.loads(body)["options"]] == ["Code Review", "A.8.28 itself"]

@@ -75,23 +75,31 @@ def blame(block_id: str, field: str, blocks: set[str]) -> str:
     return shown if shown in blocks else block_id
 
 
-def control_options(query: str, limit: int = 20) -> list[dict]:
-    """Options for the control picker: for a reference (CC6.1, A.8.5) the controls that cover it, else
-    the controls whose names best match what was typed (the same matcher as questions and `assign`)."""
+OWN_MATCH = 80  # rapidfuzz partial ratio for a workspace's own control to be offered for what was typed
+
+
+def control_options(query: str, limit: int = 20, own: tuple = ()) -> list[dict]:
+    """Options for the control picker: for a reference (CC6.1, A.8.5) the controls that cover it and the
+    requirement itself, else the controls whose names best match what was typed (the same matcher as
+    questions and `assign`); `own` (the workspace's own controls) among them."""
     from knowledge.catalog import catalog
     from knowledge.matching import match_controls
     from knowledge.references import find_refs
+
+    from rapidfuzz import fuzz
 
     refs = find_refs(query)
     itself: list[str] = []
     if refs:
         controls = [control for ref in refs for control in catalog().controls_for(ref.ref)]
+        controls += [control for control in own if any(ref.ref in control.soc2 + control.iso for ref in refs)]
         # the requirement itself, as `assign A.5.23 itself to ...` takes it
         itself = [f"{ref.ref} itself" for ref in refs if ref.ref in catalog().iso or ref.ref in catalog().soc2]
     elif query.strip():
-        controls = [control for control, _ in match_controls(query, limit=limit, partial=True)]
+        controls = [c for c in own if fuzz.partial_ratio(query.casefold(), c.name.casefold()) >= OWN_MATCH]
+        controls += [control for control, _ in match_controls(query, limit=limit, partial=True)]
     else:
-        controls = list(catalog().controls)
+        controls = list(catalog().controls) + list(own)
     names = list(dict.fromkeys(control.name for control in controls))[:limit - len(itself)] + itself
     return [{"text": {"type": "plain_text", "text": name[:OPTION_TEXT_LIMIT]}, "value": name[:OPTION_VALUE_LIMIT]}
             for name in names]
