@@ -151,7 +151,9 @@ def soa_command(req, args: str) -> Reply:
     """`soa header` shows the SoA's header block; `soa set <field> <value> ...` (admins) sets it."""
     from handlers.roles import Refusal, require_admin, resolve_person
 
-    words = args.split(None, 1)
+    from handlers.programme import SMART_QUOTES
+
+    words = args.translate(SMART_QUOTES).split(None, 1)
     if not words or words[0].casefold() == "header":
         lines = tuple(f"{label}: {value or '(not set)'}" for label, value in
                       soa_preamble(req.store, req.workspace, req.today))

@@ -80,12 +80,14 @@ def activity_lines(ref: str) -> tuple[str, ...]:
 
 _ADD = re.compile(r'add\s+(?:"(?P<quoted>[^"]+)"|(?P<bare>.+?))\s+(?P<refs>(?:iso|soc\s*2)\b.*?)'
                   r'(?:\s+note\s+(?P<note>.*))?', re.I | re.S)
+SMART_QUOTES = str.maketrans("“”„«»", '"""""')  # what phones and macOS type for "
 CONTROL_USAGE = ('`control add "<name>" iso A.8.25,A.8.28 soc2 CC8.1 [note ...]`, `control list`, '
                  '`control remove "<name>"`')
 
 
 def control(req: Request, args: str) -> Reply:
     """`control add "<name>" iso <refs> soc2 <refs> [note ...]`, `control list`, `control remove "<name>"`."""
+    args = args.translate(SMART_QUOTES)
     head = args.split()[0].casefold() if args.split() else "list"
     if head == "list":
         return _list_controls(req)
@@ -177,7 +179,7 @@ def _remove_control(req: Request, text: str) -> Reply:
 def scope(req: Request, args: str) -> Reply:
     """`scope` shows the SOC 2 scope; `scope soc2 security availability confidentiality` (admins) sets it."""
     words = args.casefold().split()
-    if not words:
+    if len(words) <= 1 and (not words or words[0] in ("soc2", "soc")):  # `scope`, `scope soc2`: show it
         programme = Programme.of(req.store, req.workspace)
         out = programme.out_of_scope()
         left_out = f" Not in scope: {', '.join(out)}." if out else ""

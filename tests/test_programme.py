@@ -73,7 +73,7 @@ def test_soc2_scope_counts_only_criteria_in_scope_and_names_the_rest_once(team):
 
 
 def test_controls_of_ones_own_are_added_assigned_counted_listed_and_removed(team):
-    reply = say(team, 'control add "Code Review" iso A.8.25,A.8.28 soc2 CC8.1 note every merge needs a second pair of eyes')
+    reply = say(team, 'control add “Code Review” iso A.8.25,A.8.28 soc2 CC8.1 note every merge needs a second pair of eyes')
     assert reply.kind == "control_add" and "A.8.28" in reply.text
     assert "Code Review — CC8.1, A.8.25, A.8.28 · every merge" in say(team, "control list").text
     reply = say(team, "assign code reveiw to @bob due 2026-04-01")  # the same fuzzy matching
@@ -95,6 +95,8 @@ def test_controls_of_ones_own_are_added_assigned_counted_listed_and_removed(team
 
 def test_control_add_refusals_change_nothing(team):
     assert_refused_unchanged(team, 'control add "Code Review" iso A.8.99 soc2 CC8.1', expect="Did you mean")
+    before = team.store.dump()
+    assert say(team, "scope soc2").kind == "scope" and team.store.dump() == before  # shows, changes nothing
     assert_refused_unchanged(team, 'control add "Code Review" soc2 CC88.1', expect="not a SOC 2 reference")
     assert_refused_unchanged(team, 'control add "Code Review" iso A.8.28', user="UBOB", expect="Only an admin")
     assert_refused_unchanged(team, 'control add "Disk Encryption" iso A.8.28', expect="already a control")
