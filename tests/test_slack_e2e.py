@@ -344,3 +344,12 @@ async def test_each_turn_logs_workspace_command_latency_and_only_a_text_prefix(s
     assert all(isinstance(t["latency_ms"], float) for t in turns)
     assert turns[0]["text"].startswith("what ISO") and len(turns[0]["text"]) < 40
     assert "in detail" not in caplog.text
+
+
+async def test_lone_surrogates_and_unnormalised_text_are_ordinary_text(server, slack, api):
+    """Valid JSON, not encodable in UTF-8: it used to end in "Sorry, that failed on my side"."""
+    await slack.direct_message(ADMIN, "assign Disk Encryption to me note \ud800 cafe\u0301")
+    await server.settle()
+    [post] = api.to("chat.postMessage")
+    assert "Assigned Disk Encryption" in visible(post)
+    assert server.store.task(TEAM_ID, 1).note == "\ufffd caf\u00e9"  # replaced, and NFC
