@@ -116,7 +116,7 @@ def test_the_chat_reply_groups_mappings_by_control():
 def test_ask_starts_without_slack_or_teams():
     probe = (
         "import sys; from bot.cli import main; main(['ask', 'CC6.1']); "
-        "bad = [m for m in sys.modules if m.split('.')[0] in ('slack_bolt', 'slack_sdk', 'botbuilder', 'aiohttp', "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('slack_bolt', 'slack_sdk', 'microsoft_agents', 'aiohttp', "
         "'apscheduler', 'openpyxl', 'sqlite_utils')]; print('HEAVY', bad)"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from urllib.parse import unquote
 from dataclasses import dataclass
 
 import pytest
@@ -28,6 +29,12 @@ class Server:
             async with session.post(f"{self.url}/api/messages", json=activity, headers=headers or {}) as response:
                 await response.read()
                 return response.status
+
+    async def invoke(self, activity: dict) -> tuple[int, dict]:
+        """Post an invoke (a pressed Action.Execute): Teams reads the answer from the HTTP response."""
+        async with ClientSession() as session:
+            async with session.post(f"{self.url}/api/messages", json=activity) as response:
+                return response.status, await response.json()
 
     async def stop(self) -> None:
         await self.runner.cleanup()
@@ -65,13 +72,13 @@ async def server(tmp_path, connector, no_internet):
 
 
 def submit_values(card: dict) -> list[dict]:
-    """Every Action.Submit `data` of a card, wherever it sits (card actions or ActionSets)."""
+    """Every button (Action.Execute) of a card, wherever it sits (card actions or ActionSets)."""
     found = []
 
     def walk(node):
         if isinstance(node, dict):
-            if node.get("type") == "Action.Submit":
-                found.append({"title": node.get("title"), "data": node.get("data")})
+            if node.get("type") == "Action.Execute":
+                found.append({"title": node.get("title"), "verb": node.get("verb"), "data": node.get("data")})
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):
@@ -110,7 +117,9 @@ async def test_channel_question_is_answered_in_its_thread(server, connector):
     assert call.conversation_id == activity["conversation"]["id"]
     assert call.conversation_id.startswith(teams.channel_id)
     assert call.activity_id == activity["id"]
-    assert "%3A" in call.raw_path and "%40thread.tacv2" in call.raw_path  # encoded on the wire
+    # The Agents SDK sends the id as path characters (":", "@", ";", "=" are all legal in a path
+    # segment); botbuilder percent-encoded them. Either way the connector reads back the same id.
+    assert call.raw_path.startswith("/v3/conversations/") and teams.channel_id in unquote(call.raw_path)
     assert "A.5.15" in call.all_text() or "A.8" in call.all_text(), call.all_text()
     assert "<at>" not in call.all_text()
 
@@ -156,15 +165,18 @@ async def test_assign_tasks_done_button_updates_the_card(server, connector):
     done = button(cards[0], "done")
     assert button(cards[0], "snooze")["data"]["complybot"].startswith("snooze")
 
-    # Bob presses Done: Teams posts a message activity with the button's data, replying to the card.
+    # Bob presses Done: Teams invokes adaptiveCard/action with the button's data; the card in the
+    # answer replaces the pressed one for him at once, and the message is updated for everyone.
     card_id = "card-activity-1"
-    press = teams.card_submit(bob, card_id, done["data"], listing["conversation"])
-    assert await server.post(press) == 201
+    press = teams.card_execute(bob, card_id, done, listing["conversation"])
+    status, answer = await server.invoke(press)
+    assert status == 200 and answer["statusCode"] == 200
+    assert answer["type"] == "application/vnd.microsoft.card.adaptive" and answer["value"]["version"] == "1.5"
     calls = await connector.wait_for(4)
     update = calls[-1]
     assert update.kind == "update" and update.method == "PUT"
     assert update.activity_id == card_id and update.conversation_id == listing["conversation"]["id"]
-    assert update.cards() and "done" in update.all_text().lower()  # a card replaces the card
+    assert update.cards() == [answer["value"]] and "done" in update.all_text().lower()  # a card replaces the card
     assert store.task(teams.tenant_id, task.id).status == "done"
     assert connector.member_lookups == [alice.member_id, bob.member_id]  # still: once per person
 
@@ -195,11 +207,29 @@ async def test_someone_elses_task_button_changes_nothing(server, connector):
     [task] = store.tasks(teams.tenant_id)
     events_before = store.events(teams.tenant_id, task.id)
 
-    await server.post(teams.card_submit(mallory, "card-9", done["data"], teams.personal(mallory, "")["conversation"]))
-    calls = await connector.wait_for(4)
-    assert calls[-1].kind != "update"  # the refusal does not replace Bob's card
+    status, answer = await server.invoke(
+        teams.card_execute(mallory, "card-9", done, teams.personal(mallory, "")["conversation"]))
+    # The refusal is shown to Mallory alone (an invoke message), and no card is replaced or sent.
+    assert status == 200 and answer["type"] == "application/vnd.microsoft.activity.message", answer
+    assert "not" in answer["value"].lower() or "only" in answer["value"].lower(), answer["value"]
+    assert len(connector.calls) == 3 and all(call.kind != "update" for call in connector.calls)
     assert store.task(teams.tenant_id, task.id) == task
     assert store.events(teams.tenant_id, task.id) == events_before
+
+
+async def test_a_legacy_submit_button_still_works(server, connector):
+    """Cards sent before Universal Actions carry Action.Submit: a press arrives as a message."""
+    teams = TeamsActivities(connector.service_url)
+    alice, bob = new_user("Alice Admin"), new_user("Bob Owner")
+    connector.add_members(alice, bob)
+    listing = await assign_and_list(server, connector, teams, alice, bob)
+    done = button(listing.cards()[0], "done")
+    [task] = server.app["ctx"].store.tasks(teams.tenant_id)
+    conversation = teams.personal(bob, "")["conversation"]
+    assert await server.post(teams.card_submit(bob, "card-old", done["data"], conversation)) == 201
+    update = (await connector.wait_for(4))[-1]
+    assert update.kind == "update" and update.activity_id == "card-old"
+    assert server.app["ctx"].store.task(teams.tenant_id, task.id).status == "done"
 
 
 async def test_welcome_when_the_bot_is_added_to_a_team(server, connector):
@@ -290,7 +320,9 @@ async def test_proactive_message_to_someone_only_mentioned_opens_a_chat(server, 
 async def test_bot_mention_is_removed_and_people_become_ids(server, connector):
     teams = TeamsActivities(connector.service_url)
     alice, bob = new_user("Alice"), new_user("Bob")
-    from bot.teams import ConversationBook, message_from, neutral_text, parse_activity
+    from bot.teams.activities import message_from, neutral_text
+    from bot.teams.members import ConversationBook
+    from bot.teams.route import parse_activity
 
     activity = parse_activity(teams.channel(alice, f"ping <at>{bob.name}</at> now", mentions=(bob,)))
     text = neutral_text(activity, ConversationBook(server.app["ctx"].store), teams.tenant_id)

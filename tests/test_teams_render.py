@@ -1,6 +1,5 @@
 """Neutral Reply → Teams message (text or Adaptive Card 1.5), Teams text → neutral text, and keeping
-botbuilder inside bot/teams.py (the SDK is archived: a move to the Microsoft 365 Agents SDK should touch
-one file, and `complybot ask` must start without it)."""
+the Microsoft 365 Agents SDK inside bot/teams/ (`complybot ask` must start without it)."""
 from __future__ import annotations
 
 import ast
@@ -12,7 +11,10 @@ from pathlib import Path
 import pytest
 
 from bot.store import Store
-from bot.teams import SUBMIT_KEY, ConversationBook, neutral_text, parse_activity, render, submitted_command
+from bot.teams.activities import neutral_text, submitted_command
+from bot.teams.cards import EXECUTE_VERB, SUBMIT_KEY, render
+from bot.teams.members import ConversationBook
+from bot.teams.route import parse_activity
 from handlers.types import Action, Reply, Section, mention
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,11 +55,12 @@ def test_sections_progress_and_buttons_become_an_adaptive_card(book):
     assert "Disk Encryption" in texts and "▓" in texts and "50%" in texts
     assert "#12 Disk Encryption" not in texts  # the text's later lines are the sections, not repeated
     [action_set] = [item for item in card["body"][1]["items"] if item["type"] == "ActionSet"]
+    execute = {"type": "Action.Execute", "verb": EXECUTE_VERB}  # Universal Actions: the card refreshes in place
     assert action_set["actions"] == [
-        {"type": "Action.Submit", "title": "Done", "data": {SUBMIT_KEY: "done 12"}, "style": "positive"},
-        {"type": "Action.Submit", "title": "Snooze 1 week", "data": {SUBMIT_KEY: "snooze 12 7"}},
+        {**execute, "title": "Done", "data": {SUBMIT_KEY: "done 12"}, "style": "positive"},
+        {**execute, "title": "Snooze 1 week", "data": {SUBMIT_KEY: "snooze 12 7"}},
     ]
-    assert card["actions"] == [{"type": "Action.Submit", "title": "Everyone's tasks", "data": {SUBMIT_KEY: "tasks all"}}]
+    assert card["actions"] == [{**execute, "title": "Everyone's tasks", "data": {SUBMIT_KEY: "tasks all"}}]
 
 
 def test_a_known_person_is_mentioned_properly(book):
@@ -128,7 +131,8 @@ def test_a_very_long_reply_is_cut_with_a_note(book, sections, lines):
                                          actions=(Action("Done", f"done {n}"), Action("Snooze", f"snooze {n} 7")))
                                  for n in range(sections)))
     activity = render(reply, book, "t1")
-    size = len(json.dumps(activity.serialize(), ensure_ascii=False).encode())  # what goes to Teams
+    size = len(json.dumps(activity.model_dump(mode="json", by_alias=True, exclude_none=True),
+                          ensure_ascii=False).encode())  # what goes to Teams
     assert size < 28_000, size
     note = card_of(activity)["body"][-1]
     assert note["text"].startswith("…and ") and note["text"].endswith(" more not shown here.")
@@ -171,24 +175,24 @@ def _imports(path: Path) -> set[str]:
     return modules
 
 
-def test_botbuilder_is_imported_only_in_bot_teams():
+def test_the_agents_sdk_is_imported_only_in_bot_teams():
     offenders = []
     for folder in ("bot", "handlers", "knowledge"):
         for path in (ROOT / folder).rglob("*.py"):
-            if path == ROOT / "bot" / "teams.py":
+            if path.is_relative_to(ROOT / "bot" / "teams"):
                 continue
-            if any(m.split(".")[0] in ("botbuilder", "botframework") for m in _imports(path)):
+            if any(m.split(".")[0] in ("microsoft_agents", "botbuilder", "botframework") for m in _imports(path)):
                 offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
-    assert any(m.startswith("botbuilder") for m in _imports(ROOT / "bot" / "teams.py"))
+    assert any(m.startswith("microsoft_agents") for m in _imports(ROOT / "bot" / "teams" / "route.py"))
 
 
-def test_complybot_ask_does_not_load_botbuilder():
+def test_complybot_ask_does_not_load_the_agents_sdk():
     script = (
         "import sys\n"
         "from bot.cli import main\n"
         "code = main(['ask', 'what ISO control maps to CC 6.1?'])\n"
-        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('botbuilder', 'botframework', 'msal'))\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('microsoft_agents', 'msal', 'pydantic'))\n"
         "print('LOADED', loaded, code, file=sys.stderr)\n"
     )
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)

@@ -16,7 +16,8 @@ Put `connector.service_url` in the `serviceUrl` of the activities you post to th
 
 `TeamsActivities` builds activities shaped as Teams sends them: personal chat (`a:…` conversation),
 channel (`19:…@thread.tacv2`, `channelData.channel/team`), group chat (`19:…@thread.v2`), with
-`<at>…</at>` mentions in `entities`, `channelData.tenant.id`, `conversation.tenantId`.
+`<at>…</at>` mentions in `entities`, `channelData.tenant.id`, `conversation.tenantId`; a pressed card
+button (`card_execute`: an `adaptiveCard/action` invoke; `card_submit`: a legacy Action.Submit).
 """
 from __future__ import annotations
 
@@ -210,8 +211,20 @@ class TeamsActivities:
         conversation = {"isGroup": True, "conversationType": "groupChat", "id": self.group_chat_id}
         return self._base(sender, conversation, {}, text=f"<at>{BOT_NAME}</at> {text}", entities=entities)
 
+    def card_execute(self, sender: TeamsUser, card_activity_id: str, button: dict, conversation: dict) -> dict:
+        """What Teams posts when someone presses an Action.Execute button (Universal Actions) of the
+        bot's card: an `adaptiveCard/action` invoke, answered in the HTTP response."""
+        value = {"action": {"type": "Action.Execute", "verb": button.get("verb"), "data": button.get("data") or {}},
+                 "trigger": "manual"}
+        activity = self._base(sender, conversation, {}, name="adaptiveCard/action", value=value,
+                              replyToId=card_activity_id)
+        activity["type"] = "invoke"
+        activity["channelData"]["source"] = {"name": "message"}
+        return activity
+
     def card_submit(self, sender: TeamsUser, card_activity_id: str, data: dict, conversation: dict) -> dict:
-        """What Teams posts when someone presses an Action.Submit button of the bot's card."""
+        """What Teams posts when someone presses an Action.Submit button of a card (cards the bot sent
+        before it used Universal Actions carry these)."""
         activity = self._base(sender, conversation, {}, value=data, replyToId=card_activity_id)
         activity["channelData"]["source"] = {"name": "message"}
         activity["channelData"]["legacy"] = {"replyToId": card_activity_id}

@@ -1,0 +1,123 @@
+"""POST /api/messages on the Agents SDK's aiohttp `CloudAdapter`, and the Teams sender.
+
+Auth is on this route only (the Slack routes have their own): a request is authenticated first and apart
+(`bot.teams.auth`), so nothing is processed or sent for one that fails. In local mode (an empty
+MicrosoftAppId with COMPLYBOT_TEAMS_LOCAL=1 on a loopback host: the Emulator, end-to-end tests) every
+identity is anonymous, replies go out with no token, and only to a loopback serviceUrl.
+"""
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from microsoft_agents.activity import Activity
+from microsoft_agents.authentication.msal import MsalConnectionManager
+from microsoft_agents.hosting.aiohttp import CloudAdapter
+from microsoft_agents.hosting.core import RestChannelServiceClientFactory, TurnContext
+from microsoft_agents.hosting.core.authorization import AnonymousTokenProvider, ConnectionManager
+from pydantic import ValidationError
+
+from bot import logs
+from bot.config import Settings, is_loopback
+from bot.teams.activities import CONTRADICTORY, ComplyBot, tenant_of
+from bot.teams.auth import Authenticator, check_auth, connection_settings
+from bot.teams.members import ConversationBook
+from bot.teams.sender import TeamsSender
+
+ROUTE = "/api/messages"
+TURN_FAILED = "Sorry, something went wrong on my side. Check with `tasks` before trying again."
+# The SDK logs a rejected activity's validation error at ERROR with the offending values (people's
+# words) and a traceback; we answer 400 and log the refusal ourselves.
+QUIET_LOGGERS = ("microsoft_agents.activity.activity",)
+
+
+def connections(settings: Settings) -> ConnectionManager:
+    """MSAL with the mapped settings; in local mode an anonymous provider (no token is ever fetched)."""
+    service = {"SERVICE_CONNECTION": {"SETTINGS": connection_settings(settings)}}
+    if settings.microsoft_app_id:
+        return MsalConnectionManager(CONNECTIONS=service)
+    return ConnectionManager(provider_factory=lambda _: AnonymousTokenProvider(), CONNECTIONS=service)
+
+
+class NoUserTokens:
+    """complybot signs nobody in (no OAuth cards, no SSO), so a turn needs no user-token client: this
+    stands in for one (the adapter only closes it)."""
+
+    async def close(self) -> None:
+        return None
+
+
+class ConnectorClients(RestChannelServiceClientFactory):
+    """The SDK's factory without the user-token client it builds for every turn (fetching a token for
+    the token service each time, and failing in local mode, where there is no token)."""
+
+    async def create_user_token_client(self, context, claims_identity, use_anonymous: bool = False) -> NoUserTokens:
+        return NoUserTokens()
+
+
+async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
+    """In place of the SDK's, which sends the exception text to the person and prints a traceback."""
+    logs.event("teams.turn_error", logging.ERROR, error=logs.describe_exception(error))
+    try:
+        await turn_context.send_activity(TURN_FAILED)
+    except Exception as send_error:  # the channel itself may be what failed
+        logs.event("teams.turn_error_reply_failed", logging.WARNING, error=logs.describe_exception(send_error))
+
+
+def mount(app: web.Application, settings: Settings) -> None:
+    """Serve Teams at POST /api/messages and register the Teams sender."""
+    check_auth(settings)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    adapter = CloudAdapter(channel_service_client_factory=ConnectorClients(connections(settings)))
+    adapter.on_turn_error = on_turn_error
+    auth = Authenticator(settings)
+    bot = ComplyBot(app, auth.enabled)
+    app["teams_adapter"] = adapter
+    app.setdefault("senders", {})["teams"] = TeamsSender(adapter, app, settings.microsoft_app_id)
+    app.setdefault("platforms", []).append("teams")
+
+    async def messages(request: web.Request) -> web.Response:
+        return await _process(request, adapter, bot, auth)
+
+    app.router.add_post(ROUTE, messages)
+
+
+def _refuse(status: int, reason: str) -> web.Response:
+    logs.note(outcome="refused", reason=reason)
+    return web.json_response({"error": reason}, status=status)
+
+
+def parse_activity(body: object) -> Activity | None:
+    """A Bot Framework activity from its JSON (None if it is not an object; ValueError if malformed)."""
+    return Activity.model_validate(body) if isinstance(body, dict) else None
+
+
+async def _process(request: web.Request, adapter: CloudAdapter, bot: ComplyBot, auth: Authenticator) -> web.Response:
+    if "application/json" not in request.headers.get("Content-Type", ""):
+        return _refuse(415, "expected an application/json Bot Framework activity")
+    try:
+        activity = parse_activity(await request.json())
+    except (ValueError, ValidationError):
+        activity = None
+    if activity is None or not activity.type or not activity.service_url or not activity.conversation:
+        return _refuse(400, "not a Bot Framework activity")
+    if not auth.enabled and not is_loopback(urlsplit(activity.service_url).hostname or ""):
+        return _refuse(400, "with auth off (local mode) the serviceUrl must be a loopback address")
+    identity = await auth.authenticate(request.headers.get("Authorization"), activity)
+    if identity is None:
+        return _refuse(401, "unauthorized")
+    logs.note(workspace=tenant_of(activity).strip(CONTRADICTORY) or None)
+    book = ConversationBook(request.app["ctx"].store)
+    if not book.first_delivery(activity):
+        logs.note(outcome="duplicate")
+        return web.Response(status=200)
+    try:
+        invoke_response = await adapter.process_activity(identity, activity, bot.on_turn)
+    except Exception:
+        book.forget_delivery(activity)
+        raise
+    if invoke_response:
+        return web.json_response(invoke_response.body, status=invoke_response.status)
+    return web.Response(status=201)
