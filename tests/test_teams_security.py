@@ -2,8 +2,9 @@
 
 With an app id configured, a token issued by the Bot Framework is verified against signing keys fetched
 from an OpenID endpoint: here a fake one on 127.0.0.1 (tests/fakes/openid.py), never Microsoft's
-(forbid_internet fails any non-loopback lookup and the fixture asserts none was tried). Answering would
-fetch a token from Microsoft, so these tests assert the 401 path, decided before any outbound call.
+(forbid_internet fails any non-loopback lookup and the fixture asserts none was tried). Answering needs
+an outbound token, which the SDK would get from Microsoft through MSAL: where a test lets a request in,
+`outbound_token` stands in for that one call (MsalAuth.get_access_token), and nothing else of the SDK.
 """
 from __future__ import annotations
 
@@ -40,6 +41,24 @@ async def secured(tmp_path, connector, openid, no_internet):  # noqa: F811
                                  COMPLYBOT_TEAMS_OPENID_URL=openid.metadata_url)
     yield running
     await running.stop()
+
+
+OUTBOUND_TOKEN = "outbound-token-from-msal"
+
+
+@pytest.fixture
+def outbound_token(monkeypatch):
+    """MSAL's token fetch for replies (the one call the SDK makes to Microsoft), answered locally."""
+    from microsoft_agents.authentication.msal import MsalAuth
+
+    asked = []
+
+    async def get_access_token(self, resource_url, scopes, force_refresh=False):
+        asked.append((self.configuration.CLIENT_ID, resource_url))
+        return OUTBOUND_TOKEN
+
+    monkeypatch.setattr(MsalAuth, "get_access_token", get_access_token)
+    return asked
 
 
 def forged_token(issuer: str) -> str:
@@ -187,19 +206,15 @@ async def test_forged_bot_framework_tokens_get_401(secured, connector, microsoft
     nothing_processed(secured, connector, teams.tenant_id)
 
 
-async def test_a_genuine_token_passes_authentication(secured, connector, microsoft_signing_key):
-    """The control for the cases above: the same request with a correctly signed token is let in.
-    (Answering it would fetch a token from Microsoft for the reply, which tests never do, so only
-    authentication is checked, directly on the adapter the server mounted.)"""
-    from bot.teams import parse_activity
-
+async def test_a_genuine_token_is_let_in_and_answered(secured, connector, microsoft_signing_key, outbound_token):
+    """The control for the cases above: the same request with a correctly signed token is handled,
+    and the reply goes out with the app's own outbound token."""
     teams = TeamsActivities(connector.service_url)
-    activity = parse_activity(teams.personal(new_user("Alice"), "tasks"))
     token = bot_framework_token(microsoft_signing_key, connector.service_url)
-    adapter = secured.app["teams_adapter"]
-    result = await adapter.bot_framework_authentication.authenticate_request(activity, f"Bearer {token}")
-    assert result.claims_identity.is_authenticated
-    assert result.claims_identity.claims["aud"] == APP_ID
+    assert await secured.post(teams.personal(new_user("Alice"), "tasks"), {"Authorization": f"Bearer {token}"}) == 201
+    [reply] = await connector.wait_for(1)
+    assert reply.authorization == f"Bearer {OUTBOUND_TOKEN}"
+    assert outbound_token and all(client_id == APP_ID for client_id, _ in outbound_token)
 
 
 # -- a slow or failing key endpoint: every route keeps answering, forged tokens get 401, fetches are few --
@@ -207,7 +222,7 @@ async def test_a_genuine_token_passes_authentication(secured, connector, microso
 HANGS_SECONDS = 30  # the key endpoint's delay
 REFUSED_WITHIN = 15  # seconds: a few, even on a loaded machine, and far less than HANGS_SECONDS
 ATTACKER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-EMULATOR_ISSUER = "https://sts.windows.net/d6d49420-f39b-4df7-a1dc-d59a935871db/"  # botbuilder checks the Emulator's keys
+EMULATOR_ISSUER = "https://sts.windows.net/d6d49420-f39b-4df7-a1dc-d59a935871db/"  # an Entra issuer: other keys
 
 
 def forged_request(connector, issuer: str = "https://api.botframework.com") -> tuple[dict, dict]:  # noqa: F811
@@ -247,23 +262,16 @@ async def test_a_failing_key_endpoint_is_not_fetched_for_every_forged_token(secu
     nothing_processed(secured, connector, "")
 
 
-async def test_after_the_key_endpoint_recovers_genuine_tokens_pass_again(secured, connector, openid):
+async def test_after_the_key_endpoint_recovers_genuine_tokens_pass_again(secured, connector, openid, outbound_token):
     """Failures are remembered for a while, not for ever: once the endpoint is back, keys are fetched again."""
-    from bot.teams import parse_activity
-
     openid.fail = True
     assert await secured.post(*forged_request(connector)) == 401
     openid.fail = False
-    activity = parse_activity(TeamsActivities(connector.service_url).personal(new_user("Alice"), "tasks"))
-    token = bot_framework_token(openid.key, connector.service_url)
-    authentication = secured.app["teams_adapter"].bot_framework_authentication
+    teams = TeamsActivities(connector.service_url)
+    headers = {"Authorization": f"Bearer {bot_framework_token(openid.key, connector.service_url)}"}
     deadline = time.monotonic() + REFUSED_WITHIN
-    while True:
-        try:
-            result = await authentication.authenticate_request(activity, f"Bearer {token}")
-            break
-        except Exception:  # still backing off
-            assert time.monotonic() < deadline, "the keys were never fetched again"
-            await asyncio.sleep(0.2)
-    assert result.claims_identity.is_authenticated
+    while await secured.post(teams.personal(new_user("Alice"), "tasks"), headers) == 401:  # still backing off
+        assert time.monotonic() < deadline, "the keys were never fetched again"
+        await asyncio.sleep(0.2)
+    await connector.wait_for(1)
     assert openid.metadata_requests == 2  # the failure, then one fetch that worked
