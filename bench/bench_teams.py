@@ -1,23 +1,35 @@
-"""Benchmark: Teams activities through the real server (create_app on 127.0.0.1) and a fake Bot
-Connector, both in this process, Bot Framework auth off (local mode, as in the end-to-end tests).
+"""Benchmark: Teams activities at `complybot serve` (its own process, Bot Framework auth off: local mode,
+as in the end-to-end tests) and a fake Bot Connector in this process; all on 127.0.0.1.
 
-Prints, for `--messages` activities sent `--concurrency` at a time (questions and `tasks`, in channels
-and personal chats): messages/s and p50/p99 latency until the server's 201, by which time the reply has
-reached the fake connector (Teams waits for the bot's HTTP answer up to 15 s). Then proactive sends/s
-through `app["senders"]["teams"]` to saved conversation references, and the import cost of botbuilder
-(what Teams adds to a server's start; `complybot ask` never pays it). Loopback only.
+The scenario (as before the move to the Agents SDK): `--messages` activities sent `--concurrency` at a
+time (questions and `tasks`, alternately in a channel and in personal chats, from 20 people), after one
+warm-up message per person. Printed: messages/s, p50/p99 latency until the server's 201 (by then the
+reply has reached the fake connector; Teams waits up to 15 s) and the server process's CPU per message
+over the measured phase (user + system, from /proc: Linux).
+
+In the same run, for comparison on the same machine:
+  --baseline DIR --baseline-python PY   the same scenario against another checkout (e.g. a `git worktree`
+                                        of main, still on botbuilder) served by that Python
+  the Slack yard-stick                  bench_slack's signed /comply requests at its own server, CPU per
+                                        request measured the same way (--slack-requests 0 skips it)
+Then the ratios, proactive sends/s (this checkout, in-process through `app["senders"]["teams"]`), and the
+import time of the Teams package (fresh interpreters, interpreter start included).
 
     .venv/bin/python bench/bench_teams.py [--messages 400] [--concurrency 16] [--proactive 200]
+        [--baseline /tmp/main --baseline-python /tmp/main-venv/bin/python] [--slack-requests 1000]
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,66 +38,182 @@ sys.path.insert(0, str(ROOT))
 from aiohttp import ClientSession  # noqa: E402
 
 from bench.stats import percentile  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.server import create_app  # noqa: E402
-from handlers.types import Outgoing, Reply  # noqa: E402
 from tests.fakes.bot_connector import FakeBotConnector, TeamsActivities, new_user  # noqa: E402
-from tests.fakes.loopback import serve_on_loopback  # noqa: E402
+from tests.serving import clean_env, free_port  # noqa: E402
 
 TEXTS = ("what ISO control maps to CC 6.1?", "A.8.5 in SOC 2?", "disk encryption", "tasks",
          "how long does a Type 1 take?")
+PEOPLE = 20
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def import_seconds(module: str) -> float:
-    started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", f"import {module}"], cwd=ROOT, check=True)
-    return time.perf_counter() - started
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (/proc/<pid>/stat fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-async def run(messages: int, concurrency: int, proactive: int) -> None:
+@dataclass
+class Figures:
+    label: str
+    per_second: float
+    p50_ms: float
+    p99_ms: float
+    cpu_ms: float  # server CPU per message
+
+    def line(self) -> str:
+        return (f"{self.label}: {self.per_second:.0f} messages/s, latency p50 {self.p50_ms:.1f} ms, "
+                f"p99 {self.p99_ms:.1f} ms, server CPU {self.cpu_ms:.2f} ms per message")
+
+
+class Serve:
+    """`python -m bot.cli serve` of a checkout, on a free loopback port, with a clean environment."""
+
+    def __init__(self, python: str, checkout: Path, workdir: Path, **settings: str):
+        self.port = free_port()
+        env = clean_env(COMPLYBOT_DB=str(workdir / f"bench-{self.port}.db"), COMPLYBOT_HOST="127.0.0.1",
+                        COMPLYBOT_SCHEDULER="off", COMPLYBOT_LOG_LEVEL="WARNING", PYTHONPATH=str(checkout), **settings)
+        self.log = open(workdir / f"serve-{self.port}.log", "w")
+        self.process = subprocess.Popen([python, "-m", "bot.cli", "serve", "--port", str(self.port)],
+                                        cwd=checkout, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.url = f"http://127.0.0.1:{self.port}/"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"serve exited: {Path(self.log.name).read_text()[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("serve did not start listening")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(30)
+        self.log.close()
+
+
+async def teams_scenario(label: str, python: str, checkout: Path, messages: int, concurrency: int) -> Figures:
     connector = await FakeBotConnector().start()
     with tempfile.TemporaryDirectory() as folder:
-        settings = Settings.from_env({"COMPLYBOT_DB": f"{folder}/bench.db", "COMPLYBOT_HOST": "127.0.0.1",
-                                      "COMPLYBOT_TEAMS_LOCAL": "1"})
-        app = create_app(settings)
+        server = Serve(python, checkout, Path(folder), COMPLYBOT_TEAMS_LOCAL="1")
+        try:
+            teams = TeamsActivities(connector.service_url)
+            people = [new_user(f"Person {n}") for n in range(PEOPLE)]
+            connector.add_members(*people)  # Teams answers the bot's one question about each new person
+            latencies: list[float] = []
+            gate = asyncio.Semaphore(concurrency)
+            async with ClientSession() as session:
+                async def post(activity: dict, timed: bool = True) -> None:
+                    async with gate:
+                        started = time.perf_counter()
+                        async with session.post(f"{server.url}api/messages", json=activity) as response:
+                            await response.read()
+                            assert response.status == 201, response.status
+                        if timed:
+                            latencies.append(time.perf_counter() - started)
+
+                await asyncio.gather(*(post(teams.personal(person, "hello"), timed=False) for person in people))
+                activities = [(teams.channel if n % 2 else teams.personal)(people[n % PEOPLE], TEXTS[n % len(TEXTS)])
+                              for n in range(messages)]
+                cpu_before, started = cpu_seconds(server.process.pid), time.perf_counter()
+                await asyncio.gather(*(post(a) for a in activities))
+                elapsed, cpu = time.perf_counter() - started, cpu_seconds(server.process.pid) - cpu_before
+            assert len(connector.calls) == messages + PEOPLE, len(connector.calls)  # every reply arrived
+        finally:
+            server.stop()
+            await connector.stop()
+    return Figures(label, messages / elapsed, statistics.median(latencies) * 1000,
+                   percentile(latencies, 0.99) * 1000, cpu * 1000 / messages)
+
+
+async def slack_scenario(requests: int) -> Figures:
+    """bench_slack's scenario (signed /comply questions at 200/s), its server's CPU measured as above."""
+    from bench import bench_slack
+    from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, FakeSlackAPI
+
+    api = await FakeSlackAPI().start()
+    for user in bench_slack.USERS:
+        api.add_user(user, user.title())
+    with tempfile.TemporaryDirectory() as folder:
+        server = Serve(sys.executable, ROOT, Path(folder), SLACK_BOT_TOKEN=BOT_TOKEN,
+                       SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=api.base_url)
+        try:
+            cpu_before, started = cpu_seconds(server.process.pid), time.perf_counter()
+            await bench_slack.drive(server.url.rstrip("/"), api, 200.0, requests)  # prints its own lines
+            elapsed, cpu = time.perf_counter() - started, cpu_seconds(server.process.pid) - cpu_before
+        finally:
+            server.stop()
+            await api.stop()
+    warm = len(bench_slack.USERS)  # drive() warms up with one request per user inside the measured span
+    return Figures("slack /comply", requests / elapsed, 0, 0, cpu * 1000 / (requests + warm))
+
+
+async def proactive(count: int) -> None:
+    from bot.config import Settings
+    from bot.server import create_app
+    from handlers.types import Outgoing, Reply
+    from tests.fakes.loopback import serve_on_loopback
+
+    connector = await FakeBotConnector().start()
+    with tempfile.TemporaryDirectory() as folder:
+        app = create_app(Settings.from_env({"COMPLYBOT_DB": f"{folder}/bench.db", "COMPLYBOT_HOST": "127.0.0.1",
+                                            "COMPLYBOT_TEAMS_LOCAL": "1"}))
         runner, url = await serve_on_loopback(app)
         teams = TeamsActivities(connector.service_url)
-        people = [new_user(f"Person {n}") for n in range(20)]
-        connector.add_members(*people)  # Teams answers the bot's one question about each new person
-        activities = [
-            (teams.channel if n % 2 else teams.personal)(people[n % len(people)], TEXTS[n % len(TEXTS)])
-            for n in range(messages)
-        ]
-        latencies: list[float] = []
-        gate = asyncio.Semaphore(concurrency)
+        people = [new_user(f"Person {n}") for n in range(PEOPLE)]
+        connector.add_members(*people)
         async with ClientSession() as session:
-            async def post(activity: dict) -> None:
-                async with gate:
-                    started = time.perf_counter()
-                    async with session.post(f"{url}api/messages", json=activity) as response:
-                        await response.read()
-                        assert response.status == 201, response.status
-                    latencies.append(time.perf_counter() - started)
-
-            started = time.perf_counter()
-            await asyncio.gather(*(post(a) for a in activities))
-            elapsed = time.perf_counter() - started
-        replies = len(connector.calls)
-        print(f"messages: {messages} in {elapsed:.2f} s = {messages / elapsed:.0f}/s "
-              f"(concurrency {concurrency}); latency p50 {statistics.median(latencies) * 1000:.1f} ms, "
-              f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms; replies at the connector: {replies}")
-
+            for person in people:
+                async with session.post(f"{url}api/messages", json=teams.personal(person, "hello")) as response:
+                    assert response.status == 201
         sender = app["senders"]["teams"]
         started = time.perf_counter()
-        for n in range(proactive):
-            person = people[n % len(people)]
-            await sender.send(Outgoing(workspace=teams.tenant_id, user=person.aad_object_id,
+        for n in range(count):
+            await sender.send(Outgoing(workspace=teams.tenant_id, user=people[n % PEOPLE].aad_object_id,
                                        reply=Reply(f"Reminder {n}"), platform="teams"))
         elapsed = time.perf_counter() - started
-        print(f"proactive: {proactive} sends in {elapsed:.2f} s = {proactive / elapsed:.0f}/s "
-              f"(continue_conversation on a saved reference)")
+        print(f"proactive: {count} sends in {elapsed:.2f} s = {count / elapsed:.0f}/s "
+              "(continue_conversation on a saved reference)")
         await runner.cleanup()
     await connector.stop()
+
+
+def import_ms(python: str, checkout: Path, module: str, runs: int = 5) -> float:
+    """The median wall time of `import module` in a fresh interpreter (interpreter start included)."""
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run([python, "-c", f"import {module}"], cwd=checkout, check=True,
+                       env={**os.environ, "PYTHONPATH": str(checkout)})
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+async def run(args: argparse.Namespace) -> None:
+    sdk = await teams_scenario("teams (Agents SDK)", sys.executable, ROOT, args.messages, args.concurrency)
+    print(sdk.line())
+    old = None
+    if args.baseline:
+        old = await teams_scenario("teams (baseline)", args.baseline_python, Path(args.baseline),
+                                   args.messages, args.concurrency)
+        print(old.line())
+    slack = await slack_scenario(args.slack_requests) if args.slack_requests else None
+    if slack:
+        print(f"slack /comply: server CPU {slack.cpu_ms:.2f} ms per request (measured as for Teams)")
+    if old:
+        print(f"ratio: messages/s {sdk.per_second / old.per_second:.1f}x the baseline's (target >= 4x); "
+              f"CPU per message {sdk.cpu_ms / old.cpu_ms:.2f}x the baseline's")
+    if slack:
+        print(f"ratio: Teams server CPU per message {sdk.cpu_ms / slack.cpu_ms:.1f}x Slack's (target <= 3x)"
+              + (f"; the baseline's {old.cpu_ms / slack.cpu_ms:.1f}x" if old else ""))
+    if args.proactive:
+        await proactive(args.proactive)
+    cli, teams = import_ms(sys.executable, ROOT, "bot.cli"), import_ms(sys.executable, ROOT, "bot.teams")
+    print(f"import: bot.cli {cli:.0f} ms, bot.teams {teams:.0f} ms (target <= 300 ms)"
+          + (f"; the baseline's bot.teams {import_ms(args.baseline_python, Path(args.baseline), 'bot.teams'):.0f} ms"
+             if args.baseline else "") + " (median of 5 fresh interpreters, interpreter start included)")
 
 
 def main() -> None:
@@ -93,11 +221,10 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--proactive", type=int, default=200)
-    args = parser.parse_args()
-    asyncio.run(run(args.messages, args.concurrency, args.proactive))
-    cli, teams = import_seconds("bot.cli"), import_seconds("bot.teams")
-    print(f"import: bot.cli {cli * 1000:.0f} ms, bot.teams (botbuilder) {teams * 1000:.0f} ms "
-          "(each a fresh interpreter, interpreter start included)")
+    parser.add_argument("--baseline", help="another checkout to run the same scenario against (e.g. main)")
+    parser.add_argument("--baseline-python", default=sys.executable, help="the Python with that checkout's packages")
+    parser.add_argument("--slack-requests", type=int, default=1000, help="the Slack yard-stick's requests (0: skip)")
+    asyncio.run(run(parser.parse_args()))
 
 
 if __name__ == "__main__":
