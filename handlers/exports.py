@@ -24,7 +24,7 @@ def soa(store, workspace: str) -> Table:
     for ref, item in cat.iso.items():
         if not ref.startswith("A."):
             continue
-        controls = [c.name for c in cat.controls_for(ref)]
+        controls = [c.name for c in cat.covering(ref)]
         related = [t for t in tasks if t.control in controls]
         justification = _na_justification(ref, controls, coverage)
         applicable = "No" if justification else "Yes"

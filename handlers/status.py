@@ -3,6 +3,7 @@
 A control is *finished* when one of its tasks is done or it is justified not applicable. A SOC 2
 criterion or an ISO reference is *covered* when it is itself justified not applicable, or when it has
 mapped controls and every one of them is finished. So one finished control counts for both frameworks.
+A control maps the references of the article's table plus those our review adds (`Catalog.covering`).
 References no control of the table maps stay uncovered until justified (the gap lists them apart).
 """
 from __future__ import annotations
@@ -36,7 +37,7 @@ class Coverage:
     def covered(self, ref: str) -> bool:
         if ref in self.na:
             return True
-        controls = catalog().controls_for(ref)
+        controls = catalog().covering(ref)
         return bool(controls) and all(c.name in self.finished for c in controls)
 
 
@@ -83,7 +84,7 @@ def gap(req: Request, args: str) -> Reply:
             if coverage.covered(ref):
                 continue
             title = cat.soc2[ref].title if framework == "soc2" else cat.iso[ref].title
-            controls = cat.controls_for(ref)
+            controls = cat.covering(ref)
             line = f"{ref} {title}" + (f" — {_controls_state(req, coverage, controls)}" if controls else "")
             if ref.startswith("Clause"):
                 clauses.append(line)
