@@ -195,7 +195,9 @@ def test_the_review_adds_what_fits_and_keeps_the_table(name, side, added):
 
 def test_every_row_is_reviewed_and_clause_6_1_2_is_mapped():
     cat = catalog()
-    assert len(tomllib.loads((DATA_DIR / "mapping_review.toml").read_text(encoding="utf-8"))["review"]) == 118
+    reviewed = [item["control"] for item in
+                tomllib.loads((DATA_DIR / "mapping_review.toml").read_text(encoding="utf-8"))["review"]]
+    assert reviewed == [c.name for c in cat.controls]  # all 118, in the table's order
     assert not cat.controls_for("Clause 6.1.2") and cat.covering("Clause 6.1.2")
     fitting = cat.control("Background Check")
     assert fitting.review is None and fitting.covers == fitting.soc2 + fitting.iso
