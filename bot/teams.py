@@ -48,7 +48,7 @@ from bot import logs
 from bot.config import ConfigError, Settings, is_loopback
 from bot.store import utc_now
 from handlers.replies import lead
-from handlers.types import MAX_MESSAGE_CHARS, Action, Message, Outgoing, Reply, Section, progress_bar
+from handlers.types import MAX_MESSAGE_CHARS, Action, Message, Outgoing, Reply, Section, clean_text, progress_bar
 
 ROUTE = "/api/messages"
 ADAPTIVE_CARD_VERSION = "1.5"
@@ -436,7 +436,7 @@ class ComplyBot(ActivityHandler):
                 user, name, email = person_id(member) or user, member.name or name, member.email or ""
             except Exception as error:  # not in this conversation, or Teams unreachable: what we have
                 logs.event("teams.member_lookup_failed", logging.WARNING, error=type(error).__name__)
-        user = user or account.id
+        user, name = user or account.id, clean_text(name)
         book.remember_member(workspace, account.id, user, name)
         self.app["ctx"].store.upsert_person(workspace, user, name, email=email, tz=tz, platform="teams")
 

@@ -5,10 +5,23 @@ Adapters (Slack, Teams, console, playground) turn their payloads into a `Message
 """
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
 MAX_MESSAGE_CHARS = 4000  # longer input is refused politely, never processed
+# Unicode's noncharacters, "reserved for internal use": no text from outside keeps them (see MENTION)
+_NONCHARACTERS = re.compile("[\ufdd0-\ufdef" + "".join(chr(plane << 16 | 0xfffe) + chr(plane << 16 | 0xffff)
+                                                         for plane in range(17)) + "]")
+
+
+def clean_text(text: str) -> str:
+    """Text from outside as everything downstream may assume it: a lone surrogate (valid in JSON, not
+    encodable in UTF-8, so SQLite and logs fail on it) becomes U+FFFD and a split pair one character,
+    noncharacters go, and the whole is NFC (one spelling of é for search and comparison)."""
+    text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return unicodedata.normalize("NFC", _NONCHARACTERS.sub("", text))
 
 
 @dataclass(frozen=True)
@@ -23,6 +36,11 @@ class Message:
     thread: str = ""  # thread/reply-to id where the platform has one
     user_name: str = ""  # display name when the payload carries it
     is_direct: bool = False  # a direct message / personal chat
+
+    def __post_init__(self):  # whoever builds it, nothing downstream sees unencodable or unnormalised text
+        for name, value in vars(self).items():
+            if isinstance(value, str):
+                object.__setattr__(self, name, clean_text(value))
 
 
 @dataclass(frozen=True)

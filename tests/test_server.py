@@ -306,3 +306,13 @@ async def test_sigterm_lets_the_scheduler_tick_in_flight_finish(tmp_path):
     assert len(sent) == 1 and sent[0][1] == "sent", sent
     names = [event["event"] for event in events]
     assert names.index("scheduler.stop") < names.index("database.closed")
+
+
+async def test_the_playground_takes_lone_surrogates_as_ordinary_text(client):
+    """Valid JSON, not encodable in UTF-8: it used to end in "Sorry, that failed on my side"."""
+    response = await client.post("/api/playground", data='{"text": "assign Disk Encryption to me note \\ud800 cafe\\u0301",'
+                                                          ' "as": "Eve \\ud800"}', headers={"Content-Type": "application/json"})
+    reply = await response.json()
+    assert reply["kind"] != "error" and "Assigned Disk Encryption" in reply["text"], reply
+    [task] = client.server.app["ctx"].store.tasks("local")
+    assert task.note == "\ufffd caf\u00e9"  # replaced, and NFC

@@ -410,3 +410,17 @@ async def test_admins_configured_by_email_are_admins_in_teams(tmp_path, connecto
         assert task.assigner == carol.aad_object_id and task.owner == bob.aad_object_id
     finally:
         await running.stop()
+
+
+async def test_lone_surrogates_and_unnormalised_text_are_ordinary_text(server, connector):
+    """Valid JSON, not encodable in UTF-8 (in the text and the sender's name): it used to end in
+    "Sorry, that failed on my side"."""
+    teams = TeamsActivities(connector.service_url)
+    eve = new_user("Eve \ud800")
+    assert await server.post(teams.personal(eve, "assign Multi-Factor Authentication to me note \ud800 cafe\u0301")) == 201
+    [call] = await connector.wait_for(1)
+    assert "Assigned Multi-Factor Authentication" in call.all_text(), call.all_text()
+    store = server.app["ctx"].store
+    [task] = store.tasks(teams.tenant_id)
+    assert task.note == "\ufffd caf\u00e9"  # replaced, and NFC
+    assert store.person(teams.tenant_id, eve.aad_object_id).name == "Eve \ufffd"
