@@ -48,7 +48,9 @@ from bot import logs
 from bot.config import ConfigError, Settings, is_loopback
 from bot.store import utc_now
 from handlers.replies import lead
-from handlers.types import MAX_MESSAGE_CHARS, Action, Message, Outgoing, Reply, Section, clean_text, progress_bar
+from handlers.types import (
+    MAX_MESSAGE_CHARS, MENTION, Action, Message, Outgoing, Reply, Section, clean_text, progress_bar,
+)
 
 ROUTE = "/api/messages"
 ADAPTIVE_CARD_VERSION = "1.5"
@@ -282,7 +284,11 @@ def message_from(activity: Activity, text: str, workspace: str) -> Message:
 
 @dataclass
 class Mentions:
-    """Turns `<@id>` in reply text into Teams mentions `<at>Name</at>` with their entities."""
+    """Reply text → Teams Markdown. The bot's own mentions (`handlers.types.mention`) become Teams mentions
+    `<at>Name</at>` with their entities; everything else is data: a `<@id>` in it is shown as the name,
+    never a mention, and Markdown links (`[label](url)`, `<url>`) and tags are defused, so a person's
+    words can't become a disguised link or a mention in someone else's card. A bare URL stays one (Teams
+    links it, showing where it goes)."""
 
     book: ConversationBook | None
     workspace: str
@@ -291,19 +297,35 @@ class Mentions:
         self.entities: list[dict] = []
 
     def render(self, text: str) -> str:
-        return _MENTION.sub(self._mention, text)
+        parts = MENTION.split(text)  # odd parts: the user ids of the bot's own mentions
+        return "".join(self._mention(part) if odd % 2 else self._data(part) for odd, part in enumerate(parts))
 
-    def _mention(self, match: re.Match) -> str:
-        user = match.group(1)
+    def _data(self, text: str) -> str:
+        return _defuse_markdown(_MENTION.sub(lambda match: self._name(match[1]), text))
+
+    def _name(self, user: str) -> str:
+        """How a person is shown without mentioning them: never a raw id."""
         known = self.book.member_for_user(self.workspace, user) if self.book else None
-        if known is None:  # never seen in Teams: the name complybot knows, never a raw id
-            person = self.book.store.person(self.workspace, user) if self.book else None
-            return f"@{person.name}" if person and person.name else "someone"
+        if known and known[1]:
+            return f"@{known[1]}"
+        person = self.book.store.person(self.workspace, user) if self.book else None
+        return f"@{person.name}" if person and person.name else "someone"
+
+    def _mention(self, user: str) -> str:
+        known = self.book.member_for_user(self.workspace, user) if self.book else None
+        if known is None:  # never seen in Teams: the name complybot knows
+            return _defuse_markdown(self._name(user))
         member_id, name = known
-        tag = f"<at>{name or 'someone'}</at>"
+        tag = f"<at>{_defuse_markdown(name or 'someone')}</at>"
         if all(entity["text"] != tag for entity in self.entities):
             self.entities.append({"type": "mention", "text": tag, "mentioned": {"id": member_id, "name": name}})
         return tag
+
+
+def _defuse_markdown(text: str) -> str:
+    """A word joiner (invisible) after every `]` and `<`: no `[label](url)`, `[label][ref]`, `<url>` or
+    `<at>` can form, whether or not a Teams client honours backslash escapes."""
+    return text.replace("]", "]\u2060").replace("<", "<\u2060")
 
 
 def _submit(action: Action) -> dict:

@@ -16,6 +16,22 @@ _NONCHARACTERS = re.compile("[\ufdd0-\ufdef" + "".join(chr(plane << 16 | 0xfffe)
                                                          for plane in range(17)) + "]")
 
 
+# A mention the bot makes on purpose (an owner in a nudge) travels as this token, which no text from outside
+# can contain (clean_text drops noncharacters): renderers make it a live mention and show everything else
+# in a reply as data, so a typed `<@id>` or link never becomes one.
+MENTION_START, MENTION_END = "\ufdd0", "\ufdd1"
+MENTION = re.compile(f"{MENTION_START}([^{MENTION_START}{MENTION_END}]{{1,128}}){MENTION_END}")
+
+
+def mention(user_id: str) -> str:
+    return f"{MENTION_START}{user_id}{MENTION_END}"
+
+
+def plain_text(text: str) -> str:
+    """Reply text for a text-only reader (a terminal, a log): the bot's mentions as `<@id>`."""
+    return MENTION.sub(lambda match: f"<@{match[1]}>", text)
+
+
 def clean_text(text: str) -> str:
     """Text from outside as everything downstream may assume it: a lone surrogate (valid in JSON, not
     encodable in UTF-8, so SQLite and logs fail on it) becomes U+FFFD and a split pair one character,

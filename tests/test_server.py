@@ -316,3 +316,13 @@ async def test_the_playground_takes_lone_surrogates_as_ordinary_text(client):
     assert reply["kind"] != "error" and "Assigned Disk Encryption" in reply["text"], reply
     [task] = client.server.app["ctx"].store.tasks("local")
     assert task.note == "\ufffd caf\u00e9"  # replaced, and NFC
+
+
+def test_the_playground_sends_the_bots_mentions_as_plain_text():
+    """The page shows every word of a reply as data; the bot's mention tokens never reach it."""
+    from bot.playground import reply_json
+    from handlers.types import Reply, Section, mention
+
+    body = reply_json(Reply(f"ask {mention('local:bob')}", sections=(Section(f"{mention('local:bob')}", (f"owner {mention('local:bob')}",)),)))
+    assert (body["text"], body["sections"][0]["title"], body["sections"][0]["lines"]) == (
+        "ask <@local:bob>", "<@local:bob>", ["owner <@local:bob>"])
