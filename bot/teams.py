@@ -35,7 +35,6 @@ from aiohttp import web
 from botbuilder.core import ActivityHandler, CardFactory, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsInfo
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
-from botframework.connector.auth import JwtTokenExtractor
 from botbuilder.schema import (
     Activity,
     ChannelAccount,
@@ -43,6 +42,8 @@ from botbuilder.schema import (
     ConversationReference,
     Mention,
 )
+from botframework.connector.auth import JwtTokenExtractor
+from jwt.algorithms import RSAAlgorithm
 
 from bot import logs
 from bot.config import ConfigError, Settings, is_loopback
@@ -585,7 +586,7 @@ class TeamsSender:
 
 KEY_FETCH_SECONDS = 5  # the metadata and its keys together: a slow endpoint holds a request no longer
 KEYS_MAX_AGE = 24 * 3600  # botbuilder's own refresh interval
-UNKNOWN_KEY_REFRESH = 3600  # an unknown key id refreshes at most hourly (botbuilder's rule): forged ids can't
+UNKNOWN_KEY_REFRESH = 3600  # an unknown key id refreshes at most hourly (botbuilder's rule), however many arrive
 RETRY_FIRST, RETRY_MAX = 10, 600  # after a failed fetch no request fetches for 10 s, doubling up to 10 min
 
 
@@ -659,8 +660,6 @@ class OpenIdKeys:
 
 
 def _signing_keys(jwks: list) -> dict[str, SigningKey]:
-    from jwt.algorithms import RSAAlgorithm
-
     keys = {}
     for jwk in jwks:
         try:
@@ -693,7 +692,7 @@ def mount(app: web.Application, settings: Settings) -> None:
     # Teams' channelData has fields botbuilder's models lack (teamsChannelId, …): msrest would log a
     # warning for each on every message.
     logging.getLogger("msrest.serialization").setLevel(logging.ERROR)
-    JwtTokenExtractor.metadataCache = OpenIdKeyCaches(settings.teams_openid_url)  # one per process
+    JwtTokenExtractor.metadataCache = OpenIdKeyCaches(settings.teams_openid_url)  # a class attribute: per process
     adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(BotConfig(settings)))
     adapter.on_turn_error = _on_turn_error
     auth_enabled = bool(settings.microsoft_app_id)
