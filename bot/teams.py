@@ -587,7 +587,7 @@ class TeamsSender:
 KEY_FETCH_SECONDS = 5  # the metadata and its keys together: a slow endpoint holds a request no longer
 KEYS_MAX_AGE = 24 * 3600  # botbuilder's own refresh interval
 UNKNOWN_KEY_REFRESH = 3600  # an unknown key id refreshes at most hourly (botbuilder's rule), however many arrive
-RETRY_FIRST, RETRY_MAX = 10, 600  # after a failed fetch no request fetches for 10 s, doubling up to 10 min
+RETRY_FIRST, RETRY_MAX = 2, 600  # after a failed fetch no request fetches for 2 s, doubling up to 10 min
 
 
 class SigningKeysUnavailable(Exception):

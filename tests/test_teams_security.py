@@ -206,13 +206,13 @@ async def test_a_genuine_token_passes_authentication(secured, connector, microso
 
 HANGS_SECONDS = 30  # the key endpoint's delay
 REFUSED_WITHIN = 15  # seconds: a few, even on a loaded machine, and far less than HANGS_SECONDS
+ATTACKER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 EMULATOR_ISSUER = "https://sts.windows.net/d6d49420-f39b-4df7-a1dc-d59a935871db/"  # botbuilder checks the Emulator's keys
 
 
 def forged_request(connector, issuer: str = "https://api.botframework.com") -> tuple[dict, dict]:  # noqa: F811
     """A well-formed token claiming a Microsoft issuer, signed by an attacker: verifying it needs the keys."""
-    attacker = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    token = bot_framework_token(attacker, connector.service_url, iss=issuer, ver="1.0", appid=APP_ID)
+    token = bot_framework_token(ATTACKER_KEY, connector.service_url, iss=issuer, ver="1.0", appid=APP_ID)
     activity = TeamsActivities(connector.service_url).personal(new_user("Eve"), "tasks all")
     return activity, {"Authorization": f"Bearer {token}"}
 
@@ -245,3 +245,25 @@ async def test_a_failing_key_endpoint_is_not_fetched_for_every_forged_token(secu
         assert await secured.post(*forged_request(connector, issuer)) == 401
     assert 1 <= openid.metadata_requests <= 2  # then it backs off, however many tokens arrive
     nothing_processed(secured, connector, "")
+
+
+async def test_after_the_key_endpoint_recovers_genuine_tokens_pass_again(secured, connector, openid):
+    """Failures are remembered for a while, not for ever: once the endpoint is back, keys are fetched again."""
+    from bot.teams import parse_activity
+
+    openid.fail = True
+    assert await secured.post(*forged_request(connector)) == 401
+    openid.fail = False
+    activity = parse_activity(TeamsActivities(connector.service_url).personal(new_user("Alice"), "tasks"))
+    token = bot_framework_token(openid.key, connector.service_url)
+    authentication = secured.app["teams_adapter"].bot_framework_authentication
+    deadline = time.monotonic() + REFUSED_WITHIN
+    while True:
+        try:
+            result = await authentication.authenticate_request(activity, f"Bearer {token}")
+            break
+        except Exception:  # still backing off
+            assert time.monotonic() < deadline, "the keys were never fetched again"
+            await asyncio.sleep(0.2)
+    assert result.claims_identity.is_authenticated
+    assert openid.metadata_requests == 2  # the failure, then one fetch that worked
