@@ -2,9 +2,9 @@
 
 `GET /` serves the page, `POST /api/playground` takes `{"text": ..., "as": optional name}` and
 returns the neutral `Reply` as JSON; the page renders it as Slack would (sections, progress bars,
-buttons whose value is sent back as the next command), its text as data: only bare links are live. It has no login, so it is served only on a
-loopback address and answers only requests that come from this machine and name it in `Host`
-(a web page elsewhere cannot reach it through DNS rebinding).
+buttons whose value is sent back as the next command), its text as data: only bare links are live.
+It has no login, so it is served only on a loopback address and answers only requests that come from
+this machine and name it in `Host` (a web page elsewhere cannot reach it through DNS rebinding).
 """
 from __future__ import annotations
 

@@ -11,11 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
 MAX_MESSAGE_CHARS = 4000  # longer input is refused politely, never processed
+
 # Unicode's noncharacters, "reserved for internal use": no text from outside keeps them (see MENTION)
 _NONCHARACTERS = re.compile("[\ufdd0-\ufdef" + "".join(chr(plane << 16 | 0xfffe) + chr(plane << 16 | 0xffff)
                                                          for plane in range(17)) + "]")
-
-
 # A mention the bot makes on purpose (an owner in a nudge) travels as this token, which no text from outside
 # can contain (clean_text drops noncharacters): renderers make it a live mention and show everything else
 # in a reply as data, so a typed `<@id>` or link never becomes one.
