@@ -15,6 +15,7 @@ import tempfile
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_PORT = 3978
@@ -96,6 +97,8 @@ class Settings:
     microsoft_app_type: str = setting("MicrosoftAppType", "MultiTenant")
     microsoft_app_tenant_id: str = setting("MicrosoftAppTenantId")
     teams_local: bool = setting("COMPLYBOT_TEAMS_LOCAL", False)  # Bot Framework auth off, loopback only
+    # tests only: a loopback OpenID metadata document in place of Microsoft's (its signing keys)
+    teams_openid_url: str = setting("COMPLYBOT_TEAMS_OPENID_URL")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -195,7 +198,11 @@ class Settings:
                 raise ConfigError("MicrosoftAppPassword is required when MicrosoftAppId is set")
             if self.microsoft_app_type != "MultiTenant" and not self.microsoft_app_tenant_id:
                 raise ConfigError(f"MicrosoftAppTenantId is required when MicrosoftAppType is {self.microsoft_app_type}")
-        elif self.teams_local and not is_loopback(self.host):
+        openid_host = urlsplit(self.teams_openid_url).hostname or ""
+        if self.teams_openid_url and not (is_loopback(openid_host) and is_loopback(self.host)):
+            raise ConfigError("COMPLYBOT_TEAMS_OPENID_URL is for tests: a loopback URL (like "
+                              "http://127.0.0.1:8000/.well-known/openidconfiguration), on a loopback host only")
+        if not self.microsoft_app_id and self.teams_local and not is_loopback(self.host):
             raise ConfigError(
                 f"COMPLYBOT_TEAMS_LOCAL=1 turns Bot Framework auth off, allowed only on a loopback address, "
                 f"not {self.host} (set MicrosoftAppId and MicrosoftAppPassword, or use --host 127.0.0.1)"

@@ -13,7 +13,7 @@ import sys
 from typing import TextIO
 
 from handlers.replies import action_hint, lead, plain_lines
-from handlers.types import Outgoing, Reply
+from handlers.types import Outgoing, Reply, plain_text
 
 
 def render(reply: Reply) -> str:
@@ -23,7 +23,7 @@ def render(reply: Reply) -> str:
                      for line in plain_lines(section, with_actions=True))
     if reply.actions:
         lines.append("   " + "  ".join(action_hint(a) for a in reply.actions))
-    return "\n".join(lines)
+    return plain_text("\n".join(lines))
 
 
 class ConsoleSender:

@@ -2,9 +2,9 @@
 
 `GET /` serves the page, `POST /api/playground` takes `{"text": ..., "as": optional name}` and
 returns the neutral `Reply` as JSON; the page renders it as Slack would (sections, progress bars,
-buttons whose value is sent back as the next command). It has no login, so it is served only on a
-loopback address and answers only requests that come from this machine and name it in `Host`
-(a web page elsewhere cannot reach it through DNS rebinding).
+buttons whose value is sent back as the next command), its text as data: only bare links are live.
+It has no login, so it is served only on a loopback address and answers only requests that come from
+this machine and name it in `Host` (a web page elsewhere cannot reach it through DNS rebinding).
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from bot import logs
 from bot.console import LOCAL_WORKSPACE, as_local_admin, local_user_id, local_user_name
 from bot.config import Settings, is_loopback
 from handlers import router
-from handlers.types import Message
+from handlers.types import Message, Reply, plain_text
 
 STATIC_DIR = Path(__file__).parent / "static"
 USAGE = 'Send JSON like {"text": "status", "as": "optional name"}.'
@@ -90,7 +90,17 @@ async def post_message(request: web.Request) -> web.Response:
     logs.note(workspace=LOCAL_WORKSPACE, user=message.user, text=logs.text_prefix(message.text))
     reply = router.handle(message, request.app["playground_ctx"])
     logs.note(command=reply.kind or "reply")
-    return web.json_response(dataclasses.asdict(reply), headers={"Cache-Control": "no-store"})
+    return web.json_response(reply_json(reply), headers={"Cache-Control": "no-store"})
+
+
+def reply_json(reply: Reply) -> dict:
+    """The neutral Reply as JSON, its text as a text-only reader gets it (`plain_text`): the page shows
+    every word as data, and nobody is notified here."""
+    body = dataclasses.asdict(reply)
+    body["text"] = plain_text(reply.text)
+    for section in body["sections"]:
+        section["title"], section["lines"] = plain_text(section["title"]), [plain_text(line) for line in section["lines"]]
+    return body
 
 
 def mount(app: web.Application, settings: Settings) -> None:

@@ -11,21 +11,26 @@ The rest of the project sees neutral `Message` / `Reply` / `Outgoing` objects.
   `handlers.router.handle`; the reply goes back as text, or as an Adaptive Card 1.5 with a text
   fallback when it has sections or buttons. A pressed `Action.Submit` carries a command in its data,
   runs as a message from the presser (same permission checks) and updates the card in place.
+- Auth: botbuilder verifies tokens against signing keys that `OpenIdKeys` fetches (aiohttp, with a
+  timeout, one fetch at a time, backing off after a failure) in place of botbuilder's blocking fetch.
 - Proactive: the conversation reference of every personal chat, group chat and channel the bot sees is
   saved in SQLite (`teams_conversations`); `TeamsSender` posts through `continue_conversation`, and opens
   a personal chat (`create_conversation`) for a person who never wrote to the bot 1:1.
 """
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import logging
+import math
 import re
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import aiohttp
 from aiohttp import web
 from botbuilder.core import ActivityHandler, CardFactory, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsInfo
@@ -37,12 +42,16 @@ from botbuilder.schema import (
     ConversationReference,
     Mention,
 )
+from botframework.connector.auth import JwtTokenExtractor
+from jwt.algorithms import RSAAlgorithm
 
 from bot import logs
 from bot.config import ConfigError, Settings, is_loopback
 from bot.store import utc_now
 from handlers.replies import lead
-from handlers.types import MAX_MESSAGE_CHARS, Action, Message, Outgoing, Reply, Section, progress_bar
+from handlers.types import (
+    MAX_MESSAGE_CHARS, MENTION, Action, Message, Outgoing, Reply, Section, clean_text, progress_bar,
+)
 
 ROUTE = "/api/messages"
 ADAPTIVE_CARD_VERSION = "1.5"
@@ -276,7 +285,11 @@ def message_from(activity: Activity, text: str, workspace: str) -> Message:
 
 @dataclass
 class Mentions:
-    """Turns `<@id>` in reply text into Teams mentions `<at>Name</at>` with their entities."""
+    """Reply text → Teams Markdown. The bot's own mentions (`handlers.types.mention`) become Teams mentions
+    `<at>Name</at>` with their entities; everything else is data: a `<@id>` in it is shown as the name,
+    never a mention, and Markdown links (`[label](url)`, `<url>`) and tags are defused, so a person's
+    words can't become a disguised link or a mention in someone else's card. A bare URL stays one (Teams
+    links it, showing where it goes)."""
 
     book: ConversationBook | None
     workspace: str
@@ -285,19 +298,35 @@ class Mentions:
         self.entities: list[dict] = []
 
     def render(self, text: str) -> str:
-        return _MENTION.sub(self._mention, text)
+        parts = MENTION.split(text)  # odd parts: the user ids of the bot's own mentions
+        return "".join(self._mention(part) if odd % 2 else self._data(part) for odd, part in enumerate(parts))
 
-    def _mention(self, match: re.Match) -> str:
-        user = match.group(1)
+    def _data(self, text: str) -> str:
+        return _defuse_markdown(_MENTION.sub(lambda match: self._name(match[1]), text))
+
+    def _name(self, user: str) -> str:
+        """How a person is shown without mentioning them: never a raw id."""
         known = self.book.member_for_user(self.workspace, user) if self.book else None
-        if known is None:  # never seen in Teams: the name complybot knows, never a raw id
-            person = self.book.store.person(self.workspace, user) if self.book else None
-            return f"@{person.name}" if person and person.name else "someone"
+        if known and known[1]:
+            return f"@{known[1]}"
+        person = self.book.store.person(self.workspace, user) if self.book else None
+        return f"@{person.name}" if person and person.name else "someone"
+
+    def _mention(self, user: str) -> str:
+        known = self.book.member_for_user(self.workspace, user) if self.book else None
+        if known is None:  # never seen in Teams: the name complybot knows
+            return _defuse_markdown(self._name(user))
         member_id, name = known
-        tag = f"<at>{name or 'someone'}</at>"
+        tag = f"<at>{_defuse_markdown(name or 'someone')}</at>"
         if all(entity["text"] != tag for entity in self.entities):
             self.entities.append({"type": "mention", "text": tag, "mentioned": {"id": member_id, "name": name}})
         return tag
+
+
+def _defuse_markdown(text: str) -> str:
+    """A word joiner (invisible) after every `]` and `<`: no `[label](url)`, `[label][ref]`, `<url>` or
+    `<at>` can form, whether or not a Teams client honours backslash escapes."""
+    return text.replace("]", "]\u2060").replace("<", "<\u2060")
 
 
 def _submit(action: Action) -> dict:
@@ -430,7 +459,7 @@ class ComplyBot(ActivityHandler):
                 user, name, email = person_id(member) or user, member.name or name, member.email or ""
             except Exception as error:  # not in this conversation, or Teams unreachable: what we have
                 logs.event("teams.member_lookup_failed", logging.WARNING, error=type(error).__name__)
-        user = user or account.id
+        user, name = user or account.id, clean_text(name)
         book.remember_member(workspace, account.id, user, name)
         self.app["ctx"].store.upsert_person(workspace, user, name, email=email, tz=tz, platform="teams")
 
@@ -553,6 +582,108 @@ class TeamsSender:
         )
 
 
+# -- the Bot Framework's signing keys ----------------------------------------------------------------
+
+KEY_FETCH_SECONDS = 5  # the metadata and its keys together: a slow endpoint holds a request no longer
+KEYS_MAX_AGE = 24 * 3600  # botbuilder's own refresh interval
+UNKNOWN_KEY_REFRESH = 3600  # an unknown key id refreshes at most hourly (botbuilder's rule), however many arrive
+RETRY_FIRST, RETRY_MAX = 2, 600  # after a failed fetch no request fetches for 2 s, doubling up to 10 min
+
+
+class SigningKeysUnavailable(Exception):
+    """The keys could not be fetched (or are backing off after a failure): the token can't be verified."""
+
+
+class UnknownSigningKey(Exception):
+    """The token names a key id that is not among the published keys."""
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """What botbuilder's JwtTokenExtractor reads of a key (the attributes of its `_OpenIdConfig`)."""
+
+    public_key: object
+    endorsements: list
+
+
+class OpenIdKeys:
+    """The signing keys of one OpenID metadata URL, in place of botbuilder's `_OpenIdMetadata`, which
+    fetches them with a blocking `requests.get` on the event loop, without a timeout, and again for
+    every request while the endpoint fails. Here: aiohttp within KEY_FETCH_SECONDS, one fetch at a
+    time (concurrent requests wait for it), and after a failure no fetch until a growing delay has
+    passed; meanwhile tokens that need the keys are refused at once."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.keys: dict[str, SigningKey] = {}
+        self.fetched_at = -math.inf
+        self.failures = 0
+        self.retry_at = -math.inf
+        self._fetching: asyncio.Future | None = None
+
+    async def get(self, key_id: str) -> SigningKey:
+        """botbuilder's interface: the key that signed a token (an exception refuses the token)."""
+        age = time.monotonic() - self.fetched_at
+        if age > KEYS_MAX_AGE or (key_id not in self.keys and age > UNKNOWN_KEY_REFRESH):
+            await self._refresh()
+        if time.monotonic() - self.fetched_at > KEYS_MAX_AGE:
+            raise SigningKeysUnavailable("the Bot Framework's signing keys could not be fetched")
+        if key_id not in self.keys:
+            raise UnknownSigningKey("the token's key id is not a Bot Framework signing key")
+        return self.keys[key_id]
+
+    async def _refresh(self) -> None:
+        if self._fetching is None:
+            if time.monotonic() < self.retry_at:
+                return
+            self._fetching = asyncio.ensure_future(self._fetch())
+        await asyncio.shield(self._fetching)  # a request that goes away does not cancel the fetch
+
+    async def _fetch(self) -> None:
+        try:
+            async with asyncio.timeout(KEY_FETCH_SECONDS), aiohttp.ClientSession() as session:
+                async with session.get(self.url) as response:
+                    response.raise_for_status()
+                    jwks_uri = (await response.json(content_type=None))["jwks_uri"]
+                async with session.get(jwks_uri) as response:
+                    response.raise_for_status()
+                    self.keys = _signing_keys((await response.json(content_type=None))["keys"])
+            self.fetched_at, self.failures, self.retry_at = time.monotonic(), 0, -math.inf
+        except Exception as error:  # slow, down, or nonsense: refuse tokens for a while, then try again
+            self.failures += 1
+            delay = min(RETRY_FIRST * 2 ** (self.failures - 1), RETRY_MAX)
+            self.retry_at = time.monotonic() + delay
+            logs.event("teams.signing_keys_unavailable", logging.WARNING, error=type(error).__name__,
+                       failures=self.failures, retry_in_seconds=delay)
+        finally:
+            self._fetching = None
+
+
+def _signing_keys(jwks: list) -> dict[str, SigningKey]:
+    keys = {}
+    for jwk in jwks:
+        try:
+            keys[jwk["kid"]] = SigningKey(RSAAlgorithm.from_jwk(json.dumps(jwk)), list(jwk.get("endorsements") or []))
+        except (KeyError, TypeError, ValueError):  # a key we cannot read signs nothing we accept
+            continue
+    return keys
+
+
+class OpenIdKeyCaches(dict):
+    """botbuilder's `JwtTokenExtractor.metadataCache` (metadata URL → keys), answering every URL it asks
+    for (Bot Framework, Emulator, government clouds) with an OpenIdKeys, so botbuilder never fetches.
+    `fetch_from` replaces every URL (tests: a loopback OpenID endpoint)."""
+
+    def __init__(self, fetch_from: str = ""):
+        super().__init__()
+        self.fetch_from = fetch_from
+
+    def get(self, url: str, default=None) -> OpenIdKeys:
+        if url not in self:
+            self[url] = OpenIdKeys(self.fetch_from or url)
+        return self[url]
+
+
 # -- the route ---------------------------------------------------------------------------------------------
 
 def mount(app: web.Application, settings: Settings) -> None:
@@ -561,6 +692,7 @@ def mount(app: web.Application, settings: Settings) -> None:
     # Teams' channelData has fields botbuilder's models lack (teamsChannelId, …): msrest would log a
     # warning for each on every message.
     logging.getLogger("msrest.serialization").setLevel(logging.ERROR)
+    JwtTokenExtractor.metadataCache = OpenIdKeyCaches(settings.teams_openid_url)  # a class attribute: per process
     adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(BotConfig(settings)))
     adapter.on_turn_error = _on_turn_error
     auth_enabled = bool(settings.microsoft_app_id)

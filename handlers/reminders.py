@@ -26,7 +26,7 @@ from functools import lru_cache
 from typing import Callable, Iterable, Mapping, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from handlers.types import Action, Command, Reply, Section
+from handlers.types import Action, Command, Reply, Section, mention
 
 MAX_TASKS_SHOWN = 10  # per part of one message; a person with 300 overdue tasks gets a count, not a wall
 QUIET_STATUSES = frozenset({"done", "blocked", "na"})  # these tasks get no nudges at all
@@ -298,7 +298,7 @@ def _refs_line(found: ControlRefs) -> str:
 
 
 def _mention(person: Person) -> str:
-    return f"<@{person.user}>"
+    return mention(person.user)
 
 
 def compose_nudge(nudges: list[Nudge], refs: Callable[[str], ControlRefs] = control_refs) -> Reply:

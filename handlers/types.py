@@ -5,10 +5,38 @@ Adapters (Slack, Teams, console, playground) turn their payloads into a `Message
 """
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
 MAX_MESSAGE_CHARS = 4000  # longer input is refused politely, never processed
+
+# Unicode's noncharacters, "reserved for internal use": no text from outside keeps them (see MENTION)
+_NONCHARACTERS = re.compile("[\ufdd0-\ufdef" + "".join(chr(plane << 16 | 0xfffe) + chr(plane << 16 | 0xffff)
+                                                         for plane in range(17)) + "]")
+# A mention the bot makes on purpose (an owner in a nudge) travels as this token, which no text from outside
+# can contain (clean_text drops noncharacters): renderers make it a live mention and show everything else
+# in a reply as data, so a typed `<@id>` or link never becomes one.
+MENTION_START, MENTION_END = "\ufdd0", "\ufdd1"
+MENTION = re.compile(f"{MENTION_START}([^{MENTION_START}{MENTION_END}]{{1,128}}){MENTION_END}")
+
+
+def mention(user_id: str) -> str:
+    return f"{MENTION_START}{user_id}{MENTION_END}"
+
+
+def plain_text(text: str) -> str:
+    """Reply text for a text-only reader (a terminal, a log): the bot's mentions as `<@id>`."""
+    return MENTION.sub(lambda match: f"<@{match[1]}>", text)
+
+
+def clean_text(text: str) -> str:
+    """Text from outside as everything downstream may assume it: a lone surrogate (valid in JSON, not
+    encodable in UTF-8, so SQLite and logs fail on it) becomes U+FFFD and a split pair one character,
+    noncharacters go, and the whole is NFC (one spelling of é for search and comparison)."""
+    text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return unicodedata.normalize("NFC", _NONCHARACTERS.sub("", text))
 
 
 @dataclass(frozen=True)
@@ -23,6 +51,11 @@ class Message:
     thread: str = ""  # thread/reply-to id where the platform has one
     user_name: str = ""  # display name when the payload carries it
     is_direct: bool = False  # a direct message / personal chat
+
+    def __post_init__(self):  # whoever builds it, nothing downstream sees unencodable or unnormalised text
+        for name, value in vars(self).items():
+            if isinstance(value, str):
+                object.__setattr__(self, name, clean_text(value))
 
 
 @dataclass(frozen=True)

@@ -71,3 +71,12 @@ def test_tasks_command_from_the_shell(tmp_path):
     assert "#1 Disk Encryption" in tasks("--as", "bob").stdout.decode()
     unknown = tasks("of", "the", "moon")
     assert unknown.returncode == 1 and "I can list `tasks`" in unknown.stdout.decode()
+
+
+def test_undecodable_input_is_ordinary_text(tmp_path):
+    """Bytes that are not UTF-8 in `--as` (argv carries them as lone surrogates) and on standard input."""
+    result = chat(tmp_path, b"assign disk encryption to me note \xed\xa0\x80 cafe\xcc\x81\n", "--as", b"ev\xed\xa0\x80e")
+    out = result.stdout.decode()
+    assert result.returncode == 0, result.stderr.decode()
+    assert "Assigned Disk Encryption to @ev\ufffd\ufffd\ufffde as task 1" in out, out
+    assert "Sorry" not in out and "Traceback" not in out + result.stderr.decode()

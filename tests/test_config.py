@@ -118,6 +118,11 @@ def test_secrets_stay_out_of_repr(tmp_path, monkeypatch):
     ({"SLACK_SIGNING_SECRET": "s"}, "SLACK_BOT_TOKEN"),
     ({"COMPLYBOT_LOG_LEVEL": "chatty"}, "COMPLYBOT_LOG_LEVEL"),
     ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": "slack-gov.com/api"}, "SLACK_API_URL"),
+    # the signing keys come from Microsoft, or in tests from this machine, never from another host
+    ({"MicrosoftAppId": "id", "MicrosoftAppPassword": "pw",
+      "COMPLYBOT_TEAMS_OPENID_URL": "https://keys.example.com/.well-known/openidconfiguration"}, "COMPLYBOT_TEAMS_OPENID_URL"),
+    ({"MicrosoftAppId": "id", "MicrosoftAppPassword": "pw", "COMPLYBOT_HOST": "0.0.0.0",
+      "COMPLYBOT_TEAMS_OPENID_URL": "http://127.0.0.1:1/.well-known/openidconfiguration"}, "COMPLYBOT_TEAMS_OPENID_URL"),
 ])
 def test_each_bad_setting_is_named(tmp_path, monkeypatch, env, setting_named):
     monkeypatch.chdir(tmp_path)

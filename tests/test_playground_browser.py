@@ -91,3 +91,21 @@ def test_replies_cannot_inject_markup(page):
     answer = send(page, "assign <img src=x onerror=alert(1)> to @bob")
     assert answer.locator("img").count() == 0
     assert page.locator(".msg.user").last.inner_text().count("<img") == 1
+
+
+def test_typed_links_and_mentions_show_as_typed_and_links_show_where_they_go(page):
+    """People's words in a reply are data: a link disguised behind other words, or a typed mention,
+    shows as typed. A link the bot shows (evidence) works, labelled with its own address, as every
+    link on the page is."""
+    send(page, "assign disk encryption to me")
+    send(page, "assign restore testing to @bob")
+    disguised = "<https://evil.example/login|Open the audit report> [Click](https://evil.example/x) <@local:bob>"
+    blocked = send(page, f"block 1 {disguised}")
+    assert disguised in blocked.inner_text()
+    assert blocked.get_by_text("Open the audit report", exact=True).count() == 0
+    assert page.locator(".mention").count() == 0
+    evidence = send(page, "evidence 1 https://drive.example/q3-report Q3 report")
+    assert evidence.locator('a[href="https://drive.example/q3-report"]').count() >= 1
+    links = page.locator("a[href]")
+    for n in range(links.count()):
+        assert links.nth(n).inner_text() == links.nth(n).get_attribute("href")

@@ -16,6 +16,7 @@ import time_machine
 from bot.store import Store
 from handlers import reminders
 from handlers.reminders import Ladder, OpenTask, Person, owner_rung
+from handlers.types import mention
 from tests.clockwork import RecordingSender, at, run_schedule
 
 WS = "T1"
@@ -135,7 +136,7 @@ def test_the_whole_ladder_and_escalation_over_three_weeks(file_or_memory_store):
     boss = local_times(sender, "boss", "America/New_York")
     assert [t.date() for t in boss] == [date(2027, 1, 27)] and time(9) <= boss[0].time() < time(10)
     escalation = [o for _, o in sender.sent if o.user == "boss"][0].reply
-    assert "<@alice>" in escalation.text and "overdue" in escalation.text
+    assert mention("alice") in escalation.text and "overdue" in escalation.text  # the owner, mentioned
 
 
 def test_two_time_zones_each_get_their_own_morning(store):
@@ -270,7 +271,7 @@ def test_a_long_list_shows_the_most_urgent_and_counts_the_rest():
     assert [s.title for s in both.sections] == [
         "#1 Backup Schedule", "#2 Backup Schedule", "#3 Backup Schedule",
         "2 tasks you assigned are overdue by a week or more:", "#1 Backup Schedule", "#2 Backup Schedule"]
-    assert both.sections[-1].lines[0] == "Owner: <@U1>" and not both.sections[-1].actions
+    assert both.sections[-1].lines[0] == f"Owner: {mention('U1')}" and not both.sections[-1].actions
 
 
 def test_the_nudges_command_shows_and_changes_the_workspace_ladder(store):

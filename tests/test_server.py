@@ -306,3 +306,23 @@ async def test_sigterm_lets_the_scheduler_tick_in_flight_finish(tmp_path):
     assert len(sent) == 1 and sent[0][1] == "sent", sent
     names = [event["event"] for event in events]
     assert names.index("scheduler.stop") < names.index("database.closed")
+
+
+async def test_the_playground_takes_lone_surrogates_as_ordinary_text(client):
+    """Valid JSON, not encodable in UTF-8: it used to end in "Sorry, that failed on my side"."""
+    response = await client.post("/api/playground", data='{"text": "assign Disk Encryption to me note \\ud800 cafe\\u0301",'
+                                                          ' "as": "Eve \\ud800"}', headers={"Content-Type": "application/json"})
+    reply = await response.json()
+    assert reply["kind"] != "error" and "Assigned Disk Encryption" in reply["text"], reply
+    [task] = client.server.app["ctx"].store.tasks("local")
+    assert task.note == "\ufffd caf\u00e9"  # replaced, and NFC
+
+
+def test_the_playground_sends_the_bots_mentions_as_plain_text():
+    """The page shows every word of a reply as data; the bot's mention tokens never reach it."""
+    from bot.playground import reply_json
+    from handlers.types import Reply, Section, mention
+
+    body = reply_json(Reply(f"ask {mention('local:bob')}", sections=(Section(f"{mention('local:bob')}", (f"owner {mention('local:bob')}",)),)))
+    assert (body["text"], body["sections"][0]["title"], body["sections"][0]["lines"]) == (
+        "ask <@local:bob>", "<@local:bob>", ["owner <@local:bob>"])

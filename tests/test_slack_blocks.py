@@ -10,7 +10,7 @@ from bot.slack.blocks import (
     ACTION_PREFIX, BLOCK_LIMIT, SECTION_LIMIT, escape, fallback_text, render, to_neutral_text,
 )
 from bot.slack.modals import assign_modal, blame, control_options, modal_request, submission
-from handlers.types import Action, Reply, Section
+from handlers.types import Action, Reply, Section, mention
 
 
 def all_text(blocks: list[dict]) -> str:
@@ -24,6 +24,12 @@ def test_escape_neutralises_broadcasts_and_links_but_keeps_user_mentions():
     assert "&lt;!channel&gt;" in escaped and "a&amp;b" in escaped
     assert "<@U123>" in escaped
     assert escape("&lt;") == "&amp;lt;"  # already-escaped text is shown as typed, not decoded
+
+
+def test_the_bots_own_mentions_are_slack_mentions():
+    reply = Reply(f"Overdue: #1 ({mention('U0OWNER')})", sections=(Section(lines=(f"Owner: {mention('U0OWNER')}",)),))
+    assert "Owner: <@U0OWNER>" in all_text(render(reply)) and "(<@U0OWNER>)" in fallback_text(reply)
+    assert "\ufdd0" not in all_text(render(reply)) + fallback_text(reply)
 
 
 def test_slack_text_becomes_neutral_text():

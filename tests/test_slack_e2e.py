@@ -407,3 +407,12 @@ async def test_the_control_picker_offers_the_workspaces_own_controls(server, sla
     assert status == 200 and json.loads(body)["options"][0]["value"] == "Code Review"
     status, body = await slack.options(ADMIN, "complybot_control", "A.8.28", "complybot_assign")
     assert [o["value"] for o in json.loads(body)["options"]] == ["Code Review", "A.8.28 itself"]
+
+
+async def test_lone_surrogates_and_unnormalised_text_are_ordinary_text(server, slack, api):
+    """Valid JSON, not encodable in UTF-8: it used to end in "Sorry, that failed on my side"."""
+    await slack.direct_message(ADMIN, "assign Disk Encryption to me note \ud800 cafe\u0301")
+    await server.settle()
+    [post] = api.to("chat.postMessage")
+    assert "Assigned Disk Encryption" in visible(post)
+    assert server.store.task(TEAM_ID, 1).note == "\ufffd caf\u00e9"  # replaced, and NFC

@@ -410,3 +410,38 @@ async def test_admins_configured_by_email_are_admins_in_teams(tmp_path, connecto
         assert task.assigner == carol.aad_object_id and task.owner == bob.aad_object_id
     finally:
         await running.stop()
+
+
+async def test_lone_surrogates_and_unnormalised_text_are_ordinary_text(server, connector):
+    """Valid JSON, not encodable in UTF-8 (in the text and the sender's name): it used to end in
+    "Sorry, that failed on my side"."""
+    teams = TeamsActivities(connector.service_url)
+    eve = new_user("Eve \ud800")
+    assert await server.post(teams.personal(eve, "assign Multi-Factor Authentication to me note \ud800 cafe\u0301")) == 201
+    [call] = await connector.wait_for(1)
+    assert "Assigned Multi-Factor Authentication" in call.all_text(), call.all_text()
+    store = server.app["ctx"].store
+    [task] = store.tasks(teams.tenant_id)
+    assert task.note == "\ufffd caf\u00e9"  # replaced, and NFC
+    assert store.person(teams.tenant_id, eve.aad_object_id).name == "Eve \ufffd"
+
+
+async def test_a_members_words_are_data_in_the_admins_card(server, connector):
+    """A member's block reason disguising a link and typing a mention reaches the admin's card as text."""
+    from tests.test_teams_render import live_links, walk_text_blocks
+
+    teams = TeamsActivities(connector.service_url)
+    alice, bob = new_user("Alice Admin"), new_user("Bob Owner")
+    connector.add_members(alice, bob)
+    await assign_and_list(server, connector, teams, alice, bob)
+    reason = f"[Click to re-verify your SSO](https://evil.example/login) or ask <@{alice.aad_object_id}>"
+    await server.post(teams.personal(bob, f"block 1 {reason}"))
+    await server.post(teams.channel(alice, "tasks all"))
+    listing = (await connector.wait_for(5))[-1]
+
+    [card] = listing.cards()
+    assert "Click to re-verify your SSO" in listing.all_text()
+    for block in walk_text_blocks(card):
+        assert live_links(block["text"]) == set(), block["text"]
+        assert "<at>" not in block["text"], block["text"]
+    assert "entities" not in card["msteams"] and not listing.body.get("entities")

@@ -13,7 +13,7 @@ import pytest
 
 from bot.store import Store
 from bot.teams import SUBMIT_KEY, ConversationBook, neutral_text, parse_activity, render, submitted_command
-from handlers.types import Action, Reply, Section
+from handlers.types import Action, Reply, Section, mention
 
 ROOT = Path(__file__).resolve().parent.parent
 ADAPTIVE = "application/vnd.microsoft.card.adaptive"
@@ -62,15 +62,63 @@ def test_sections_progress_and_buttons_become_an_adaptive_card(book):
 
 def test_a_known_person_is_mentioned_properly(book):
     book.remember_member("t1", "29:abc", "aad-1", "Bob Owner")
-    activity = render(Reply("Task 3 is <@aad-1>'s.", sections=(Section(lines=("owner <@aad-1>",)),)), book, "t1")
+    activity = render(Reply(f"Task 3 is {mention('aad-1')}'s.", sections=(Section(lines=(f"owner {mention('aad-1')}",)),)),
+                      book, "t1")
     card = card_of(activity)
     assert "<at>Bob Owner</at>" in json.dumps(card["body"], ensure_ascii=False)
     assert card["msteams"]["entities"] == [
         {"type": "mention", "text": "<at>Bob Owner</at>", "mentioned": {"id": "29:abc", "name": "Bob Owner"}}]
-    unknown = render(Reply("ask <@29:zzz>"), book, "t1")
+    unknown = render(Reply(f"ask {mention('29:zzz')}"), book, "t1")
     assert unknown.text == "ask someone"  # never a raw Teams id in a message
     book.store.upsert_person("t1", "aad-9", "Nine", platform="teams")
-    assert render(Reply("ask <@aad-9>"), book, "t1").text == "ask @Nine"
+    assert render(Reply(f"ask {mention('aad-9')}"), book, "t1").text == "ask @Nine"
+
+
+def test_a_typed_mention_or_link_is_shown_never_live(book):
+    """Reply text repeats people's words: only the bot's own mentions become Teams mentions, and no
+    Markdown link, autolink or tag forms from the words (a bare URL stays, showing where it goes)."""
+    book.remember_member("t1", "29:abc", "aad-1", "Bob Owner")
+    words = ("block 2 [Click to re-verify your SSO](https://evil.example/login) [x][1]\n[1]: https://evil.example/a "
+             "<https://evil.example/b> <at>Bob Owner</at> ask <@aad-1> see https://drive.example/q3")
+    activity = render(Reply(f"Owner {mention('aad-1')}: {words}", sections=(Section(title=words, lines=(words,)),)),
+                      book, "t1")
+    card = card_of(activity)
+    texts = [block["text"] for block in walk_text_blocks(card)] + [card["fallbackText"]]
+    for text in texts:
+        assert live_links(text) == set(), text
+    assert all(text.count("<at>") <= 1 for text in texts)  # the bot's mention of the owner, nothing more
+    assert card["msteams"]["entities"] == [
+        {"type": "mention", "text": "<at>Bob Owner</at>", "mentioned": {"id": "29:abc", "name": "Bob Owner"}}]
+    shown = json.dumps(card["body"], ensure_ascii=False).replace("\u2060", "")
+    assert "[Click to re-verify your SSO](https://evil.example/login)" in shown  # shown as typed
+    assert "ask @Bob Owner" in shown  # a typed <@id>: the name, not a mention
+    assert "https://drive.example/q3" in shown
+
+
+def walk_text_blocks(node):
+    if isinstance(node, dict):
+        if node.get("type") == "TextBlock":
+            yield node
+        for value in node.values():
+            yield from walk_text_blocks(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from walk_text_blocks(value)
+
+
+def live_links(markdown: str) -> set[str]:
+    """The links and tags (but the bot's `<at>` mentions) a CommonMark renderer finds in this Markdown.
+    Bare URLs, which Teams links too, show where they go: not counted."""
+    from markdown_it import MarkdownIt
+
+    found = set()
+    for token in MarkdownIt("commonmark").parse(markdown):
+        for child in token.children or []:
+            if child.type == "link_open":
+                found.add(child.attrGet("href"))
+            if child.type == "html_inline" and not child.content.startswith("<at>") and child.content != "</at>":
+                found.add(child.content)
+    return found
 
 
 @pytest.mark.parametrize("sections, lines", [(300, 1), (0, 2000)])

@@ -1,31 +1,43 @@
 """Teams security: Bot Framework auth on the real server, tenants kept apart, bad input refused.
 
-With an app id configured, botbuilder would fetch Microsoft's signing keys for a token issued by the Bot
-Framework, and tokens from Microsoft to answer: these tests never let it (forbid_internet fails any
-non-loopback lookup and the fixture asserts none was tried). They assert the 401 path, which is decided
-before any outbound call.
+With an app id configured, a token issued by the Bot Framework is verified against signing keys fetched
+from an OpenID endpoint: here a fake one on 127.0.0.1 (tests/fakes/openid.py), never Microsoft's
+(forbid_internet fails any non-loopback lookup and the fixture asserts none was tried). Answering would
+fetch a token from Microsoft, so these tests assert the 401 path, decided before any outbound call.
 """
 from __future__ import annotations
 
-import json
+import asyncio
 import time
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from aiohttp import ClientSession
+
 from bot.config import ConfigError, Settings
 from bot.server import create_app
 from tests.fakes.bot_connector import TeamsActivities, new_user
+from tests.fakes.openid import KEY_ID, FakeOpenIdProvider
 from tests.test_teams_e2e import assign_and_list, button, connector, no_internet, server, start_server  # noqa: F401
 
 APP_ID = "0f6a2a3e-6b1c-4c3e-9a8e-2d4c5b6a7e8f"
 
 
 @pytest.fixture
-async def secured(tmp_path, connector, no_internet):  # noqa: F811
+def openid():
+    """Microsoft's key endpoint, played by a fake on 127.0.0.1 whose keys this test owns."""
+    provider = FakeOpenIdProvider().start()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture
+async def secured(tmp_path, connector, openid, no_internet):  # noqa: F811
     running = await start_server(tmp_path / "complybot.db", MicrosoftAppId=APP_ID,
-                                 MicrosoftAppPassword="test-password-never-sent", COMPLYBOT_TEAMS_LOCAL="0")
+                                 MicrosoftAppPassword="test-password-never-sent", COMPLYBOT_TEAMS_LOCAL="0",
+                                 COMPLYBOT_TEAMS_OPENID_URL=openid.metadata_url)
     yield running
     await running.stop()
 
@@ -143,28 +155,13 @@ async def test_a_40000_character_message_is_refused_politely(server, connector):
 
 # -- tokens that look like the Bot Framework's: real signature and claim checks, without the network ----
 
-MICROSOFT_KID = "test-bot-framework-key"
-
-
 @pytest.fixture
-def microsoft_signing_key(monkeypatch):
-    """Stands in for Microsoft: botbuilder's cache of the Bot Framework's signing keys is filled with a
-    key this test owns (fresh, so botbuilder does not refresh it over the network)."""
-    from datetime import datetime
-
-    from botframework.connector.auth import AuthenticationConstants
-    from botframework.connector.auth import jwt_token_extractor as extractor
-    from jwt.algorithms import RSAAlgorithm
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    jwk = {**json.loads(RSAAlgorithm.to_jwk(key.public_key())), "kid": MICROSOFT_KID, "endorsements": ["msteams"]}
-    metadata = extractor._OpenIdMetadata(AuthenticationConstants.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL)
-    metadata.keys, metadata.last_updated = [jwk], datetime.now()
-    monkeypatch.setitem(extractor.JwtTokenExtractor.metadataCache, metadata.url, metadata)
-    return key
+def microsoft_signing_key(openid):
+    """The key Microsoft would sign the Bot Framework's tokens with: the fake endpoint publishes it."""
+    return openid.key
 
 
-def bot_framework_token(key, service_url: str, kid: str = MICROSOFT_KID, **changes) -> str:
+def bot_framework_token(key, service_url: str, kid: str = KEY_ID, **changes) -> str:
     now = int(time.time())
     claims = {"iss": "https://api.botframework.com", "aud": APP_ID, "exp": now + 600, "nbf": now - 10,
               "serviceurl": service_url, **changes}
@@ -203,3 +200,70 @@ async def test_a_genuine_token_passes_authentication(secured, connector, microso
     result = await adapter.bot_framework_authentication.authenticate_request(activity, f"Bearer {token}")
     assert result.claims_identity.is_authenticated
     assert result.claims_identity.claims["aud"] == APP_ID
+
+
+# -- a slow or failing key endpoint: every route keeps answering, forged tokens get 401, fetches are few --
+
+HANGS_SECONDS = 30  # the key endpoint's delay
+REFUSED_WITHIN = 15  # seconds: a few, even on a loaded machine, and far less than HANGS_SECONDS
+ATTACKER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+EMULATOR_ISSUER = "https://sts.windows.net/d6d49420-f39b-4df7-a1dc-d59a935871db/"  # botbuilder checks the Emulator's keys
+
+
+def forged_request(connector, issuer: str = "https://api.botframework.com") -> tuple[dict, dict]:  # noqa: F811
+    """A well-formed token claiming a Microsoft issuer, signed by an attacker: verifying it needs the keys."""
+    token = bot_framework_token(ATTACKER_KEY, connector.service_url, iss=issuer, ver="1.0", appid=APP_ID)
+    activity = TeamsActivities(connector.service_url).personal(new_user("Eve"), "tasks all")
+    return activity, {"Authorization": f"Bearer {token}"}
+
+
+async def test_a_slow_key_endpoint_freezes_nothing(secured, connector, openid):
+    openid.delay = HANGS_SECONDS  # Microsoft's endpoint hangs
+    forged = asyncio.gather(*(secured.post(*forged_request(connector)) for _ in range(8)))
+
+    async def key_fetch_started() -> None:
+        while not openid.pending:
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(key_fetch_started(), 10)  # fails if the fetch blocks the loop that runs this test
+    async with ClientSession() as session:
+        for path in ("/healthz", "/api/messages"):
+            async with session.request("GET" if path == "/healthz" else "POST", f"{secured.url}{path}",
+                                       json=forged_request(connector)[0]) as response:
+                assert response.status == (200 if path == "/healthz" else 401)  # the latter has no token
+    assert openid.pending, "the routes above waited for the key endpoint"
+
+    assert await asyncio.wait_for(forged, REFUSED_WITHIN) == [401] * 8
+    assert openid.metadata_requests == 1  # one fetch in flight for all eight
+    nothing_processed(secured, connector, "")
+
+
+@pytest.mark.parametrize("issuer", ["https://api.botframework.com", EMULATOR_ISSUER])
+async def test_a_failing_key_endpoint_is_not_fetched_for_every_forged_token(secured, connector, openid, issuer):
+    openid.fail = True
+    for _ in range(20):
+        assert await secured.post(*forged_request(connector, issuer)) == 401
+    assert 1 <= openid.metadata_requests <= 2  # then it backs off, however many tokens arrive
+    nothing_processed(secured, connector, "")
+
+
+async def test_after_the_key_endpoint_recovers_genuine_tokens_pass_again(secured, connector, openid):
+    """Failures are remembered for a while, not for ever: once the endpoint is back, keys are fetched again."""
+    from bot.teams import parse_activity
+
+    openid.fail = True
+    assert await secured.post(*forged_request(connector)) == 401
+    openid.fail = False
+    activity = parse_activity(TeamsActivities(connector.service_url).personal(new_user("Alice"), "tasks"))
+    token = bot_framework_token(openid.key, connector.service_url)
+    authentication = secured.app["teams_adapter"].bot_framework_authentication
+    deadline = time.monotonic() + REFUSED_WITHIN
+    while True:
+        try:
+            result = await authentication.authenticate_request(activity, f"Bearer {token}")
+            break
+        except Exception:  # still backing off
+            assert time.monotonic() < deadline, "the keys were never fetched again"
+            await asyncio.sleep(0.2)
+    assert result.claims_identity.is_authenticated
+    assert openid.metadata_requests == 2  # the failure, then one fetch that worked

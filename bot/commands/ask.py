@@ -6,7 +6,8 @@
 
 Batch mode reads standard input as bytes and decodes it leniently, so an empty line, a 40,000-character
 line, binary junk or emoji each get exactly one answer (or a polite refusal) on their own output line.
-This path imports only the knowledge layer: no Slack, Teams or server code, for a fast start.
+This path imports only the knowledge layer (and `handlers.types.clean_text`, the edge's normalisation):
+no Slack, Teams or server code, for a fast start.
 """
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import argparse
 import csv
 import json
 import sys
+
+from handlers.types import clean_text
 
 FIELDS = ("question", "answer", "kind", "confidence", "refs", "sources", "suggestions")
 ECHO_CHARS = 1000  # a question is echoed in --json/--csv output up to this length
@@ -40,14 +43,14 @@ def _record(question: str, result) -> dict:
 
 def _questions(args) -> list[str] | None:
     """The one question of the command line, or None to read standard input line by line."""
-    if args.question:  # argv may carry undecodable bytes as surrogates: make them printable
-        return [" ".join(args.question).encode("utf-8", errors="replace").decode("utf-8")]
+    if args.question:  # argv may carry undecodable bytes as surrogates
+        return [clean_text(" ".join(args.question))]
     return None
 
 
 def _stdin_lines():
     for raw in sys.stdin.buffer:
-        yield raw.rstrip(b"\r\n").decode("utf-8", errors="replace")
+        yield clean_text(raw.rstrip(b"\r\n").decode("utf-8", errors="replace"))
 
 
 def _human(result) -> str:

@@ -1,8 +1,9 @@
 """Neutral `Reply` → Slack Block Kit, with a plain-text fallback; Slack text → neutral text.
 
 All text is escaped for mrkdwn (`&`, `<`, `>`) so nobody can make the bot post `<!channel>`, `<!here>`
-or a link disguised behind other words. The one markup let through is a user mention `<@U…>`, which
-handlers write on purpose (the shared contract for mentions).
+or a link disguised behind other words. The one markup let through is a user mention `<@U…>`: the ones
+handlers make on purpose (`handlers.types.mention`), and those a person wrote, who could mention anyone
+in Slack anyway.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import itertools
 import re
 
 from handlers.replies import lead
-from handlers.types import Action, Reply, Section, progress_bar
+from handlers.types import Action, Reply, Section, plain_text, progress_bar
 
 ACTION_PREFIX = "complybot_action_"  # action_id of every button; the listener matches this prefix
 SECTION_LIMIT = 3000  # characters of one section's text
@@ -25,7 +26,7 @@ _INCOMING_MARKUP = re.compile(r"<([^<>]*)>")
 
 def escape(text: str) -> str:
     """Escape user-controlled text for mrkdwn, keeping plain user mentions `<@U123>` working."""
-    parts = USER_MENTION.split(text)
+    parts = USER_MENTION.split(plain_text(text))
     out = []
     for i, part in enumerate(parts):
         if i % 2:  # a captured user id

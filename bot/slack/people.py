@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import logs
 from bot.slack.blocks import USER_MENTION
+from handlers.types import clean_text
 
 def mentioned_users(text: str) -> list[str]:
     return USER_MENTION.findall(text)
@@ -53,6 +54,6 @@ class People:
             store.upsert_person(workspace, user_id, platform="slack")
             return
         profile = user.get("profile") or {}
-        name = profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name", "")
+        name = clean_text(profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name", ""))
         store.upsert_person(workspace, user_id, name=name, email=profile.get("email", ""), tz=user.get("tz", ""),
                             is_bot=bool(user.get("is_bot")), platform="slack")

@@ -15,45 +15,44 @@ function el(tag, className, text) {
   return node;
 }
 
-function decodeEntities(text) {
-  return text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
-}
-
-// Slack mrkdwn: *bold*, _italic_, ~strike~, `code`, ```pre```, <url|label>, <@USER>.
-const INLINE = /<([^<>\n]+)>|`([^`\n]+)`|(?<![\w*])\*(?!\s)([^*\n]+?)(?<!\s)\*(?![\w*])|(?<![\w_])_(?!\s)([^_\n]+?)(?<!\s)_(?![\w_])|(?<![\w~])~(?!\s)([^~\n]+?)(?<!\s)~(?![\w~])/g;
+// What is drawn of a reply's text: Slack's mrkdwn styles (*bold*, _italic_, ~strike~, `code`, ```pre```)
+// and bare http(s) links, which show where they go. Nothing else is markup: a reply repeats what people
+// typed, and a typed `<https://…|label>` or `<@id>` shows as typed, as the Slack renderer escapes it.
+const INLINE = /(https?:\/\/[^\s<>"|`*]+)|`([^`\n]+)`|(?<![\w*])\*(?!\s)([^*\n]+?)(?<!\s)\*(?![\w*])|(?<![\w_])_(?!\s)([^_\n]+?)(?<!\s)_(?![\w_])|(?<![\w~])~(?!\s)([^~\n]+?)(?<!\s)~(?![\w~])/g;
+const TRAILING_PUNCTUATION = /[.,;:!?)\]']+$/;  // "see https://x.example/a." links https://x.example/a
 
 function appendInline(parent, text) {
   let last = 0;
   for (const match of text.matchAll(INLINE)) {
-    if (match.index > last) parent.append(decodeEntities(text.slice(last, match.index)));
-    const [whole, angle, code, bold, italic, strike] = match;
-    if (angle !== undefined) parent.append(angleToken(angle, whole));
-    else if (code !== undefined) parent.append(el("code", "", decodeEntities(code)));
+    if (match.index > last) parent.append(text.slice(last, match.index));
+    const [whole, url, code, bold, italic, strike] = match;
+    let used = whole.length;
+    if (url !== undefined) {
+      const href = url.replace(TRAILING_PUNCTUATION, "");
+      used = href.length;
+      parent.append(link(href));
+    }
+    else if (code !== undefined) parent.append(el("code", "", code));
     else if (bold !== undefined) { const b = el("strong"); appendInline(b, bold); parent.append(b); }
     else if (italic !== undefined) { const i = el("em"); appendInline(i, italic); parent.append(i); }
     else if (strike !== undefined) { const s = el("s"); appendInline(s, strike); parent.append(s); }
-    last = match.index + whole.length;
+    last = match.index + used;
   }
-  if (last < text.length) parent.append(decodeEntities(text.slice(last)));
+  if (last < text.length) parent.append(text.slice(last));
 }
 
-function angleToken(inner, whole) {
-  if (inner.startsWith("@")) return el("span", "mention", "@" + inner.slice(1).split("|").pop());
-  const [url, label] = inner.split("|", 2);
-  if (/^https?:\/\//i.test(url)) {
-    const a = el("a", "", decodeEntities(label || url));
-    a.href = url;
-    a.target = "_blank";
-    a.rel = "noopener noreferrer";
-    return a;
-  }
-  return document.createTextNode(decodeEntities(whole));
+function link(url) {
+  const a = el("a", "", url);  // its own address as its label: a link never hides where it goes
+  a.href = url;
+  a.target = "_blank";
+  a.rel = "noopener noreferrer";
+  return a;
 }
 
 function mrkdwn(text, className) {
   const box = el("div", className || "text");
   text.split("```").forEach((part, index) => {
-    if (index % 2 === 1) box.append(el("pre", "", decodeEntities(part.replace(/^\n|\n$/g, ""))));
+    if (index % 2 === 1) box.append(el("pre", "", part.replace(/^\n|\n$/g, "")));
     else appendInline(box, part);
   });
   return box;
