@@ -92,7 +92,8 @@ async def drive(url: str, api: FakeSlackAPI, rate: float, count: int, fail_rate:
     print(f"slack /comply: {count} signed requests offered at {rate:.0f}/s, acknowledged over {acked:.2f} s "
           f"-> {count / acked:.1f} requests/s, {errors} errors; all answers in {elapsed:.2f} s")
     print(f"  faults: fail rate {fail_rate:.0%}, {failed_calls} of {len(api.calls)} calls to the fake failed; "
-          f"answers lost {count - len(answer_ms)} of {count} (goal 0); server /healthz slack {json.dumps(health_counts)}")
+          f"answers lost {count - len(answer_ms)} of {count} (goal 0); "
+          f"server /healthz slack {json.dumps(health_counts)}")
     print(f"  ack    p50 {statistics.median(ack_ms):6.1f} ms   p99 {percentile(ack_ms, 0.99):6.1f} ms   "
           f"max {max(ack_ms):6.1f} ms")
     print(f"  answer p50 {statistics.median(answer_ms):6.1f} ms   p99 {percentile(answer_ms, 0.99):6.1f} ms   "

@@ -71,12 +71,14 @@ def unsigned_headers(body: str) -> list[dict]:
     genuine = SignedSlack("http://unused", SIGNING_SECRET).verifier
     stale = str(int(time.time()) - 5 * 60 - 5)
     return [
-        {"X-Slack-Request-Timestamp": "abc", "X-Slack-Signature": genuine.generate_signature(timestamp="abc", body=body)},
+        {"X-Slack-Request-Timestamp": "abc",
+         "X-Slack-Signature": genuine.generate_signature(timestamp="abc", body=body)},
         {"X-Slack-Request-Timestamp": "1" + "0" * 400, "X-Slack-Signature": "v0=00"},
         {"X-Slack-Request-Timestamp": now},  # no signature
         {"X-Slack-Signature": genuine.generate_signature(timestamp=now, body=body)},  # no timestamp
         {},
-        {"X-Slack-Request-Timestamp": stale, "X-Slack-Signature": genuine.generate_signature(timestamp=stale, body=body)},
+        {"X-Slack-Request-Timestamp": stale,
+         "X-Slack-Signature": genuine.generate_signature(timestamp=stale, body=body)},
         {"X-Slack-Request-Timestamp": now, "X-Slack-Signature": forger.generate_signature(timestamp=now, body=body)},
         {"X-Slack-Request-Timestamp": now, "X-Slack-Signature": "v0=" + "0" * 64},
     ]

@@ -1,7 +1,7 @@
 """The Bolt `AsyncApp` and its place on the project's aiohttp server.
 
-`mount(app, settings)` adds `POST /slack/events` (events, slash commands, interactivity and options),
-the OAuth routes when a client id and secret are configured, Socket Mode when `SLACK_APP_TOKEN` is set,
+`mount(app, settings)` adds `POST /slack/events` (events, slash commands, interactivity and options;
+the signature and the payload's shape are checked in `bot.slack.edge` before Bolt sees it), the OAuth routes when a client id and secret are configured, Socket Mode when `SLACK_APP_TOKEN` is set,
 and the Slack sender for nudges and digests. The app runs with `process_before_response=True` and puts
 every Web API call in a lazy listener: the acknowledgement is always fast, and the work after it is
 tracked (`SlackRuntime.work`) so a shutdown finishes it and tests can wait for it.
@@ -72,7 +72,11 @@ def build_bolt_app(settings: Settings, runtime: SlackRuntime) -> AsyncApp:
         team = req.context.team_id or ""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         key = None if event_id else replay_key(req, body)
-        if (event_id and not claim_event(store(), event_id, team)) or (key and not claim_request(store(), key, team)):
+        if event_id:
+            first = claim_event(store(), event_id, team)
+        else:
+            first = not key or claim_request(store(), key, team)
+        if not first:
             retry = (req.headers.get("x-slack-retry-num") or [""])[0]
             logs.event("slack.duplicate", workspace=team, kind="event" if event_id else "request", retry=retry,
                        outcome="dropped")

@@ -66,7 +66,7 @@ def signed_bolt_request(request: web.Request, body: bytes) -> AsyncBoltRequest |
 def fits(value, shape) -> bool:
     """Whether `value` has `shape`: a type, None, a tuple of alternatives, [item shape], {key: shape}."""
     if isinstance(shape, dict):
-        return isinstance(value, dict) and all(key not in value or fits(value[key], part) for key, part in shape.items())
+        return isinstance(value, dict) and all(fits(value[key], part) for key, part in shape.items() if key in value)
     if isinstance(shape, list):
         return isinstance(value, list) and all(fits(item, shape[0]) for item in value)
     if isinstance(shape, tuple):
