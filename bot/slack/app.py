@@ -1,8 +1,9 @@
 """The Bolt `AsyncApp` and its place on the project's aiohttp server.
 
 `mount(app, settings)` adds `POST /slack/events` (events, slash commands, interactivity and options;
-the signature and the payload's shape are checked in `bot.slack.edge` before Bolt sees it), the OAuth routes when a client id and secret are configured, Socket Mode when `SLACK_APP_TOKEN` is set,
-and the Slack sender for nudges and digests. The app runs with `process_before_response=True` and puts
+the signature and the payload's shape are checked in `bot.slack.edge` before Bolt sees it), the OAuth
+routes when a client id and secret are configured, Socket Mode when `SLACK_APP_TOKEN` is set, and the
+Slack sender for nudges and digests. The app runs with `process_before_response=True` and puts
 every Web API call in a lazy listener: the acknowledgement is always fast, and the work after it is
 tracked (`SlackRuntime.work`) so a shutdown finishes it and tests can wait for it.
 """
