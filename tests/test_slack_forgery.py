@@ -160,6 +160,21 @@ async def test_a_signed_request_is_answered_only_on_slacks_hosts(server, slack, 
         assert (await health.json())["slack"]["answers_refused"] == 1
 
 
+@pytest.mark.parametrize("url, answered", [
+    ("https://hooks.slack.com/commands/T0001/1/abc", True), ("https://hooks.slack-gov.com/actions/T0001/1/abc", True),
+    ("https://HOOKS.SLACK.COM/commands/T0001/1/abc", True), ("http://127.0.0.1:5555/respond/x", True),
+    ("http://hooks.slack.com/commands/x", False), ("https://hooks.slack.com.evil.example/x", False),
+    ("https://hooks.slack.com@evil.example/x", False), ("https://evil.example\\@hooks.slack.com/x", False),
+    ("https://user:pw@hooks.slack.com/x", False), ("https://hooks.slack.com:8443/x", False),
+    ("http://127.0.0.1:5556/respond/x", False), ("http://localhost:5555/respond/x", False),
+    ("javascript:alert(1)", False), ("", False), (None, False), (5, False),
+])
+def test_only_slacks_hosts_and_the_configured_api_origin_are_answered(url, answered):
+    from bot.slack.response_urls import origin, trusted_origins
+
+    assert (origin(url) in trusted_origins("http://127.0.0.1:5555/api/")) is answered
+
+
 def evidence_command(api) -> str:
     return urlencode({"token": "legacy", "team_id": TEAM_ID, "team_domain": "acme", "channel_id": "C0001",
                       "user_id": ADMIN, "command": "/comply", "text": "evidence 1 https://drive.example/q3 Q3 report",

@@ -14,7 +14,6 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Optional
-from urllib.parse import urlsplit
 
 from aiohttp import ClientSession
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
@@ -25,6 +24,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 from slack_sdk.webhook.async_client import AsyncWebhookClient
+from yarl import URL
 
 from bot import logs
 
@@ -40,17 +40,16 @@ COUNTERS = ("answers_failed", "answers_retried", "answers_refused")
 
 
 def origin(url: str) -> str:
-    """`scheme://host[:port]`, lower case; "" for anything that is not an http(s) URL."""
-    if not isinstance(url, str):
-        return ""
+    """`scheme://host[:port]`, lower case, as aiohttp will read the URL (yarl: no parser differential);
+    "" for anything that is not a plain http(s) URL (with a user name or password, say)."""
     try:
-        parts = urlsplit(url)
-        port = parts.port  # raises on a malformed port
-    except ValueError:
+        parsed = URL(url)
+        port = parsed.explicit_port  # raises on a malformed port
+    except (ValueError, TypeError):
         return ""
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parsed.scheme not in ("http", "https") or not parsed.host or (parsed.user, parsed.password) != (None, None):
         return ""
-    return f"{parts.scheme}://{parts.hostname}" + (f":{port}" if port else "")
+    return f"{parsed.scheme}://{parsed.host}" + (f":{port}" if port else "")
 
 
 def trusted_origins(api_url: str = "") -> frozenset[str]:
