@@ -27,6 +27,7 @@ _request_fields: contextvars.ContextVar[dict[str, Any] | None] = contextvars.Con
 _SECRET_PATTERNS = [
     (re.compile(r"\bxox[abposer]-[A-Za-z0-9-]+"), "xox?-[redacted]"),  # Slack bot/user/refresh tokens
     (re.compile(r"\bxapp-[A-Za-z0-9-]+"), "xapp-[redacted]"),  # Slack app-level tokens
+    (re.compile(r"(?i)\bhttps://hooks\.slack(?:-gov)?\.com/[^\s\"']+"), "[slack hook redacted]"),  # response URLs
     (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+"), "Bearer [redacted]"),
     (re.compile(r"\bv0=[0-9a-fA-F]{16,}"), "v0=[redacted]"),  # Slack request signatures
     (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"), "[jwt redacted]"),

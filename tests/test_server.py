@@ -116,6 +116,7 @@ async def test_an_unexpected_error_shows_no_trace_and_logs_no_secret(client, log
     ("X-Slack-Signature v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503", "v0=[redacted]"),
     ("owner is jane.doe@example.com", "[email redacted]"),
     ("signing_secret=8f742231b10e8888abcd99yyyzzz85a5", "signing_secret=[redacted]"),
+    ("POST https://hooks.slack.com/commands/T1/1234-5678/abcdef - status: 503", "[slack hook redacted] - status"),
 ])
 def test_redaction_safety_net(secret, kept):
     clean = logs.redact(secret)

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 
 from aiohttp import ClientSession, web
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot import logs
 from bot.slack.people import People, mentioned_users
+from bot.slack.response_urls import ResponseURLs
 from bot.slack.sender import message_kwargs
 from bot.slack.work import BackgroundWork
 from handlers import router
@@ -33,6 +33,7 @@ class SlackRuntime:
     people: People = field(default_factory=People)
     work: BackgroundWork = field(default_factory=BackgroundWork)
     http: ClientSession | None = None  # one connection pool to Slack for the server's life (keep-alive)
+    answers: ResponseURLs = field(default_factory=ResponseURLs)  # where answers may go, and what was lost
 
     @property
     def ctx(self) -> Context:
@@ -67,13 +68,14 @@ class SlackRuntime:
         return replies
 
     async def respond(self, response_url: str, reply: Reply, blocks: list[dict] | None = None, **options) -> None:
-        """Answer through a response URL (slash commands, buttons) on the shared connection pool;
-        Bolt's `respond` would open a new connection for every answer."""
+        """Answer through a response URL (slash commands, buttons) on the shared connection pool, only on
+        Slack's hosts, retried (`ResponseURLs.send`); Bolt's `respond` would open a new connection for
+        every answer and post wherever the body says."""
         if response_url:
             kwargs = message_kwargs(reply)
             if blocks is not None:
                 kwargs["blocks"] = blocks
-            await AsyncWebhookClient(response_url, session=self.http).send(**kwargs, **options)
+            await self.answers.send(self.http, response_url, reply.kind, **kwargs, **options)
 
 
 def _elapsed_ms(started: float) -> float:
