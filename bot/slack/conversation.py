@@ -55,6 +55,8 @@ class SlackRuntime:
         turns = [dict(platform="slack", workspace=m.workspace, text=logs.text_prefix(m.text)) for m in messages]
         try:
             for message in messages:
+                if message.external:  # a person of another organisation is never registered here
+                    continue
                 await self.people.learn(client, self.ctx.store, message.workspace,
                                         [message.user, *mentioned_users(message.text)])
             replies = answer()
@@ -82,10 +84,38 @@ def _elapsed_ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 1)
 
 
-def slack_message(*, team: str, user: str, text: str, channel: str = "", thread: str = "",
+@dataclass(frozen=True)
+class Origin:
+    """Where a payload comes from: the installing workspace (the store's workspace) and whether the
+    person acting belongs to another organisation (a Slack Connect channel shared with them)."""
+
+    team: str
+    external: bool = False
+
+
+def origin_of(body: dict, context) -> Origin:
+    """The installing workspace is the one complybot was authorised for (auth.test or the installation);
+    the person's own team is the one the payload names for them: `event.user_team` (or `event.team`) in
+    events, `user.team_id` (or `team.id`) in interactions, `team_id` in slash commands. An enterprise id
+    of the installing org (Enterprise Grid) is the same organisation."""
+    authorized = getattr(context, "authorize_result", None)
+    host = (authorized.team_id if authorized else None) or context.team_id or body.get("team_id") or ""
+    organisation = {host, (authorized.enterprise_id if authorized else None) or context.enterprise_id} - {None, ""}
+    person_team = _person_team(body)
+    return Origin(team=host, external=bool(person_team) and person_team not in organisation)
+
+
+def _person_team(body: dict) -> str:
+    event, user, team = (body.get(key) if isinstance(body.get(key), dict) else {} for key in ("event", "user", "team"))
+    if event:
+        return str(event.get("user_team") or event.get("team") or "")
+    return str(user.get("team_id") or team.get("id") or body.get("team_id") or "")
+
+
+def slack_message(*, origin: Origin, user: str, text: str, channel: str = "", thread: str = "",
                   is_direct: bool = False) -> Message:
-    return Message(platform="slack", workspace=team, user=user, text=text, channel=channel, thread=thread,
-                   is_direct=is_direct)
+    return Message(platform="slack", workspace=origin.team, user=user, text=text, channel=channel, thread=thread,
+                   is_direct=is_direct, external=origin.external)
 
 
 async def post_reply(client: AsyncWebClient, reply: Reply, *, channel: str, user: str, thread_ts: str = "",
