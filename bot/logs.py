@@ -2,8 +2,8 @@
 
 Every line carries the event name and, inside a request, its request id. The server's middleware
 writes one `request` line per request with platform, workspace, command, latency and outcome;
-adapters add what they learn with `note(workspace=..., command=...)`. Log message text only through
-`text_prefix()`. A `RedactFilter` on the handler scrubs tokens, bearer tokens, signatures and emails
+adapters add what they learn with `note(workspace=..., command=..., kind=...)`. Message text is never
+logged: a turn is logged by its command name (`router.command_of`) and its answer's kind. A `RedactFilter` on the handler scrubs tokens, bearer tokens, signatures and emails
 from every line anyway, as a safety net.
 """
 from __future__ import annotations
@@ -19,7 +19,6 @@ from typing import Any
 
 LOGGER_NAME = "complybot"
 _PROJECT_ROOT = str(Path(__file__).resolve().parent.parent) + "/"
-TEXT_PREFIX_CHARS = 24
 
 # The fields of the request being handled; the middleware sets a fresh dict per request.
 _request_fields: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("complybot_request", default=None)
@@ -40,12 +39,6 @@ def redact(text: str) -> str:
     for pattern, replacement in _SECRET_PATTERNS:
         text = pattern.sub(replacement, text)
     return text
-
-
-def text_prefix(text: str, chars: int = TEXT_PREFIX_CHARS) -> str:
-    """The start of what someone wrote: enough to recognise it, never the whole message."""
-    text = " ".join(text.split())
-    return text if len(text) <= chars else text[:chars] + "…"
 
 
 class RedactFilter(logging.Filter):
@@ -136,7 +129,7 @@ def end_request(token: contextvars.Token) -> dict[str, Any]:
 
 def note(**fields: Any) -> None:
     """Add what an adapter learned (platform, workspace, command, user) to the current request's
-    log line. Message text must go through `text_prefix()`. Outside a request it does nothing."""
+    log line; never message text. Outside a request it does nothing."""
     current = _request_fields.get()
     if current is not None:
         current.update({key: value for key, value in fields.items() if value is not None})

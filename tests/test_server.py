@@ -86,7 +86,7 @@ async def test_one_log_line_per_request_with_its_id(client, log_lines):
     line = requests[0]
     assert line["request_id"] == "req-42"
     assert (line["platform"], line["workspace"], line["outcome"], line["status"]) == ("playground", "local", "ok", 200)
-    assert line["command"]
+    assert (line["command"], line["kind"]) == ("question", "iso_for_soc2")
     assert isinstance(line["latency_ms"], float)
     assert "CC 6.1" not in json.dumps(line)  # no message text in the request line
 
@@ -137,8 +137,12 @@ def test_third_party_log_records_are_redacted_and_carry_no_stack_trace(log_lines
     assert "Traceback" not in json.dumps(line) and "zzzz" not in json.dumps(line)
 
 
-def test_text_prefix_is_short():
-    assert logs.text_prefix("what ISO control maps to CC 6.1 and why does it matter?") == "what ISO control maps to…"
+def test_a_turn_is_logged_by_its_command_name_never_its_text():
+    from handlers.router import command_of
+
+    assert command_of("evidence 1 https://drive.example/q3 the Q3 report") == "evidence"
+    assert command_of("what ISO control maps to CC 6.1 and why does it matter?") == "question"
+    assert command_of("assign " + "x" * 40_000) == "assign"
 
 
 # -- playground guard and limits ---------------------------------------------------------------------

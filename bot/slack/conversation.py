@@ -52,7 +52,7 @@ class SlackRuntime:
     async def _turn(self, client: AsyncWebClient, messages: list[Message], answer) -> list[Reply]:
         started = time.perf_counter()
         # The HTTP request's log line was written at the ack; each command gets a line of its own.
-        turns = [dict(platform="slack", workspace=m.workspace, text=logs.text_prefix(m.text)) for m in messages]
+        turns = [dict(platform="slack", workspace=m.workspace, command=router.command_of(m.text)) for m in messages]
         try:
             for message in messages:
                 if message.external:  # a person of another organisation is never registered here
@@ -65,7 +65,7 @@ class SlackRuntime:
                        latency_ms=_elapsed_ms(started))
             return [SORRY]
         for turn, reply in zip(turns, replies):
-            logs.event("slack.turn", **turn, command=reply.kind, latency_ms=_elapsed_ms(started),
+            logs.event("slack.turn", **turn, kind=reply.kind, latency_ms=_elapsed_ms(started),
                        outcome=reply.outcome)
         return replies
 
