@@ -13,12 +13,14 @@ import json
 import logging
 import re
 import sys
+import sysconfig
 import time
 from pathlib import Path
 from typing import Any
 
 LOGGER_NAME = "complybot"
 _PROJECT_ROOT = str(Path(__file__).resolve().parent.parent) + "/"
+_STDLIB = sysconfig.get_paths()["stdlib"] + "/"
 
 # The fields of the request being handled; the middleware sets a fresh dict per request.
 _request_fields: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("complybot_request", default=None)
@@ -108,10 +110,10 @@ def describe_exception(error: BaseException | None) -> str:
     if tb is None:
         return type(error).__name__
     filename = tb.tb_frame.f_code.co_filename
-    if filename.startswith(_PROJECT_ROOT):
-        filename = filename[len(_PROJECT_ROOT):]
-    elif "/site-packages/" in filename:
+    if "/site-packages/" in filename:  # first: a virtualenv may sit inside the project
         filename = filename[filename.rindex("/site-packages/") + len("/site-packages/"):]
+    elif filename.startswith((_PROJECT_ROOT, _STDLIB)):
+        filename = filename[len(_PROJECT_ROOT if filename.startswith(_PROJECT_ROOT) else _STDLIB):]
     return f"{type(error).__name__} at {filename}:{tb.tb_lineno}"
 
 

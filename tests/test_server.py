@@ -331,3 +331,17 @@ def test_the_playground_sends_the_bots_mentions_as_plain_text():
     body = reply_json(Reply(f"ask {mention('local:bob')}", sections=(Section(f"{mention('local:bob')}", (f"owner {mention('local:bob')}",)),)))
     assert (body["text"], body["sections"][0]["title"], body["sections"][0]["lines"]) == (
         "ask <@local:bob>", "<@local:bob>", ["owner <@local:bob>"])
+
+
+def test_an_error_names_its_place_without_this_machines_paths():
+    """A library's error is placed inside the library (the virtualenv may sit inside the project)."""
+    from slack_bolt.request.internals import extract_team_id
+
+    places = []
+    for fail in (lambda: json.loads("{"), lambda: extract_team_id(None)):
+        try:
+            fail()
+        except Exception as error:  # noqa: BLE001
+            places.append(logs.describe_exception(error))
+    assert places[0].startswith("JSONDecodeError at json/") and places[1].startswith(
+        "AttributeError at slack_bolt/request/internals.py:")
