@@ -716,7 +716,7 @@ async def _process(request: web.Request, adapter: CloudAdapter, bot: ComplyBot, 
     if "application/json" not in request.headers.get("Content-Type", ""):
         return _refuse(415, "expected an application/json Bot Framework activity")
     try:
-        activity = parse_activity(await request.json())
+        activity = parse_activity(json.loads(await request.read()))
     except ValueError:
         activity = None
     if activity is None or not activity.type or not activity.service_url or not activity.conversation:
