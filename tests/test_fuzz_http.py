@@ -8,9 +8,7 @@ and the fake Slack API no call. Signed requests run for real. No response and no
 DEBUG, our real log setup) holds a stack trace or a secret."""
 from __future__ import annotations
 
-import io
 import json
-import logging
 import random
 import time
 from urllib.parse import urlencode
@@ -22,12 +20,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from slack_sdk.signature import SignatureVerifier
 from yarl import URL
 
-from bot import logs
 from tests.fakes.loopback import serve_on_loopback
 from tests.fakes.slack_api import (  # noqa: F401 (api is a fixture)
     ADMIN, BOT_TOKEN, BOT_USER_ID, MEMBER, SIGNING_SECRET, TEAM_ID, api, start_slack_server,
 )
 from tests.fuzzing import Fuzz
+from tests.test_server import log_buffer  # noqa: F401 (a fixture)
 
 SEED = 20261208
 UNSIGNED, SIGNED = 1_000, 300
@@ -45,22 +43,6 @@ CONTENT_TYPES = ("application/json", "application/x-www-form-urlencoded", "text/
                  "multipart/form-data; boundary=xyz", "application/json; charset=utf-77", "application/xml",
                  "application/x-www-form-urlencoded; charset=latin-1", "*/*", "application/json, text/html")
 TIMESTAMPS = ("abc", "", "-1", "0", "1e99", "99999999999999999999999", " 1 ", "١٢٣", "nan", None)
-
-
-@pytest.fixture
-def log_buffer():
-    """Our real log setup (JSON lines, redaction) at DEBUG, into a buffer."""
-    root = logging.getLogger()
-    saved_handlers, saved_level = list(root.handlers), root.level
-    buffer = io.StringIO()
-    logs.setup("DEBUG", stream=buffer)
-    yield buffer
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    for handler in saved_handlers:
-        root.addHandler(handler)
-    root.setLevel(saved_level)
-    logging.captureWarnings(False)
 
 
 @pytest.fixture

@@ -20,19 +20,25 @@ from tests.serving import ServeProcess
 
 
 @pytest.fixture
-def log_lines():
-    """Our real log setup, writing to a buffer; the lines as parsed JSON."""
+def log_buffer():
+    """Our real log setup (JSON lines, redacted) at DEBUG, writing to a buffer."""
     root = logging.getLogger()
     saved_handlers, saved_level = list(root.handlers), root.level
     buffer = io.StringIO()
     logs.setup("DEBUG", stream=buffer)
-    yield lambda: [json.loads(line) for line in buffer.getvalue().splitlines()]
+    yield buffer
     for handler in list(root.handlers):
         root.removeHandler(handler)
     for handler in saved_handlers:
         root.addHandler(handler)
     root.setLevel(saved_level)
     logging.captureWarnings(False)
+
+
+@pytest.fixture
+def log_lines(log_buffer):
+    """The lines logged so far, as parsed JSON."""
+    return lambda: [json.loads(line) for line in log_buffer.getvalue().splitlines()]
 
 
 @pytest.fixture
