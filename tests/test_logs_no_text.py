@@ -42,15 +42,15 @@ def pieces(text: str) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("teams_auth", [False, True], ids=["teams-local", "teams-auth"])
-async def test_a_whole_server_run_logs_no_message_text_and_no_secret(tmp_path, api, teams_auth):
+@pytest.mark.parametrize("teams_auth, level", [(False, "DEBUG"), (True, "INFO")], ids=["teams-local", "teams-auth"])
+async def test_a_whole_server_run_logs_no_message_text_and_no_secret(tmp_path, api, teams_auth, level):
     connector = await FakeBotConnector().start()
     teams_settings = ({"MicrosoftAppId": APP_ID, "MicrosoftAppPassword": APP_PASSWORD} if teams_auth
                       else {"COMPLYBOT_TEAMS_LOCAL": "1"})
     try:
         with ServeProcess(tmp_path, COMPLYBOT_HOST="127.0.0.1", SLACK_BOT_TOKEN=BOT_TOKEN,
                           SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=api.base_url,
-                          **teams_settings) as serve:
+                          COMPLYBOT_LOG_LEVEL=level, **teams_settings) as serve:
             async with SignedSlack(serve.url, SIGNING_SECRET, api) as slack:
                 for i, text in enumerate(SLACK_TEXTS["mention"]):
                     assert (await slack.mention(ADMIN, text))[0] == 200
