@@ -17,7 +17,8 @@ OUTSIDER_COMMANDS = (
     "tasks all", "tasks", "my tasks", "gap iso", "status", "history 1", "assign Penetration Test to me",
     "na Penetration Test we never needed it", "evidence 1 https://evil.example/report", "done 1", "start 1",
     "block 1 waiting", "due 1 tomorrow", "snooze 1 7", "reassign 1 to me", "admin add me", "digest now",
-    "digest here weekly mon 09:00", "nudges", "nudges default", "help 1",
+    "digest here weekly mon 09:00", "nudges", "nudges default", "help 1", "export soa", "soa header", "scope",
+    "applicable Penetration Test", "unblock 1", 'control add "Guest rule" iso A.5.1', "justify A.5.1 we need it",
 )
 REFUSED = "not a member of this workspace"
 
@@ -106,6 +107,7 @@ async def test_an_outsider_may_ask_questions_and_nothing_else(server, slack, api
     assert store_rows(server) == before
     assert server.store.person(TEAM_ID, GUEST) is None and server.store.task(TEAM_ID, 1).owner == OWNER
     assert not api.to("users.info") and not api.to("views.open") and not api.to("chat.update")
+    assert not [c for c in api.calls if c.method.startswith("files.")]  # no SoA workbook either
 
     posts = api.to("chat.postMessage")
     [asked] = [c for c in posts if c.body["channel"] == "C0SHARED"]  # the question, in its thread
