@@ -31,9 +31,9 @@ QUESTION_WORDS = ("what", "is", "CC6.1", "ISO", "27001", "SOC", "2", "A.8.5", "m
 
 
 class Fuzz:
-    def __init__(self, seed: int, surrogates: bool = True):
+    def __init__(self, seed: int):
         self.random = random.Random(seed)
-        self.strange = STRANGE + (SURROGATES if surrogates else ())
+        self.strange = STRANGE + SURROGATES
 
     def text(self) -> str:
         """One hostile message: mostly commands of the grammar, some questions, some pure noise."""

@@ -66,7 +66,7 @@ class Requests:
 
     def __init__(self, seed: int, trap_url: str, response_url: str):
         self.random = random.Random(seed)
-        self.fuzz = Fuzz(seed, surrogates=False)  # TEMPORARY: lone surrogates until item 11 lands
+        self.fuzz = Fuzz(seed)
         self.trap_url, self.response_url = trap_url, response_url
         self.attacker = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 

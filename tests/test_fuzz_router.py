@@ -12,7 +12,6 @@ from tests.fuzzing import Fuzz
 
 INPUTS = 10_000
 SEED = 20261208
-SURROGATES = False  # TEMPORARY: lone surrogates fail until branch i10-text (item 11) lands; then True
 
 
 def test_ten_thousand_hostile_messages_get_answers_and_no_internal_error(tmp_path, caplog):
@@ -23,7 +22,7 @@ def test_ten_thousand_hostile_messages_get_answers_and_no_internal_error(tmp_pat
         store.upsert_person("T1", user, name=name, platform="slack")
     handle(Message("slack", "T1", "U0ADMIN", "assign Disk Encryption to <@U0MEMBER>"), ctx)
     handle(Message("slack", "T1", "U0ADMIN", "assign Penetration Test to me"), ctx)
-    fuzz = Fuzz(SEED, surrogates=SURROGATES)
+    fuzz = Fuzz(SEED)
     failures = []
     try:
         for i in range(INPUTS):
