@@ -3,8 +3,9 @@
 Every line carries the event name and, inside a request, its request id. The server's middleware
 writes one `request` line per request with platform, workspace, command, latency and outcome;
 adapters add what they learn with `note(workspace=..., command=..., kind=...)`. Message text is never
-logged: a turn is logged by its command name (`router.command_of`) and its answer's kind. A `RedactFilter` on the handler scrubs tokens, bearer tokens, signatures and emails
-from every line anyway, as a safety net.
+logged: a turn is logged by its command's name (`router.command_of`) and its answer's kind. A
+`RedactFilter` on the handler scrubs tokens, bearer tokens, signatures and emails from every line
+anyway, as a safety net.
 """
 from __future__ import annotations
 

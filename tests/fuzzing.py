@@ -24,7 +24,8 @@ EXTRAS = ("every month", "every quarter", "every year", "every 0 days", "note se
           "here weekly mon 09:00 Europe/Berlin", "weekly mon 09:00 Mars/Olympus", "iso", "soc2", "all", "overdue",
           "due soon", "done", "@ada", "%s%s%n", "{0}", "${jndi:ldap://x}", "' OR 1=1 --", "\\", '"', "`code`")
 STRANGE = ("\u200b", "\u200d", "\ufeff", "\u202e", "\u2066", "\u0301", "‏", "\u00a0", "\t", "\n", "\r\n",
-           "שלום", "مرحبا", "日本語", "🙂", "👩🏽‍💻", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "\x00", "\x1b[31m", "\x7f", "�", "\uffff")
+           "שלום", "مرحبا", "日本語", "🙂", "👩🏽‍💻", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+           "\x00", "\x1b[31m", "\x7f", "�", "\uffff")
 SURROGATES = ("\ud800", "\udfff", "\udc00x", "a\ud83d")  # lone halves of a pair: valid JSON, not valid UTF-8
 QUESTION_WORDS = ("what", "is", "CC6.1", "ISO", "27001", "SOC", "2", "A.8.5", "maps", "to", "encryption", "how",
                   "do", "we", "pass", "audit", "the", "risk", "assessment", "vs", "Annex", "A", "control")

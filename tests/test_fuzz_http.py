@@ -34,7 +34,8 @@ APP_PASSWORD = "teams-app-password-Zz81"
 SECRETS = (SIGNING_SECRET, BOT_TOKEN, APP_PASSWORD)
 TRACES = ("Traceback", 'File "', "site-packages/")
 SLACK_PATHS = ("/slack/events", "/slack/events?x=%00", "/slack/events?ssl_check=1")
-OTHER_PATHS = ("/healthz", "/", "/api/playground", "/slack/install", "/slack/oauth_redirect?code=x&state=y", "/slack/events/",
+OTHER_PATHS = ("/healthz", "/", "/api/playground", "/slack/install", "/slack/oauth_redirect?code=x&state=y",
+               "/slack/events/",
          "/slack/events?x=%00", "/SLACK/EVENTS", "/slack//events", "/api/messages/../messages",
          "/..%2f..%2fetc%2fpasswd", "/%ff%fe", "/playground/../../bot/config.py", "/__test__/slow",
          "/" + "a" * 3000)
@@ -103,7 +104,8 @@ class Requests:
                        "view": {"callback_id": "complybot_assign", "private_metadata": text[:200],
                                 "state": {"values": {"owner": {"owner": {"selected_user": user}}}}},
                        "container": {"type": self.random.choice(("message", "view")), "message_ts": "1.1"}}
-            return "application/x-www-form-urlencoded", urlencode({"payload": json.dumps(payload)}, errors="surrogatepass")
+            form = {"payload": json.dumps(payload)}
+            return "application/x-www-form-urlencoded", urlencode(form, errors="surrogatepass")
         if kind == 3:
             return "application/x-www-form-urlencoded", self.random.choice((
                 "payload=notjson", "payload=", "payload=[1,2]", "payload=null", "a=b&a=c", "%zz", "payload=%7B"))
@@ -171,8 +173,8 @@ class Requests:
         content_type, body = self.slack_body(self.response_url)
         body = body.encode("utf-8", "replace").decode()  # Slack sends UTF-8 (JSON may still escape \ud800)
         stamp = str(int(time.time()))
-        headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": stamp,
-                   "X-Slack-Signature": SignatureVerifier(SIGNING_SECRET).generate_signature(timestamp=stamp, body=body)}
+        signature = SignatureVerifier(SIGNING_SECRET).generate_signature(timestamp=stamp, body=body)
+        headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature}
         return {"method": "POST", "path": "/slack/events", "headers": headers, "data": body.encode()}
 
 

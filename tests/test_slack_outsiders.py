@@ -47,7 +47,8 @@ async def guest_command(slack, api, text: str, hook: str) -> int:
 
 
 def guest_interaction(payload: dict) -> dict:
-    return {**payload, "user": {"id": GUEST, "team_id": GUEST_TEAM, "username": "guest"}, "is_enterprise_install": False}
+    guest = {"id": GUEST, "team_id": GUEST_TEAM, "username": "guest"}
+    return {**payload, "user": guest, "is_enterprise_install": False}
 
 
 async def test_an_outsider_speaking_first_is_not_registered_and_does_not_become_admin(server, slack, api):
