@@ -98,7 +98,7 @@ def _top_gaps(coverage: Coverage, who) -> list[str]:
     for control in coverage.programme.controls():
         if control.name in coverage.finished:
             continue
-        closes = [ref for ref in control.soc2 + control.iso if ref in uncovered]
+        closes = [ref for ref in control.covers if ref in uncovered]
         if closes:
             ranked.append((len(closes), control, closes))
     ranked.sort(key=lambda item: (-item[0], item[1].name))

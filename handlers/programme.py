@@ -44,7 +44,8 @@ class Programme:
         return catalog().control(name.strip()) or next((c for c in self.custom if c.name.casefold() == folded), None)
 
     def controls_for(self, ref: str) -> tuple[Control, ...]:
-        return catalog().controls_for(ref) + tuple(c for c in self.custom if ref in c.soc2 + c.iso)
+        """What covers `ref` here: the table's controls (with our review's additions) and the workspace's own."""
+        return catalog().covering(ref) + tuple(c for c in self.custom if ref in c.covers)
 
     def in_scope(self, ref: str) -> bool:
         return ref not in catalog().soc2 or catalog().soc2_category(ref) in self.scope

@@ -5,7 +5,8 @@ criterion or an ISO reference is *covered* when it is itself justified not appli
 the requirement itself is done, or when it has mapped controls (the table's and the workspace's own) and
 every one of them is finished. So one finished control counts for both frameworks. SOC 2 counts only the
 criteria in the workspace's scope. `parts(coverage)` is the one count that status, gap, the digest and
-App Home show.
+App Home show. A table control maps the references of the article's table plus those our
+review adds (`Catalog.covering`).
 """
 from __future__ import annotations
 

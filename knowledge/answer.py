@@ -264,6 +264,8 @@ class Engine:
         self._faq_exact = self._exact_phrasings()
         self._faq_topics = self._topic_keywords()
         self._other_frameworks = self._phrase_set(kn.other_frameworks)
+        # an ISO standard an FAQ keyword names ("iso 27002") is one we hold facts on, not another framework
+        self._known_iso = frozenset(n for e in kn.faq for k in e.keywords for n in _OTHER_ISO.findall(k))
         self._domain = self._domain_words()
         # topic words of the FAQ ("audit", "evidence", "policy"): asking about a control in their terms is
         # no sign of another subject, so they do not count against a control match
@@ -413,7 +415,8 @@ class Engine:
             )
         text = _without_courtesies(text)
         tokens = self.question_tokens(text)
-        other = self._other_frameworks.hits(tokens) or [f"ISO {n}" for n in _OTHER_ISO.findall(text)]
+        other = self._other_frameworks.hits(tokens) or [
+            f"ISO {n}" for n in _OTHER_ISO.findall(text) if n not in self._known_iso]
         if other:  # named by its longest spelling found: "PCI DSS", not "PCI"; "HIPAA equivalent of CC6.1" too
             return self._abstain(0.0, f"I hold no facts about {max(other, key=len)}. ")
         if _WRITING_ASKED.search(text):

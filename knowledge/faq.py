@@ -7,12 +7,10 @@ errors carry their own line; for a bad value we point at the line where its key 
 from __future__ import annotations
 
 import functools
-import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from knowledge.catalog import DATA_DIR, Catalog, DataError, catalog
+from knowledge.catalog import DATA_DIR, Catalog, TomlFile, catalog
 
 FRAMEWORKS = ("soc2", "iso", "both")
 
@@ -48,62 +46,7 @@ class Knowledge:
     other_frameworks: tuple[str, ...] = ()  # frameworks we hold no facts on: hipaa, pci dss ...
 
 
-class _Toml:
-    """One parsed TOML file that can say on which line a table or key is written (comments ignored)."""
-
-    def __init__(self, path: Path):
-        self.name = path.name
-        try:
-            text = path.read_text(encoding="utf-8")
-            self.data = tomllib.loads(text)
-        except FileNotFoundError:
-            raise DataError(f"{path.name}:1: file is missing") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-            line = re.search(r"line (\d+)", str(error))
-            raise DataError(f"{path.name}:{line.group(1) if line else 1}: {error}") from None
-        self.lines = text.splitlines()
-
-    def headers(self, header: str) -> list[int]:
-        """Line numbers of the table headers written exactly `header`, e.g. `[[faq]]`, `[aliases]`."""
-        return [n for n, line in enumerate(self.lines, 1) if line.split("#", 1)[0].strip() == header]
-
-    def header(self, header: str) -> int:
-        found = self.headers(header)
-        return found[0] if found else 1
-
-    def key(self, key: str, start: int) -> int:
-        """The line of `key = ...` within the table that starts at line `start` (else `start`)."""
-        pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
-        for number in range(start + 1, len(self.lines) + 1):
-            line = self.lines[number - 1]
-            if line.lstrip().startswith("["):
-                break
-            if pattern.match(line):
-                return number
-        return start
-
-    def fail(self, line: int, message: str):
-        raise DataError(f"{self.name}:{line}: {message}")
-
-    def table(self, key: str) -> tuple[dict, int]:
-        value = self.data.get(key)
-        if not isinstance(value, dict):
-            self.fail(self.header(f"[{key}]"), f"[{key}] must be a table")
-        return value, self.header(f"[{key}]")
-
-    def strings(self, value, line: int, what: str) -> tuple[str, ...]:
-        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
-            self.fail(line, f"{what} must be a non-empty list of non-empty strings")
-        return tuple(v.strip() for v in value)
-
-    def text(self, table: dict, key: str, start: int, what: str) -> str:
-        value = table.get(key)
-        if not isinstance(value, str) or not value.strip():
-            self.fail(self.key(key, start) if key in table else start, f"{what} needs a non-empty {key}")
-        return value.strip()
-
-
-def _faq(toml: _Toml) -> tuple[tuple[FaqEntry, ...], dict[str, Advice]]:
+def _faq(toml: TomlFile) -> tuple[tuple[FaqEntry, ...], dict[str, Advice]]:
     raw = toml.data.get("faq")
     headers = toml.headers("[[faq]]")
     if not isinstance(raw, list) or not raw:
@@ -151,7 +94,7 @@ def _faq(toml: _Toml) -> tuple[tuple[FaqEntry, ...], dict[str, Advice]]:
     return tuple(entries), advice
 
 
-def _synonyms(toml: _Toml, names: set[str]):
+def _synonyms(toml: TomlFile, names: set[str]):
     abbreviations = {}
     table, start = toml.table("abbreviations")
     for key, value in table.items():
@@ -169,7 +112,7 @@ def _synonyms(toml: _Toml, names: set[str]):
     return abbreviations, aliases, other_frameworks
 
 
-def _lists(toml: _Toml, name: str, keys: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+def _lists(toml: TomlFile, name: str, keys: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
     table, start = toml.table(name)
     for key in keys:
         if key not in table:
@@ -177,7 +120,7 @@ def _lists(toml: _Toml, name: str, keys: tuple[str, ...]) -> dict[str, tuple[str
     return {key: toml.strings(table[key], toml.key(key, start), f"{name}.{key}") for key in keys}
 
 
-def _recommend(toml: _Toml):
+def _recommend(toml: TomlFile):
     """Markets, company traits (`signals`) and contract words: everything a recommendation reads."""
     markets = _lists(toml, "markets", ("us", "international"))
     signals = _lists(toml, "signals", FRAMEWORKS)
@@ -187,9 +130,9 @@ def _recommend(toml: _Toml):
 
 def load(data_dir: Path = DATA_DIR, cat: Catalog | None = None) -> Knowledge:
     cat = cat or catalog()
-    faq, advice = _faq(_Toml(data_dir / "faq.toml"))
-    abbreviations, aliases, others = _synonyms(_Toml(data_dir / "synonyms.toml"), {c.name for c in cat.controls})
-    markets, signals, asks, askers = _recommend(_Toml(data_dir / "recommend.toml"))
+    faq, advice = _faq(TomlFile(data_dir / "faq.toml"))
+    abbreviations, aliases, others = _synonyms(TomlFile(data_dir / "synonyms.toml"), {c.name for c in cat.controls})
+    markets, signals, asks, askers = _recommend(TomlFile(data_dir / "recommend.toml"))
     return Knowledge(faq, advice, abbreviations, aliases, signals, markets, asks, askers, others)
 
 

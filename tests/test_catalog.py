@@ -1,7 +1,9 @@
 """The data loaders validate everything at start, and a broken row fails naming its file and line."""
 from __future__ import annotations
 
+import re
 import shutil
+import tomllib
 
 import pytest
 
@@ -167,3 +169,86 @@ def test_a_missing_data_file_is_named(data):
     (data / "synonyms.toml").unlink()
     with pytest.raises(DataError, match=r"^synonyms.toml:1: file is missing"):
         _load_knowledge(data)
+
+
+# -- the review of the article's table (mapping_review.toml) ------------------------------------------
+
+REVIEW_REF = re.compile(r"\b(?:A\.\d+\.\d+|CC\d\.\d|A1\.\d|C1\.\d|PI1\.\d|P\d\.\d|Clause \d+(?:\.\d+)*)\b")
+
+
+@pytest.mark.parametrize("name, side, added", [
+    ("Antivirus", "iso", "A.8.7"),  # the table has A.5.32, intellectual property rights
+    ("Software Updates", "iso", "A.8.7"),
+    ("Encryption at Rest", "iso", "A.8.24"),  # the table has A.5.34 only
+    ("Risk Assessment Methodology", "iso", "Clause 6.1.2"),  # the table has A.5.12, classification
+    ("Edit Checks", "iso", "A.8.26"),  # the table has A.8.11, data masking
+    ("Data Collection", "iso", "A.5.34"),
+    ("Information Security Oversight", "soc2", "CC1.2"),
+])
+def test_the_review_adds_what_fits_and_keeps_the_table(name, side, added):
+    control = catalog().control(name)
+    assert added in getattr(control.review, side)
+    assert added not in getattr(control, side)  # the table's references stay the article's
+    assert added in control.covers and control in catalog().covering(added)
+    assert control not in catalog().controls_for(added)  # answers quote the table
+
+
+def test_every_row_is_reviewed_and_clause_6_1_2_is_mapped():
+    cat = catalog()
+    reviewed = [item["control"] for item in
+                tomllib.loads((DATA_DIR / "mapping_review.toml").read_text(encoding="utf-8"))["review"]]
+    assert reviewed == [c.name for c in cat.controls]  # all 118, in the table's order
+    assert not cat.controls_for("Clause 6.1.2") and cat.covering("Clause 6.1.2")
+    fitting = cat.control("Background Check")
+    assert fitting.review is None and fitting.covers == fitting.soc2 + fitting.iso
+    assert cat.control("disk encryption").iso == ("A.8.1",) and "A.8.24" in cat.control("disk encryption").covers
+
+
+def test_each_why_is_one_sentence_naming_only_the_rows_references():
+    for item in tomllib.loads((DATA_DIR / "mapping_review.toml").read_text(encoding="utf-8"))["review"]:
+        control = catalog().control(item["control"])
+        why = item["why"]
+        assert why.endswith(".") and not re.search(r"[.;:!?]\s+[A-Z][a-z]", why.replace("e.g. ", "")), why
+        assert set(REVIEW_REF.findall(why)) <= set(control.covers), (control.name, why)
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ('control = "Antivirus"\n', 'control = "Anti-virus"\n', "'Anti-virus' is not a control name of controls.csv"),
+    ('control = "Antivirus"\n', 'control = "Administrator Access"\n', "'Administrator Access' is reviewed twice"),
+    ('iso = ["A.8.7"]\nwhy = "Antivirus is', 'iso = ["A.8.77"]\nwhy = "Antivirus is',
+     "review of 'Antivirus': unknown ISO 27001:2022 reference A.8.77"),
+    ('iso = ["A.8.7"]\nwhy = "Antivirus is', 'iso = ["A.5.32"]\nwhy = "Antivirus is',
+     r"review of 'Antivirus': A.5.32 is already in the table \(a review only adds\)"),
+    ('iso = ["A.8.7"]\nwhy = "Antivirus is', 'soc2 = ["A.8.7"]\nwhy = "Antivirus is',
+     "review of 'Antivirus': unknown SOC 2 criterion A.8.7"),
+    ('control = "Antivirus"\nverdict = "adds"', 'control = "Antivirus"\nverdict = "fits"',
+     "review of 'Antivirus': verdict fits cannot add references"),
+    ('control = "Antivirus"\nverdict = "adds"', 'control = "Antivirus"\nverdict = "maybe"',
+     "review of 'Antivirus': verdict must be fits or adds"),
+    ('control = "Background Check"\nverdict = "fits"', 'control = "Background Check"\nverdict = "adds"',
+     "review of 'Background Check': verdict adds needs an iso or soc2 addition"),
+], ids=["unknown control", "twice", "unknown ISO ref", "already mapped", "ISO ref as SOC 2", "fits adding",
+        "bad verdict", "adds nothing"])
+def test_a_bad_review_names_its_file_and_line(data, old, new, message):
+    path = data / "mapping_review.toml"
+    text = path.read_text(encoding="utf-8")
+    changed = next(n for n, (was, now) in enumerate(zip(old.splitlines(), new.splitlines())) if was != now)
+    line = text[:text.index(old)].count("\n") + 1 + changed
+    _edit(path, old, new)
+    with pytest.raises(DataError, match=rf"^mapping_review.toml:{line}: {message}"):
+        catalog_module.load(data)
+
+
+def test_a_row_without_review_is_named(data):
+    path = data / "mapping_review.toml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index('[[review]]\ncontrol = "Generators"')
+    path.write_text(text[:start] + text[text.index("[[review]]", start + 1):], encoding="utf-8")
+    with pytest.raises(DataError, match=r"^mapping_review.toml:\d+: no review of 'Generators'"):
+        catalog_module.load(data)
+
+
+def test_a_missing_review_file_is_named(data):
+    (data / "mapping_review.toml").unlink()
+    with pytest.raises(DataError, match=r"^mapping_review.toml:1: file is missing"):
+        catalog_module.load(data)

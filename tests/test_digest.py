@@ -71,6 +71,13 @@ def test_digest_of_an_empty_workspace_says_so(store):
     assert section(reply, "SOC 2").progress == 0.0
 
 
+
+def test_top_gaps_count_the_references_the_review_adds(store):
+    # The article's table maps Risk Assessment Methodology to 7 references; the review adds Clause 6.1.2
+    gaps = section(digest.compose(store, WS, at("2027-01-11T08:00")), "Top gaps").lines
+    assert ("Risk Assessment Methodology (unassigned) — 8 open references: CC3.1, CC3.2, CC3.3, CC3.4, CC5.1, "
+            "CC9.2, A.5.12, Clause 6.1.2") in gaps
+
 def test_long_lists_are_cut_and_counted(store):
     with time_machine.travel(at("2027-01-04T10:00"), tick=False):
         for control in [c.name for c in __import__("knowledge.catalog", fromlist=["catalog"]).catalog().controls][:15]:

@@ -7,6 +7,7 @@ identity is anonymous, replies go out with no token, and only to a loopback serv
 """
 from __future__ import annotations
 
+import json
 import logging
 from urllib.parse import urlsplit
 
@@ -143,7 +144,7 @@ async def _process(request: web.Request, adapter: CloudAdapter, bot: ComplyBot, 
     if "application/json" not in request.headers.get("Content-Type", ""):
         return _refuse(415, "expected an application/json Bot Framework activity")
     try:
-        activity = parse_activity(await request.json())
+        activity = parse_activity(json.loads(await request.read()))  # bytes: a bogus charset is a 400, not a 500
     except (ValueError, ValidationError):
         activity = None
     if activity is None or not activity.type or not activity.service_url or not activity.conversation:
