@@ -285,7 +285,7 @@ async def test_proactive_message_after_a_restart(tmp_path, connector, no_interne
     finally:
         await second.stop()
     dm, post = calls[2], calls[3]
-    # botbuilder posts proactive messages as a reply to the continuation's fresh id; never a real message's
+    # proactive messages go as a reply to the continuation's fresh id; never a real message's
     incoming_ids = {call.activity_id for call in calls[:2]}
     assert dm.activity_id not in incoming_ids and post.activity_id not in incoming_ids
     assert dm.conversation_id == teams.personal(dana, "")["conversation"]["id"]
@@ -477,3 +477,34 @@ async def test_a_members_words_are_data_in_the_admins_card(server, connector):
         assert live_links(block["text"]) == set(), block["text"]
         assert "<at>" not in block["text"], block["text"]
     assert "entities" not in card["msteams"] and not listing.body.get("entities")
+
+
+async def test_a_failed_turn_is_apologised_for_without_the_error(server, connector, capfd, caplog):
+    """The SDK's own turn-error handler sends the exception's text to the person and prints a
+    traceback: complybot's apologises, and the log names the error's type and place only."""
+    teams = TeamsActivities(connector.service_url)
+    connector.fail_next = 1  # the reply fails (Teams has an outage); the apology goes through
+    assert await server.post(teams.personal(new_user("Ivy"), "what ISO control maps to CC 6.1?")) == 201
+    [apology] = await connector.wait_for(1)
+    assert connector.failed == 1
+    assert apology.text.startswith("Sorry, something went wrong on my side"), apology.text
+    assert "Exception" not in apology.all_text() and "500" not in apology.all_text()
+    printed = capfd.readouterr()
+    assert "Traceback" not in printed.out + printed.err
+    [turn_error] = [r for r in caplog.records if getattr(r, "event", "") == "teams.turn_error"]
+    assert turn_error.fields["error"].startswith("ClientResponseError at "), turn_error.fields
+    assert not any(r.exc_info for r in caplog.records)
+
+
+async def test_a_button_whose_card_cannot_be_updated_still_shows_its_result(server, connector):
+    teams = TeamsActivities(connector.service_url)
+    alice, bob = new_user("Alice Admin"), new_user("Bob Owner")
+    connector.add_members(alice, bob)
+    listing = await assign_and_list(server, connector, teams, alice, bob)
+    done = button(listing.cards()[0], "done")
+    connector.fail_next = 1  # the update for everyone fails
+    status, answer = await server.invoke(teams.card_execute(bob, "card-2", done, teams.personal(bob, "")["conversation"]))
+    assert status == 200 and answer["type"] == "application/vnd.microsoft.card.adaptive"
+    assert "done" in json.dumps(answer["value"]).lower() and connector.failed == 1
+    [task] = server.app["ctx"].store.tasks(teams.tenant_id, statuses=None)
+    assert task.status == "done"

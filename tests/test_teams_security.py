@@ -277,3 +277,26 @@ async def test_after_the_key_endpoint_recovers_genuine_tokens_pass_again(secured
         await asyncio.sleep(0.2)
     await connector.wait_for(1)
     assert openid.metadata_requests == 2  # the failure, then one fetch that worked
+
+
+@pytest.mark.parametrize("app_type, password, tenant, auth_type, token_tenant", [
+    ("MultiTenant", "pw-1", "", "ClientSecret", "botframework.com"),
+    ("SingleTenant", "pw-2", "11111111-2222-3333-4444-555555555555", "ClientSecret",
+     "11111111-2222-3333-4444-555555555555"),
+    ("UserAssignedMSI", "", "11111111-2222-3333-4444-555555555555", "UserManagedIdentity",
+     "11111111-2222-3333-4444-555555555555"),
+])
+def test_todays_settings_become_the_sdks_connection(tmp_path, no_internet, app_type, password, tenant, auth_type,  # noqa: F811
+                                                    token_tenant):
+    """MicrosoftAppId / Password / Type / TenantId keep working: they are the SDK's SERVICE_CONNECTION."""
+    from bot.teams.route import connections
+
+    settings = Settings.from_env({"COMPLYBOT_DB": str(tmp_path / "c.db"), "MicrosoftAppId": APP_ID,
+                                  "MicrosoftAppPassword": password, "MicrosoftAppType": app_type,
+                                  "MicrosoftAppTenantId": tenant})
+    provider = connections(settings).get_default_connection()
+    config = provider.configuration
+    assert type(provider).__name__ == "MsalAuth"  # tokens for replies come from MSAL
+    assert (config.AUTH_TYPE, config.CLIENT_ID, config.TENANT_ID) == (auth_type, APP_ID, token_tenant)
+    assert config.CLIENT_SECRET == (password or None)
+    assert config.VALIDATE_ISSUER  # only the Bot Framework's and the app's tenant's tokens

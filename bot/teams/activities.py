@@ -186,7 +186,9 @@ class ComplyBot(ActivityHandler):
         if reply.ephemeral or not activity.reply_to_id:
             await turn_context.send_activity(render(reply, self.book, workspace))
             return
-        await self._replace_card(turn_context, reply, workspace, activity.reply_to_id)
+        rendered = render(reply, self.book, workspace, as_card=True)
+        if not await self._replace_card(turn_context, rendered, activity.reply_to_id):
+            await turn_context.send_activity(render(reply, self.book, workspace))  # the result, still
 
     async def on_adaptive_card_invoke(self, turn_context: TurnContext,
                                       invoke_value: AdaptiveCardInvokeValue) -> AdaptiveCardInvokeResponse:
@@ -202,15 +204,21 @@ class ComplyBot(ActivityHandler):
         reply = self._handle(message_from(activity, command, workspace))
         if reply.ephemeral:
             return _shown_to_presser(Mentions(self.book, workspace).render(reply.text))
-        card = await self._replace_card(turn_context, reply, workspace, activity.reply_to_id)
-        return AdaptiveCardInvokeResponse(status_code=200, type=CARD, value=card)
-
-    async def _replace_card(self, turn_context: TurnContext, reply: Reply, workspace: str, card_id: str | None) -> dict:
         rendered = render(reply, self.book, workspace, as_card=True)
-        if card_id:
-            rendered.id = card_id
+        if activity.reply_to_id:
+            await self._replace_card(turn_context, rendered, activity.reply_to_id)
+        return AdaptiveCardInvokeResponse(status_code=200, type=CARD, value=card_of(rendered))
+
+    async def _replace_card(self, turn_context: TurnContext, rendered: Activity, card_id: str) -> bool:
+        """Update the pressed card's message for everyone; False if Teams refused (the change is made:
+        the presser must still see its result)."""
+        rendered.id = card_id
+        try:
             await turn_context.update_activity(rendered)
-        return card_of(rendered)
+        except Exception as error:
+            logs.event("teams.card_update_failed", logging.WARNING, error=logs.describe_exception(error))
+            return False
+        return True
 
     def _handle(self, message: Message) -> Reply:
         from handlers import router

@@ -9,7 +9,8 @@ bot uses, as Teams does, and records every call:
     PUT  /v3/conversations/{id}/activities/{activityId}      update an activity (a card after a button)
     GET  /v3/conversations/{id}/members/{memberId}           one member (aadObjectId, email) or 404
 
-Register the people Teams knows with `add_members(...)`.
+Register the people Teams knows with `add_members(...)`; `fail_next = n` answers the next n sends, replies
+and updates with 500, as Teams does in an outage.
 
 Conversation ids arrive URL-encoded (`19%3A…%40thread.tacv2`); aiohttp decodes them in match_info.
 Put `connector.service_url` in the `serviceUrl` of the activities you post to the bot.
@@ -66,6 +67,8 @@ class FakeBotConnector:
     members: dict[str, dict] = field(default_factory=dict)  # Teams id -> TeamsChannelAccount JSON
     member_lookups: list[str] = field(default_factory=list)
     service_url: str = ""
+    fail_next: int = 0  # answer this many of the next sends, replies and updates with 500 (not recorded)
+    failed: int = 0
     _ids = itertools.count(1000)
     _runner: web.AppRunner | None = None
     _changed: asyncio.Condition | None = None
@@ -100,15 +103,27 @@ class FakeBotConnector:
         await self._record(request, "create_conversation")
         return web.json_response({"id": f"a:{uuid.uuid4().hex}", "activityId": str(next(self._ids))}, status=201)
 
+    def _failing(self) -> bool:
+        if self.fail_next <= 0:
+            return False
+        self.fail_next, self.failed = self.fail_next - 1, self.failed + 1
+        return True
+
     async def _send(self, request: web.Request) -> web.Response:
+        if self._failing():
+            return web.json_response({"error": {"code": "ServiceError", "message": "Internal error"}}, status=500)
         await self._record(request, "send")
         return web.json_response({"id": str(next(self._ids))}, status=201)
 
     async def _reply(self, request: web.Request) -> web.Response:
+        if self._failing():
+            return web.json_response({"error": {"code": "ServiceError", "message": "Internal error"}}, status=500)
         await self._record(request, "reply")
         return web.json_response({"id": str(next(self._ids))}, status=201)
 
     async def _update(self, request: web.Request) -> web.Response:
+        if self._failing():
+            return web.json_response({"error": {"code": "ServiceError", "message": "Internal error"}}, status=500)
         call = await self._record(request, "update")
         return web.json_response({"id": call.activity_id}, status=200)
 
