@@ -295,7 +295,7 @@ def _response(error: Exception):
 
 
 def status_of(error: Exception) -> int | None:
-    """The HTTP status behind a platform error (slack_sdk, aiohttp, msrest), when there is one."""
+    """The HTTP status behind a platform error (slack_sdk, aiohttp: the Agents SDK's too), when there is one."""
     for holder in (error, _response(error)):
         for name in ("status_code", "status"):
             value = getattr(holder, name, None)

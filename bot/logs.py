@@ -22,8 +22,7 @@ from typing import Any
 LOGGER_NAME = "complybot"
 _PROJECT_ROOT = str(Path(__file__).resolve().parent.parent) + "/"
 _STDLIB = sysconfig.get_paths()["stdlib"] + "/"
-PAYLOAD_LOGGERS = ("slack_sdk", "slack_bolt", "botbuilder", "botframework", "msrest", "msal", "urllib3",
-                   "requests_oauthlib")
+PAYLOAD_LOGGERS = ("slack_sdk", "slack_bolt", "microsoft_agents", "msal", "urllib3")
 
 # The fields of the request being handled; the middleware sets a fresh dict per request.
 _request_fields: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("complybot_request", default=None)
@@ -91,8 +90,9 @@ def setup(level: str = "INFO", stream: Any = None) -> None:
     root.setLevel(level.upper())
     logging.getLogger("aiohttp.access").disabled = True  # our middleware logs each request once
     logging.captureWarnings(True)  # library warnings become log lines too, not raw stderr text
-    if root.level > logging.DEBUG:  # APScheduler says "Running job …" at INFO on every tick
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    if root.level > logging.DEBUG:  # APScheduler says "Running job …", the Agents SDK "Replying to activity …"
+        for name in ("apscheduler", "microsoft_agents"):  # at INFO on every tick and every Teams turn
+            logging.getLogger(name).setLevel(logging.WARNING)
     else:  # DEBUG is for our own lines: these libraries log whole requests and answers (message text) there
         for name in PAYLOAD_LOGGERS:
             logging.getLogger(name).setLevel(logging.INFO)

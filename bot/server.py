@@ -138,7 +138,7 @@ def create_app(settings: Settings) -> web.Application:
     if settings.test_hooks:
         app.router.add_post("/__test__/slow", slow_request)
     if settings.teams_enabled:
-        from bot import teams  # botbuilder is imported only when Teams is configured
+        from bot import teams  # the Agents SDK is imported only when Teams is configured
 
         teams.mount(app, settings)
     if settings.slack_enabled:

@@ -108,8 +108,6 @@ def mount(app: web.Application, settings: Settings) -> None:
     check_auth(settings)
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.CRITICAL)
-    if logging.getLogger().level > logging.DEBUG:  # the SDK says "Replying to activity …" at INFO on every turn
-        logging.getLogger("microsoft_agents").setLevel(logging.WARNING)
     clients = ConnectorClients(connections(settings))
     adapter = CloudAdapter(channel_service_client_factory=clients)
     adapter.on_turn_error = on_turn_error
