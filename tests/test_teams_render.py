@@ -55,12 +55,14 @@ def test_sections_progress_and_buttons_become_an_adaptive_card(book):
     assert "Disk Encryption" in texts and "▓" in texts and "50%" in texts
     assert "#12 Disk Encryption" not in texts  # the text's later lines are the sections, not repeated
     [action_set] = [item for item in card["body"][1]["items"] if item["type"] == "ActionSet"]
-    execute = {"type": "Action.Execute", "verb": EXECUTE_VERB}  # Universal Actions: the card refreshes in place
-    assert action_set["actions"] == [
-        {**execute, "title": "Done", "data": {SUBMIT_KEY: "done 12"}, "style": "positive"},
-        {**execute, "title": "Snooze 1 week", "data": {SUBMIT_KEY: "snooze 12 7"}},
-    ]
-    assert card["actions"] == [{**execute, "title": "Everyone's tasks", "data": {SUBMIT_KEY: "tasks all"}}]
+    def button(title: str, command: str, **style) -> dict:  # Universal Actions: the card refreshes in place
+        data = {SUBMIT_KEY: command}
+        return {"type": "Action.Execute", "verb": EXECUTE_VERB, "title": title, "data": data, **style,
+                "fallback": {"type": "Action.Submit", "title": title, "data": data}}  # hosts without them
+
+    assert action_set["actions"] == [button("Done", "done 12", style="positive"),
+                                     button("Snooze 1 week", "snooze 12 7")]
+    assert card["actions"] == [button("Everyone's tasks", "tasks all")]
 
 
 def test_a_known_person_is_mentioned_properly(book):

@@ -3,7 +3,8 @@
 A reply's text is data (it repeats people's words): only the bot's own mentions (`handlers.types.mention`)
 become Teams mentions; a typed `<@id>` is shown as the name, and Markdown links and tags are defused.
 Buttons are `Action.Execute` carrying `{"complybot": "<command in the shared grammar>"}`: Teams sends
-an `adaptiveCard/action` invoke, and the card the bot answers with replaces the pressed one in place.
+an `adaptiveCard/action` invoke, and the card the bot answers with replaces the pressed one in place
+(hosts without Universal Actions fall back to an `Action.Submit` with the same data).
 """
 from __future__ import annotations
 
@@ -73,8 +74,12 @@ def _defuse_markdown(text: str) -> str:
 
 
 def _button(action: Action) -> dict:
-    button = {"type": "Action.Execute", "title": action.label[:80], "verb": EXECUTE_VERB,
-              "data": {SUBMIT_KEY: action.value}}
+    """Action.Execute, falling back to Action.Submit (a message with the same data) in hosts without
+    Universal Actions, such as the Bot Framework Emulator."""
+    data = {SUBMIT_KEY: action.value}
+    title = action.label[:80]
+    button = {"type": "Action.Execute", "title": title, "verb": EXECUTE_VERB, "data": data,
+              "fallback": {"type": "Action.Submit", "title": title, "data": data}}
     if action.style == "primary":
         button["style"] = "positive"
     elif action.style == "danger":
