@@ -12,18 +12,18 @@ In the same run, for comparison on the same machine:
                                         of main, still on botbuilder) served by that Python
   the Slack yard-stick                  bench_slack's signed /comply requests at its own server, CPU per
                                         request measured the same way (--slack-requests 0 skips it)
-Then the ratios, proactive sends/s (this checkout, in-process through `app["senders"]["teams"]`), and the
-import time of the Teams package (fresh interpreters, interpreter start included).
+The Teams checkouts take turns `--rounds` times and their medians are compared. Then the ratios,
+proactive sends/s (this checkout, in-process through `app["senders"]["teams"]`) and the import time of
+the Teams package (fresh interpreters, interpreter start included).
 
     .venv/bin/python bench/bench_teams.py [--messages 400] [--concurrency 16] [--proactive 200]
-        [--baseline /tmp/main --baseline-python /tmp/main-venv/bin/python] [--slack-requests 1000]
+        [--baseline /tmp/main --baseline-python /tmp/main-venv/bin/python] [--slack-requests 1000] [--rounds 3]
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,7 +39,7 @@ from aiohttp import ClientSession  # noqa: E402
 
 from bench.stats import percentile  # noqa: E402
 from tests.fakes.bot_connector import FakeBotConnector, TeamsActivities, new_user  # noqa: E402
-from tests.serving import clean_env, free_port  # noqa: E402
+from tests.serving import ServeProcess  # noqa: E402
 
 TEXTS = ("what ISO control maps to CC 6.1?", "A.8.5 in SOC 2?", "disk encryption", "tasks",
          "how long does a Type 1 take?")
@@ -66,39 +66,16 @@ class Figures:
                 f"p99 {self.p99_ms:.1f} ms, server CPU {self.cpu_ms:.2f} ms per message")
 
 
-class Serve:
-    """`python -m bot.cli serve` of a checkout, on a free loopback port, with a clean environment."""
-
-    def __init__(self, python: str, checkout: Path, workdir: Path, **settings: str):
-        self.port = free_port()
-        env = clean_env(COMPLYBOT_DB=str(workdir / f"bench-{self.port}.db"), COMPLYBOT_HOST="127.0.0.1",
-                        COMPLYBOT_SCHEDULER="off", COMPLYBOT_LOG_LEVEL="WARNING", PYTHONPATH=str(checkout), **settings)
-        self.log = open(workdir / f"serve-{self.port}.log", "w")
-        self.process = subprocess.Popen([python, "-m", "bot.cli", "serve", "--port", str(self.port)],
-                                        cwd=checkout, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        self.url = f"http://127.0.0.1:{self.port}/"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"serve exited: {Path(self.log.name).read_text()[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("serve did not start listening")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(30)
-        self.log.close()
+def serve(python: str, checkout: Path, workdir: Path, **settings: str) -> ServeProcess:
+    """`python -m bot.cli serve` of a checkout on loopback, its logs at WARNING."""
+    return ServeProcess(workdir, program=(python, "-m", "bot.cli"), PYTHONPATH=str(checkout),
+                        COMPLYBOT_HOST="127.0.0.1", COMPLYBOT_LOG_LEVEL="WARNING", **settings)
 
 
 async def teams_scenario(label: str, python: str, checkout: Path, messages: int, concurrency: int) -> Figures:
     connector = await FakeBotConnector().start()
     with tempfile.TemporaryDirectory() as folder:
-        server = Serve(python, checkout, Path(folder), COMPLYBOT_TEAMS_LOCAL="1")
-        try:
+        with serve(python, checkout, Path(folder), COMPLYBOT_TEAMS_LOCAL="1") as server:
             teams = TeamsActivities(connector.service_url)
             people = [new_user(f"Person {n}") for n in range(PEOPLE)]
             connector.add_members(*people)  # Teams answers the bot's one question about each new person
@@ -108,7 +85,7 @@ async def teams_scenario(label: str, python: str, checkout: Path, messages: int,
                 async def post(activity: dict, timed: bool = True) -> None:
                     async with gate:
                         started = time.perf_counter()
-                        async with session.post(f"{server.url}api/messages", json=activity) as response:
+                        async with session.post(f"{server.url}/api/messages", json=activity) as response:
                             await response.read()
                             assert response.status == 201, response.status
                         if timed:
@@ -121,9 +98,8 @@ async def teams_scenario(label: str, python: str, checkout: Path, messages: int,
                 await asyncio.gather(*(post(a) for a in activities))
                 elapsed, cpu = time.perf_counter() - started, cpu_seconds(server.process.pid) - cpu_before
             assert len(connector.calls) == messages + PEOPLE, len(connector.calls)  # every reply arrived
-        finally:
-            server.stop()
-            await connector.stop()
+            server.terminate()
+    await connector.stop()
     return Figures(label, messages / elapsed, statistics.median(latencies) * 1000,
                    percentile(latencies, 0.99) * 1000, cpu * 1000 / messages)
 
@@ -137,15 +113,13 @@ async def slack_scenario(requests: int) -> Figures:
     for user in bench_slack.USERS:
         api.add_user(user, user.title())
     with tempfile.TemporaryDirectory() as folder:
-        server = Serve(sys.executable, ROOT, Path(folder), SLACK_BOT_TOKEN=BOT_TOKEN,
-                       SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=api.base_url)
-        try:
+        with serve(sys.executable, ROOT, Path(folder), SLACK_BOT_TOKEN=BOT_TOKEN,
+                   SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=api.base_url) as server:
             cpu_before, started = cpu_seconds(server.process.pid), time.perf_counter()
-            await bench_slack.drive(server.url.rstrip("/"), api, 200.0, requests)  # prints its own lines
+            await bench_slack.drive(server.url, api, 200.0, requests, 0.0)  # no faults; prints its own lines
             elapsed, cpu = time.perf_counter() - started, cpu_seconds(server.process.pid) - cpu_before
-        finally:
-            server.stop()
-            await api.stop()
+            server.terminate()
+    await api.stop()
     warm = len(bench_slack.USERS)  # drive() warms up with one request per user inside the measured span
     return Figures("slack /comply", requests / elapsed, 0, 0, cpu * 1000 / (requests + warm))
 
@@ -191,13 +165,27 @@ def import_ms(python: str, checkout: Path, module: str, runs: int = 5) -> float:
     return statistics.median(times) * 1000
 
 
+def median_figures(rounds: list[Figures]) -> Figures:
+    return Figures(rounds[0].label + f" (median of {len(rounds)})",
+                   *(statistics.median(getattr(f, name) for f in rounds)
+                     for name in ("per_second", "p50_ms", "p99_ms", "cpu_ms")))
+
+
 async def run(args: argparse.Namespace) -> None:
-    sdk = await teams_scenario("teams (Agents SDK)", sys.executable, ROOT, args.messages, args.concurrency)
+    """The checkouts take turns, `--rounds` times, so a busy moment of the machine hits both alike."""
+    runs: dict[str, list[Figures]] = {"sdk": [], "old": []}
+    for _ in range(args.rounds):
+        runs["sdk"].append(await teams_scenario("teams (Agents SDK)", sys.executable, ROOT, args.messages,
+                                                args.concurrency))
+        print(runs["sdk"][-1].line())
+        if args.baseline:
+            runs["old"].append(await teams_scenario("teams (baseline)", args.baseline_python, Path(args.baseline),
+                                                    args.messages, args.concurrency))
+            print(runs["old"][-1].line())
+    sdk = median_figures(runs["sdk"])
+    old = median_figures(runs["old"]) if runs["old"] else None
     print(sdk.line())
-    old = None
-    if args.baseline:
-        old = await teams_scenario("teams (baseline)", args.baseline_python, Path(args.baseline),
-                                   args.messages, args.concurrency)
+    if old:
         print(old.line())
     slack = await slack_scenario(args.slack_requests) if args.slack_requests else None
     if slack:
@@ -210,10 +198,14 @@ async def run(args: argparse.Namespace) -> None:
               + (f"; the baseline's {old.cpu_ms / slack.cpu_ms:.1f}x" if old else ""))
     if args.proactive:
         await proactive(args.proactive)
-    cli, teams = import_ms(sys.executable, ROOT, "bot.cli"), import_ms(sys.executable, ROOT, "bot.teams")
-    print(f"import: bot.cli {cli:.0f} ms, bot.teams {teams:.0f} ms (target <= 300 ms)"
-          + (f"; the baseline's bot.teams {import_ms(args.baseline_python, Path(args.baseline), 'bot.teams'):.0f} ms"
-             if args.baseline else "") + " (median of 5 fresh interpreters, interpreter start included)")
+    checkouts = [("this checkout", sys.executable, ROOT)]
+    if args.baseline:
+        checkouts.append(("the baseline", args.baseline_python, Path(args.baseline)))
+    for label, python, checkout in checkouts:  # the server's own imports (aiohttp, the store) are in both
+        teams, server = import_ms(python, checkout, "bot.teams"), import_ms(python, checkout, "bot.server")
+        print(f"import ({label}): bot.teams {teams:.0f} ms (target <= 300 ms), bot.server {server:.0f} ms: "
+              f"Teams adds {teams - server:.0f} ms to a server's start "
+              "(medians of 5 fresh interpreters, interpreter start included)")
 
 
 def main() -> None:
@@ -224,6 +216,7 @@ def main() -> None:
     parser.add_argument("--baseline", help="another checkout to run the same scenario against (e.g. main)")
     parser.add_argument("--baseline-python", default=sys.executable, help="the Python with that checkout's packages")
     parser.add_argument("--slack-requests", type=int, default=1000, help="the Slack yard-stick's requests (0: skip)")
+    parser.add_argument("--rounds", type=int, default=3, help="turns of each Teams checkout (medians are compared)")
     asyncio.run(run(parser.parse_args()))
 
 

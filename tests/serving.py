@@ -41,7 +41,8 @@ class ServeProcess:
     The scheduler is off unless a test asks (COMPLYBOT_SCHEDULER="on"): its tick at start-up could
     send a nudge the test does not expect whenever it happens to be a working morning somewhere."""
 
-    def __init__(self, workdir: Path, *args: str, **settings: str):
+    def __init__(self, workdir: Path, *args: str, program: tuple[str, ...] = (COMPLYBOT,), **settings: str):
+        """`program`: what runs `serve` (another checkout's `python -m bot.cli`, for benchmarks)."""
         settings = {"COMPLYBOT_SCHEDULER": "off", **settings}
         self.workdir = workdir
         self.port = free_port()
@@ -49,7 +50,7 @@ class ServeProcess:
         env = clean_env(COMPLYBOT_DB=str(workdir / "complybot.db"), **settings)
         self._log = open(self.log_path, "w")
         self.process = subprocess.Popen(
-            [COMPLYBOT, "serve", "--port", str(self.port), *args],
+            [*program, "serve", "--port", str(self.port), *args],
             cwd=workdir, env=env, stdout=self._log, stderr=subprocess.STDOUT,
         )
         self.url = f"http://127.0.0.1:{self.port}"

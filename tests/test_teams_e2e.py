@@ -217,13 +217,18 @@ async def test_someone_elses_task_button_changes_nothing(server, connector):
     assert store.events(teams.tenant_id, task.id) == events_before
 
 
-async def test_a_legacy_submit_button_still_works(server, connector):
-    """Cards sent before Universal Actions carry Action.Submit: a press arrives as a message."""
+async def bobs_done_button(server: Server, connector: FakeBotConnector):
+    """Alice assigns a task to Bob, who lists his tasks: (teams, Bob, the Done button of his card)."""
     teams = TeamsActivities(connector.service_url)
     alice, bob = new_user("Alice Admin"), new_user("Bob Owner")
     connector.add_members(alice, bob)
     listing = await assign_and_list(server, connector, teams, alice, bob)
-    done = button(listing.cards()[0], "done")
+    return teams, bob, button(listing.cards()[0], "done")
+
+
+async def test_a_legacy_submit_button_still_works(server, connector):
+    """Cards sent before Universal Actions carry Action.Submit: a press arrives as a message."""
+    teams, bob, done = await bobs_done_button(server, connector)
     [task] = server.app["ctx"].store.tasks(teams.tenant_id)
     conversation = teams.personal(bob, "")["conversation"]
     assert await server.post(teams.card_submit(bob, "card-old", done["data"], conversation)) == 201
@@ -497,11 +502,7 @@ async def test_a_failed_turn_is_apologised_for_without_the_error(server, connect
 
 
 async def test_a_button_whose_card_cannot_be_updated_still_shows_its_result(server, connector):
-    teams = TeamsActivities(connector.service_url)
-    alice, bob = new_user("Alice Admin"), new_user("Bob Owner")
-    connector.add_members(alice, bob)
-    listing = await assign_and_list(server, connector, teams, alice, bob)
-    done = button(listing.cards()[0], "done")
+    teams, bob, done = await bobs_done_button(server, connector)
     connector.fail_next = 1  # the update for everyone fails
     status, answer = await server.invoke(teams.card_execute(bob, "card-2", done, teams.personal(bob, "")["conversation"]))
     assert status == 200 and answer["type"] == "application/vnd.microsoft.card.adaptive"
