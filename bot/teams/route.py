@@ -113,7 +113,6 @@ def mount(app: web.Application, settings: Settings) -> None:
     adapter.on_turn_error = on_turn_error
     auth = Authenticator(settings)
     bot = ComplyBot(app, auth.enabled)
-    app["teams_adapter"] = adapter
     app.setdefault("senders", {})["teams"] = TeamsSender(adapter, app, settings.microsoft_app_id)
     app.setdefault("platforms", []).append("teams")
 
