@@ -152,6 +152,7 @@ async def test_assign_tasks_done_button_updates_the_card(server, connector):
     # Teams' mention carried only Bob's Teams id; the bot asked Teams (GET …/members/{id}) for his
     # Entra object id, so the task is his under the id he writes with. Each person is asked about once.
     assert connector.member_lookups == [alice.member_id, bob.member_id]
+    assert connector.member_lookup_conversations == [teams.team_id] * 2  # a channel's members: the team's
     assert task.owner == bob.aad_object_id
     assert store.person(teams.tenant_id, bob.aad_object_id).email == bob.email
     assert store.person(teams.tenant_id, alice.aad_object_id).email == alice.email

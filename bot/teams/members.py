@@ -132,6 +132,11 @@ async def learn(turn_context: TurnContext, book: ConversationBook, workspace: st
 
 
 async def _member(turn_context: TurnContext, member_id: str) -> ChannelAccount:
-    """GET /v3/conversations/{id}/members/{memberId}: a Teams member with aadObjectId and email."""
+    """GET /v3/conversations/{id}/members/{memberId}: a Teams member with aadObjectId and email. In a
+    team's channel the id is the team's (as botbuilder's TeamsInfo.get_member asked), else the chat's."""
+    activity = turn_context.activity
+    channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    team = channel_data.get("team") if isinstance(channel_data.get("team"), dict) else {}
     connector = turn_context.services.get(ConnectorClientBase)
-    return await connector.conversations.get_conversation_member(turn_context.activity.conversation.id, member_id)
+    return await connector.conversations.get_conversation_member(str(team.get("id") or activity.conversation.id),
+                                                                 member_id)

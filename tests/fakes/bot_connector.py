@@ -66,6 +66,7 @@ class FakeBotConnector:
     calls: list[ConnectorCall] = field(default_factory=list)
     members: dict[str, dict] = field(default_factory=dict)  # Teams id -> TeamsChannelAccount JSON
     member_lookups: list[str] = field(default_factory=list)
+    member_lookup_conversations: list[str] = field(default_factory=list)  # decoded, as asked
     service_url: str = ""
     fail_next: int = 0  # answer this many of the next sends, replies and updates with 500 (not recorded)
     failed: int = 0
@@ -130,6 +131,7 @@ class FakeBotConnector:
     async def _member(self, request: web.Request) -> web.Response:
         member_id = request.match_info["member"]
         self.member_lookups.append(member_id)
+        self.member_lookup_conversations.append(request.match_info["conversation"])
         if member_id not in self.members:
             return web.json_response({"error": {"code": "MemberNotFoundInConversation",
                                                 "message": "The member could not be found."}}, status=404)
