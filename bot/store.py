@@ -165,7 +165,7 @@ ALTER TABLE sent_log ADD COLUMN next_attempt_at TEXT;
 CREATE INDEX sent_log_by_message ON sent_log (message_id);
 CREATE INDEX sent_log_pending ON sent_log (status, lease_until) WHERE status != 'sent';
 """),
-    # bot/teams.py: Teams conversation references (proactive messages) and Teams ids of people
+    # bot/teams/members.py: Teams conversation references (proactive messages) and Teams ids of people
     (4, """
 CREATE TABLE teams_conversations (
     workspace TEXT NOT NULL,
@@ -207,7 +207,7 @@ CREATE TABLE slack_oauth_states (
     expires_at REAL NOT NULL
 );
 """),
-    # bot/teams.py: activity ids already handled (Teams re-sends an activity the bot took > 15 s on)
+    # bot/teams/members.py: activity ids already handled (Teams re-sends an activity the bot took > 15 s on)
     (6, """
 CREATE TABLE teams_activities (
     key TEXT PRIMARY KEY,  -- '{channelId}:{conversation id}:{activity id}'
