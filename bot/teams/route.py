@@ -17,7 +17,6 @@ from microsoft_agents.hosting.aiohttp import CloudAdapter
 from microsoft_agents.hosting.core import RestChannelServiceClientFactory, TurnContext
 from microsoft_agents.hosting.core.authorization import AnonymousTokenProvider, ConnectionManager
 from microsoft_agents.hosting.core.connector.teams import TeamsConnectorClient
-from pydantic import ValidationError
 
 from bot import logs
 from bot.config import Settings, is_loopback
@@ -142,7 +141,7 @@ async def _process(request: web.Request, adapter: CloudAdapter, bot: ComplyBot, 
         return _refuse(415, "expected an application/json Bot Framework activity")
     try:
         activity = parse_activity(json.loads(await request.read()))  # bytes: a bogus charset is a 400, not a 500
-    except (ValueError, ValidationError):
+    except Exception:  # not JSON, or not an activity (the SDK's model also raises a bare Exception)
         activity = None
     if activity is None or not activity.type or not activity.service_url or not activity.conversation:
         return _refuse(400, "not a Bot Framework activity")
