@@ -132,7 +132,7 @@ def _refuse(status: int, reason: str) -> web.Response:
 
 
 def parse_activity(body: object) -> Activity | None:
-    """A Bot Framework activity from its JSON (None if it is not an object; ValueError if malformed)."""
+    """A Bot Framework activity from its JSON (None if it is not an object; raises if malformed)."""
     return Activity.model_validate(body) if isinstance(body, dict) else None
 
 
