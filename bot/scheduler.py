@@ -187,13 +187,13 @@ def admins(store, workspace: str) -> list[Person]:
         "SELECT user_id, tz, name FROM people WHERE workspace = ? AND role = 'admin' AND is_bot = 0 ORDER BY user_id",
         [workspace],
     ).fetchall()
-    return [Person(user, tz or "UTC", name or "") for user, tz, name in rows]
+    return [Person(user, tz or store.default_tz, name or "") for user, tz, name in rows]
 
 
 def zones_by_workspace(store) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     for workspace, tz in store.db.execute("SELECT DISTINCT workspace, tz FROM people").fetchall():
-        found.setdefault(workspace, set()).add(tz or "UTC")
+        found.setdefault(workspace, set()).add(tz or store.default_tz)
     return found
 
 

@@ -133,7 +133,7 @@ def create_app(settings: Settings) -> web.Application:
     from bot.store import Store
     from handlers.ports import Context
 
-    app["ctx"] = Context(store=Store.open(settings.db_path), admins=tuple(settings.admins))
+    app["ctx"] = Context(store=Store.open(settings.db_path, default_tz=settings.timezone), admins=tuple(settings.admins))
     app.on_cleanup.append(_close_store)
     if settings.test_hooks:
         app.router.add_post("/__test__/slow", slow_request)

@@ -324,14 +324,17 @@ class Store(ProgrammeStore):
 
     db: sqlite_utils.Database
     path: str
+    default_tz: str = "UTC"  # COMPLYBOT_TZ: for people and digests with no time zone of their own
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     # ----- lifecycle -------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | os.PathLike | None = None, migrations: list[Migration] | None = None) -> "Store":
+    def open(cls, path: str | os.PathLike | None = None, migrations: list[Migration] | None = None,
+             default_tz: str = "UTC") -> "Store":
         """Open (or create) the database at `path` (default $COMPLYBOT_DB or ./complybot.db), enable WAL
-        and foreign keys, and apply the migrations not yet applied. `migrations` is for tests."""
+        and foreign keys, and apply the migrations not yet applied. `migrations` is for tests;
+        `default_tz` (COMPLYBOT_TZ) is the zone of people and digests created without one."""
         path = str(path or os.environ.get("COMPLYBOT_DB") or DEFAULT_DB_PATH)
         conn = sqlite3.connect(path, check_same_thread=False, timeout=30, isolation_level=None)
         db = sqlite_utils.Database(conn)
@@ -339,7 +342,7 @@ class Store(ProgrammeStore):
             db.enable_wal()  # once, outside any transaction
         db.execute("PRAGMA foreign_keys = ON")
         db.execute("PRAGMA busy_timeout = 30000")
-        store = cls(db=db, path=path)
+        store = cls(db=db, path=path, default_tz=default_tz or "UTC")
         store._migrate(MIGRATIONS if migrations is None else migrations)
         return store
 
@@ -468,7 +471,7 @@ class Store(ProgrammeStore):
                 self.db.execute(
                     "INSERT INTO people (workspace, user_id, name, email, tz, role, is_bot, created_at)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [workspace, user_id, name, email, tz or "UTC", "member" if has_people or is_bot else "admin",
+                    [workspace, user_id, name, email, tz or self.default_tz, "member" if has_people or is_bot else "admin",
                      int(is_bot), utc_now()],
                 )
             else:
@@ -629,7 +632,8 @@ class Store(ProgrammeStore):
     # ----- digest subscriptions --------------------------------------------------------------
 
     def subscribe_digest(self, workspace: str, platform: str, channel: str, weekdays: str = "mon",
-                         time: str = "09:00", tz: str = "UTC", created_by: str = "") -> dict:
+                         time: str = "09:00", tz: str = "", created_by: str = "") -> dict:
+        tz = tz or self.default_tz
         with self.transaction():
             self.db.execute(
                 "INSERT INTO digests (workspace, platform, channel, weekdays, time, tz, created_by, created_at)"
