@@ -5,22 +5,23 @@
    claimed in the sent-log with `INSERT OR IGNORE` and the message (what to say, to whom) is written to
    the outbox. Only keys this caller inserted go into the message; if it inserted none, there is no
    message. Two ticks running at once (threads, processes) therefore never claim the same key.
-2. Send. Just before calling the platform, `send_started_at` is committed and the attempt counted
-   (for a batch of up to SEND_BATCH messages sent concurrently, in one commit).
+2. Send. First the steps that cannot deliver anything: a Sender may have `async prepare(outgoing)
+   -> Outgoing` (Slack opens the DM with conversations.open there). Just before the message itself
+   leaves, `send_started_at` is committed and the attempt counted (for a batch of up to SEND_BATCH
+   messages sent concurrently, in one commit), then `send` posts it.
 3. Record. `sent` with the time, or `failed` with the error's type and status (never its text, which
    may carry user data) and `next_attempt_at`: exponential back-off from RETRY_BASE, at least the
    platform's `Retry-After`, up to MAX_ATTEMPTS, then the message is given up and logged as an error.
-   A batch's outcomes are committed with the next batch's start (one commit per batch), the last
-   batch's in a commit of their own before the sending call returns.
+   A batch's outcomes are committed as soon as its sends have returned (two commits per batch).
 
-Crashes. A claim holds a lease (LEASE). The process dying between claim and send leaves `claimed`
-rows with no `send_started_at`: nothing went out, so once the lease has expired the next tick sends
-them, once. Dying between send and record leaves `send_started_at` set: the platform may or may not
+Crashes. A claim holds a lease (LEASE). The process dying between claim and send (while preparing
+included, e.g. during conversations.open) leaves `claimed` rows with no `send_started_at`: nothing
+went out, so once the lease has expired the next tick sends them, once. Dying between send and record leaves `send_started_at` set: the platform may or may not
 have the message. We never resend those blindly: if the platform's Sender can tell
 (`async was_delivered(outgoing) -> bool | None`) we ask it; otherwise the rows are recorded `sent`
 with the note "unconfirmed" and a warning is logged. That is the trade-off chosen: a duplicate DM
-annoys a person every time, while a nudge lost between committing `send_started_at` and the request
-leaving (milliseconds; at most one batch) is followed by the next rung of the ladder anyway.
+annoys a person every time, while a nudge lost between committing `send_started_at` and the post
+leaving (the commit and one request; at most one batch) is followed by the next rung anyway.
 
 After downtime nothing bursts: the reminder rules only ever produce the latest rung of each task
 (see handlers/reminders.py), and the outbox holds at most the messages claimed before the stop.
@@ -203,36 +204,48 @@ async def send(store, senders: Senders, message_id: int, now: datetime) -> bool:
 
 async def send_batch(store, senders: Senders, message_ids: Sequence[int], now: datetime,
                      composed: Mapping[int, Outgoing] | None = None) -> int:
-    """Send claimed messages whose leases the caller holds, SEND_BATCH at a time concurrently. One
-    commit marks a batch started and records the outcomes of the batch before it (a retry time for
-    each failure), so the commits are one per batch, plus one for the last outcomes, which are
-    recorded before this returns. Returns how many were sent. A crash inside a batch leaves its
-    messages (and the unrecorded outcomes of the one before) in doubt (see above)."""
+    """Send claimed messages whose leases the caller holds, SEND_BATCH at a time concurrently: the
+    batch is prepared (nothing leaves), one commit marks the messages about to leave started (and
+    records a retry for those whose preparation failed), they are sent, and one commit records the
+    outcomes. Returns how many were sent. A crash while preparing leaves the batch claimed and unsent
+    (sent once the lease lapses); a crash while sending leaves it in doubt (see above)."""
     sent = 0
-    finished: list[tuple[int, Outgoing, object]] = []  # (message id, message, outcome) not yet recorded
-    try:
-        for start in range(0, len(message_ids), SEND_BATCH):
-            ready = _ready(store, senders, message_ids[start:start + SEND_BATCH], composed or {})
-            if not ready:
-                continue
-            with store.transaction():
-                sent += _record_outcomes(store, finished, now)
-                finished = []
-                store.db.conn.executemany(
-                    "UPDATE sent_log SET send_started_at = ?, attempts = attempts + 1 WHERE message_id = ?",
-                    [(_iso(now), message_id) for message_id, _, _ in ready],
-                )
-            outcomes = await asyncio.gather(*(sender.send(message) for _, message, sender in ready),
-                                            return_exceptions=True)
-            for outcome in outcomes:
-                if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
-                    raise outcome  # the process is stopping: leave this batch's records as they are
-            finished = [(message_id, message, outcome) for (message_id, message, _), outcome in zip(ready, outcomes)]
-    finally:
-        if finished:
-            with store.transaction():
-                sent += _record_outcomes(store, finished, now)
+    for start in range(0, len(message_ids), SEND_BATCH):
+        ready = _ready(store, senders, message_ids[start:start + SEND_BATCH], composed or {})
+        if not ready:
+            continue
+        prepared = await _gather(_prepare(sender, message) for _, message, sender in ready)
+        leaving = [(message_id, message, sender) for (message_id, _, sender), message in zip(ready, prepared)
+                   if not isinstance(message, Exception)]
+        with store.transaction():
+            store.db.conn.executemany(  # every try counts; only a message about to leave is started
+                "UPDATE sent_log SET attempts = attempts + 1, send_started_at = ? WHERE message_id = ?",
+                [(_iso(now) if not isinstance(message, Exception) else None, message_id)
+                 for (message_id, _, _), message in zip(ready, prepared)],
+            )
+            _record_outcomes(store, [(message_id, message, failure) for (message_id, message, _), failure
+                                     in zip(ready, prepared) if isinstance(failure, Exception)], now)
+        outcomes = await _gather(sender.send(message) for _, message, sender in leaving)
+        with store.transaction():
+            sent += _record_outcomes(store, [(message_id, message, outcome) for (message_id, message, _), outcome
+                                             in zip(leaving, outcomes)], now)
     return sent
+
+
+async def _gather(calls: Iterable) -> list:
+    """Results or Exceptions, in order; anything else (the process is stopping) propagates, leaving
+    the batch's records as they are."""
+    outcomes = await asyncio.gather(*calls, return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+            raise outcome
+    return outcomes
+
+
+async def _prepare(sender: Sender, message: Outgoing) -> Outgoing:
+    """The sender's steps before the message itself leaves (see the module docstring), if it has any."""
+    prepare = getattr(sender, "prepare", None)
+    return await prepare(message) if prepare is not None else message
 
 
 def _ready(store, senders: Senders, message_ids: Sequence[int], composed: Mapping[int, Outgoing]) -> list:
