@@ -11,6 +11,7 @@ from bot.slack.listeners.events import publish_home
 from bot.slack.modals import CALLBACK_ID, blame, submission
 
 ERROR_LIMIT = 150  # characters Slack shows under an input
+LOOKUP_WAIT_SECONDS = 0.5  # users.info answers in ~0.2 s; a rate-limited one must not hold the 3 s ack
 
 
 def register(app: AsyncApp, runtime: SlackRuntime) -> None:
@@ -21,7 +22,9 @@ def register(app: AsyncApp, runtime: SlackRuntime) -> None:
         channel = meta.get("channel", "")
         messages = [slack_message(origin=origin, user=user, text=command, channel=channel,
                                   is_direct=not channel or channel.startswith("D")) for _, command in commands]
-        replies = await runtime.replies_together(client, messages)  # a refusal undoes the fields before it
+        # A refusal undoes the fields before it. The answer decides the ack, so people Slack is slow
+        # to tell us about (users.info rate-limited) are taken by id and learnt after the ack.
+        replies = await runtime.replies_together(client, messages, lookup_wait=LOOKUP_WAIT_SECONDS)
         refusal = replies[-1]
         if refusal.outcome in ("refused", "error"):
             block_id = commands[len(replies) - 1][0]
