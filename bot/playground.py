@@ -88,7 +88,8 @@ async def post_message(request: web.Request) -> web.Response:
     as_name = data.get("as") if isinstance(data.get("as"), str) else ""
     message = message_for(data["text"], as_name)
     logs.note(workspace=LOCAL_WORKSPACE, user=message.user, command=router.command_of(message.text))
-    reply = router.handle(message, request.app["playground_ctx"])
+    ctx = request.app["playground_ctx"]
+    reply = await ctx.store.call(router.handle, message, ctx)  # off the loop: it may wait for the write lock
     logs.note(kind=reply.kind or None)
     return web.json_response(reply_json(reply), headers={"Cache-Control": "no-store"})
 

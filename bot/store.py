@@ -23,14 +23,17 @@ a bare write on the shared connection would join whatever transaction is open.
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import json
 import os
 import sqlite3
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 import sqlite_utils
 
@@ -43,6 +46,9 @@ ACTIVE_STATUSES = ("open", "in_progress", "blocked")
 RECURRENCES = ("month", "quarter", "year")
 
 Migration = tuple[int, "str | Callable[[sqlite_utils.Database], None]"]
+T = TypeVar("T")
+READER_THREADS = 2  # reads off the event loop (installations, health): few, short, never behind a write
+WRITE_LOCK_PROBE_SECONDS = 0.2  # our own transactions hold the write lock for milliseconds
 
 _CORE_SCHEMA = """
 CREATE TABLE workspaces (
@@ -326,6 +332,11 @@ class Store(ProgrammeStore):
     path: str
     default_tz: str = "UTC"  # COMPLYBOT_TZ: for people and digests with no time zone of their own
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _writer: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "complybot-db"), repr=False)
+    _readers: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(READER_THREADS, "complybot-db-read"), repr=False)
+    _reader_conns: list = field(default_factory=list, repr=False)
+    _local: threading.local = field(default_factory=threading.local, repr=False)
 
     # ----- lifecycle -------------------------------------------------------------------------
 
@@ -347,7 +358,52 @@ class Store(ProgrammeStore):
         return store
 
     def close(self) -> None:
+        for executor in (self._writer, self._readers):
+            executor.shutdown(wait=True)
+        for conn in self._reader_conns:
+            conn.close()
         self.db.close()
+
+    # ----- off the event loop -----------------------------------------------------------------
+    # While another connection holds the write lock, a write here waits (busy_timeout, up to 30 s).
+    # Code on the event loop therefore never touches the connection itself: it awaits `call` (any
+    # work, on the one thread that uses the connection for the loop) or `read` (a connection of its
+    # own: in WAL mode a read is never held up by the write lock, nor queued behind our writes).
+
+    async def call(self, work: Callable[..., T], *args: Any) -> T:
+        """`work(*args)` on the store's worker thread; the loop goes on meanwhile."""
+        return await asyncio.get_running_loop().run_in_executor(self._writer, functools.partial(work, *args))
+
+    async def read(self, query: Callable[[sqlite3.Connection], T]) -> T:
+        """`query(connection)` on a read-only connection in a reader thread (an in-memory database,
+        which cannot be opened twice, is read through `call`)."""
+        if self.path == ":memory:":
+            return await self.call(query, self.db.conn)
+        return await asyncio.get_running_loop().run_in_executor(self._readers, self._read, query)
+
+    def _read(self, query: Callable[[sqlite3.Connection], T]) -> T:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA query_only = ON")
+            self._reader_conns.append(conn)
+        return query(conn)
+
+    def write_lock_free(self) -> bool:
+        """Whether a write could begin within WRITE_LOCK_PROBE_SECONDS (another process may hold
+        the write lock): BEGIN IMMEDIATE on a connection of its own, rolled straight back. Blocks:
+        run it through `read`."""
+        conn = sqlite3.connect(self.path, timeout=WRITE_LOCK_PROBE_SECONDS, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+            return True
+        except sqlite3.OperationalError as error:
+            if "locked" in str(error) or "busy" in str(error):
+                return False
+            raise
+        finally:
+            conn.close()
 
     def _migrate(self, migrations: list[Migration]) -> None:
         self.db.execute(

@@ -20,6 +20,7 @@ The rest of the project sees neutral `Message` / `Reply` / `Outgoing` objects.
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import json
 import logging
@@ -418,6 +419,10 @@ class ComplyBot(ActivityHandler):
     def book(self) -> ConversationBook:
         return ConversationBook(self.app["ctx"].store)
 
+    async def call(self, work, *args):
+        """Store work off the event loop (it may wait for the database's write lock)."""
+        return await self.app["ctx"].store.call(work, *args)
+
     def workspace_of(self, activity: Activity) -> str:
         tenant = tenant_of(activity)
         if tenant == CONTRADICTORY:
@@ -443,15 +448,15 @@ class ComplyBot(ActivityHandler):
         reference.activity_id = None  # proactive posts start a new message, not a reply
         reference.conversation.id = conversation_key(activity)
         reference.user = reference.user if kind == "personal" else None
-        self.book.save(workspace, kind, conversation_key(activity),
-                       person_id(sender) if kind == "personal" else "", reference)
+        await self.call(self.book.save, workspace, kind, conversation_key(activity),
+                        person_id(sender) if kind == "personal" else "", reference)
 
     async def _learn(self, turn_context: TurnContext, workspace: str, account: ChannelAccount, tz: str = "") -> None:
         """Remember a person. The first time, ask Teams about them: mentions carry only the Teams id (so
         a task assigned by mention must get the Entra object id the person writes with), and only Teams
         knows the email (COMPLYBOT_ADMINS may name admins by email)."""
         book = self.book
-        known = book.user_for_member(workspace, account.id)
+        known = await self.call(book.user_for_member, workspace, account.id)
         user, name, email = account.aad_object_id or known, account.name or "", ""
         if not known:
             try:
@@ -460,8 +465,10 @@ class ComplyBot(ActivityHandler):
             except Exception as error:  # not in this conversation, or Teams unreachable: what we have
                 logs.event("teams.member_lookup_failed", logging.WARNING, error=type(error).__name__)
         user, name = user or account.id, clean_text(name)
-        book.remember_member(workspace, account.id, user, name)
-        self.app["ctx"].store.upsert_person(workspace, user, name, email=email, tz=tz, platform="teams")
+        await self.call(book.remember_member, workspace, account.id, user, name)
+        store = self.app["ctx"].store
+        await self.call(functools.partial(store.upsert_person, workspace, user, name, email=email, tz=tz,
+                                          platform="teams"))
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
@@ -476,18 +483,18 @@ class ComplyBot(ActivityHandler):
             return
         if activity.value is not None and not (activity.text or "").strip():
             return  # a submit from a card that is not ours: nothing to do
-        text = neutral_text(activity, self.book, workspace)
-        reply = self._handle(message_from(activity, text, workspace))
-        await turn_context.send_activity(render(reply, self.book, workspace))
+        text = await self.call(neutral_text, activity, self.book, workspace)
+        reply = await self.call(self._handle, message_from(activity, text, workspace))
+        await turn_context.send_activity(await self.call(render, reply, self.book, workspace))
 
     async def _button(self, turn_context: TurnContext, workspace: str, command: str) -> None:
         """Run the button's command as the presser, then show the result in place of the card."""
         activity = turn_context.activity
-        reply = self._handle(message_from(activity, command, workspace))
+        reply = await self.call(self._handle, message_from(activity, command, workspace))
         if reply.ephemeral or not activity.reply_to_id:  # a refusal must not wipe the card for everyone
-            await turn_context.send_activity(render(reply, self.book, workspace))
+            await turn_context.send_activity(await self.call(render, reply, self.book, workspace))
             return
-        rendered = render(reply, self.book, workspace, as_card=True)
+        rendered = await self.call(functools.partial(render, reply, self.book, workspace, as_card=True))
         rendered.id = activity.reply_to_id
         await turn_context.update_activity(rendered)
 
@@ -513,7 +520,7 @@ class ComplyBot(ActivityHandler):
         if not workspace:
             return
         await self.remember(turn_context, workspace)
-        await turn_context.send_activity(render(WELCOME, self.book, workspace))
+        await turn_context.send_activity(await self.call(render, WELCOME, self.book, workspace))
 
 
 async def _on_turn_error(turn_context: TurnContext, error: Exception) -> None:
@@ -541,15 +548,15 @@ class TeamsSender:
         return ConversationBook(self.app["ctx"].store)
 
     async def send(self, outgoing: Outgoing) -> None:
-        book = self.book
-        activity = render(outgoing.reply, book, outgoing.workspace)
+        book, call = self.book, self.app["ctx"].store.call  # store work off the event loop
+        activity = await call(render, outgoing.reply, book, outgoing.workspace)
         if outgoing.user:
-            reference = book.personal(outgoing.workspace, outgoing.user)
+            reference = await call(book.personal, outgoing.workspace, outgoing.user)
             if reference is None:
                 await self._open_personal_chat(outgoing.workspace, outgoing.user, activity)
                 return
         else:
-            reference = book.conversation(outgoing.workspace, outgoing.channel)
+            reference = await call(book.conversation, outgoing.workspace, outgoing.channel)
             if reference is None:
                 raise NoConversation("no Teams conversation saved for that channel (add complybot to it first)")
 
@@ -560,9 +567,9 @@ class TeamsSender:
 
     async def _open_personal_chat(self, workspace: str, user: str, activity: Activity) -> None:
         """Start a 1:1 chat with someone the bot has seen (e.g. mentioned in a channel) and post there."""
-        book = self.book
-        member = book.member_for_user(workspace, user)
-        known = book.any_in(workspace)
+        book, call = self.book, self.app["ctx"].store.call
+        member = await call(book.member_for_user, workspace, user)
+        known = await call(book.any_in, workspace)
         if member is None or known is None:
             raise NoConversation("complybot has not met that person in Teams yet")
         parameters = ConversationParameters(
@@ -574,7 +581,7 @@ class TeamsSender:
             reference = TurnContext.get_conversation_reference(turn_context.activity)
             reference.activity_id = None
             reference.user = ChannelAccount(id=member[0], name=member[1], aad_object_id=user)
-            book.save(workspace, "personal", reference.conversation.id, user, reference)
+            await call(book.save, workspace, "personal", reference.conversation.id, user, reference)
             await turn_context.send_activity(activity)
 
         await self.adapter.create_conversation(
@@ -732,13 +739,13 @@ async def _process(request: web.Request, adapter: CloudAdapter, bot: ComplyBot, 
         logs.event("teams.unauthorized", logging.WARNING, error=type(error).__name__)
         return _refuse(401, "unauthorized")
     logs.note(workspace=tenant_of(activity).strip(CONTRADICTORY) or None)
-    if not bot.book.first_delivery(activity):
+    if not await bot.call(bot.book.first_delivery, activity):  # off the loop, like all store work here
         logs.note(outcome="duplicate")
         return web.Response(status=200)
     try:
         invoke_response = await adapter.process_activity(authenticated, activity, bot.on_turn)
     except Exception:
-        bot.book.forget_delivery(activity)
+        await bot.call(bot.book.forget_delivery, activity)
         raise
     if invoke_response:
         return web.json_response(invoke_response.body, status=invoke_response.status)

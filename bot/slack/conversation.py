@@ -65,8 +65,8 @@ class SlackRuntime:
                 learning = self.work.spawn(self._learn_people(client, messages))  # finishes after the ack
                 await asyncio.wait({learning}, timeout=lookup_wait)
                 if not learning.done():
-                    self._take_people_by_id(messages)
-            replies = answer()
+                    await self.ctx.store.call(self._take_people_by_id, messages)
+            replies = await self.ctx.store.call(answer)  # off the loop: it may wait for the write lock
         except Exception as error:  # the person gets an apology, the log gets the type, nobody a traceback
             logs.event("slack.turn_failed", logging.ERROR, **turns[0], error=logs.describe_exception(error),
                        latency_ms=_elapsed_ms(started))

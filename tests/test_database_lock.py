@@ -1,0 +1,60 @@
+"""Another connection holding SQLite's write lock (a backup tool, a second process, a long migration)
+must not stall the server: the real `complybot serve`, signed Slack requests, and an outside sqlite3
+connection holding `BEGIN IMMEDIATE` on the same file. Slack is acknowledged and /healthz answers
+(saying the database is slow) while the lock is held; once it is released, every command acknowledged
+meanwhile has taken effect."""
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+
+from tests.fakes.slack_api import (  # noqa: F401 (api is a fixture)
+    ADMIN, BOT_TOKEN, SIGNING_SECRET, TEAM_ID, SignedSlack, api,
+)
+from tests.serving import ServeProcess
+
+HOLD_SECONDS = 5.0
+CONTROLS = ("Disk Encryption", "Backup Schedule", "Penetration Test", "Vendor Review", "Antivirus",
+            "Asset Inventory", "Firewall Rules", "Intrusion Detection")
+
+
+async def test_a_write_lock_held_outside_stalls_neither_acks_nor_healthz_and_loses_nothing(tmp_path, api):
+    serve = await asyncio.to_thread(ServeProcess, tmp_path, COMPLYBOT_HOST="127.0.0.1", SLACK_BOT_TOKEN=BOT_TOKEN,
+                                    SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=api.base_url)
+    with serve:
+        async with SignedSlack(serve.url, SIGNING_SECRET, api) as slack:
+            await slack.command(ADMIN, "status", hook="warm-up")  # the admin is known, Bolt has its auth.test
+            await api.wait_for("response_url")
+            outside = sqlite3.connect(tmp_path / "complybot.db", isolation_level=None)
+            outside.execute("BEGIN IMMEDIATE")
+            locked_at = time.perf_counter()
+            try:
+                acks = await asyncio.gather(
+                    *(slack.command(ADMIN, f"assign {name} to me", hook=f"c{n}") for n, name in enumerate(CONTROLS[:4])),
+                    *(slack.mention(ADMIN, f"assign {name} to me") for name in CONTROLS[4:]),
+                )
+                acked_in = time.perf_counter() - locked_at
+                async with slack.session.get(f"{serve.url}/healthz") as response:
+                    health = await response.json()
+                answered_in = time.perf_counter() - locked_at
+                still_locked = time.perf_counter() - locked_at < HOLD_SECONDS
+                await asyncio.sleep(max(HOLD_SECONDS - (time.perf_counter() - locked_at), 0))
+            finally:
+                outside.execute("ROLLBACK")
+                outside.close()
+            print(f"with the write lock held: 8 acks within {acked_in:.2f} s, /healthz within {answered_in:.2f} s")
+            assert [status for status, _ in acks] == [200] * len(CONTROLS)
+            assert still_locked  # every ack and /healthz came while the lock was held
+            assert response.status == 200 and health["database"] == "slow"
+
+            answers = await api.wait_for("response_url", count=1 + 4, timeout=30)
+            await api.wait_for("chat.postMessage", count=4, timeout=30)
+            async with slack.session.get(f"{serve.url}/healthz") as response:
+                assert (await response.json())["database"] == "ok"
+        assert serve.terminate() == 0
+    store = sqlite3.connect(tmp_path / "complybot.db")
+    created = {row[0] for row in store.execute("SELECT control FROM tasks WHERE workspace = ?", [TEAM_ID])}
+    store.close()
+    assert created == set(CONTROLS)  # every command acknowledged during the lock took effect, once
+    assert all("Assigned" in answer.all_text() for answer in answers[1:])
