@@ -47,6 +47,7 @@ from botframework.connector.auth import JwtTokenExtractor
 from jwt.algorithms import RSAAlgorithm
 
 from bot import logs
+from bot.background import BackgroundWork
 from bot.config import ConfigError, Settings, is_loopback
 from bot.store import utc_now
 from handlers.replies import lead
@@ -60,6 +61,7 @@ BODY_BYTES = 18_000  # card body budget: with the fallback text the message stay
 FALLBACK_CHARS = 3_000
 SUMMARY_CHARS = 200  # the notification preview
 SEEN_SECONDS = 3600  # how long an activity id is remembered against re-sends
+ACK_WAIT_SECONDS = 2.0  # Teams re-sends what it has no answer for in 15 s; a slower turn goes on after the answer
 SUBMIT_KEY = "complybot"  # Action.Submit data: {"complybot": "<command in the shared grammar>"}
 WELCOME = Reply(
     "Hi, I'm complybot. I help your team get and keep SOC 2 and ISO/IEC 27001:2022.\n\n"
@@ -705,13 +707,18 @@ def mount(app: web.Application, settings: Settings) -> None:
     auth_enabled = bool(settings.microsoft_app_id)
     bot = ComplyBot(app, auth_enabled)
     app["teams_adapter"] = adapter
+    app["teams_work"] = work = BackgroundWork("teams")
     app.setdefault("senders", {})["teams"] = TeamsSender(adapter, app, settings.microsoft_app_id)
     app.setdefault("platforms", []).append("teams")
 
     async def messages(request: web.Request) -> web.Response:
-        return await _process(request, adapter, bot, auth_enabled)
+        return await _process(request, adapter, bot, auth_enabled, work)
+
+    async def finish_work(_app: web.Application) -> None:
+        await work.drain()
 
     app.router.add_post(ROUTE, messages)
+    app.on_shutdown.append(finish_work)
 
 
 def _refuse(status: int, reason: str) -> web.Response:
@@ -719,7 +726,8 @@ def _refuse(status: int, reason: str) -> web.Response:
     return web.json_response({"error": reason}, status=status)
 
 
-async def _process(request: web.Request, adapter: CloudAdapter, bot: ComplyBot, auth_enabled: bool) -> web.Response:
+async def _process(request: web.Request, adapter: CloudAdapter, bot: ComplyBot, auth_enabled: bool,
+                   work: BackgroundWork) -> web.Response:
     if "application/json" not in request.headers.get("Content-Type", ""):
         return _refuse(415, "expected an application/json Bot Framework activity")
     try:
@@ -739,6 +747,17 @@ async def _process(request: web.Request, adapter: CloudAdapter, bot: ComplyBot, 
         logs.event("teams.unauthorized", logging.WARNING, error=type(error).__name__)
         return _refuse(401, "unauthorized")
     logs.note(workspace=tenant_of(activity).strip(CONTRADICTORY) or None)
+    turn = asyncio.ensure_future(_turn(adapter, bot, authenticated, activity))
+    await asyncio.wait({turn}, timeout=ACK_WAIT_SECONDS)
+    if not turn.done():  # the database is slow (another connection holds the write lock): answer now
+        work.spawn(turn)  # tracked: shutdown finishes it
+        logs.note(outcome="accepted")
+        return web.Response(status=202)
+    return turn.result()
+
+
+async def _turn(adapter: CloudAdapter, bot: ComplyBot, authenticated, activity: Activity) -> web.Response:
+    """Claim the activity (Teams re-sends) and run the turn; its replies go through the connector."""
     if not await bot.call(bot.book.first_delivery, activity):  # off the loop, like all store work here
         logs.note(outcome="duplicate")
         return web.Response(status=200)

@@ -58,3 +58,40 @@ async def test_a_write_lock_held_outside_stalls_neither_acks_nor_healthz_and_los
     store.close()
     assert created == set(CONTROLS)  # every command acknowledged during the lock took effect, once
     assert all("Assigned" in answer.all_text() for answer in answers[1:])
+
+
+async def test_teams_is_answered_while_the_write_lock_is_held_and_the_turn_follows(tmp_path, monkeypatch):
+    """Teams re-sends an activity it has no answer for within 15 s: the route answers while the lock
+    is held, the turn runs once the lock is released, and the re-send is still handled only once."""
+    from tests.fakes.bot_connector import FakeBotConnector, TeamsActivities, new_user
+    from tests.fakes.loopback import forbid_internet
+    from tests.test_teams_e2e import start_server
+
+    attempts = forbid_internet(monkeypatch)
+    connector = await FakeBotConnector().start()
+    server = await start_server(tmp_path / "complybot.db")
+    try:
+        teams = TeamsActivities(connector.service_url)
+        alice = new_user("Alice Admin")
+        assert await server.post(teams.personal(alice, "hello")) == 201  # the first person: the admin
+        await connector.wait_for(1)
+        outside = sqlite3.connect(tmp_path / "complybot.db", isolation_level=None)
+        outside.execute("BEGIN IMMEDIATE")
+        locked_at = time.perf_counter()
+        try:
+            assign = teams.personal(alice, "assign Disk Encryption to me")
+            statuses = await asyncio.gather(server.post(assign), server.post(assign))  # …and Teams' re-send
+            still_locked = time.perf_counter() - locked_at < HOLD_SECONDS
+            await asyncio.sleep(max(HOLD_SECONDS - (time.perf_counter() - locked_at), 0))
+        finally:
+            outside.execute("ROLLBACK")
+            outside.close()
+        assert still_locked and statuses == [202, 202]
+        calls = await connector.wait_for(2, timeout=30)
+        await server.app["teams_work"].drain(timeout=10)
+        assert len(connector.calls) == 2 and "Assigned Disk Encryption" in calls[1].all_text()
+        assert [t.control for t in server.app["ctx"].store.tasks(teams.tenant_id)] == ["Disk Encryption"]
+    finally:
+        await server.stop()
+        await connector.stop()
+    assert attempts == []
