@@ -210,26 +210,35 @@ async def send_batch(store, senders: Senders, message_ids: Sequence[int], now: d
     outcomes. Returns how many were sent. A crash while preparing leaves the batch claimed and unsent
     (sent once the lease lapses); a crash while sending leaves it in doubt (see above)."""
     sent = 0
-    for start in range(0, len(message_ids), SEND_BATCH):
-        ready = _ready(store, senders, message_ids[start:start + SEND_BATCH], composed or {})
+    for start in range(0, len(message_ids), SEND_BATCH):  # store work on the store's thread (see bot/store.py)
+        ready = await store.call(_ready, store, senders, message_ids[start:start + SEND_BATCH], composed or {})
         if not ready:
             continue
         prepared = await _gather(_prepare(sender, message) for _, message, sender in ready)
         leaving = [(message_id, message, sender) for (message_id, _, sender), message in zip(ready, prepared)
                    if not isinstance(message, Exception)]
-        with store.transaction():
-            store.db.conn.executemany(  # every try counts; only a message about to leave is started
-                "UPDATE sent_log SET attempts = attempts + 1, send_started_at = ? WHERE message_id = ?",
-                [(_iso(now) if not isinstance(message, Exception) else None, message_id)
-                 for (message_id, _, _), message in zip(ready, prepared)],
-            )
-            _record_outcomes(store, [(message_id, message, failure) for (message_id, message, _), failure
-                                     in zip(ready, prepared) if isinstance(failure, Exception)], now)
+        await store.call(_mark_leaving, store, ready, prepared, now)
         outcomes = await _gather(sender.send(message) for _, message, sender in leaving)
-        with store.transaction():
-            sent += _record_outcomes(store, [(message_id, message, outcome) for (message_id, message, _), outcome
-                                             in zip(leaving, outcomes)], now)
+        sent += await store.call(_record, store, [(message_id, message, outcome) for (message_id, message, _), outcome
+                                                  in zip(leaving, outcomes)], now)
     return sent
+
+
+def _mark_leaving(store, ready: Sequence[tuple], prepared: Sequence, now: datetime) -> None:
+    """One commit: every try counts, the prepared messages are started, failed preparations retried."""
+    with store.transaction():
+        store.db.conn.executemany(
+            "UPDATE sent_log SET attempts = attempts + 1, send_started_at = ? WHERE message_id = ?",
+            [(_iso(now) if not isinstance(message, Exception) else None, message_id)
+             for (message_id, _, _), message in zip(ready, prepared)],
+        )
+        _record_outcomes(store, [(message_id, message, failure) for (message_id, message, _), failure
+                                 in zip(ready, prepared) if isinstance(failure, Exception)], now)
+
+
+def _record(store, finished: Sequence[tuple[int, Outgoing, object]], now: datetime) -> int:
+    with store.transaction():
+        return _record_outcomes(store, finished, now)
 
 
 async def _gather(calls: Iterable) -> list:
@@ -352,30 +361,38 @@ def _messages(store, condition: str, now: datetime) -> list[int]:
 
 async def settle_in_doubt(store, senders: Senders, now: datetime) -> None:
     """Messages whose sender died mid-send: ask the platform if it can tell, else never resend."""
-    for message_id in _messages(store, IN_DOUBT, now):
-        if not _take_lease(store, message_id, now, IN_DOUBT):
+    for message_id in await store.call(_messages, store, IN_DOUBT, now):
+        message = await store.call(_leased_message, store, message_id, now, IN_DOUBT)
+        if message is False:
             continue
-        message = outgoing(store, message_id)
         sender = senders.get(message.platform) if message else None
         delivered = await _was_delivered(sender, message)
-        if delivered is False:
-            with store.transaction():
-                store.db.execute(
-                    "UPDATE sent_log SET status = 'failed', send_started_at = NULL, next_attempt_at = ?,"
-                    " last_error = 'not delivered: the process stopped while sending' WHERE message_id = ?",
-                    [_iso(now), message_id],
-                )
-            continue
-        note = "" if delivered else "unconfirmed: the process stopped while sending; not resent to avoid a duplicate"
-        with store.transaction():
-            store.db.execute(
-                "UPDATE sent_log SET status = 'sent', sent_at = COALESCE(send_started_at, ?), lease_until = NULL,"
-                " last_error = ? WHERE message_id = ?",
-                [_iso(now), note, message_id],
-            )
-        if note:
+        await store.call(_settle, store, message_id, delivered, now)
+        if delivered is None:
             logs.event("delivery.unconfirmed", logging.WARNING, workspace=message.workspace if message else None,
                        key=message.key if message else None)
+
+
+def _leased_message(store, message_id: int, now: datetime, condition: str) -> Outgoing | None | bool:
+    """The message once its lease is taken (None if its outbox row is gone), False if someone has it."""
+    return outgoing(store, message_id) if _take_lease(store, message_id, now, condition) else False
+
+
+def _settle(store, message_id: int, delivered: bool | None, now: datetime) -> None:
+    with store.transaction():
+        if delivered is False:
+            store.db.execute(
+                "UPDATE sent_log SET status = 'failed', send_started_at = NULL, next_attempt_at = ?,"
+                " last_error = 'not delivered: the process stopped while sending' WHERE message_id = ?",
+                [_iso(now), message_id],
+            )
+            return
+        note = "" if delivered else "unconfirmed: the process stopped while sending; not resent to avoid a duplicate"
+        store.db.execute(
+            "UPDATE sent_log SET status = 'sent', sent_at = COALESCE(send_started_at, ?), lease_until = NULL,"
+            " last_error = ? WHERE message_id = ?",
+            [_iso(now), note, message_id],
+        )
 
 
 async def _was_delivered(sender, message: Outgoing | None) -> bool | None:
@@ -392,6 +409,10 @@ async def _was_delivered(sender, message: Outgoing | None) -> bool | None:
 
 async def deliver_pending(store, senders: Senders, now: datetime) -> int:
     """Send every message that is due: orphaned claims whose lease lapsed and failed sends due a retry."""
+    return await send_batch(store, senders, await store.call(_lease_due, store, senders, now), now)
+
+
+def _lease_due(store, senders: Senders, now: datetime) -> list[int]:
     leased = []
     for condition in (READY_FIRST, READY_RETRY):
         for message_id in _messages(store, condition, now):
@@ -400,4 +421,4 @@ async def deliver_pending(store, senders: Senders, now: datetime) -> int:
                 continue
             if _take_lease(store, message_id, now, condition):
                 leased.append(message_id)
-    return await send_batch(store, senders, leased, now)
+    return leased

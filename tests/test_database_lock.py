@@ -95,3 +95,41 @@ async def test_teams_is_answered_while_the_write_lock_is_held_and_the_turn_follo
         await server.stop()
         await connector.stop()
     assert attempts == []
+
+
+async def test_a_scheduler_tick_waiting_for_the_write_lock_leaves_the_server_answering(tmp_path):
+    """The tick's claims wait for the lock on the store's thread, not on the event loop."""
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.config import Settings
+    from bot.server import create_app
+    from tests.clockwork import RecordingSender
+
+    app = create_app(Settings.from_env({"COMPLYBOT_DB": str(tmp_path / "a.db"), "COMPLYBOT_HOST": "127.0.0.1"}))
+    recording = RecordingSender()
+    app["senders"]["slack"] = recording
+    with time_machine.travel(datetime(2027, 1, 18, 9, 5, tzinfo=ZoneInfo("Europe/Berlin")), tick=True):
+        async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+            await asyncio.sleep(0.2)  # the tick at start-up: nothing is due yet
+            store = app["ctx"].store
+            store.upsert_person("T1", "me", name="me", tz="Europe/Berlin", platform="slack")
+            store.create_task("T1", "Backup Schedule", "me", "me", due=date(2027, 1, 19))
+            outside = sqlite3.connect(tmp_path / "a.db", isolation_level=None)
+            outside.execute("BEGIN IMMEDIATE")
+            locked_at = time.perf_counter()
+            try:
+                tick = asyncio.ensure_future(app["scheduler"].tick())
+                await asyncio.sleep(0.2)  # the tick is waiting to claim
+                response = await client.get("/healthz")
+                health = await response.json()
+                still_locked = time.perf_counter() - locked_at < HOLD_SECONDS and not tick.done()
+            finally:
+                outside.execute("ROLLBACK")
+                outside.close()
+            await tick
+    assert still_locked and response.status == 200 and health["database"] == "slow"
+    assert [o.tags for _, o in recording.sent] == [("nudge:T1:1:before-1:2027-01-18",)]
