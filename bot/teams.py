@@ -50,6 +50,7 @@ from bot import logs
 from bot.background import BackgroundWork
 from bot.config import ConfigError, Settings, is_loopback
 from bot.store import utc_now
+from bot.turns import run_turn
 from handlers.replies import lead
 from handlers.types import (
     MAX_MESSAGE_CHARS, MENTION, Action, Message, Outgoing, Reply, Section, clean_text, progress_bar,
@@ -486,19 +487,22 @@ class ComplyBot(ActivityHandler):
         if activity.value is not None and not (activity.text or "").strip():
             return  # a submit from a card that is not ours: nothing to do
         text = await self.call(neutral_text, activity, self.book, workspace)
-        reply = await self.call(self._handle, message_from(activity, text, workspace))
+        reply = await self._answer(message_from(activity, text, workspace))
         await turn_context.send_activity(await self.call(render, reply, self.book, workspace))
 
     async def _button(self, turn_context: TurnContext, workspace: str, command: str) -> None:
         """Run the button's command as the presser, then show the result in place of the card."""
         activity = turn_context.activity
-        reply = await self.call(self._handle, message_from(activity, command, workspace))
+        reply = await self._answer(message_from(activity, command, workspace))
         if reply.ephemeral or not activity.reply_to_id:  # a refusal must not wipe the card for everyone
             await turn_context.send_activity(await self.call(render, reply, self.book, workspace))
             return
         rendered = await self.call(functools.partial(render, reply, self.book, workspace, as_card=True))
         rendered.id = activity.reply_to_id
         await turn_context.update_activity(rendered)
+
+    async def _answer(self, message: Message) -> Reply:
+        return await run_turn(self.app["ctx"], [message.text], lambda: self._handle(message))
 
     def _handle(self, message: Message) -> Reply:
         from handlers import router

@@ -12,10 +12,11 @@ from aiohttp import ClientSession, web
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import logs
+from bot.background import BackgroundWork
 from bot.slack.people import People, mentioned_users
 from bot.slack.response_urls import ResponseURLs
 from bot.slack.sender import message_kwargs
-from bot.slack.work import BackgroundWork
+from bot.turns import run_turn
 from handlers import router
 from handlers.ports import Context
 from handlers.types import Message, Reply
@@ -66,7 +67,7 @@ class SlackRuntime:
                 await asyncio.wait({learning}, timeout=lookup_wait)
                 if not learning.done():
                     await self.ctx.store.call(self._take_people_by_id, messages)
-            replies = await self.ctx.store.call(answer)  # off the loop: it may wait for the write lock
+            replies = await run_turn(self.ctx, [m.text for m in messages], answer)
         except Exception as error:  # the person gets an apology, the log gets the type, nobody a traceback
             logs.event("slack.turn_failed", logging.ERROR, **turns[0], error=logs.describe_exception(error),
                        latency_ms=_elapsed_ms(started))
