@@ -17,9 +17,14 @@ ADDING A TABLE (other modules: Slack installations, event de-dup, Teams referenc
 
 Transactions: `with store.transaction():` is `BEGIN IMMEDIATE` (a writer waits for the lock instead of
 failing later) and rolls back on any exception, so a refused or failed command changes nothing. The
-connection is shared between threads (aiohttp loop, scheduler); a lock serialises transactions. Never
-hold a transaction across an `await`, and write from another thread only inside `store.transaction()`:
-a bare write on the shared connection would join whatever transaction is open.
+connection is shared between threads; a lock serialises transactions. Never hold a transaction
+across an `await`, and write from another thread only inside `store.transaction()`: a bare write on
+the shared connection would join whatever transaction is open.
+
+Off the event loop: while another connection holds the write lock, a transaction here waits (up to
+busy_timeout). So async code never uses the connection itself: `await store.call(fn, *args)` runs
+store work on the store's one worker thread, `await store.read(query)` a read on a connection of its
+own (WAL: never held up by the lock), and `write_lock_free()` tells /healthz whether a write could begin.
 """
 from __future__ import annotations
 
