@@ -9,8 +9,8 @@ import asyncio
 import sqlite3
 import time
 
-from tests.fakes.slack_api import (  # noqa: F401 (api is a fixture)
-    ADMIN, BOT_TOKEN, SIGNING_SECRET, TEAM_ID, SignedSlack, api,
+from tests.fakes.slack_api import (  # noqa: F401 (api, server and slack are fixtures)
+    ADMIN, BOT_TOKEN, OWNER, SIGNING_SECRET, TEAM_ID, SignedSlack, api, server, slack,
 )
 from tests.serving import ServeProcess
 
@@ -133,3 +133,35 @@ async def test_a_scheduler_tick_waiting_for_the_write_lock_leaves_the_server_ans
             await tick
     assert still_locked and response.status == 200 and health["database"] == "slow"
     assert [o.tags for _, o in recording.sent] == [("nudge:T1:1:before-1:2027-01-18",)]
+
+
+async def test_an_assign_modal_submitted_during_the_lock_is_closed_in_time_and_its_outcome_follows(
+        tmp_path, server, slack, api):
+    await slack.command(ADMIN, "assign", channel="C0TEAM")
+    await server.settle()
+    view = api.to("views.open")[0].view()
+    for person in (ADMIN, OWNER):  # both known (the admin first): no users.info in the way
+        await slack.command(person, "status", hook=f"meet-{person}")
+        await server.settle()
+    control = {"complybot_control": {"selected_option": {"value": "Disk Encryption"}}}
+    owner = {"owner": {"selected_user": OWNER}}
+    outside = sqlite3.connect(tmp_path / "complybot.db", isolation_level=None)
+    outside.execute("BEGIN IMMEDIATE")
+    locked_at = time.perf_counter()
+    try:
+        accepted, refused = await asyncio.gather(
+            slack.submit(ADMIN, view, {"control": control, "owner": owner, "due": {"due": {"selected_date": "2030-02-01"}}}),
+            slack.submit(ADMIN, view, {"control": {"complybot_control": {"selected_option": {"value": "Backup Schedule"}}},
+                                       "owner": owner, "due": {"due": {"selected_date": "2001-01-01"}}}))
+        still_locked = time.perf_counter() - locked_at < HOLD_SECONDS
+    finally:
+        outside.execute("ROLLBACK")
+        outside.close()
+    assert still_locked and accepted == (200, "") and refused == (200, "")  # both modals closed in time
+    await server.settle()
+    [task] = server.store.tasks(TEAM_ID)  # the refused submission changed nothing
+    assert (task.control, task.owner, str(task.due)) == ("Disk Encryption", OWNER, "2030-02-01")
+    [announced] = api.to("chat.postMessage")
+    [refusal] = api.to("chat.postEphemeral")  # the closed modal cannot show it: the submitter is told
+    assert "Assigned Disk Encryption" in announced.all_text() and announced.body["channel"] == "C0TEAM"
+    assert refusal.body["user"] == ADMIN and "past" in refusal.all_text().lower()
