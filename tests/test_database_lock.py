@@ -6,6 +6,7 @@ meanwhile has taken effect."""
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import time
 
@@ -165,3 +166,24 @@ async def test_an_assign_modal_submitted_during_the_lock_is_closed_in_time_and_i
     [refusal] = api.to("chat.postEphemeral")  # the closed modal cannot show it: the submitter is told
     assert "Assigned Disk Encryption" in announced.all_text() and announced.body["channel"] == "C0TEAM"
     assert refusal.body["user"] == ADMIN and "past" in refusal.all_text().lower()
+
+
+async def test_the_control_picker_answers_while_commands_wait_for_the_write_lock(tmp_path, server, slack, api):
+    """A command waiting for the lock must not hold up the picker's options (their answer is the ack)."""
+    await slack.command(ADMIN, "status", hook="warm-up")
+    await server.settle()
+    outside = sqlite3.connect(tmp_path / "complybot.db", isolation_level=None)
+    outside.execute("BEGIN IMMEDIATE")
+    locked_at = time.perf_counter()
+    try:
+        assert (await slack.command(ADMIN, "assign Disk Encryption to me", hook="waits"))[0] == 200
+        await asyncio.sleep(0.2)  # its turn is waiting for the lock now
+        status, body = await slack.options(ADMIN, "complybot_control", "disk encr", "complybot_assign")
+        still_locked = time.perf_counter() - locked_at < HOLD_SECONDS
+    finally:
+        outside.execute("ROLLBACK")
+        outside.close()
+    assert still_locked and status == 200
+    assert json.loads(body)["options"][0]["value"] == "Disk Encryption"
+    await server.settle()
+    assert [t.control for t in server.store.tasks(TEAM_ID)] == ["Disk Encryption"]
