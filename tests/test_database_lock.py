@@ -187,3 +187,41 @@ async def test_the_control_picker_answers_while_commands_wait_for_the_write_lock
     assert json.loads(body)["options"][0]["value"] == "Disk Encryption"
     await server.settle()
     assert [t.control for t in server.store.tasks(TEAM_ID)] == ["Disk Encryption"]
+
+
+async def test_with_oauth_the_installation_lookup_before_each_ack_does_not_wait_behind_the_lock(tmp_path, api):
+    """Bolt finds the workspace's installation before every ack: that read must not queue behind
+    writes waiting for the lock (it has a connection of its own)."""
+    from slack_sdk.oauth.installation_store import Installation
+
+    from bot.slack.installations import SQLiteInstallationStore
+    from tests.fakes.slack_api import BOT_USER_ID, start_slack_server
+
+    server = await start_slack_server(tmp_path / "complybot.db", api, SLACK_BOT_TOKEN="",
+                                      SLACK_CLIENT_ID="1234.5678", SLACK_CLIENT_SECRET="client-secret")
+    try:
+        await SQLiteInstallationStore(lambda: server.store).async_save(Installation(
+            app_id="A0001", team_id=TEAM_ID, bot_token="xoxb-installed", bot_id="BBOT", bot_user_id=BOT_USER_ID,
+            user_id=ADMIN))
+        async with SignedSlack(server.url, SIGNING_SECRET, api) as slack:
+            await slack.command(ADMIN, "status", hook="warm-up")
+            await server.settle()
+            outside = sqlite3.connect(tmp_path / "complybot.db", isolation_level=None)
+            outside.execute("BEGIN IMMEDIATE")
+            locked_at = time.perf_counter()
+            try:
+                first = await slack.command(ADMIN, "assign Disk Encryption to me", hook="first")
+                await asyncio.sleep(0.2)  # its turn waits for the lock on the store's thread
+                later = await asyncio.gather(slack.mention(ADMIN, "assign Backup Schedule to me"),
+                                             slack.command(ADMIN, "assign Antivirus to me", hook="later"))
+                still_locked = time.perf_counter() - locked_at < HOLD_SECONDS
+            finally:
+                outside.execute("ROLLBACK")
+                outside.close()
+            assert still_locked and [status for status, _ in (first, *later)] == [200, 200, 200]
+            await server.settle()
+        assert sorted(t.control for t in server.store.tasks(TEAM_ID)) == ["Antivirus", "Backup Schedule",
+                                                                           "Disk Encryption"]
+        assert {call.token for call in api.to("chat.postMessage")} == {"xoxb-installed"}
+    finally:
+        await server.stop()
