@@ -86,7 +86,8 @@ async def drive(url: str, api: FakeSlackAPI, rate: float, count: int, fail_rate:
             errors += status != 200
 
         begin = time.perf_counter()
-        tasks = [asyncio.ensure_future(hold_write_lock(*lock))] if lock else []
+        held = asyncio.ensure_future(hold_write_lock(*lock)) if lock else None
+        tasks = []
         for i in range(count):
             delay = begin + i / rate - time.perf_counter()
             if delay > 0:
@@ -94,6 +95,8 @@ async def drive(url: str, api: FakeSlackAPI, rate: float, count: int, fail_rate:
             tasks.append(asyncio.ensure_future(one(i)))
         await asyncio.gather(*tasks)
         acked = time.perf_counter() - begin
+        if held is not None:
+            await held
         try:
             await api.wait_for("response_url", count, timeout=ANSWER_WAIT_SECONDS)
         except AssertionError:

@@ -90,8 +90,6 @@ async def post_message(request: web.Request) -> web.Response:
     message = message_for(data["text"], as_name)
     logs.note(workspace=LOCAL_WORKSPACE, user=message.user, command=router.command_of(message.text))
     ctx = request.app["playground_ctx"]
-    logs.note(workspace=LOCAL_WORKSPACE, user=message.user, command=router.command_of(message.text))
-    ctx = request.app["playground_ctx"]
     reply = await run_turn(ctx, [message.text], lambda: router.handle(message, ctx))
     logs.note(kind=reply.kind or None)
     return web.json_response(reply_json(reply), headers={"Cache-Control": "no-store"})

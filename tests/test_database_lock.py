@@ -225,3 +225,57 @@ async def test_with_oauth_the_installation_lookup_before_each_ack_does_not_wait_
         assert {call.token for call in api.to("chat.postMessage")} == {"xoxb-installed"}
     finally:
         await server.stop()
+
+
+async def test_a_modal_submission_replayed_during_the_lock_assigns_once(tmp_path, server, slack, api):
+    """Both deliveries are answered in time although neither claim can be decided; the one that loses
+    its claim once the lock is released never runs."""
+    from urllib.parse import urlencode
+
+    await slack.command(ADMIN, "assign", channel="C0TEAM")
+    await server.settle()
+    view = api.to("views.open")[0].view()
+    for person in (ADMIN, OWNER):  # both known (the admin first)
+        await slack.command(person, "status", hook=f"meet-{person}")
+        await server.settle()
+    payload = {"type": "view_submission", "user": {"id": ADMIN, "team_id": TEAM_ID}, "team": {"id": TEAM_ID},
+               "api_app_id": "A0001", "token": "legacy", "trigger_id": "trigger.replayed",
+               "view": {**view, "id": "VMODAL", "state": {"values": {
+                   "control": {"complybot_control": {"selected_option": {"value": "Disk Encryption"}}},
+                   "owner": {"owner": {"selected_user": OWNER}}}}}}
+    body = urlencode({"payload": json.dumps(payload)})
+    outside = sqlite3.connect(tmp_path / "complybot.db", isolation_level=None)
+    outside.execute("BEGIN IMMEDIATE")
+    locked_at = time.perf_counter()
+    try:
+        answers = await asyncio.gather(*(slack.post(body, "application/x-www-form-urlencoded") for _ in range(2)))
+        still_locked = time.perf_counter() - locked_at < HOLD_SECONDS
+    finally:
+        outside.execute("ROLLBACK")
+        outside.close()
+    assert still_locked and answers == [(200, ""), (200, "")]
+    await server.settle()
+    assert [t.control for t in server.store.tasks(TEAM_ID)] == ["Disk Encryption"]
+    assert len(api.to("chat.postMessage")) == 1
+    assert api.to("chat.postEphemeral") == []  # the replay did not even run to be refused ("already owned")
+
+
+async def test_an_event_resent_during_the_lock_is_answered_once(tmp_path, server, slack, api):
+    """Slack re-sends an event (same event id) it thinks we missed: both are acknowledged while the
+    lock keeps their claims undecided, and only the claim's winner runs once it is released."""
+    await slack.command(ADMIN, "status", hook="warm-up")
+    await server.settle()
+    outside = sqlite3.connect(tmp_path / "complybot.db", isolation_level=None)
+    outside.execute("BEGIN IMMEDIATE")
+    locked_at = time.perf_counter()
+    try:
+        first = await slack.mention(ADMIN, "assign Disk Encryption to me", event_id="Ev0RESENT")
+        again = await slack.mention(ADMIN, "assign Disk Encryption to me", event_id="Ev0RESENT", retry_num=1)
+        still_locked = time.perf_counter() - locked_at < HOLD_SECONDS
+    finally:
+        outside.execute("ROLLBACK")
+        outside.close()
+    assert still_locked and first[0] == again[0] == 200
+    await server.settle()
+    assert [t.control for t in server.store.tasks(TEAM_ID)] == ["Disk Encryption"]
+    assert len(api.to("chat.postMessage")) == 1 and api.to("chat.postEphemeral") == []

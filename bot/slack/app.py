@@ -64,7 +64,8 @@ def build_bolt_app(settings: Settings, runtime: SlackRuntime) -> AsyncApp:
         )
     with _quiet(log):  # Bolt warns that the SLACK_BOT_TOKEN it finds in the environment is unused: on purpose
         bolt = AsyncApp(**options)
-    runner = bolt.listener_runner.lazy_listener_runner = TrackedLazyListenerRunner(log, runtime.work)
+    runner = runtime.claims = TrackedLazyListenerRunner(log, runtime.work)
+    bolt.listener_runner.lazy_listener_runner = runner
 
     async def drop_duplicates(req, body: dict, next) -> BoltResponse | None:
         """Slack re-sends an event it thinks we missed (`X-Slack-Retry-Num`), and a signed command or
@@ -83,10 +84,7 @@ def build_bolt_app(settings: Settings, runtime: SlackRuntime) -> AsyncApp:
             logs.event("slack.duplicate", workspace=team, kind="event" if event_id else "request", retry=retry,
                        outcome="dropped")
             return BoltResponse(status=200, body="")
-        try:
-            return await next()
-        finally:
-            runner.forget(req)
+        return await next()
 
     async def apologise(error: Exception, body: dict) -> None:
         logs.event("slack.listener_failed", logging.ERROR, error=logs.describe_exception(error))

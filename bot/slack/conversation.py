@@ -7,6 +7,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import ClientSession, web
 from slack_sdk.web.async_client import AsyncWebClient
@@ -34,6 +35,7 @@ class SlackRuntime:
     web_app: web.Application
     people: People = field(default_factory=People)
     work: BackgroundWork = field(default_factory=BackgroundWork)
+    claims: Any = None  # bot.slack.work.TrackedLazyListenerRunner: de-dup claims still being decided
     http: ClientSession | None = None  # one connection pool to Slack for the server's life (keep-alive)
     answers: ResponseURLs = field(default_factory=ResponseURLs)  # where answers may go, and what was lost
 
