@@ -16,6 +16,34 @@ from tests.fakes.slack_api import (  # noqa: F401 (api, server and slack are fix
 from tests.serving import ServeProcess
 
 HOLD_SECONDS = 5.0
+
+
+class OutsideWriteLock:
+    """Another connection holding the database's write lock (BEGIN IMMEDIATE) inside a `with`."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __enter__(self) -> "OutsideWriteLock":
+        self.conn = sqlite3.connect(self.path, isolation_level=None)
+        self.conn.execute("BEGIN IMMEDIATE")
+        self.taken = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.conn.execute("ROLLBACK")
+        self.conn.close()
+
+    @property
+    def held_for(self) -> float:
+        return time.perf_counter() - self.taken
+
+
+async def meet(server, slack, *people: str) -> None:
+    """People the server knows (the first is the workspace's admin): no users.info in the way."""
+    for person in people:
+        await slack.command(person, "status", hook=f"meet-{person}")
+        await server.settle()
 CONTROLS = ("Disk Encryption", "Backup Schedule", "Penetration Test", "Vendor Review", "Antivirus",
             "Asset Inventory", "Firewall Rules", "Intrusion Detection")
 
@@ -27,23 +55,17 @@ async def test_a_write_lock_held_outside_stalls_neither_acks_nor_healthz_and_los
         async with SignedSlack(serve.url, SIGNING_SECRET, api) as slack:
             await slack.command(ADMIN, "status", hook="warm-up")  # the admin is known, Bolt has its auth.test
             await api.wait_for("response_url")
-            outside = sqlite3.connect(tmp_path / "complybot.db", isolation_level=None)
-            outside.execute("BEGIN IMMEDIATE")
-            locked_at = time.perf_counter()
-            try:
+            with OutsideWriteLock(tmp_path / "complybot.db") as lock:
                 acks = await asyncio.gather(
                     *(slack.command(ADMIN, f"assign {name} to me", hook=f"c{n}") for n, name in enumerate(CONTROLS[:4])),
                     *(slack.mention(ADMIN, f"assign {name} to me") for name in CONTROLS[4:]),
                 )
-                acked_in = time.perf_counter() - locked_at
+                acked_in = lock.held_for
                 async with slack.session.get(f"{serve.url}/healthz") as response:
                     health = await response.json()
-                answered_in = time.perf_counter() - locked_at
-                still_locked = time.perf_counter() - locked_at < HOLD_SECONDS
-                await asyncio.sleep(max(HOLD_SECONDS - (time.perf_counter() - locked_at), 0))
-            finally:
-                outside.execute("ROLLBACK")
-                outside.close()
+                answered_in = lock.held_for
+                still_locked = lock.held_for < HOLD_SECONDS
+                await asyncio.sleep(max(HOLD_SECONDS - lock.held_for, 0))
             print(f"with the write lock held: 8 acks within {acked_in:.2f} s, /healthz within {answered_in:.2f} s")
             assert [status for status, _ in acks] == [200] * len(CONTROLS)
             assert still_locked  # every ack and /healthz came while the lock was held
@@ -76,17 +98,11 @@ async def test_teams_is_answered_while_the_write_lock_is_held_and_the_turn_follo
         alice = new_user("Alice Admin")
         assert await server.post(teams.personal(alice, "hello")) == 201  # the first person: the admin
         await connector.wait_for(1)
-        outside = sqlite3.connect(tmp_path / "complybot.db", isolation_level=None)
-        outside.execute("BEGIN IMMEDIATE")
-        locked_at = time.perf_counter()
-        try:
+        with OutsideWriteLock(tmp_path / "complybot.db") as lock:
             assign = teams.personal(alice, "assign Disk Encryption to me")
             statuses = await asyncio.gather(server.post(assign), server.post(assign))  # …and Teams' re-send
-            still_locked = time.perf_counter() - locked_at < HOLD_SECONDS
-            await asyncio.sleep(max(HOLD_SECONDS - (time.perf_counter() - locked_at), 0))
-        finally:
-            outside.execute("ROLLBACK")
-            outside.close()
+            still_locked = lock.held_for < HOLD_SECONDS
+            await asyncio.sleep(max(HOLD_SECONDS - lock.held_for, 0))
         assert still_locked and statuses == [202, 202]
         calls = await connector.wait_for(2, timeout=30)
         await server.app["teams_work"].drain(timeout=10)
@@ -119,18 +135,12 @@ async def test_a_scheduler_tick_waiting_for_the_write_lock_leaves_the_server_ans
             store = app["ctx"].store
             store.upsert_person("T1", "me", name="me", tz="Europe/Berlin", platform="slack")
             store.create_task("T1", "Backup Schedule", "me", "me", due=date(2027, 1, 19))
-            outside = sqlite3.connect(tmp_path / "a.db", isolation_level=None)
-            outside.execute("BEGIN IMMEDIATE")
-            locked_at = time.perf_counter()
-            try:
+            with OutsideWriteLock(tmp_path / "a.db") as lock:
                 tick = asyncio.ensure_future(app["scheduler"].tick())
                 await asyncio.sleep(0.2)  # the tick is waiting to claim
                 response = await client.get("/healthz")
                 health = await response.json()
-                still_locked = time.perf_counter() - locked_at < HOLD_SECONDS and not tick.done()
-            finally:
-                outside.execute("ROLLBACK")
-                outside.close()
+                still_locked = lock.held_for < HOLD_SECONDS and not tick.done()
             await tick
     assert still_locked and response.status == 200 and health["database"] == "slow"
     assert [o.tags for _, o in recording.sent] == [("nudge:T1:1:before-1:2027-01-18",)]
@@ -141,23 +151,15 @@ async def test_an_assign_modal_submitted_during_the_lock_is_closed_in_time_and_i
     await slack.command(ADMIN, "assign", channel="C0TEAM")
     await server.settle()
     view = api.to("views.open")[0].view()
-    for person in (ADMIN, OWNER):  # both known (the admin first): no users.info in the way
-        await slack.command(person, "status", hook=f"meet-{person}")
-        await server.settle()
+    await meet(server, slack, ADMIN, OWNER)
     control = {"complybot_control": {"selected_option": {"value": "Disk Encryption"}}}
     owner = {"owner": {"selected_user": OWNER}}
-    outside = sqlite3.connect(tmp_path / "complybot.db", isolation_level=None)
-    outside.execute("BEGIN IMMEDIATE")
-    locked_at = time.perf_counter()
-    try:
+    with OutsideWriteLock(tmp_path / "complybot.db") as lock:
         accepted, refused = await asyncio.gather(
             slack.submit(ADMIN, view, {"control": control, "owner": owner, "due": {"due": {"selected_date": "2030-02-01"}}}),
             slack.submit(ADMIN, view, {"control": {"complybot_control": {"selected_option": {"value": "Backup Schedule"}}},
                                        "owner": owner, "due": {"due": {"selected_date": "2001-01-01"}}}))
-        still_locked = time.perf_counter() - locked_at < HOLD_SECONDS
-    finally:
-        outside.execute("ROLLBACK")
-        outside.close()
+        still_locked = lock.held_for < HOLD_SECONDS
     assert still_locked and accepted == (200, "") and refused == (200, "")  # both modals closed in time
     await server.settle()
     [task] = server.store.tasks(TEAM_ID)  # the refused submission changed nothing
@@ -170,19 +172,12 @@ async def test_an_assign_modal_submitted_during_the_lock_is_closed_in_time_and_i
 
 async def test_the_control_picker_answers_while_commands_wait_for_the_write_lock(tmp_path, server, slack, api):
     """A command waiting for the lock must not hold up the picker's options (their answer is the ack)."""
-    await slack.command(ADMIN, "status", hook="warm-up")
-    await server.settle()
-    outside = sqlite3.connect(tmp_path / "complybot.db", isolation_level=None)
-    outside.execute("BEGIN IMMEDIATE")
-    locked_at = time.perf_counter()
-    try:
+    await meet(server, slack, ADMIN)
+    with OutsideWriteLock(tmp_path / "complybot.db") as lock:
         assert (await slack.command(ADMIN, "assign Disk Encryption to me", hook="waits"))[0] == 200
         await asyncio.sleep(0.2)  # its turn is waiting for the lock now
         status, body = await slack.options(ADMIN, "complybot_control", "disk encr", "complybot_assign")
-        still_locked = time.perf_counter() - locked_at < HOLD_SECONDS
-    finally:
-        outside.execute("ROLLBACK")
-        outside.close()
+        still_locked = lock.held_for < HOLD_SECONDS
     assert still_locked and status == 200
     assert json.loads(body)["options"][0]["value"] == "Disk Encryption"
     await server.settle()
@@ -206,18 +201,12 @@ async def test_with_oauth_the_installation_lookup_before_each_ack_does_not_wait_
         async with SignedSlack(server.url, SIGNING_SECRET, api) as slack:
             await slack.command(ADMIN, "status", hook="warm-up")
             await server.settle()
-            outside = sqlite3.connect(tmp_path / "complybot.db", isolation_level=None)
-            outside.execute("BEGIN IMMEDIATE")
-            locked_at = time.perf_counter()
-            try:
+            with OutsideWriteLock(tmp_path / "complybot.db") as lock:
                 first = await slack.command(ADMIN, "assign Disk Encryption to me", hook="first")
                 await asyncio.sleep(0.2)  # its turn waits for the lock on the store's thread
                 later = await asyncio.gather(slack.mention(ADMIN, "assign Backup Schedule to me"),
                                              slack.command(ADMIN, "assign Antivirus to me", hook="later"))
-                still_locked = time.perf_counter() - locked_at < HOLD_SECONDS
-            finally:
-                outside.execute("ROLLBACK")
-                outside.close()
+                still_locked = lock.held_for < HOLD_SECONDS
             assert still_locked and [status for status, _ in (first, *later)] == [200, 200, 200]
             await server.settle()
         assert sorted(t.control for t in server.store.tasks(TEAM_ID)) == ["Antivirus", "Backup Schedule",
@@ -235,24 +224,16 @@ async def test_a_modal_submission_replayed_during_the_lock_assigns_once(tmp_path
     await slack.command(ADMIN, "assign", channel="C0TEAM")
     await server.settle()
     view = api.to("views.open")[0].view()
-    for person in (ADMIN, OWNER):  # both known (the admin first)
-        await slack.command(person, "status", hook=f"meet-{person}")
-        await server.settle()
+    await meet(server, slack, ADMIN, OWNER)
     payload = {"type": "view_submission", "user": {"id": ADMIN, "team_id": TEAM_ID}, "team": {"id": TEAM_ID},
                "api_app_id": "A0001", "token": "legacy", "trigger_id": "trigger.replayed",
                "view": {**view, "id": "VMODAL", "state": {"values": {
                    "control": {"complybot_control": {"selected_option": {"value": "Disk Encryption"}}},
                    "owner": {"owner": {"selected_user": OWNER}}}}}}
     body = urlencode({"payload": json.dumps(payload)})
-    outside = sqlite3.connect(tmp_path / "complybot.db", isolation_level=None)
-    outside.execute("BEGIN IMMEDIATE")
-    locked_at = time.perf_counter()
-    try:
+    with OutsideWriteLock(tmp_path / "complybot.db") as lock:
         answers = await asyncio.gather(*(slack.post(body, "application/x-www-form-urlencoded") for _ in range(2)))
-        still_locked = time.perf_counter() - locked_at < HOLD_SECONDS
-    finally:
-        outside.execute("ROLLBACK")
-        outside.close()
+        still_locked = lock.held_for < HOLD_SECONDS
     assert still_locked and answers == [(200, ""), (200, "")]
     await server.settle()
     assert [t.control for t in server.store.tasks(TEAM_ID)] == ["Disk Encryption"]
@@ -263,18 +244,11 @@ async def test_a_modal_submission_replayed_during_the_lock_assigns_once(tmp_path
 async def test_an_event_resent_during_the_lock_is_answered_once(tmp_path, server, slack, api):
     """Slack re-sends an event (same event id) it thinks we missed: both are acknowledged while the
     lock keeps their claims undecided, and only the claim's winner runs once it is released."""
-    await slack.command(ADMIN, "status", hook="warm-up")
-    await server.settle()
-    outside = sqlite3.connect(tmp_path / "complybot.db", isolation_level=None)
-    outside.execute("BEGIN IMMEDIATE")
-    locked_at = time.perf_counter()
-    try:
+    await meet(server, slack, ADMIN)
+    with OutsideWriteLock(tmp_path / "complybot.db") as lock:
         first = await slack.mention(ADMIN, "assign Disk Encryption to me", event_id="Ev0RESENT")
         again = await slack.mention(ADMIN, "assign Disk Encryption to me", event_id="Ev0RESENT", retry_num=1)
-        still_locked = time.perf_counter() - locked_at < HOLD_SECONDS
-    finally:
-        outside.execute("ROLLBACK")
-        outside.close()
+        still_locked = lock.held_for < HOLD_SECONDS
     assert still_locked and first[0] == again[0] == 200
     await server.settle()
     assert [t.control for t in server.store.tasks(TEAM_ID)] == ["Disk Encryption"]
