@@ -253,3 +253,20 @@ async def test_an_event_resent_during_the_lock_is_answered_once(tmp_path, server
     await server.settle()
     assert [t.control for t in server.store.tasks(TEAM_ID)] == ["Disk Encryption"]
     assert len(api.to("chat.postMessage")) == 1 and api.to("chat.postEphemeral") == []
+
+
+async def test_work_acknowledged_runs_even_when_its_claim_failed():
+    """A lock held past busy_timeout fails the claim itself: the acknowledged work still runs (at least
+    once beats lost: Slack does not resend what was acknowledged)."""
+    from bot.slack.work import once_claimed
+
+    failed = asyncio.get_running_loop().create_future()
+    failed.set_exception(sqlite3.OperationalError("database is locked"))
+    lost = asyncio.get_running_loop().create_future()
+    lost.set_result(False)
+
+    async def work() -> str:
+        return "done"
+
+    assert await once_claimed(failed, work()) == "done"
+    assert await once_claimed(lost, work()) is None

@@ -59,8 +59,14 @@ class TrackedLazyListenerRunner(AsyncLazyListenerRunner):
 
 async def once_claimed(claim: asyncio.Future | None, work: Awaitable[T]) -> T | None:
     """`work`'s result once the request's claim (if still pending) is won; None, `work` never run,
-    for a duplicate acknowledged before its claim was decided."""
-    if claim is None or await claim:
+    for a duplicate acknowledged before its claim was decided. A claim that failed (the lock held
+    past busy_timeout) runs the work: it was acknowledged, and must not be lost."""
+    try:
+        won = claim is None or await claim
+    except Exception as error:
+        logs.event("slack.claim_failed", logging.WARNING, error=logs.describe_exception(error))
+        won = True
+    if won:
         return await work
     work.close()
     logs.event("slack.duplicate", kind="decided after the ack", outcome="dropped")
