@@ -9,6 +9,7 @@ Actions arrive as messages and still work.
 """
 from __future__ import annotations
 
+import functools
 import html
 import logging
 import re
@@ -20,6 +21,7 @@ from microsoft_agents.hosting.core import ActivityHandler, TurnContext
 from bot import logs
 from bot.teams.cards import SUBMIT_KEY, Mentions, card_of, render
 from bot.teams.members import ConversationBook, learn, person_id
+from bot.turns import run_turn
 from handlers.types import MAX_MESSAGE_CHARS, Message, Reply
 
 WELCOME = Reply(
@@ -134,6 +136,14 @@ class ComplyBot(ActivityHandler):
     def book(self) -> ConversationBook:
         return ConversationBook(self.app["ctx"].store)
 
+    async def call(self, work, *args):
+        """Store work off the event loop (it may wait for the database's write lock)."""
+        return await self.app["ctx"].store.call(work, *args)
+
+    async def render(self, reply: Reply, workspace: str, as_card: bool = False) -> Activity:
+        """The reply for Teams (mentions are looked up in the store: off the loop)."""
+        return await self.call(functools.partial(render, reply, self.book, workspace, as_card=as_card))
+
     def workspace_of(self, activity: Activity) -> str:
         tenant = tenant_of(activity)
         if tenant == CONTRADICTORY:
@@ -159,7 +169,8 @@ class ComplyBot(ActivityHandler):
         reference.activity_id = None  # proactive posts start a new message, not a reply
         reference.conversation.id = conversation_key(activity)
         reference.user = reference.user if kind == "personal" else None
-        book.save(workspace, kind, conversation_key(activity), person_id(sender) if kind == "personal" else "", reference)
+        await self.call(book.save, workspace, kind, conversation_key(activity),
+                        person_id(sender) if kind == "personal" else "", reference)
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
@@ -174,21 +185,21 @@ class ComplyBot(ActivityHandler):
             return
         if activity.value is not None and not (activity.text or "").strip():
             return  # a submit from a card that is not ours: nothing to do
-        text = neutral_text(activity, self.book, workspace)
-        reply = self._handle(message_from(activity, text, workspace))
-        await turn_context.send_activity(render(reply, self.book, workspace))
+        text = await self.call(neutral_text, activity, self.book, workspace)
+        reply = await self._answer(message_from(activity, text, workspace))
+        await turn_context.send_activity(await self.render(reply, workspace))
 
     async def _submitted(self, turn_context: TurnContext, workspace: str, command: str) -> None:
         """A legacy `Action.Submit`: run the command as the presser, then replace the card for everyone
         (a refusal is a new message: it must not wipe the card)."""
         activity = turn_context.activity
-        reply = self._handle(message_from(activity, command, workspace))
+        reply = await self._answer(message_from(activity, command, workspace))
         if reply.ephemeral or not activity.reply_to_id:
-            await turn_context.send_activity(render(reply, self.book, workspace))
+            await turn_context.send_activity(await self.render(reply, workspace))
             return
-        rendered = render(reply, self.book, workspace, as_card=True)
+        rendered = await self.render(reply, workspace, as_card=True)
         if not await self._replace_card(turn_context, rendered, activity.reply_to_id):
-            await turn_context.send_activity(render(reply, self.book, workspace))  # the result, still
+            await turn_context.send_activity(await self.render(reply, workspace))  # the result, still
 
     async def on_adaptive_card_invoke(self, turn_context: TurnContext,
                                       invoke_value: AdaptiveCardInvokeValue) -> AdaptiveCardInvokeResponse:
@@ -201,10 +212,10 @@ class ComplyBot(ActivityHandler):
         if not workspace or not command:
             return _shown_to_presser(NO_TENANT if not workspace else "That button is not one of mine.")
         await self.remember(turn_context, workspace)
-        reply = self._handle(message_from(activity, command, workspace))
+        reply = await self._answer(message_from(activity, command, workspace))
         if reply.ephemeral:
-            return _shown_to_presser(Mentions(self.book, workspace).render(reply.text))
-        rendered = render(reply, self.book, workspace, as_card=True)
+            return _shown_to_presser(await self.call(Mentions(self.book, workspace).render, reply.text))
+        rendered = await self.render(reply, workspace, as_card=True)
         if activity.reply_to_id:
             await self._replace_card(turn_context, rendered, activity.reply_to_id)
         return AdaptiveCardInvokeResponse(status_code=200, type=CARD, value=card_of(rendered))
@@ -219,6 +230,10 @@ class ComplyBot(ActivityHandler):
             logs.event("teams.card_update_failed", logging.WARNING, error=logs.describe_exception(error))
             return False
         return True
+
+    async def _answer(self, message: Message) -> Reply:
+        """A question on the loop, a command on the store's thread (bot/turns.py)."""
+        return await run_turn(self.app["ctx"], [message.text], lambda: self._handle(message))
 
     def _handle(self, message: Message) -> Reply:
         from handlers import router
@@ -242,7 +257,7 @@ class ComplyBot(ActivityHandler):
         if not workspace:
             return
         await self.remember(turn_context, workspace)
-        await turn_context.send_activity(render(WELCOME, self.book, workspace))
+        await turn_context.send_activity(await self.render(WELCOME, workspace))
 
 
 def _shown_to_presser(text: str) -> AdaptiveCardInvokeResponse:

@@ -2,6 +2,7 @@
 (for proactive messages) and activity ids already handled, per tenant, in the shared SQLite store."""
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -116,8 +117,10 @@ async def learn(turn_context: TurnContext, book: ConversationBook, workspace: st
                 tz: str = "") -> None:
     """Remember a person. The first time, ask Teams about them: mentions carry only the Teams id (so a
     task assigned by mention must get the Entra object id the person writes with), and only Teams knows
-    the email (COMPLYBOT_ADMINS may name admins by email)."""
-    known = book.user_for_member(workspace, account.id)
+    the email (COMPLYBOT_ADMINS may name admins by email). Store work runs on the store's thread (it may
+    wait for the write lock)."""
+    call = book.store.call
+    known = await call(book.user_for_member, workspace, account.id)
     user, name, email = account.aad_object_id or known, account.name or "", ""
     if not known:
         try:
@@ -127,8 +130,9 @@ async def learn(turn_context: TurnContext, book: ConversationBook, workspace: st
         except Exception as error:  # not in this conversation, or Teams unreachable: what we have
             logs.event("teams.member_lookup_failed", logging.WARNING, error=type(error).__name__)
     user, name = user or account.id, clean_text(name)
-    book.remember_member(workspace, account.id, user, name)
-    book.store.upsert_person(workspace, user, name, email=email, tz=tz, platform="teams")
+    await call(book.remember_member, workspace, account.id, user, name)
+    await call(functools.partial(book.store.upsert_person, workspace, user, name, email=email, tz=tz,
+                                 platform="teams"))
 
 
 async def _member(turn_context: TurnContext, member_id: str) -> ChannelAccount:

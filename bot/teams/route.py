@@ -7,6 +7,7 @@ identity is anonymous, replies go out with no token, and only to a loopback serv
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from urllib.parse import urlsplit
@@ -19,13 +20,14 @@ from microsoft_agents.hosting.core.authorization import AnonymousTokenProvider, 
 from microsoft_agents.hosting.core.connector.teams import TeamsConnectorClient
 
 from bot import logs
+from bot.background import BackgroundWork
 from bot.config import Settings, is_loopback
 from bot.teams.activities import CONTRADICTORY, ComplyBot, tenant_of
 from bot.teams.auth import Authenticator, check_auth, connection_settings
-from bot.teams.members import ConversationBook
 from bot.teams.sender import TeamsSender
 
 ROUTE = "/api/messages"
+ACK_WAIT_SECONDS = 2.0  # Teams re-sends what it has no answer for in 15 s; a slower turn goes on after the answer
 CONNECTOR_CONNECTIONS = 64  # kept-alive connections to the Bot Connector, shared by every turn and send
 TURN_FAILED = "Sorry, something went wrong on my side. Check with `tasks` before trying again."
 # The SDK logs a rejected activity's validation error at ERROR with the offending values (people's
@@ -112,13 +114,18 @@ def mount(app: web.Application, settings: Settings) -> None:
     adapter.on_turn_error = on_turn_error
     auth = Authenticator(settings)
     bot = ComplyBot(app, auth.enabled)
+    app["teams_work"] = work = BackgroundWork("teams")
     app.setdefault("senders", {})["teams"] = TeamsSender(adapter, app, settings.microsoft_app_id)
     app.setdefault("platforms", []).append("teams")
 
     async def messages(request: web.Request) -> web.Response:
-        return await _process(request, adapter, bot, auth)
+        return await _process(request, adapter, bot, auth, work)
+
+    async def finish_work(_app: web.Application) -> None:
+        await work.drain()
 
     app.router.add_post(ROUTE, messages)
+    app.on_shutdown.append(finish_work)
 
     async def close_connections(_app: web.Application) -> None:
         await clients.close()
@@ -136,7 +143,8 @@ def parse_activity(body: object) -> Activity | None:
     return Activity.model_validate(body) if isinstance(body, dict) else None
 
 
-async def _process(request: web.Request, adapter: CloudAdapter, bot: ComplyBot, auth: Authenticator) -> web.Response:
+async def _process(request: web.Request, adapter: CloudAdapter, bot: ComplyBot, auth: Authenticator,
+                   work: BackgroundWork) -> web.Response:
     if "application/json" not in request.headers.get("Content-Type", ""):
         return _refuse(415, "expected an application/json Bot Framework activity")
     try:
@@ -151,14 +159,25 @@ async def _process(request: web.Request, adapter: CloudAdapter, bot: ComplyBot, 
     if identity is None:
         return _refuse(401, "unauthorized")
     logs.note(workspace=tenant_of(activity).strip(CONTRADICTORY) or None)
-    book = ConversationBook(request.app["ctx"].store)
-    if not book.first_delivery(activity):
+    turn = asyncio.ensure_future(_turn(adapter, bot, identity, activity))
+    await asyncio.wait({turn}, timeout=ACK_WAIT_SECONDS)
+    if not turn.done():  # the database is slow (another connection holds the write lock): answer now
+        work.spawn(turn)  # tracked: shutdown finishes it (an invoke's card then comes by update only)
+        logs.note(outcome="accepted")
+        return web.Response(status=202)
+    return turn.result()
+
+
+async def _turn(adapter: CloudAdapter, bot: ComplyBot, identity, activity: Activity) -> web.Response:
+    """Claim the activity (Teams re-sends) and run the turn; its replies go through the connector."""
+    book = bot.book
+    if not await bot.call(book.first_delivery, activity):  # off the loop, like all store work here
         logs.note(outcome="duplicate")
         return web.Response(status=200)
     try:
         invoke_response = await adapter.process_activity(identity, activity, bot.on_turn)
     except Exception:
-        book.forget_delivery(activity)
+        await bot.call(book.forget_delivery, activity)
         raise
     if invoke_response:
         return web.json_response(invoke_response.body, status=invoke_response.status)

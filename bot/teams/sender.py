@@ -27,15 +27,15 @@ class TeamsSender:
         return ConversationBook(self.app["ctx"].store)
 
     async def send(self, outgoing: Outgoing) -> None:
-        book = self.book
-        activity = render(outgoing.reply, book, outgoing.workspace)
+        book, call = self.book, self.app["ctx"].store.call  # store work off the event loop
+        activity = await call(render, outgoing.reply, book, outgoing.workspace)
         if outgoing.user:
-            reference = book.personal(outgoing.workspace, outgoing.user)
+            reference = await call(book.personal, outgoing.workspace, outgoing.user)
             if reference is None:
                 await self._open_personal_chat(outgoing.workspace, outgoing.user, activity)
                 return
         else:
-            reference = book.conversation(outgoing.workspace, outgoing.channel)
+            reference = await call(book.conversation, outgoing.workspace, outgoing.channel)
             if reference is None:
                 raise NoConversation("no Teams conversation saved for that channel (add complybot to it first)")
 
@@ -46,9 +46,9 @@ class TeamsSender:
 
     async def _open_personal_chat(self, workspace: str, user: str, activity: Activity) -> None:
         """Start a 1:1 chat with someone the bot has seen (e.g. mentioned in a channel) and post there."""
-        book = self.book
-        member = book.member_for_user(workspace, user)
-        known = book.any_in(workspace)
+        book, call = self.book, self.app["ctx"].store.call
+        member = await call(book.member_for_user, workspace, user)
+        known = await call(book.any_in, workspace)
         if member is None or known is None:
             raise NoConversation("complybot has not met that person in Teams yet")
         parameters = ConversationParameters(
@@ -60,7 +60,7 @@ class TeamsSender:
             reference = turn_context.activity.get_conversation_reference()
             reference.activity_id = None
             reference.user = ChannelAccount(id=member[0], name=member[1], aad_object_id=user)
-            book.save(workspace, "personal", reference.conversation.id, user, reference)
+            await call(book.save, workspace, "personal", reference.conversation.id, user, reference)
             await turn_context.send_activity(activity)
 
         await self.adapter.create_conversation(
