@@ -1,0 +1,156 @@
+"""A `Question`, read once: the text without greetings and courtesies, its words, its clauses (which one
+asks and which only give context), its form (yes/no, how long, how much, which/what, compare, define), the
+references and frameworks it names, whether a choice is asked, and the subject of the previous answer in the
+conversation. The rankings of its words (controls, FAQ, ISO titles) are computed once, when a stage asks.
+"""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from functools import cached_property
+
+from knowledge import lexicon
+from knowledge.answer import bars, rank
+from knowledge.answer import words as W
+from knowledge.answer.index import Index
+from knowledge.references import Ref, find_refs
+
+FORMS = ("yes_no", "how_long", "how_much", "compare", "define", "which", "other")
+_FORMS = (  # the first that matches the asking clause's opening, else anywhere in it, names its form
+    ("compare", re.compile(r"\b(vs\.?|versus|compared?\s+(to|with)|difference|differ|same\s+as|"
+                           r"similar\s+to|or\s+the\s+same)\b", re.I)),
+    ("how_long", re.compile(r"\bhow\s+(long|soon|quickly|fast)\b|\bhow\s+many\s+(weeks|months|days|years)\b", re.I)),
+    ("how_much", re.compile(r"\bhow\s+(much|many)\b|\b(cost|price|fee)s?\b", re.I)),
+    ("yes_no", re.compile(r"^\W*(is|are|do|does|did|can|could|should|would|will|must|may|has|have|am)\b", re.I)),
+    ("define", W.DEFINE),
+    ("which", re.compile(r"\b(which|what)\b", re.I)),
+)
+_CLAUSE_END = re.compile(r"(?<=[?!.;:])\s+|\s+[-–—]\s+|(?<=\))\s*[-–—,]\s*|\s*\n+\s*")
+_ASKS = re.compile(r"\?\s*$")
+_FRAMEWORK_TOKEN = {"soc2": "soc2", "iso27001": "iso"}
+
+
+def clean(text: str) -> str:
+    """Full-width and other compatibility forms read as their plain letters ("Ａ.8.1", "ｃｃ6.1")."""
+    return unicodedata.normalize("NFKC", (text or "").replace("\x00", " ")).strip()
+
+
+def without_courtesies(text: str) -> str:
+    """"hey complybot, what is SOC 2? thanks" -> "what is SOC 2?" (the text itself if nothing else is left).
+    Courtesies end a question, so only its last characters are searched for them."""
+    text = W.ADDRESS.sub("", text, count=1) or text
+    head, tail = text[:-bars.COURTESY_REACH], text[-bars.COURTESY_REACH:]
+    return head + W.COURTESY.sub("", tail) if W.COURTESY.sub("", tail) or head else text
+
+
+def clauses(text: str) -> list[str]:
+    """Sentences and dash- or parenthesis-separated parts: "Backups (nightly) - which controls is that?"."""
+    return [part for part in (p.strip(" ,") for p in _CLAUSE_END.split(text)) if part]
+
+
+def asking_clause(parts: list[str]) -> str:
+    """The clause that asks: the last one ending in "?", else the last opened by a question word, else all."""
+    for part in reversed(parts):
+        if _ASKS.search(part):
+            return part
+    for part in reversed(parts):
+        if W.QUESTION_START.search(part):
+            return part
+    return " ".join(parts)
+
+
+def form_of(asked: str) -> str:
+    for name, pattern in _FORMS:
+        if pattern.search(asked):
+            return name
+    return "other"
+
+
+class Question:
+    def __init__(self, ix: Index, raw: str, previous: str | None = None):
+        self.ix = ix
+        self.raw = clean(raw)  # what the refusals read: length and emptiness as typed
+        self.text = without_courtesies(self.raw) if self.raw else ""
+        self.previous = _subject(previous)
+
+    def half(self, text: str) -> Question:
+        """A part of this question read as a question of its own."""
+        return Question(self.ix, text)
+
+    @cached_property
+    def tokens(self) -> list[str]:
+        return self.ix.tokens(self.text)
+
+    @cached_property
+    def clauses(self) -> list[str]:
+        return clauses(self.text)
+
+    @cached_property
+    def asked(self) -> str:
+        """The clause that asks; the others are context."""
+        return asking_clause(self.clauses)
+
+    @cached_property
+    def context(self) -> list[str]:
+        return [part for part in self.clauses if part != self.asked]
+
+    @cached_property
+    def form(self) -> str:
+        return form_of(self.asked)
+
+    @cached_property
+    def refs(self) -> list[Ref]:
+        return find_refs(self.text)
+
+    @cached_property
+    def frameworks(self) -> frozenset[str]:
+        """"soc2" / "iso" as named ("ISO" alone is ISO 27001 here)."""
+        return frozenset(_FRAMEWORK_TOKEN[t] for t in self.tokens if t in _FRAMEWORK_TOKEN)
+
+    @cached_property
+    def choice(self) -> bool:
+        """A choice is asked: a word of choosing or "which", not merely two framework names."""
+        return any(t in W.CHOICE for t in self.tokens) or bool(W.CHOOSING.search(self.asked))
+
+    @cached_property
+    def question_form(self) -> bool:
+        return bool(W.QUESTION_START.search(self.text)) or self.text.rstrip().endswith("?")
+
+    @cached_property
+    def controls(self) -> rank.Ranked:
+        return rank.best_controls(self.ix, self.tokens)
+
+    @cached_property
+    def control_score(self) -> float:
+        return self.controls[0][1] if self.controls else 0.0
+
+    @cached_property
+    def faq(self):
+        return rank.best_faq(self.ix, self.tokens)
+
+    @property
+    def faq_score(self) -> float:
+        return self.faq[1]
+
+    @cached_property
+    def titles(self) -> rank.Ranked:
+        return rank.best_iso_titles(self.ix, self.tokens)
+
+    @cached_property
+    def unplaced(self) -> list[str]:
+        """Words of the question (as typed) that are in no phrasing of ours: shown back as "I could not place"."""
+        known = self.ix.domain | self.ix.topic_words | self.ix.controls.idf.keys() | self.ix.faq.idf.keys()
+        return [w for w in lexicon.content(self.tokens) if w not in known and w not in W.CONTROL_FILLER
+                and w not in W.MAPPING_WORDS and not w.isdigit() and len(w) > 2]
+
+
+def _subject(previous: str | None) -> dict:
+    """The previous answer's subject (JSON text, see build.subject); anything unreadable is no subject."""
+    if not previous:
+        return {}
+    try:
+        found = json.loads(previous)
+    except (TypeError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}

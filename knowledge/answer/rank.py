@@ -1,0 +1,138 @@
+"""Ranking a question's words against our names: controls, ISO titles and FAQ entries, scored 0..1.
+One ranking serves questions and the task commands (`knowledge.matching`)."""
+from __future__ import annotations
+
+from knowledge import lexicon
+from knowledge.answer import bars
+from knowledge.answer import words as W
+from knowledge.answer.index import Index, control_words, families, key
+from knowledge.faq import FaqEntry
+
+Ranked = list[tuple[str, float]]
+
+
+def best_controls(ix: Index, tokens: list[str]) -> Ranked:
+    return _rank_names_both_ways(ix, ix.controls, tokens)
+
+
+def best_iso_titles(ix: Index, tokens: list[str]) -> Ranked:
+    return _rank_names_both_ways(ix, ix.iso_titles, tokens)
+
+
+def rank_controls(ix: Index, text: str, partial: bool = False) -> Ranked:
+    """Control names best matching `text` (typos, abbreviations, aliases), best first, scored 0..1.
+    `partial`: the last word may be unfinished ("disk encr"), as typed into a picker."""
+    tokens = ix.tokens(text)
+    typed = lexicon.normalize(text).split()[-1:]
+    endings = [] if not partial or not typed or len(typed[0]) < 3 or typed[0] in ix.speller.counts else [
+        w for w in ix.controls.idf if w.startswith(typed[0])][:bars.MAX_COMPLETIONS]
+    if not endings:  # a whole word (or an abbreviation) was typed: nothing to complete
+        return best_controls(ix, tokens)
+    head = ix.tokens(" ".join(lexicon.normalize(text).split()[:-1]))
+    best: dict[str, float] = {}
+    for ending in endings:
+        for name, score in best_controls(ix, [*head, ending]):
+            best[name] = max(best.get(name, 0.0), score)
+    return sorted(best.items(), key=lambda item: -item[1])
+
+
+def _rank_names_both_ways(ix: Index, index: lexicon.PhraseIndex, tokens: list[str]) -> Ranked:
+    """Names ranked by the question's words without the words of asking for a mapping ("what maps to
+    the disk encryption control") and, where a name uses one of those ("access control"), with them."""
+    stripped = set(control_words(tokens))
+    full = {t for t in lexicon.content(tokens) if t not in W.CONTROL_FILLER}
+    framed = not W.STRONG_DOMAIN_WORDS.isdisjoint(tokens)
+    asking = framed or bool(tokens[:1] and tokens[0] in W.ASKING) or not W.NEEDING.isdisjoint(tokens) or (
+        not W.MAPPING_WORDS.isdisjoint(tokens))
+    ranked = _rank_names(ix, index, stripped, framed, asking)
+    if full == stripped or not any(w in index.idf for w in full - stripped):
+        return ranked
+    best = dict(ranked)
+    for name, score in _rank_names(ix, index, full, framed, asking):
+        best[name] = max(best.get(name, 0.0), score)
+    return sorted(best.items(), key=lambda item: -item[1])
+
+
+def _rank_names(ix: Index, index: lexicon.PhraseIndex, wanted: set[str], framed: bool, asking: bool) -> Ranked:
+    """Groups (controls, ISO refs) by how well one of their names matches the question's words.
+    `framed`: the question names SOC 2 or ISO 27001, so its other words are context, not another subject;
+    `asking`: it is a question to us (framed, opened by a question word, saying a need, or asking for a control
+    or mapping), not a remark in a channel ("reminder: the office wifi password changed today")."""
+    asked = index.weight(w for w in wanted if w in index.idf)
+    if not asked:
+        return []
+    best: dict[str, float] = {}
+    said: dict[str, float] = {}  # per group: the weight of the question's words any of its names uses
+    for number, matched in index.scores(wanted).items():
+        name, words, total = index.phrases[number]
+        if sum(1 for w in words if w in wanted) < bars.NAME_HALF * len(words):  # say at least half of a name
+            continue
+        if name not in said:  # "secrets ... api keys ... env vars": three names of one control
+            said[name] = index.weight({w for n in index.by_group[name] for w in index.phrases[n][1]} & wanted)
+        recall, precision = matched / total, said[name] / asked
+        score = 2 * recall * precision / (recall + precision)
+        if score > best.get(name, 0.0):
+            best[name] = score
+    unknown = sum(1 for w in wanted if w not in index.idf and w not in ix.topic_words and not w.isdigit())
+    # words we cannot place make a match less certain: each of a few weighs much; in a long question full of
+    # context ("we're 30 people, mostly remote, ... don't enforce filevault") their share is what counts
+    share = 1 - bars.UNKNOWN_SHARE * unknown / max(1, len(wanted)) if asking and len(
+        wanted) >= bars.LONG_QUESTION else 0.0
+    penalty = max((bars.FRAMED_UNKNOWN_FACTOR if framed else bars.UNKNOWN_FACTOR) ** unknown, share)
+    return sorted(((name, s * penalty) for name, s in best.items()), key=lambda x: -x[1])
+
+
+def best_faq(ix: Index, tokens: list[str]) -> tuple[FaqEntry | None, float]:
+    """The best FAQ entry and its score, scaled so that bars.FAQ_BAR is the bar to answer with it."""
+    exact = ix.faq_exact.get(key(tokens))
+    if exact:
+        return ix.faq_by_id[exact], 1.0
+    unique = set(lexicon.content(tokens))
+    index = ix.faq
+    unknown = sum(1 for w in unique if w not in index.idf and not w.isdigit())
+    anchor = "strong" if unique & W.STRONG_DOMAIN_WORDS else "weak" if len(unique & ix.domain) > 1 else "none"
+    asked = index.weight(w for w in unique if w in index.idf)
+    if not asked or (anchor == "none" and unknown):
+        return None, 0.0
+    asked += unknown * bars.FAQ_UNKNOWN_WORD_WEIGHT
+    scores: dict[str, float] = {}
+    for number, matched in index.scores(unique).items():
+        entry_id, _, total = index.phrases[number]
+        recall, precision = matched / total, matched / asked
+        score = 2 * recall * precision / (recall + precision)
+        if score > scores.get(entry_id, 0.0):
+            scores[entry_id] = score
+    asked_families = families(unique)
+    weighed: dict[str, float] = {}
+    for entry_id, score in sorted(scores.items(), key=lambda item: -item[1])[:bars.FAQ_CANDIDATES]:
+        # how much of the question the entry as a whole speaks about, not just its best phrasing
+        coverage = index.weight(unique & ix.faq_words[entry_id]) / asked
+        score = bars.FAQ_SHAPE * score + bars.FAQ_COVERAGE * coverage
+        if ix.conflicts(asked_families, entry_id):
+            score *= bars.FAQ_FAMILY_CONFLICT
+        elif any(a and a == e for a, e in zip(asked_families, ix.faq_families[entry_id])):
+            score += bars.FAQ_FAMILY_BONUS  # about exactly the framework or type asked
+        weighed[entry_id] = score
+    if not weighed:
+        return None, 0.0
+    entry_id = max(weighed, key=weighed.get)
+    if anchor == "none" and len(unique & ix.faq_words[entry_id]) < 2:
+        return None, 0.0
+    # words of no phrasing of ours at all raise the bar ("an audit of my taxes"); a control's word does not
+    foreign = sum(1 for w in unique if w not in index.idf and w not in ix.domain and not w.isdigit())
+    bar = bars.FAQ_ANCHOR_BARS[anchor] + (bars.FAQ_FOREIGN_STEP * foreign if anchor == "weak" else 0.0)
+    return ix.faq_by_id[entry_id], weighed[entry_id] * bars.FAQ_BAR / bar
+
+
+def speaks_of(ix: Index, entry: FaqEntry, name: str, tokens: list[str]) -> bool:
+    """Whether an FAQ entry's phrasings use a word by which the question names a control: "minimum
+    password length" is about passwords, not about the length of a Type 2 ("observation period length")."""
+    said = ix.named_words(name) & set(control_words(tokens)) - ix.topic_words  # "audit" is every entry's word
+    return not said or not said.isdisjoint(ix.faq_words[entry.id])
+
+
+def covers_half(ix: Index, name: str, tokens: list[str]) -> bool:
+    """Whether a control's names hold at least half of the question's words: one word of an alias
+    ("length" of "password length") does not make "type 2 observation period length" about passwords."""
+    asked = set(control_words(tokens))
+    return len(asked & ix.named_words(name)) >= bars.NAME_HALF * len(asked)

@@ -1,0 +1,45 @@
+"""A SOC 2 category by name: "which ISO controls cover availability" (its series with their ISO side),
+"what is the control environment" (its series), "what is confidentiality" (the one FAQ entry of that topic)."""
+from __future__ import annotations
+
+from knowledge import lexicon
+from knowledge.answer import bars, build
+from knowledge.answer import words as W
+from knowledge.answer.build import Answer
+from knowledge.answer.question import Question
+
+
+def category(q: Question) -> Answer | None:
+    """A SOC 2 category named with words of asking for its ISO side and nothing else -> its series."""
+    tokens = q.tokens
+    if not W.ISO_SIDE.intersection(tokens) or not W.NOT_A_SIDE.isdisjoint(tokens):  # the ISO side asked,
+        return None  # not a clause, not a comparison ("risk assessment in SOC 2 vs ISO 27001")
+    rest = [t for t in lexicon.content(tokens) if t not in W.MAPPING_WORDS and t not in W.CONTROL_FILLER]
+    series = q.ix.categories.get(" ".join(rest))
+    if not series or q.control_score >= bars.CONTROL_SURE:  # "change management" is a control's name too
+        return None
+    return build.series(q.ix, list(series))
+
+
+def topic(q: Question) -> Answer | None:
+    """"what is X" where X is a keyword of one FAQ entry only ("what is confidentiality", "what does
+    confidentiality cover in SOC 2"): that entry; or the name of a SOC 2 category ("what is the control
+    environment"): its series, unless an FAQ entry answers the words well ("what is risk assessment"),
+    less well when the question names SOC 2 ("what is monitoring activities in SOC 2")."""
+    define = W.DEFINE.search(q.text)
+    if not define or q.control_score >= bars.CONTROL_EXACT:
+        return None
+    ix = q.ix
+    subject = f"{define.group('subject') or ''} {q.text[define.end():]}"
+    asked = [w for w in lexicon.content(ix.tokens(subject)) if w not in W.DEFINE_WORDS]
+    bare = [w for w in asked if w not in W.FRAMEWORK_WORD]  # "... in SOC 2": the framework is understood
+    for words in (asked, bare):
+        found = ix.faq_topics.get(" ".join(words))
+        if found:
+            return build.faq(ix, ix.faq_by_id[found], bars.FAQ_TOPIC)
+    series = ix.categories.get(" ".join(bare))
+    if not series or " ".join(bare) in ix.faq_topics:  # "what is availability": its FAQ entry
+        return None
+    if q.faq_score < bars.FAQ_BAR or ("soc2" in asked and q.faq_score < bars.FAQ_CATEGORY_FRAMED):
+        return build.series(ix, list(series))
+    return None
