@@ -218,6 +218,9 @@ class PhraseIndex:
             self.by_group[group].append(number)
             for token in unique:
                 self.by_word[token].append(number)
+        # every word any phrase of a group uses ("secrets", "api keys", "env vars": one control's names)
+        self.group_words = {g: frozenset(t for n in numbers for t in self.phrases[n][1])
+                            for g, numbers in self.by_group.items()}
 
     def weight(self, tokens: Iterable[str]) -> float:
         return sum(self.idf.get(t, 0.0) for t in set(tokens))
@@ -231,6 +234,18 @@ class PhraseIndex:
                 for number in self.by_word[token]:
                     matched[number] += weight
         return matched
+
+    def counted(self, tokens: Iterable[str]) -> tuple[dict[int, float], dict[int, int]]:
+        """`scores`, and how many of each phrase's words the question says."""
+        matched: dict[int, float] = defaultdict(float)
+        count: dict[int, int] = defaultdict(int)
+        for token in set(tokens):
+            weight = self.idf.get(token)
+            if weight:
+                for number in self.by_word[token]:
+                    matched[number] += weight
+                    count[number] += 1
+        return matched, count
 
 
 class PhraseFinder:

@@ -124,6 +124,7 @@ def heading(ix: Index, ref: str) -> str:
     return f"{ref} of ISO 27001:2022 (Annex A, {item.theme} theme): {item.title}."
 
 
+@functools.lru_cache(maxsize=2048)  # a pure function of the data: the same answer for every question naming it
 def mapping(ix: Index, ref: str, define: bool = False) -> Answer:
     """A reference of either framework -> the other side's references, per control mapped to it and in all."""
     side = _SIDES["soc2" if ref in ix.cat.soc2 else "iso"]

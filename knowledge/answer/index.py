@@ -32,11 +32,11 @@ def control_words(tokens) -> list[str]:
     return [t for t in lexicon.content(tokens) if t not in W.MAPPING_WORDS and t not in W.CONTROL_FILLER]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: a key of the builders' caches
 class Index:
     cat: Catalog
     kn: Knowledge
-    rewrite: Callable[[str], str]  # abbreviations spelled out ("mfa" -> "multi factor authentication")
+    rewrite: Callable[[list[str]], list[str]]  # abbreviations spelled out ("mfa" -> "multi factor authentication")
     speller: lexicon.Speller
     controls: lexicon.PhraseIndex  # control name -> its names' words
     iso_titles: lexicon.PhraseIndex  # ISO ref -> its title's words
@@ -62,34 +62,55 @@ class Index:
         raw = lexicon.normalize(text).split()[: lexicon.MAX_WORDS]
         if fix:
             raw = [w if w in lexicon.STOPWORDS else fix(w) for w in raw]
-        return [w if w in lexicon.STOPWORDS else lexicon.stem(w) for w in self.rewrite(" ".join(raw)).split()]
+        return [w if w in lexicon.STOPWORDS else lexicon.stem(w) for w in self.rewrite(raw)]
 
     def tokens(self, text: str) -> list[str]:
         """The words of a question, typos fixed against our vocabulary."""
         return self.words(text, self.speller.fix)
 
-    def named_words(self, name: str) -> set[str]:
+    def named_words(self, name: str) -> frozenset[str]:
         """Every word of a control's names and aliases."""
-        return {w for number in self.controls.by_group[name] for w in self.controls.phrases[number][1]}
+        return self.controls.group_words[name]
 
     def conflicts(self, asked: tuple[frozenset, ...], entry_id: str) -> bool:
         return any(a and e and a.isdisjoint(e) for a, e in zip(asked, self.faq_families[entry_id]))
 
 
-def _abbreviation_rewriter(abbreviations: dict[str, str]) -> Callable[[str], str]:
-    table = {}
+def _abbreviation_rewriter(abbreviations: dict[str, str]) -> Callable[[list[str]], list[str]]:
+    """Normalised words -> the same with each abbreviation spelled out, the longest term first at each word."""
+    table: dict[tuple[str, ...], list[str]] = {}
     for short, long in abbreviations.items():
         short_key = lexicon.normalize(short)
         if short_key and short_key not in lexicon.STOPWORDS and short_key != lexicon.normalize(long):
-            table[short_key] = lexicon.normalize(long)
-    if not table:
-        return lambda text: text
+            table[tuple(short_key.split())] = lexicon.normalize(long).split()
     # a plural too ("pen tests", "vpns"), unless the term ends in one letter ("soc i" + s is "soc is")
-    plural = [k for k in table if len(k.split()[-1]) > 1 and k + "s" not in table]
-    alternatives = sorted({*table, *(k + "s" for k in plural)}, key=len, reverse=True)
-    table.update({k + "s": table[k] for k in plural})
-    pattern = re.compile(r"\b(" + "|".join(re.escape(k) for k in alternatives) + r")\b")
-    return lambda text: pattern.sub(lambda m: table[m.group(1)], text)
+    for term in list(table):
+        plural = (*term[:-1], term[-1] + "s")
+        if len(term[-1]) > 1 and plural not in table:
+            table[plural] = table[term]
+    first = frozenset(term[0] for term in table)
+    longest = max((len(term) for term in table), default=0)
+
+    def rewrite(words: list[str]) -> list[str]:
+        out: list[str] = []
+        i, count = 0, len(words)
+        while i < count:
+            if words[i] in first:
+                for size in range(min(longest, count - i), 0, -1):
+                    found = table.get(tuple(words[i:i + size]))
+                    if found is not None:
+                        out += found
+                        i += size
+                        break
+                else:
+                    out.append(words[i])
+                    i += 1
+            else:
+                out.append(words[i])
+                i += 1
+        return out
+
+    return rewrite
 
 
 class _Builder:
@@ -103,7 +124,7 @@ class _Builder:
 
     def phrase(self, text: str) -> tuple[str, ...]:
         raw = lexicon.normalize(text).split()[: lexicon.MAX_WORDS]
-        expanded = self.rewrite(" ".join(raw)).split()
+        expanded = self.rewrite(raw)
         self.raw.update(raw)
         self.raw.update(expanded)
         return tuple(w if w in lexicon.STOPWORDS else lexicon.stem(w) for w in expanded)

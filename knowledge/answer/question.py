@@ -41,7 +41,8 @@ def without_courtesies(text: str) -> str:
     Courtesies end a question, so only its last characters are searched for them."""
     text = W.ADDRESS.sub("", text, count=1) or text
     head, tail = text[:-bars.COURTESY_REACH], text[-bars.COURTESY_REACH:]
-    return head + W.COURTESY.sub("", tail) if W.COURTESY.sub("", tail) or head else text
+    kept = W.COURTESY.sub("", tail)
+    return head + kept if kept or head else text
 
 
 def clauses(text: str) -> list[str]:
@@ -81,6 +82,11 @@ class Question:
     @cached_property
     def tokens(self) -> list[str]:
         return self.ix.tokens(self.text)
+
+    @cached_property
+    def words(self) -> list[str]:
+        """The words as typed (no typo fixed): for readings that must not guess."""
+        return self.ix.words(self.text)
 
     @cached_property
     def clauses(self) -> list[str]:

@@ -63,12 +63,14 @@ def _rank_names(ix: Index, index: lexicon.PhraseIndex, wanted: set[str], framed:
         return []
     best: dict[str, float] = {}
     said: dict[str, float] = {}  # per group: the weight of the question's words any of its names uses
-    for number, matched in index.scores(wanted).items():
-        name, words, total = index.phrases[number]
-        if sum(1 for w in words if w in wanted) < bars.NAME_HALF * len(words):  # say at least half of a name
+    matched_weights, counts = index.counted(wanted)
+    phrases = index.phrases
+    for number, matched in matched_weights.items():
+        name, words, total = phrases[number]
+        if counts[number] < bars.NAME_HALF * len(words):  # say at least half of a name
             continue
         if name not in said:  # "secrets ... api keys ... env vars": three names of one control
-            said[name] = index.weight({w for n in index.by_group[name] for w in index.phrases[n][1]} & wanted)
+            said[name] = index.weight(index.group_words[name] & wanted)
         recall, precision = matched / total, said[name] / asked
         score = 2 * recall * precision / (recall + precision)
         if score > best.get(name, 0.0):
@@ -95,13 +97,7 @@ def best_faq(ix: Index, tokens: list[str]) -> tuple[FaqEntry | None, float]:
     if not asked or (anchor == "none" and unknown):
         return None, 0.0
     asked += unknown * bars.FAQ_UNKNOWN_WORD_WEIGHT
-    scores: dict[str, float] = {}
-    for number, matched in index.scores(unique).items():
-        entry_id, _, total = index.phrases[number]
-        recall, precision = matched / total, matched / asked
-        score = 2 * recall * precision / (recall + precision)
-        if score > scores.get(entry_id, 0.0):
-            scores[entry_id] = score
+    scores = _best_phrasings(index, unique, asked)
     asked_families = families(unique)
     weighed: dict[str, float] = {}
     for entry_id, score in sorted(scores.items(), key=lambda item: -item[1])[:bars.FAQ_CANDIDATES]:
@@ -122,6 +118,26 @@ def best_faq(ix: Index, tokens: list[str]) -> tuple[FaqEntry | None, float]:
     foreign = sum(1 for w in unique if w not in index.idf and w not in ix.domain and not w.isdigit())
     bar = bars.FAQ_ANCHOR_BARS[anchor] + (bars.FAQ_FOREIGN_STEP * foreign if anchor == "weak" else 0.0)
     return ix.faq_by_id[entry_id], weighed[entry_id] * bars.FAQ_BAR / bar
+
+
+def _best_phrasings(index: lexicon.PhraseIndex, unique: set[str], asked: float) -> dict[str, float]:
+    """Each entry's best phrasing's F1 against the question: 2·matched / (phrase weight + question weight),
+    the harmonic mean of matched/phrase and matched/question written in one division (the hot loop)."""
+    matched: dict[int, float] = {}
+    get, idf, by_word = matched.get, index.idf, index.by_word
+    for token in unique:
+        weight = idf.get(token)
+        if weight:
+            for number in by_word[token]:
+                matched[number] = get(number, 0.0) + weight
+    scores: dict[str, float] = {}
+    best, phrases = scores.get, index.phrases
+    for number, weight in matched.items():
+        entry_id, _, total = phrases[number]
+        score = 2 * weight / (total + asked)
+        if score > best(entry_id, 0.0):
+            scores[entry_id] = score
+    return scores
 
 
 def speaks_of(ix: Index, entry: FaqEntry, name: str, tokens: list[str]) -> bool:

@@ -16,7 +16,7 @@ def described(q: Question) -> Answer | None:
     """Nothing else matched and the question says something about the company ("we're a startup selling to
     US banks"): its markets and traits are the question. Read as typed: no guessed words here."""
     if W.SELF.search(q.text) or q.ix.askers.hits(q.tokens):
-        return _recommend(q, q.ix.words(q.text), described=True)
+        return _recommend(q, q.words, described=True)
     return None
 
 

@@ -52,7 +52,7 @@ def read_bare(q: Question, ref: Ref) -> Ref | None:
 
 def mapping_asked(q: Question) -> bool:
     """Words asking for the other side ("controls for", "map", "equivalent") make it a mapping question."""
-    return any(t in W.MAPPING_WORDS and t not in W.DEFINE_WORDS for t in q.ix.words(q.text))
+    return any(t in W.MAPPING_WORDS and t not in W.DEFINE_WORDS for t in q.words)
 
 
 def pair(q: Question, refs: list[Ref]) -> Answer | None:
