@@ -19,7 +19,7 @@ from knowledge.answer.bars import MAX_QUESTION_CHARS  # noqa: F401  (the router'
 from knowledge.answer.build import Answer, Group  # noqa: F401
 from knowledge.answer.index import Index, build_index
 from knowledge.answer.question import Question
-from knowledge.answer.stages import category, control, faq, faq_exact, follow_up, recommend, refs, refuse
+from knowledge.answer.stages import category, context, control, faq, faq_exact, follow_up, recommend, refs, refuse
 from knowledge.answer.stages import two_questions
 from knowledge.catalog import Catalog, catalog
 from knowledge.faq import Knowledge, knowledge
@@ -47,6 +47,7 @@ STAGES: list[tuple[str, Stage]] = [
     ("category", category.category),
     ("two_questions", two_questions.two_questions),
     *WORD_STAGES,
+    ("context", context.context),
     ("described", recommend.described),
 ]
 
@@ -63,11 +64,16 @@ def answer(text: str, previous: str | None = None, ix: Index | None = None) -> A
 
 
 def run(q: Question, stages: list[tuple[str, Stage]]) -> Answer:
+    found = first_answer(q, stages)
+    return found if found is not None else build.abstain(max(q.faq_score, q.control_score))
+
+
+def first_answer(q: Question, stages: list[tuple[str, Stage]]) -> Answer | None:
     for _, stage in stages:
         found = stage(q)
         if found is not None:
             return found
-    return build.abstain(max(q.faq_score, q.control_score))
+    return None
 
 
 def answer_words(q: Question) -> Answer:

@@ -26,7 +26,12 @@ _FORMS = (  # the first that matches the asking clause's opening, else anywhere 
     ("define", W.DEFINE),
     ("which", re.compile(r"\b(which|what)\b", re.I)),
 )
-_CLAUSE_END = re.compile(r"(?<=[?!.;:])\s+|\s+[-–—]\s+|(?<=\))\s*[-–—,]\s*|\s*\n+\s*")
+_CLAUSE_END = re.compile(
+    r"(?<=[?!.;:])\s+|\s+[-–—]\s+|(?<=\))\s*[-–—,]\s*|\s*\n+\s*"
+    # "..., but how much does it cost?": a conjunction before a question word starts the asking clause
+    r"|,\s*(?=(?:but|so|anyway|now|then|and)\s+(?:how|what|which|who|why|when|where|is|are|do|does|can|should)\b)",
+    re.I)
+_PARENTHESES = re.compile(r"\s*\([^()]*\)")
 _ASKS = re.compile(r"\?\s*$")
 _FRAMEWORK_TOKEN = {"soc2": "soc2", "iso27001": "iso"}
 
@@ -47,7 +52,12 @@ def without_courtesies(text: str) -> str:
 
 def clauses(text: str) -> list[str]:
     """Sentences and dash- or parenthesis-separated parts: "Backups (nightly) - which controls is that?"."""
-    return [part for part in (p.strip(" ,") for p in _CLAUSE_END.split(text)) if part]
+    return [part for part in (p.strip(" ,;:") for p in _CLAUSE_END.split(text)) if part]
+
+
+def without_parentheses(text: str) -> str:
+    """"Backups (nightly snapshots, a second region)" -> "Backups": an aside says how, not what."""
+    return _PARENTHESES.sub("", text).strip() or text
 
 
 def asking_clause(parts: list[str]) -> str:
@@ -98,6 +108,10 @@ class Question:
         return asking_clause(self.clauses)
 
     @cached_property
+    def asked_tokens(self) -> list[str]:
+        return self.tokens if self.asked == self.text else self.ix.tokens(self.asked)
+
+    @cached_property
     def context(self) -> list[str]:
         return [part for part in self.clauses if part != self.asked]
 
@@ -115,9 +129,16 @@ class Question:
         return frozenset(_FRAMEWORK_TOKEN[t] for t in self.tokens if t in _FRAMEWORK_TOKEN)
 
     @cached_property
-    def choice(self) -> bool:
-        """A choice is asked: a word of choosing or "which", not merely two framework names."""
-        return any(t in W.CHOICE for t in self.tokens) or bool(W.CHOOSING.search(self.asked))
+    def mapping_asked(self) -> bool:
+        """The asking clause asks for controls or references ("which ISO controls does that give us"), not for
+        a framework ("which framework", "which certification")."""
+        asked = set(self.asked_tokens)
+        return not W.MAPPING_ASK.isdisjoint(asked) and W.FRAMEWORK_CHOICE.isdisjoint(asked)
+
+    @cached_property
+    def comparing(self) -> bool:
+        """The asking clause compares ("is SOC 2 the same as ISO", "how do they differ"): no choice asked."""
+        return not W.COMPARING.isdisjoint(self.asked_tokens)
 
     @cached_property
     def question_form(self) -> bool:

@@ -15,6 +15,12 @@ MAPPING_WORDS = frozenset(
     means meaning explain define definition cover covers covered relate related relates version tsc trust
     service services""".split()
 )
+# words of asking for controls or references in the asking clause: a mapping asked, not a framework chosen
+MAPPING_ASK = frozenset(lexicon.stem(w) for w in """control controls map maps mapping mapped criteria criterion annex
+    clause clauses equivalent equivalents correspond corresponds reference references satisfy satisfies""".split())
+FRAMEWORK_CHOICE = frozenset(lexicon.stem(w) for w in "framework frameworks certification standard option".split())
+COMPARING = frozenset(lexicon.stem(w) for w in """difference differences differ different same similar similarity
+    similarities compare compared comparison overlap overlaps relationship relate""".split())
 DEFINE_WORDS = frozenset(lexicon.stem(w) for w in "mean means meaning explain define definition".split())
 # words of how people ask about a control, never part of its name
 CONTROL_FILLER = lexicon.QUESTION_WORDS | frozenset(

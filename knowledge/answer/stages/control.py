@@ -1,6 +1,7 @@
 """A control of the table named (typos, synonyms, inside context), or an ISO control or clause by its title."""
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from knowledge.answer import bars, build, rank
@@ -25,7 +26,33 @@ def control(q: Question) -> Answer | None:
         name = q.controls[0][0]
         return build.abstain(0.0, f"I know how {name} maps to SOC 2 and ISO 27001, not what it costs, how long "
                                   "it takes or how often it is done. ", (name,))
-    return build.controls(q.ix, q.controls)
+    return yes_or_no(q, build.controls(q.ix, q.controls))
+
+
+def yes_or_no(q: Question, found: Answer) -> Answer:
+    """A yes/no question about a control leads with the answer: "do we need a pen test for SOC 2?" -> "Not by
+    name: SOC 2 names no Penetration Test requirement; the article's table maps it to CC4.1 (SOC 2) ..."; "does
+    disk encryption count for ISO 27001?" -> "Yes: the article's table maps Disk Encryption to A.8.1 ..."."""
+    if q.form != "yes_no" or found.kind != "control":
+        return found
+    control = q.ix.cat.control(q.controls[0][0])
+    sides = [f for f in ("soc2", "iso") if f in q.frameworks] or ["soc2", "iso"]
+    mapped = " and ".join(f"{build.join(getattr(control, side))} ({_SIDE_NAMES[side]})" for side in sides)
+    if not W.NEEDING.isdisjoint(q.asked_tokens) or _REQUIRED.search(q.asked):
+        named = (f"{build.NAMES[sides[0]]} names no" if len(sides) == 1
+                 else f"neither {build.NAMES['soc2']} nor {build.NAMES['iso']} names a")
+        lead = f"Not by name: {named} {control.name} requirement; the article's table maps it to {mapped}."
+    elif _COUNTS.search(q.asked) or not W.MAPPING_ASK.isdisjoint(q.asked_tokens):
+        lead = f"Yes: the article's table maps {control.name} to {mapped}."
+    else:  # "is a vulnerability scan enough?": the table says where it counts, not whether it suffices
+        return found
+    return replace(found, text=f"{lead}\n{found.text}")
+
+
+_SIDE_NAMES = {"soc2": "SOC 2", "iso": "ISO 27001:2022"}
+_COUNTS = re.compile(r"\b(count|counts|cover|covers|covered|part\s+of|fall\s+under|falls\s+under|relevant|apply|"
+                     r"applies|relate|relates|belong|belongs|in\s+scope)\b", re.I)
+_REQUIRED = re.compile(r"\b(required|mandatory|necessary|compulsory|have\s+to|obligatory)\b", re.I)
 
 
 def title(q: Question) -> Answer | None:

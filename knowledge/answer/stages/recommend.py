@@ -9,7 +9,9 @@ from knowledge.answer.question import Question
 
 
 def recommend(q: Question) -> Answer | None:
-    return _recommend(q, q.tokens)
+    """Not when the asking clause asks for controls ("...; which ISO 27001 controls does that give us?"): two
+    framework names and a "which" make no choice."""
+    return None if q.mapping_asked else _recommend(q, q.tokens)
 
 
 def described(q: Question) -> Answer | None:
@@ -28,7 +30,7 @@ def _recommend(q: Question, tokens: list[str], described: bool = False) -> Answe
     named = {W.FRAMEWORK_WORD[t] for t in tokens if t in W.FRAMEWORK_WORD}
     choice = any(t in W.CHOICE for t in tokens)
     which = any(t in ("which", "need", "both") for t in tokens)  # a choice only with a market
-    versus = len(named) == 2 and any(t in ("vs", "versus", "or") for t in tokens)
+    versus = len(named) == 2 and any(t in ("vs", "versus", "or") for t in tokens) and not q.comparing
     abroad = _placed(tokens, ix.markets["international"])
     home = W.NOT_US.sub(" ", text)  # "outside the US" is not a US market
     us_market = _placed(ix.tokens(home) if home != text else tokens, ix.markets["us"])

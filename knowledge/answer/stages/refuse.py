@@ -1,6 +1,8 @@
 """Refusals before reading: nothing asked, too long, a framework we hold no facts on, a document to write."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from knowledge.answer import bars, build
 from knowledge.answer import words as W
 from knowledge.answer.build import Answer
@@ -28,11 +30,28 @@ def too_long(q: Question) -> Answer | None:
 
 
 def other_framework(q: Question) -> Answer | None:
-    """A framework we hold no facts on, named by its longest spelling found ("PCI DSS", not "PCI")."""
-    other = q.ix.other_frameworks.hits(q.tokens) or [f"ISO {n}" for n in W.OTHER_ISO.findall(q.text)]
+    """A framework we hold no facts on, named by its longest spelling found ("PCI DSS", not "PCI"). Named in
+    the asking clause, it is what is asked; named only in the context ("someone mentioned NIS2, but how much
+    does ISO 27001 cost?"), the rest is answered, less sure, saying what was left aside."""
+    other = _others(q, q.text, q.tokens)
     if not other:
         return None
-    return build.abstain(0.0, f"I hold no facts about {max(other, key=len)}. ")
+    name = max(other, key=len)
+    refusal = build.abstain(0.0, f"I hold no facts about {name}. ")
+    rest = [part for part in q.clauses if not _others(q, part, q.ix.tokens(part))]
+    if not rest or len(rest) == len(q.clauses) or _others(q, q.asked, q.asked_tokens):
+        return refusal
+    from knowledge.answer import STAGES, run
+
+    found = run(q.half(" ".join(rest)), STAGES)
+    if found.kind == "abstain":
+        return refusal
+    return replace(found, text=f"{found.text}\n(I hold no facts about {name}, so I left it aside.)",
+                   confidence=round(found.confidence * bars.CONTEXT_FACTOR, 3))
+
+
+def _others(q: Question, text: str, tokens: list[str]) -> list[str]:
+    return q.ix.other_frameworks.hits(tokens) or [f"ISO {n}" for n in W.OTHER_ISO.findall(text)]
 
 
 def writing(q: Question) -> Answer | None:

@@ -1,0 +1,48 @@
+"""What the asking clause asks, when the whole message found no answer: the asked clause alone ("..., but how
+long does a Type 1 take?"), or what it points back to ("Backups (nightly snapshots) - which controls is
+that?"). Context informs; it never vetoes the asked clause. Such an answer is less sure and says which of the
+message's words it could not place."""
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from knowledge.answer import bars, build
+from knowledge.answer.build import Answer
+from knowledge.answer.question import Question, without_parentheses
+from knowledge.answer.stages.control import control_fits
+
+_POINTING = re.compile(r"\b(that|this|it|these|those|them|they)\b", re.I)
+_NAMES = {"soc2": "SOC 2", "iso": "ISO 27001"}
+
+
+def context(q: Question) -> Answer | None:
+    if len(q.clauses) < 2:
+        return None
+    from knowledge.answer import WORD_STAGES, first_answer
+
+    asked = q.asked
+    found = _pointed_back(q) if _POINTING.search(asked) else None
+    if found is None:
+        named = " ".join(_NAMES[f] for f in sorted(q.frameworks))
+        alone = q.half(asked)
+        found = first_answer(alone if alone.frameworks or not named else q.half(f"{asked} ({named})"), WORD_STAGES)
+    if found is None:
+        return None
+    return _less_sure(found, q)
+
+
+def _pointed_back(q: Question) -> Answer | None:
+    """"Backups (nightly snapshots) - which controls is that?": the nearest clause before the question that
+    names a control, read together with the question."""
+    for part in reversed(q.context):
+        pointed = q.half(f"{q.asked} {without_parentheses(part)}")  # asked first: it is a question to us
+        if control_fits(pointed):
+            return build.controls(q.ix, pointed.controls)
+    return None
+
+
+def _less_sure(found: Answer, q: Question) -> Answer:
+    unplaced = list(dict.fromkeys(q.unplaced))[:4]
+    note = f"\n(I could not place: {', '.join(unplaced)}.)" if unplaced else ""
+    return replace(found, text=found.text + note, confidence=round(found.confidence * bars.CONTEXT_FACTOR, 3))
