@@ -58,4 +58,5 @@ MAX_SUGGESTIONS = 3  # follow-up buttons under one answer
 ROLE_BEFORE, ROLE_AFTER = 8, 3  # words around a place that say whose place it is (customers', ours)
 DEMAND_REACH = 6  # words between a customer or contract and its verb ("the RFP from a French bank requires")
 COURTESY_REACH = 80  # courtesies end a question: only its last characters are searched for them
+REVIEW_WHYS = 2  # a review note gives each control's why up to this many controls; more would bury the answer
 FOLLOW_UP_WORDS = 8  # a follow-up ("and for ISO?", "the SOC 2 side of that") is short

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from knowledge.answer import bars
 from knowledge.answer.index import Index
@@ -20,6 +20,7 @@ SOC2_SOURCE = "AICPA Trust Services Criteria (2017, points of focus revised 2022
 ISO2013_SOURCE = "ISO/IEC 27002:2022 Annex B correspondence of 2013 to 2022 controls"
 NAMES = {"soc2": "SOC 2", "iso": "ISO 27001"}
 REVIEW_NOTE = "Review note:"  # a reviewed correction beside the article's table starts exactly so
+REVIEW_SOURCE = "complybot's review of the article's table against the catalogue titles (mapping_review.toml)"
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,7 @@ def mapping(ix: Index, ref: str, define: bool = False) -> Answer:
         suggestions,
         (Group(title, lines), Group(f"{side.all_label} ({len(union)})", (join(union),))),
         subject(side.kind, refs=[ref], controls=[c.name for c in controls]),
-    ), controls)
+    ), controls, side.other)
 
 
 def unmapped_soc2(ix: Index, ref: str) -> Answer:
@@ -312,20 +313,26 @@ def controls(ix: Index, ranked: list[tuple[str, float]]) -> Answer:
     ), found)
 
 
-def with_review(ix: Index, answer: Answer, controls: list[Control]) -> Answer:
-    """The table's answer plus one `Review note:` line for the named controls the reviewed mapping adds to."""
-    notes = [f"{c.name}: {_review_text(c)}" for c in controls if getattr(c, "review", None)]
-    if not notes:
+def with_review(ix: Index, answer: Answer, named: list[Control], side: str = "") -> Answer:
+    """The table's answer, then one line starting exactly `Review note:` with what our review of the table adds
+    for the named controls (`side`: only additions on that side, "iso" or "soc2"), and why. The table's
+    references stay as they are. Many controls at once get their additions only, the why one question away."""
+    added = [(c, _added(c, side)) for c in named if c.review is not None and _added(c, side)]
+    if not added:
         return answer
-    from dataclasses import replace
-    return replace(answer, text=f"{answer.text}\n{REVIEW_NOTE} " + " ".join(notes))
+    if len(added) <= bars.REVIEW_WHYS:
+        notes = "; ".join(f"{c.name}: {join(refs)}, {c.review.why[0].lower()}{c.review.why[1:].rstrip('.')}"
+                          for c, refs in added)
+    else:
+        notes = "; ".join(f"{c.name}: {join(refs)}" for c, refs in added) + " (ask about a control for why)"
+    text = f"{answer.text}\n{REVIEW_NOTE} our review of the table adds {notes}."
+    return replace(answer, text=text, sources=(*answer.sources, REVIEW_SOURCE))
 
 
-def _review_text(control: Control) -> str:
+def _added(control: Control, side: str) -> tuple[str, ...]:
     review = control.review
-    refs = getattr(review, "refs", None) or getattr(review, "additions", None) or ()
-    why = getattr(review, "why", "") or ""
-    return f"{join(refs)} {('— ' + why) if why else ''}".strip() if refs else str(why)
+    return () if review is None else review.iso if side == "iso" else review.soc2 if side == "soc2" else (
+        review.soc2 + review.iso)
 
 
 def faq(ix: Index, entry: FaqEntry, score: float) -> Answer:

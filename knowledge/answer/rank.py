@@ -45,7 +45,8 @@ def _rank_names_both_ways(ix: Index, index: lexicon.PhraseIndex, tokens: list[st
     asking = framed or bool(tokens[:1] and tokens[0] in W.ASKING) or not W.NEEDING.isdisjoint(tokens) or (
         not W.MAPPING_WORDS.isdisjoint(tokens))
     ranked = _rank_names(ix, index, stripped, framed, asking)
-    if full == stripped or not any(w in index.idf for w in full - stripped):
+    # words of asking for a mapping alone ("which controls is that?") name nothing
+    if not stripped or full == stripped or not any(w in index.idf for w in full - stripped):
         return ranked
     best = dict(ranked)
     for name, score in _rank_names(ix, index, full, framed, asking):

@@ -1,0 +1,101 @@
+"""Reading what is asked (issue 11, items 2 and 3): the asking clause decides, context informs and never
+vetoes, the answer leads with what the question's form asks for. Each case is a pattern, in our own words."""
+from __future__ import annotations
+
+import pytest
+
+from knowledge.answer import answer, explain
+from knowledge.answer.question import Question, asking_clause, clauses, form_of
+from knowledge.answer import index
+
+
+@pytest.mark.parametrize("text, asked", [
+    ("someone mentioned PCI at lunch, but how long does SOC 2 take?", "but how long does SOC 2 take?"),
+    ("Backups (nightly, two regions) - which controls is that?", "which controls is that?"),
+    ("We run a small shop. Our SOC 2 is done; which ISO controls does that give us?",
+     "which ISO controls does that give us?"),
+    ("what is CC6.1", "what is CC6.1"),
+])
+def test_the_asking_clause_is_found_among_the_context(text, asked):
+    assert asking_clause(clauses(text)) == asked
+
+
+@pytest.mark.parametrize("asked, form", [
+    ("do we need a pen test for SOC 2?", "yes_no"), ("how long does a Type 2 take?", "how_long"),
+    ("how much is ISO 27001?", "how_much"), ("is SOC 2 the same as ISO 27001?", "compare"),
+    ("what is an ISMS", "define"), ("which controls cover backups?", "which"),
+])
+def test_the_form_of_a_question(asked, form):
+    assert form_of(asked) == form
+
+
+@pytest.mark.parametrize("text", [
+    "Our SOC 2 report covers disk encryption; which ISO 27001 controls does that give us?",
+    "We have SOC 2 and ISO 27001 in scope. Which Annex A control is the right reference for the asset inventory?",
+])
+def test_two_framework_names_and_a_which_ask_no_choice_when_controls_are_asked(text):
+    result = answer(text)
+    assert result.kind == "control", (result.kind, result.text)
+
+
+def test_a_choice_asked_is_still_a_recommendation():
+    assert answer("We sell in the US and in Germany; which framework should we pick first?").kind == "recommend"
+    assert answer("SOC 2 or ISO 27001 for a US startup?").kind == "recommend"
+
+
+def test_a_comparison_of_the_two_is_no_choice():
+    assert explain("Is a SOC 2 Type 2 the same as ISO 27001 certification, or are they different?").stage == "faq"
+
+
+@pytest.mark.parametrize("text, lead", [
+    ("my boss keeps saying HIPAA, but how much does ISO 27001 cost?", "$50,000"),
+    ("We might need PCI DSS later. What ISO controls map to CC6.6?", "CC6.6 is a SOC 2 criterion"),
+])
+def test_a_framework_we_know_nothing_of_in_the_context_does_not_refuse_the_question(text, lead):
+    result = answer(text)
+    assert result.kind != "abstain" and lead in result.text, result.text
+    assert result.text.rstrip().endswith("so I left it aside.)")
+    assert result.confidence < answer(text.split(". ", 1)[-1].split("but ", 1)[-1]).confidence
+
+
+def test_a_framework_we_know_nothing_of_in_the_asking_clause_is_still_refused():
+    for text in ("HIPAA equivalent of CC6.1", "we have SOC 2 already, but what does HIPAA require?"):
+        result = answer(text)
+        assert result.kind == "abstain" and "I hold no facts about HIPAA" in result.text, text
+
+
+@pytest.mark.parametrize("text, control", [
+    ("Backups (nightly snapshots, one copy in another region) - which controls is that?", "Backup Schedule"),
+    ("Laptops all get FileVault now (IT enforces it via MDM). What does that map to?", "Disk Encryption"),
+])
+def test_a_control_named_in_the_context_is_what_a_pointing_question_asks_about(text, control):
+    result = answer(text)
+    assert result.kind == "control" and result.text.replace("Closest controls in the mapping table:\n• ", "").startswith(
+        control), result.text
+
+
+def test_a_pointing_question_alone_names_no_control():
+    assert answer("Ok thanks. Which controls is that?").kind == "abstain"
+
+
+@pytest.mark.parametrize("text, lead", [
+    ("do we need a pen test for SOC 2?",
+     "Not by name: SOC 2 names no Penetration Test requirement; the article's table maps it to CC4.1 (SOC 2)."),
+    ("is MFA mandatory?", "Not by name: neither SOC 2 nor ISO 27001 names a Multi-Factor Authentication"),
+    ("does disk encryption count for ISO 27001?", "Yes: the article's table maps Disk Encryption to A.8.1"),
+])
+def test_a_yes_no_question_about_a_control_leads_with_the_answer(text, lead):
+    result = answer(text)
+    assert result.text.startswith(lead), result.text
+    assert result.kind == "control"
+
+
+def test_a_question_that_is_not_yes_no_gets_no_yes_or_no():
+    assert answer("disk encryption").text.startswith("Disk Encryption — SOC 2")
+    assert not answer("is a vulnerability scan enough for SOC 2?").text.startswith(("Yes", "No"))
+
+
+def test_the_question_is_read_once_and_its_rankings_kept():
+    q = Question(index(), "hey complybot, how long does SOC 2 take? thanks")
+    assert q.text == "how long does SOC 2 take?" and q.form == "how_long" and q.frameworks == {"soc2"}
+    assert q.faq is q.faq  # computed once, on first use
