@@ -17,9 +17,16 @@ from knowledge.answer import MAX_QUESTION_CHARS, Engine, answer, index
 from knowledge.answer.index import key
 from knowledge.answer.rank import best_faq
 from knowledge.catalog import DATA_DIR, catalog
-from tests.judge import first_framework
-from tests.judge import iso_refs as iso_in
-from tests.judge import soc_refs as soc2_in
+from tests.judge import first_framework, iso_refs, soc_refs, table_text
+
+
+def iso_in(text: str) -> set[str]:
+    """The ISO references an answer names from the table (a review note's are the review's)."""
+    return iso_refs(table_text(text))
+
+
+def soc2_in(text: str) -> set[str]:
+    return soc_refs(table_text(text))
 
 CAT = catalog()
 

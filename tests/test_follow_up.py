@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from handlers.ask import reply_for
 from knowledge.answer import answer
 from knowledge.catalog import catalog
+from tests.judge import judge
 
 
 def turns(*questions):
@@ -80,3 +82,16 @@ def test_the_chat_reply_passes_the_subject_through():
     assert json.loads(first.subject)["controls"][0] == "Multi-Factor Authentication"
     second = reply_for("and for ISO?", previous=first.subject)
     assert second.text.startswith("ISO 27001:2022 for Multi-Factor Authentication")
+
+
+def _pairs() -> list[dict]:
+    path = Path(__file__).parent / "data" / "follow_ups.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("pair", _pairs(), ids=lambda pair: f"{pair['first']} -> {pair['then']}")
+def test_the_follow_up_set_is_answered_about_the_first_turn(pair):
+    """tests/data/follow_ups.jsonl: the second turn, given the first turn's subject, judged by the scorer's rules."""
+    previous = answer(pair["first"]).subject
+    result = answer(pair["then"], previous)
+    assert judge({**pair, "first": pair.get("expect_first")}, result.text), result.text

@@ -59,4 +59,4 @@ ROLE_BEFORE, ROLE_AFTER = 8, 3  # words around a place that say whose place it i
 DEMAND_REACH = 6  # words between a customer or contract and its verb ("the RFP from a French bank requires")
 COURTESY_REACH = 80  # courtesies end a question: only its last characters are searched for them
 REVIEW_WHYS = 2  # a review note gives each control's why up to this many controls; more would bury the answer
-FOLLOW_UP_WORDS = 8  # a follow-up ("and for ISO?", "the SOC 2 side of that") is short
+FOLLOW_UP_WORDS = 10  # a follow-up ("and for ISO?", "and what does that map to in SOC 2?") is short

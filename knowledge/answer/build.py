@@ -53,6 +53,7 @@ def subject(kind: str, **about) -> str:
     return json.dumps({"kind": kind, **{k: v for k, v in about.items() if v}}, separators=(",", ":"))
 
 
+_FAMILY_NAMES = {"soc2": "soc2", "iso27001": "iso"}
 _PREFIX_ORDER = {"A.": 0, "Clause": 1, "CC": 2, "A": 3, "C": 4, "PI": 5, "P": 6}
 
 
@@ -343,7 +344,8 @@ def faq(ix: Index, entry: FaqEntry, score: float) -> Answer:
         round(min(1.0, score), 3),
         sources=(entry.source,),
         suggestions=suggestions[:bars.MAX_SUGGESTIONS],
-        subject=subject("faq", faq=entry.id, framework=first_framework(entry.answer)),
+        subject=subject("faq", faq=entry.id, framework=first_framework(entry.answer),
+                        frameworks=sorted(_FAMILY_NAMES[w] for w in ix.faq_families[entry.id][0] if w in _FAMILY_NAMES)),
     )
 
 
@@ -390,7 +392,7 @@ def recommendation(ix: Index, choice: str, because: list[str], demand: str = "")
         bars.RECOMMEND_CONFIDENCE if choice != "default" else bars.RULE_CONFIDENCE,
         sources=(advice.source,),
         suggestions=("How long does a SOC 2 Type 1 take?", "How much does ISO 27001 cost?"),
-        subject=subject("recommend", framework=choice),
+        subject=subject("recommend", framework=choice, said=said),
     )
 
 
