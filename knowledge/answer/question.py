@@ -16,11 +16,13 @@ from knowledge.answer import words as W
 from knowledge.answer.index import Index
 from knowledge.references import Ref, find_refs
 
-FORMS = ("yes_no", "how_long", "how_much", "compare", "define", "which", "other")
+FORMS = ("why", "yes_no", "how_long", "how_much", "compare", "define", "which", "other")
 _FORMS = (  # the first that matches the asking clause's opening, else anywhere in it, names its form
     ("compare", re.compile(r"\b(vs\.?|versus|compared?\s+(to|with)|difference|differ|same\s+as|"
                            r"similar\s+to|or\s+the\s+same)\b", re.I)),
-    ("how_long", re.compile(r"\bhow\s+(long|soon|quickly|fast)\b|\bhow\s+many\s+(weeks|months|days|years)\b", re.I)),
+    ("why", re.compile(r"^\W*(why|how\s+come)\b", re.I)),
+    ("how_long", re.compile(r"\bhow\s+(long|soon|quickly|fast|often)\b|\bhow\s+many\s+(weeks|months|days|years)\b",
+                            re.I)),
     ("how_much", re.compile(r"\bhow\s+(much|many)\b|\b(cost|price|fee)s?\b", re.I)),
     ("yes_no", re.compile(r"^\W*(is|are|do|does|did|can|could|should|would|will|must|may|has|have|am)\b", re.I)),
     ("define", W.DEFINE),
@@ -29,7 +31,8 @@ _FORMS = (  # the first that matches the asking clause's opening, else anywhere 
 _CLAUSE_END = re.compile(
     r"(?<=[?!.;:])\s+|\s+[-–—]\s+|(?<=\))\s*[-–—,]\s*|\s*\n+\s*"
     # "..., but how much does it cost?": a conjunction before a question word starts the asking clause
-    r"|,\s*(?=(?:but|so|anyway|now|then|and)\s+(?:how|what|which|who|why|when|where|is|are|do|does|can|should)\b)",
+    # ("..., and is a Type 1 quicker?" stays whole: both halves are asked)
+    r"|,\s*(?=(?:but|so|anyway|now|then)\s+(?:how|what|which|who|why|when|where|is|are|do|does|can|should)\b)",
     re.I)
 _PARENTHESES = re.compile(r"\s*\([^()]*\)")
 _ASKS = re.compile(r"\?\s*$")
@@ -134,6 +137,11 @@ class Question:
         a framework ("which framework", "which certification")."""
         asked = set(self.asked_tokens)
         return not W.MAPPING_ASK.isdisjoint(asked) and W.FRAMEWORK_CHOICE.isdisjoint(asked)
+
+    @cached_property
+    def choice_asked(self) -> bool:
+        """The asking clause asks to choose: "should we", "pick", "which one", "start with" ..."""
+        return bool(W.CHOICE_ASKED.search(self.asked))
 
     @cached_property
     def comparing(self) -> bool:

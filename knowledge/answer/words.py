@@ -21,6 +21,12 @@ MAPPING_ASK = frozenset(lexicon.stem(w) for w in """control controls map maps ma
 FRAMEWORK_CHOICE = frozenset(lexicon.stem(w) for w in "framework frameworks certification standard option".split())
 COMPARING = frozenset(lexicon.stem(w) for w in """difference differences differ different same similar similarity
     similarities compare compared comparison overlap overlaps relationship relate""".split())
+CHOICE_ASKED = re.compile(r"\b(should|pick|choose|chose|select|recommend\w*|suggest|advise|prioriti[sz]e|decide|"
+                          r"start\s+with|go\s+(?:for|with)|which\s+(?:one|framework|standard|certification|first)|"
+                          r"which\s+(?:is|makes|would\s+be)\s+(?:better|best|right|sense)|right|best|better|ideal|"
+                          r"suits?|fits?)\b", re.I)
+# forms of a question that ask something else than a choice, whatever the context says of the company
+NOT_A_CHOICE = frozenset({"why", "how_long", "how_much", "define"})
 DEFINE_WORDS = frozenset(lexicon.stem(w) for w in "mean means meaning explain define definition".split())
 # words of how people ask about a control, never part of its name
 CONTROL_FILLER = lexicon.QUESTION_WORDS | frozenset(

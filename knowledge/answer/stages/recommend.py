@@ -9,14 +9,20 @@ from knowledge.answer.question import Question
 
 
 def recommend(q: Question) -> Answer | None:
-    """Not when the asking clause asks for controls ("...; which ISO 27001 controls does that give us?"): two
-    framework names and a "which" make no choice."""
-    return None if q.mapping_asked else _recommend(q, q.tokens)
+    """Only when a choice is asked. Not when the asking clause asks for controls ("...; which ISO 27001 controls
+    does that give us?": two framework names and a "which" make no choice), nor when it asks why, how long,
+    how much, what something is, or how two things compare, unless it also asks to choose (the company's
+    description and a customer's demand are then context: "a prospect wants SOC 2 Type 2, how long will it take?")."""
+    if q.mapping_asked or ((q.form in W.NOT_A_CHOICE or q.comparing) and not q.choice_asked):
+        return None
+    return _recommend(q, q.tokens)
 
 
 def described(q: Question) -> Answer | None:
     """Nothing else matched and the question says something about the company ("we're a startup selling to
     US banks"): its markets and traits are the question. Read as typed: no guessed words here."""
+    if (q.form in W.NOT_A_CHOICE or q.comparing) and not q.choice_asked:
+        return None
     if W.SELF.search(q.text) or q.ix.askers.hits(q.tokens):
         return _recommend(q, q.words, described=True)
     return None
@@ -28,7 +34,8 @@ def _recommend(q: Question, tokens: list[str], described: bool = False) -> Answe
     ix, text = q.ix, q.text
     faq = (lambda: q.faq) if tokens is q.tokens else (lambda: rank.best_faq(ix, tokens))
     named = {W.FRAMEWORK_WORD[t] for t in tokens if t in W.FRAMEWORK_WORD}
-    choice = any(t in W.CHOICE for t in tokens)
+    # a word of choosing counts in the asking clause only ("our auditor said they fit together" chooses nothing)
+    choice = any(t in W.CHOICE for t in (tokens if described else q.asked_tokens))
     which = any(t in ("which", "need", "both") for t in tokens)  # a choice only with a market
     versus = len(named) == 2 and any(t in ("vs", "versus", "or") for t in tokens) and not q.comparing
     abroad = _placed(tokens, ix.markets["international"])
