@@ -49,6 +49,7 @@ STAGES: list[tuple[str, Stage]] = [
     *WORD_STAGES,
     ("context", context.context),
     ("described", recommend.described),
+    ("faq_near", faq.faq_near),
 ]
 
 

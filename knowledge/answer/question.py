@@ -161,8 +161,21 @@ class Question:
         return self.controls[0][1] if self.controls else 0.0
 
     @cached_property
+    def faq_lead(self):
+        return rank.faq_with_lead(self.ix, self.tokens)
+
+    @property
     def faq(self):
-        return rank.best_faq(self.ix, self.tokens)
+        return self.faq_lead[:2]
+
+    @property
+    def faq_margin(self) -> float:
+        return self.faq_lead[2]
+
+    @cached_property
+    def framed(self) -> bool:
+        """SOC 2, ISO 27001 or another name only these frameworks use is said: the question is ours."""
+        return not W.STRONG_DOMAIN_WORDS.isdisjoint(self.tokens)
 
     @property
     def faq_score(self) -> float:

@@ -87,16 +87,22 @@ def _rank_names(ix: Index, index: lexicon.PhraseIndex, wanted: set[str], framed:
 
 def best_faq(ix: Index, tokens: list[str]) -> tuple[FaqEntry | None, float]:
     """The best FAQ entry and its score, scaled so that bars.FAQ_BAR is the bar to answer with it."""
+    entry, score, _ = faq_with_lead(ix, tokens)
+    return entry, score
+
+
+def faq_with_lead(ix: Index, tokens: list[str]) -> tuple[FaqEntry | None, float, float]:
+    """`best_faq` and how far the best entry leads the next one, on the same scale (1.0: no other entry)."""
     exact = ix.faq_exact.get(key(tokens))
     if exact:
-        return ix.faq_by_id[exact], 1.0
+        return ix.faq_by_id[exact], 1.0, 1.0
     unique = set(lexicon.content(tokens))
     index = ix.faq
     unknown = sum(1 for w in unique if w not in index.idf and not w.isdigit())
     anchor = "strong" if unique & W.STRONG_DOMAIN_WORDS else "weak" if len(unique & ix.domain) > 1 else "none"
     asked = index.weight(w for w in unique if w in index.idf)
     if not asked or (anchor == "none" and unknown):
-        return None, 0.0
+        return None, 0.0, 0.0
     asked += unknown * bars.FAQ_UNKNOWN_WORD_WEIGHT
     scores = _best_phrasings(index, unique, asked)
     asked_families = families(unique)
@@ -111,14 +117,16 @@ def best_faq(ix: Index, tokens: list[str]) -> tuple[FaqEntry | None, float]:
             score += bars.FAQ_FAMILY_BONUS  # about exactly the framework or type asked
         weighed[entry_id] = score
     if not weighed:
-        return None, 0.0
+        return None, 0.0, 0.0
     entry_id = max(weighed, key=weighed.get)
     if anchor == "none" and len(unique & ix.faq_words[entry_id]) < 2:
-        return None, 0.0
+        return None, 0.0, 0.0
     # words of no phrasing of ours at all raise the bar ("an audit of my taxes"); a control's word does not
     foreign = sum(1 for w in unique if w not in index.idf and w not in ix.domain and not w.isdigit())
     bar = bars.FAQ_ANCHOR_BARS[anchor] + (bars.FAQ_FOREIGN_STEP * foreign if anchor == "weak" else 0.0)
-    return ix.faq_by_id[entry_id], weighed[entry_id] * bars.FAQ_BAR / bar
+    second = max((score for other, score in weighed.items() if other != entry_id), default=0.0)
+    scale = bars.FAQ_BAR / bar
+    return ix.faq_by_id[entry_id], weighed[entry_id] * scale, (weighed[entry_id] - second) * scale
 
 
 def _best_phrasings(index: lexicon.PhraseIndex, unique: set[str], asked: float) -> dict[str, float]:
