@@ -98,4 +98,4 @@ def test_a_question_that_is_not_yes_no_gets_no_yes_or_no():
 def test_the_question_is_read_once_and_its_rankings_kept():
     q = Question(index(), "hey complybot, how long does SOC 2 take? thanks")
     assert q.text == "how long does SOC 2 take?" and q.form == "how_long" and q.frameworks == {"soc2"}
-    assert q.faq is q.faq  # computed once, on first use
+    assert q.faq_lead is q.faq_lead and q.controls is q.controls  # computed once, on first use

@@ -46,6 +46,7 @@ STAGES: list[tuple[str, Stage]] = [
     ("recommend", recommend.recommend),
     ("category", category.category),
     ("two_questions", two_questions.two_questions),
+    ("asked_mapping", context.asked_mapping),
     *WORD_STAGES,
     ("context", context.context),
     ("described", recommend.described),

@@ -13,6 +13,8 @@ CONTROL_EXACT = 1.0  # the control's name or alias word for word: no "what is X"
 CONTROL_NEAR = 0.2  # controls this close to the best one are offered beside it ...
 CONTROL_FLOOR = 0.4  # ... if they still say this much of a name
 CONTROL_SHOWN = 4  # at most this many controls in one answer
+POINTED_BAR = 0.35  # "... - which controls is that?": a control is what is asked, so the clause before it names
+# one at this score (its own context words dilute it) and no FAQ entry competes
 CONTROL_FAQ_MARGIN = 0.1  # a control may score this much below an FAQ entry and still be what is named
 TITLE_EXACT = 0.99  # an ISO title said word for word (rounding aside)
 TITLE_NEAR = 0.75  # "secure coding": an Annex A title said almost whole, when nothing else answered

@@ -295,8 +295,8 @@ def control_line(control: Control) -> str:
 
 def controls(ix: Index, ranked: list[tuple[str, float]]) -> Answer:
     best = ranked[0][1]
-    chosen = [name for name, score in ranked[:bars.CONTROL_SHOWN]
-              if score >= max(bars.CONTROL_FLOOR, best - bars.CONTROL_NEAR)]
+    chosen = [ranked[0][0]] + [name for name, score in ranked[1:bars.CONTROL_SHOWN]
+                               if score >= max(bars.CONTROL_FLOOR, best - bars.CONTROL_NEAR)]
     found = [ix.cat.control(name) for name in chosen]
     lines = tuple(control_line(c) for c in found)
     text = "\n".join(lines)

@@ -50,7 +50,8 @@ def _rank_names_both_ways(ix: Index, index: lexicon.PhraseIndex, tokens: list[st
         return ranked
     best = dict(ranked)
     for name, score in _rank_names(ix, index, full, framed, asking):
-        best[name] = max(best.get(name, 0.0), score)
+        if not stripped.isdisjoint(index.group_words[name]):  # "network map" is no answer to "what maps to that"
+            best[name] = max(best.get(name, 0.0), score)
     return sorted(best.items(), key=lambda item: -item[1])
 
 

@@ -32,14 +32,28 @@ def context(q: Question) -> Answer | None:
     return _less_sure(found, q)
 
 
+def asked_mapping(q: Question) -> Answer | None:
+    """A message whose asking clause asks for controls or points back ("... What does that map to?", "Which SOC 2
+    criteria is offboarding tied to?"): the control that clause names, or the one the clause before it names,
+    before any FAQ entry the whole message's words resemble."""
+    if len(q.clauses) < 2 or not q.mapping_asked:
+        return None
+    alone = q.half(q.asked)
+    if control_fits(alone):
+        return _less_sure(build.controls(q.ix, alone.controls), q)
+    found = _pointed_back(q) if _POINTING.search(q.asked) else None
+    return _less_sure(found, q) if found else None
+
+
 def _pointed_back(q: Question) -> Answer | None:
-    """"Backups (nightly snapshots) - which controls is that?": the nearest clause before the question that
-    names a control, read together with the question."""
-    for part in reversed(q.context):
+    """"Backups (nightly snapshots) - which controls is that?": the clause before the question that names a
+    control best, read together with the question."""
+    best = None
+    for part in q.context:
         pointed = q.half(f"{q.asked} {without_parentheses(part)}")  # asked first: it is a question to us
-        if control_fits(pointed):
-            return build.controls(q.ix, pointed.controls)
-    return None
+        if pointed.control_score >= bars.POINTED_BAR and (best is None or pointed.control_score > best.control_score):
+            best = pointed
+    return build.controls(q.ix, best.controls) if best else None
 
 
 def _less_sure(found: Answer, q: Question) -> Answer:
