@@ -82,15 +82,29 @@ def form_of(asked: str) -> str:
 
 
 class Question:
-    def __init__(self, ix: Index, raw: str, previous: str | None = None):
+    def __init__(self, ix: Index, raw: str, previous: str | None = None, parts: dict | None = None):
         self.ix = ix
         self.raw = clean(raw)  # what the refusals read: length and emptiness as typed
         self.text = without_courtesies(self.raw) if self.raw else ""
         self.previous = _subject(previous)
+        self._parts = {} if parts is None else parts  # the parts read so far, shared by every part of one message
 
     def half(self, text: str) -> Question:
-        """A part of this question read as a question of its own."""
-        return Question(self.ix, text)
+        """A part of this question read as a question of its own (each part read once per message)."""
+        found = self._parts.get(text)
+        if found is None:
+            found = self._parts[text] = Question(self.ix, text, parts=self._parts)
+        return found
+
+    def joined(self, *texts: str) -> Question:
+        """Parts of this question read together as one, their words read once each ("which controls is that?"
+        with the clause before it)."""
+        text = " ".join(texts)
+        found = self._parts.get(text)
+        if found is None:
+            found = self._parts[text] = Question(self.ix, text, parts=self._parts)
+            found.__dict__["tokens"] = [t for part in texts for t in self.half(part).tokens]
+        return found
 
     @cached_property
     def tokens(self) -> list[str]:
@@ -112,7 +126,7 @@ class Question:
 
     @cached_property
     def asked_tokens(self) -> list[str]:
-        return self.tokens if self.asked == self.text else self.ix.tokens(self.asked)
+        return self.tokens if self.asked == self.text else self.half(self.asked).tokens
 
     @cached_property
     def context(self) -> list[str]:

@@ -2,6 +2,8 @@
 One ranking serves questions and the task commands (`knowledge.matching`)."""
 from __future__ import annotations
 
+import functools
+
 from knowledge import lexicon
 from knowledge.answer import bars
 from knowledge.answer import words as W
@@ -130,24 +132,65 @@ def faq_with_lead(ix: Index, tokens: list[str]) -> tuple[FaqEntry | None, float,
     return ix.faq_by_id[entry_id], weighed[entry_id] * scale, (weighed[entry_id] - second) * scale
 
 
+_COMMON = ("soc2", "iso27001")  # words most FAQ phrasings use: scored per entry in one step, not per phrasing
+
+
 def _best_phrasings(index: lexicon.PhraseIndex, unique: set[str], asked: float) -> dict[str, float]:
     """Each entry's best phrasing's F1 against the question: 2·matched / (phrase weight + question weight),
-    the harmonic mean of matched/phrase and matched/question written in one division (the hot loop)."""
+    the harmonic mean of matched/phrase and matched/question written in one division (the hot loop).
+    The framework names most phrasings hold are left out of the loop: a phrasing matched by other words too
+    gets their weight added there, and the phrasings matched by them alone are scored per entry from
+    `_common_only` (the lightest phrasing holding each amount of them), which never overrates one."""
+    common = tuple(w for w in _COMMON if w in unique)
+    extra = _common_weights(index)
     matched: dict[int, float] = {}
     get, idf, by_word = matched.get, index.idf, index.by_word
     for token in unique:
         weight = idf.get(token)
-        if weight:
+        if weight and token not in common:
             for number in by_word[token]:
                 matched[number] = get(number, 0.0) + weight
     scores: dict[str, float] = {}
     best, phrases = scores.get, index.phrases
     for number, weight in matched.items():
         entry_id, _, total = phrases[number]
+        if common:
+            weight += extra[number].get(common, 0.0)
         score = 2 * weight / (total + asked)
         if score > best(entry_id, 0.0):
             scores[entry_id] = score
+    if common:
+        for entry_id, options in _common_only(index)[common].items():
+            score = max(2 * weight / (total + asked) for weight, total in options)
+            if score > best(entry_id, 0.0):
+                scores[entry_id] = score
     return scores
+
+
+def _subsets() -> list[tuple[str, ...]]:
+    return [tuple(w for i, w in enumerate(_COMMON) if mask >> i & 1) for mask in range(1, 1 << len(_COMMON))]
+
+
+@functools.lru_cache(maxsize=8)
+def _common_weights(index: lexicon.PhraseIndex) -> list[dict[tuple[str, ...], float]]:
+    """Per phrasing: the weight of each set of the common words it holds."""
+    return [{subset: sum(index.idf[w] for w in subset if w in words) for subset in _subsets()}
+            for _, words, _ in index.phrases]
+
+
+@functools.lru_cache(maxsize=8)
+def _common_only(index: lexicon.PhraseIndex) -> dict[tuple[str, ...], dict[str, list[tuple[float, float]]]]:
+    """Per set of common words asked, per entry: (weight matched, lightest phrasing weight) for each weight a
+    phrasing of the entry can match with those words alone."""
+    found: dict[tuple[str, ...], dict[str, dict[float, float]]] = {subset: {} for subset in _subsets()}
+    for entry_id, words, total in index.phrases:
+        for subset in _subsets():
+            weight = sum(index.idf[w] for w in subset if w in words)
+            if weight:
+                lightest = found[subset].setdefault(entry_id, {})
+                lightest[weight] = min(total, lightest.get(weight, total))
+    return {subset: {entry_id: list(options.items()) for entry_id, options in entries.items()}
+            for subset, entries in found.items()}
 
 
 def speaks_of(ix: Index, entry: FaqEntry, name: str, tokens: list[str]) -> bool:

@@ -50,7 +50,7 @@ def _pointed_back(q: Question) -> Answer | None:
     control best, read together with the question."""
     best = None
     for part in q.context:
-        pointed = q.half(f"{q.asked} {without_parentheses(part)}")  # asked first: it is a question to us
+        pointed = q.joined(q.asked, without_parentheses(part))  # asked first: it is a question to us
         if pointed.control_score >= bars.POINTED_BAR and (best is None or pointed.control_score > best.control_score):
             best = pointed
     return build.controls(q.ix, best.controls) if best else None
