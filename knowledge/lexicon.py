@@ -232,18 +232,8 @@ class PhraseIndex:
     def weight(self, tokens: Iterable[str]) -> float:
         return sum(self.idf.get(t, 0.0) for t in set(tokens))
 
-    def scores(self, tokens: Iterable[str]) -> dict[int, float]:
-        """Phrase number -> summed weight of the question's words it contains."""
-        matched: dict[int, float] = defaultdict(float)
-        for token in set(tokens):
-            weight = self.idf.get(token)
-            if weight:
-                for number in self.by_word[token]:
-                    matched[number] += weight
-        return matched
-
     def counted(self, tokens: Iterable[str]) -> tuple[dict[int, float], dict[int, int]]:
-        """`scores`, and how many of each phrase's words the question says."""
+        """Phrase number -> summed weight of the question's words it contains, and how many of them it holds."""
         matched: dict[int, float] = defaultdict(float)
         count: dict[int, int] = defaultdict(int)
         for token in set(tokens):
