@@ -50,7 +50,9 @@ COMMON_WORDS = frozenset(
     seat seem self sell send ship shop show shut side site size skin slow soft sold some song soon sort spot
     star step stop such sure take talk tell term text than then thin thus time tiny told tone took tool
     tour town tree trip true turn unit upon vast very view vote wait walk wall want warm wash wave weak wear
-    week well went west wide wife wild wind wine wish wood word yard yeah year zero""".split()
+    week well went west wide wife wild wind wine wish wood word yard yeah year zero
+    per min ton uses feels fines plain blank march slide slides treat treats reset refuse finish critical
+    product products promised situation sitting generate competent analytics""".split()
 )
 _BRITISH = (
     (re.compile(r"isation"), "ization"),

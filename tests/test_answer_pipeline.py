@@ -40,3 +40,15 @@ def test_a_mapping_answer_notes_the_review_only_on_the_side_it_lists():
 
 def test_a_control_the_review_leaves_alone_has_no_note():
     assert "Review note:" not in answer("background check").text
+
+
+@pytest.mark.parametrize("typed, ours", [("per", "peru"), ("uses", "users"), ("critical", "criminal"),
+                                         ("march", "match"), ("slide", "side"), ("fines", "finds"),
+                                         ("product", "production"), ("treat", "threat"), ("reset", "rest")])
+def test_everyday_words_are_not_fixed_into_words_of_ours(typed, ours):
+    assert index().speller.fix(typed) == typed != ours
+
+
+def test_a_row_of_a_spreadsheet_is_no_market():
+    result = answer("Where would our asset register (a sheet with one owner per row) fit in SOC 2 and ISO 27001?")
+    assert "peru" not in result.text.lower()
