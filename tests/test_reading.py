@@ -99,3 +99,28 @@ def test_the_question_is_read_once_and_its_rankings_kept():
     q = Question(index(), "hey complybot, how long does SOC 2 take? thanks")
     assert q.text == "how long does SOC 2 take?" and q.form == "how_long" and q.frameworks == {"soc2"}
     assert q.faq_lead is q.faq_lead and q.controls is q.controls  # computed once, on first use
+
+
+def test_a_category_asked_for_what_it_holds_lists_its_series():
+    result = answer("what does the system operations category in SOC 2 include?")
+    assert result.kind == "define" and result.text.startswith("CC7 is a SOC 2 series (System Operations)")
+
+
+@pytest.mark.parametrize("text", [
+    "Can you recommend a good SOC 2 auditor near Boston? Ideally one used to startups.",
+    "Which compliance tool should we pick for SOC 2?",
+])
+def test_choosing_an_auditor_or_a_tool_is_no_framework_recommendation(text):
+    assert answer(text).kind != "recommend"
+
+
+def test_where_something_fits_in_is_a_mapping_not_a_choice():
+    result = answer("Where would our laptop inventory (a spreadsheet, one owner each) fit in SOC 2 and ISO 27001?")
+    assert result.kind == "control" and "Asset Inventory" in result.text, result.text
+
+
+def test_a_demand_said_in_other_words_is_followed():
+    result = answer("Our contract says ISO 27001 but the team already started SOC 2 prep. What should we do?")
+    assert result.kind == "recommend" and result.text.startswith("ISO 27001 first."), result.text
+    both = answer("Our US customers require SOC 2, while our EU distributor asks for ISO 27001. What's the plan?")
+    assert both.text.startswith("Both"), both.text

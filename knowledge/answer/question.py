@@ -150,7 +150,8 @@ class Question:
         """The asking clause asks for controls or references ("which ISO controls does that give us"), not for
         a framework ("which framework", "which certification")."""
         asked = set(self.asked_tokens)
-        return not W.MAPPING_ASK.isdisjoint(asked) and W.FRAMEWORK_CHOICE.isdisjoint(asked)
+        return (not W.MAPPING_ASK.isdisjoint(asked) or bool(W.PLACED_IN.search(self.asked))) and (
+            W.FRAMEWORK_CHOICE.isdisjoint(asked))
 
     @cached_property
     def choice_asked(self) -> bool:

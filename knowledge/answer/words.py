@@ -18,6 +18,10 @@ MAPPING_WORDS = frozenset(
 # words of asking for controls or references in the asking clause: a mapping asked, not a framework chosen
 MAPPING_ASK = frozenset(lexicon.stem(w) for w in """control controls map maps mapping mapped criteria criterion annex
     clause clauses equivalent equivalents correspond corresponds reference references satisfy satisfies""".split())
+PLACED_IN = re.compile(r"\b(fits?|falls?|belongs?|goes|sits?)\s+(in|into|under|with)\b", re.I)  # "where does X fit in"
+# a choice of something else than a framework: "recommend a good SOC 2 auditor in Denver"
+OTHER_CHOICE = frozenset(lexicon.stem(w) for w in """auditor auditors firm firms cpa tool tools platform platforms
+    vendor vendors consultant consultants consultancy software""".split())
 FRAMEWORK_CHOICE = frozenset(lexicon.stem(w) for w in "framework frameworks certification standard option".split())
 COMPARING = frozenset(lexicon.stem(w) for w in """difference differences differ different same similar similarity
     similarities compare compared comparison overlap overlaps relationship relate""".split())
@@ -26,7 +30,7 @@ CHOICE_ASKED = re.compile(r"\b(should|pick|choose|chose|select|recommend\w*|sugg
                           r"which\s+(?:is|makes|would\s+be)\s+(?:better|best|right|sense)|right|best|better|ideal|"
                           r"suits?|fits?)\b", re.I)
 # forms of a question that ask something else than a choice, whatever the context says of the company
-NOT_A_CHOICE = frozenset({"why", "how_long", "how_much", "define"})
+NOT_A_CHOICE = frozenset({"why", "how_long", "how_much"})
 DEFINE_WORDS = frozenset(lexicon.stem(w) for w in "mean means meaning explain define definition".split())
 # words of how people ask about a control, never part of its name
 CONTROL_FILLER = lexicon.QUESTION_WORDS | frozenset(

@@ -9,12 +9,19 @@ from knowledge.answer.build import Answer
 from knowledge.answer.question import Question
 
 
+_CONTENTS = frozenset(lexicon.stem(w) for w in "category categories include includes contain contains cover covers "
+                      "list all part parts consist".split())  # "what does the X category include"
+
+
 def category(q: Question) -> Answer | None:
-    """A SOC 2 category named with words of asking for its ISO side and nothing else -> its series."""
+    """A SOC 2 category named with words of asking for its ISO side, or for what it holds ("what does the
+    logical and physical access category include"), and nothing else -> its series."""
     tokens = q.tokens
-    if not W.ISO_SIDE.intersection(tokens) or not W.NOT_A_SIDE.isdisjoint(tokens):  # the ISO side asked,
-        return None  # not a clause, not a comparison ("risk assessment in SOC 2 vs ISO 27001")
-    rest = [t for t in lexicon.content(tokens) if t not in W.MAPPING_WORDS and t not in W.CONTROL_FILLER]
+    contents = "category" in tokens or not _CONTENTS.isdisjoint(q.asked_tokens)
+    if not (W.ISO_SIDE.intersection(tokens) or contents) or not W.NOT_A_SIDE.isdisjoint(tokens):
+        return None  # the ISO side or the contents asked, not a clause, not a comparison
+    rest = [t for t in lexicon.content(tokens) if t not in W.MAPPING_WORDS and t not in W.CONTROL_FILLER
+            and t not in _CONTENTS]
     series = q.ix.categories.get(" ".join(rest))
     if not series or q.control_score >= bars.CONTROL_SURE:  # "change management" is a control's name too
         return None

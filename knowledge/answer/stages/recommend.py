@@ -13,9 +13,16 @@ def recommend(q: Question) -> Answer | None:
     does that give us?": two framework names and a "which" make no choice), nor when it asks why, how long,
     how much, what something is, or how two things compare, unless it also asks to choose (the company's
     description and a customer's demand are then context: "a prospect wants SOC 2 Type 2, how long will it take?")."""
-    if q.mapping_asked or ((q.form in W.NOT_A_CHOICE or q.comparing) and not q.choice_asked):
+    if q.mapping_asked or ((q.form in W.NOT_A_CHOICE or q.comparing) and not q.choice_asked) or _other_choice(q):
         return None
     return _recommend(q, q.tokens)
+
+
+def _other_choice(q: Question) -> bool:
+    """The asking clause chooses an auditor, a tool or a vendor, not a framework."""
+    asked = set(q.asked_tokens)
+    return not W.OTHER_CHOICE.isdisjoint(asked) and W.FRAMEWORK_CHOICE.isdisjoint(asked) and len(
+        asked & {"soc2", "iso27001"}) < 2
 
 
 def described(q: Question) -> Answer | None:
