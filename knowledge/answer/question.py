@@ -88,6 +88,7 @@ class Question:
         self.text = without_courtesies(self.raw) if self.raw else ""
         self.previous = _subject(previous)
         self._parts = {} if parts is None else parts  # the parts read so far, shared by every part of one message
+        self._parts.setdefault(self.text, self)
 
     def half(self, text: str) -> Question:
         """A part of this question read as a question of its own (each part read once per message)."""
@@ -108,7 +109,18 @@ class Question:
 
     @cached_property
     def tokens(self) -> list[str]:
-        return self.ix.tokens(self.text)
+        """The words of the whole text: each clause's, read once (so a clause read alone costs nothing more)."""
+        if self.clauses == [self.text]:
+            return self.ix.tokens(self.text)
+        return [t for part in self.clauses for t in self._clause_tokens(part)][:lexicon.MAX_WORDS]
+
+    def _clause_tokens(self, part: str) -> list[str]:
+        found = self._parts.get(part)
+        if found is None or "tokens" not in found.__dict__:
+            found = self._parts.get(part) or Question(self.ix, part, parts=self._parts)
+            self._parts[part] = found
+            found.__dict__["tokens"] = self.ix.tokens(part)
+        return found.tokens
 
     @cached_property
     def words(self) -> list[str]:
@@ -117,7 +129,7 @@ class Question:
 
     @cached_property
     def clauses(self) -> list[str]:
-        return clauses(self.text)
+        return clauses(self.text) or [self.text]
 
     @cached_property
     def asked(self) -> str:
@@ -126,7 +138,9 @@ class Question:
 
     @cached_property
     def asked_tokens(self) -> list[str]:
-        return self.tokens if self.asked == self.text else self.half(self.asked).tokens
+        if self.asked == self.text:
+            return self.tokens
+        return self._clause_tokens(self.asked) if self.asked in self.clauses else self.half(self.asked).tokens
 
     @cached_property
     def context(self) -> list[str]:
