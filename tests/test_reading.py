@@ -124,3 +124,14 @@ def test_a_demand_said_in_other_words_is_followed():
     assert result.kind == "recommend" and result.text.startswith("ISO 27001 first."), result.text
     both = answer("Our US customers require SOC 2, while our EU distributor asks for ISO 27001. What's the plan?")
     assert both.text.startswith("Both"), both.text
+
+
+def test_a_short_follow_on_question_does_not_take_over_the_asking():
+    assert asking_clause(clauses("What does a SOC 2 audit cost, roughly? Is that normal?")) == (
+        "What does a SOC 2 audit cost, roughly?")
+
+
+def test_the_asking_clause_alone_names_no_control_by_a_stray_word():
+    result = answer("Our auditor kept saying it in the kickoff. Can you explain how a Type 2 differs from a "
+                    "Type 1 in terms of what is tested?")
+    assert result.kind != "control", result.text

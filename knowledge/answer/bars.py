@@ -61,6 +61,7 @@ MAX_COMPLETIONS = 12  # words an unfinished last word may stand for, when rankin
 MAX_SUGGESTIONS = 3  # follow-up buttons under one answer
 ROLE_BEFORE, ROLE_AFTER = 8, 3  # words around a place that say whose place it is (customers', ours)
 DEMAND_REACH = 6  # words between a customer or contract and its verb ("the RFP from a French bank requires")
+FOLLOW_ON_WORDS = 5  # "... ? Is that allowed?": a question this short after another one only follows it on
 COURTESY_REACH = 80  # courtesies end a question: only its last characters are searched for them
 REVIEW_WHYS = 2  # a review note gives each control's why up to this many controls; more would bury the answer
 FOLLOW_UP_WORDS = 10  # a follow-up ("and for ISO?", "and what does that map to in SOC 2?") is short

@@ -64,10 +64,14 @@ def without_parentheses(text: str) -> str:
 
 
 def asking_clause(parts: list[str]) -> str:
-    """The clause that asks: the last one ending in "?", else the last opened by a question word, else all."""
-    for part in reversed(parts):
-        if _ASKS.search(part):
+    """The clause that asks: the last one ending in "?" unless that is a short follow-on ("Is that allowed?",
+    "Thoughts?"), then the one before; else the last opened by a question word; else all."""
+    asking = [part for part in parts if _ASKS.search(part)]
+    for part in reversed(asking):
+        if len(part.split()) > bars.FOLLOW_ON_WORDS:
             return part
+    if asking:
+        return asking[0]
     for part in reversed(parts):
         if W.QUESTION_START.search(part):
             return part

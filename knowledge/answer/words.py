@@ -18,7 +18,7 @@ MAPPING_WORDS = frozenset(
 # words of asking for controls or references in the asking clause: a mapping asked, not a framework chosen
 MAPPING_ASK = frozenset(lexicon.stem(w) for w in """control controls map maps mapping mapped criteria criterion annex
     clause clauses equivalent equivalents correspond corresponds reference references satisfy satisfies""".split())
-PLACED_IN = re.compile(r"\b(fits?|falls?|belongs?|goes|sits?)\s+(in|into|under|with)\b", re.I)  # "where does X fit in"
+PLACED_IN = re.compile(r"\b(fits?|falls?|belongs?)\s+(in|into|under)\b", re.I)  # "where does X fit in"
 # a choice of something else than a framework: "recommend a good SOC 2 auditor in Denver"
 OTHER_CHOICE = frozenset(lexicon.stem(w) for w in """auditor auditors firm firms cpa tool tools platform platforms
     vendor vendors consultant consultants consultancy software""".split())

@@ -1,7 +1,8 @@
-"""What the asking clause asks, when the whole message found no answer: the asked clause alone ("..., but how
-long does a Type 1 take?"), or what it points back to ("Backups (nightly snapshots) - which controls is
-that?"). Context informs; it never vetoes the asked clause. Such an answer is less sure and says which of the
-message's words it could not place."""
+"""Reading the asking clause apart from its context. `asked_mapping`: an asking clause that asks for controls
+names one itself, or points back to the clause that does ("Backups (nightly snapshots) - which controls is
+that?"). `context`: when the whole message found no answer, the asking clause alone ("..., but how long does a
+Type 1 take?"). Context informs; it never vetoes the asked clause. Such an answer is less sure and says which
+of the message's words it could not place."""
 from __future__ import annotations
 
 import re
@@ -21,12 +22,14 @@ def context(q: Question) -> Answer | None:
         return None
     from knowledge.answer import WORD_STAGES, first_answer
 
-    asked = q.asked
-    found = _pointed_back(q) if _POINTING.search(asked) else None
-    if found is None:
-        named = " ".join(_NAMES[f] for f in sorted(q.frameworks))
-        alone = q.half(asked)
-        found = first_answer(alone if alone.frameworks or not named else q.half(f"{asked} ({named})"), WORD_STAGES)
+    asked = q.asked  # (an asking clause that points back for a mapping was read by asked_mapping)
+    named = " ".join(_NAMES[f] for f in sorted(q.frameworks))
+    alone = q.half(asked)
+    alone = alone if alone.frameworks or not named else q.half(f"{asked} ({named})")
+    found = first_answer(alone, WORD_STAGES)
+    if found is not None and found.kind == "control" and not q.mapping_asked and (
+            alone.control_score < bars.CONTROL_SURE):
+        found = None  # "can you explain how a Type 2 differs ... in terms of ...": no control asked or named
     if found is None:
         return None
     return _less_sure(found, q)
