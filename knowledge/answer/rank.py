@@ -3,6 +3,8 @@ One ranking serves questions and the task commands (`knowledge.matching`)."""
 from __future__ import annotations
 
 import functools
+import heapq
+from operator import itemgetter
 
 from knowledge import lexicon
 from knowledge.answer import bars
@@ -109,15 +111,18 @@ def faq_with_lead(ix: Index, tokens: list[str]) -> tuple[FaqEntry | None, float,
     asked += unknown * bars.FAQ_UNKNOWN_WORD_WEIGHT
     scores = _best_phrasings(index, unique, asked)
     asked_families = families(unique)
+    named = any(asked_families)
+    idf = index.idf
     weighed: dict[str, float] = {}
-    for entry_id, score in sorted(scores.items(), key=lambda item: -item[1])[:bars.FAQ_CANDIDATES]:
+    for entry_id, score in heapq.nlargest(bars.FAQ_CANDIDATES, scores.items(), key=_second):
         # how much of the question the entry as a whole speaks about, not just its best phrasing
-        coverage = index.weight(unique & ix.faq_words[entry_id]) / asked
+        coverage = sum(idf[w] for w in unique & ix.faq_words[entry_id] if w in idf) / asked
         score = bars.FAQ_SHAPE * score + bars.FAQ_COVERAGE * coverage
-        if ix.conflicts(asked_families, entry_id):
-            score *= bars.FAQ_FAMILY_CONFLICT
-        elif any(a and a == e for a, e in zip(asked_families, ix.faq_families[entry_id])):
-            score += bars.FAQ_FAMILY_BONUS  # about exactly the framework or type asked
+        if named:
+            if ix.conflicts(asked_families, entry_id):
+                score *= bars.FAQ_FAMILY_CONFLICT
+            elif any(a and a == e for a, e in zip(asked_families, ix.faq_families[entry_id])):
+                score += bars.FAQ_FAMILY_BONUS  # about exactly the framework or type asked
         weighed[entry_id] = score
     if not weighed:
         return None, 0.0, 0.0
@@ -132,6 +137,7 @@ def faq_with_lead(ix: Index, tokens: list[str]) -> tuple[FaqEntry | None, float,
     return ix.faq_by_id[entry_id], weighed[entry_id] * scale, (weighed[entry_id] - second) * scale
 
 
+_second = itemgetter(1)
 _COMMON = ("soc2", "iso27001")  # words most FAQ phrasings use: scored per entry in one step, not per phrasing
 
 
@@ -161,9 +167,10 @@ def _best_phrasings(index: lexicon.PhraseIndex, unique: set[str], asked: float) 
             scores[entry_id] = score
     if common:
         for entry_id, options in _common_only(index)[common].items():
-            score = max(2 * weight / (total + asked) for weight, total in options)
-            if score > best(entry_id, 0.0):
-                scores[entry_id] = score
+            for weight, total in options:
+                score = 2 * weight / (total + asked)
+                if score > best(entry_id, 0.0):
+                    scores[entry_id] = score
     return scores
 
 
