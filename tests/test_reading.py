@@ -135,3 +135,11 @@ def test_the_asking_clause_alone_names_no_control_by_a_stray_word():
     result = answer("Our auditor kept saying it in the kickoff. Can you explain how a Type 2 differs from a "
                     "Type 1 in terms of what is tested?")
     assert result.kind != "control", result.text
+
+
+@pytest.mark.parametrize("text, lead", [
+    ("our two largest prospects won't sign until they see a SOC 2 report", "SOC 2 first."),
+    ("a bank we are onboarding with wants to see an ISO 27001 certificate first", "ISO 27001 first."),
+])
+def test_a_demand_said_indirectly_is_followed(text, lead):
+    assert answer(text).text.startswith(lead)
