@@ -143,3 +143,8 @@ def test_the_asking_clause_alone_names_no_control_by_a_stray_word():
 ])
 def test_a_demand_said_indirectly_is_followed(text, lead):
     assert answer(text).text.startswith(lead)
+
+
+def test_how_many_now_and_before_gives_both_numbers():
+    result = answer("How many Annex A controls did the 2013 version have, and how many does 2022 have?")
+    assert "114" in result.text and "93" in result.text, result.text
