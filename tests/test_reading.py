@@ -148,3 +148,11 @@ def test_a_demand_said_indirectly_is_followed(text, lead):
 def test_how_many_now_and_before_gives_both_numbers():
     result = answer("How many Annex A controls did the 2013 version have, and how many does 2022 have?")
     assert "114" in result.text and "93" in result.text, result.text
+
+
+@pytest.mark.parametrize("text, words", [
+    ("is SOC 2 the same as ISO 27001?", "ISMS"), ("is a type 1 the same as a type 2?", "operating effectiveness"),
+])
+def test_is_x_the_same_as_y_answers_no_and_how_they_differ(text, words):
+    result = answer(text)
+    assert result.text.startswith("No: ") and words in result.text, result.text

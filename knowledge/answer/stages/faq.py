@@ -1,6 +1,9 @@
 """An FAQ entry by its words, in any phrasing."""
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+
 from knowledge.answer import bars, build, rank
 from knowledge.answer.build import Answer
 from knowledge.answer.question import Question
@@ -14,7 +17,30 @@ def faq(q: Question) -> Answer | None:
     control = q.control_score
     preferred = q.question_form and (control < bars.CONTROL_SURE or score >= control) and (
         control < bars.CONTROL_BAR or rank.speaks_of(q.ix, entry, q.controls[0][0], q.tokens))
-    return build.faq(q.ix, entry, score) if preferred or not control_fits(q) else None
+    if not (preferred or not control_fits(q)):
+        return None
+    return _is_it_the_same(q, entry, score) or build.faq(q.ix, entry, score)
+
+
+_YES_NO = re.compile(r"\W*(is|are|was|were)\b", re.I)
+_SAME = re.compile(r"\b(same|identical|equivalent|interchangeable)\b", re.I)
+_SAME_WORDS = frozenset({"same", "identical", "equivalent", "interchangeable", "thing"})
+_DIFFERENCE = frozenset({"difference", "differ", "vs", "versus", "compare"})
+
+
+def _is_it_the_same(q: Question, entry, score: float) -> Answer | None:
+    """"Is X the same as Y?": no, and how they differ. Read as "the difference between X and Y", the entry on
+    their difference answers, led by "No:", when our phrasings of it speak of a difference."""
+    if not (_YES_NO.match(q.asked) and _SAME.search(q.asked)):
+        return None
+    reworded = [t for t in q.tokens if t not in _SAME_WORDS] + ["difference"]
+    other, other_score = rank.best_faq(q.ix, reworded)
+    if other is None or other_score < bars.FAQ_BAR or _DIFFERENCE.isdisjoint(q.ix.faq_words[other.id]):
+        return None
+    found = build.faq(q.ix, other, min(score, other_score))
+    if other.id != entry.id:  # the likeness entry is a button away
+        found = replace(found, suggestions=(entry.questions[0], *found.suggestions)[:bars.MAX_SUGGESTIONS])
+    return replace(found, text=f"No: {found.text}")
 
 
 def faq_near(q: Question) -> Answer | None:
