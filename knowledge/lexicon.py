@@ -255,13 +255,18 @@ class PhraseFinder:
         self.by_first: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
         for words, shown in phrases.items():
             self.by_first[words[0]].append((words, shown))
+        self._firsts = frozenset(self.by_first)
 
     def matches(self, tokens: list[str]):
         """(position of the phrase, position after it, what to report) for every occurrence."""
+        present = self._firsts.intersection(tokens)  # most questions hold no first word of most lists
+        if not present:
+            return
         for i, token in enumerate(tokens):
-            for words, shown in self.by_first.get(token, ()):
-                if tuple(tokens[i : i + len(words)]) == words:
-                    yield i, i + len(words), shown
+            if token in present:
+                for words, shown in self.by_first[token]:
+                    if tuple(tokens[i : i + len(words)]) == words:
+                        yield i, i + len(words), shown
 
     def hits(self, tokens: list[str]) -> list[str]:
         return list(dict.fromkeys(shown for _, _, shown in self.matches(tokens)))

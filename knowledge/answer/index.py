@@ -54,6 +54,7 @@ class Index:
     demand_words: frozenset[str]  # words a demand is made of
     domain: frozenset[str]  # content words of our own phrasings: a question using them is in our field
     topic_words: frozenset[str]  # FAQ topic words ("audit", "evidence"): no sign of another subject
+    placed: frozenset[str]  # every word some name, phrasing or keyword of ours uses
     categories: dict[str, tuple[str, ...]]  # a SOC 2 category's words -> its series
     children: dict[str, tuple[str, ...]]  # "Clause 9.2" -> its sub-clauses
 
@@ -200,6 +201,7 @@ class _Builder:
             topic_words=topic_words | W.STRONG_DOMAIN_WORDS,
             categories=self.categories(), children=self.children(),
         )
+        fields["placed"] = frozenset(fields["domain"] | fields["topic_words"] | controls.idf.keys() | faq.idf.keys())
         vocabulary = Counter(self.raw)  # last: every phrase of our data has been read
         vocabulary.update(word for short in kn.abbreviations for word in lexicon.normalize(short).split())
         for word in lexicon.STOPWORDS | fields["domain"] | W.MAPPING_WORDS | W.CHOICE | W.CHOICE_SUBJECT:

@@ -88,8 +88,11 @@ def form_of(asked: str) -> str:
 class Question:
     def __init__(self, ix: Index, raw: str, previous: str | None = None, parts: dict | None = None):
         self.ix = ix
-        self.raw = clean(raw)  # what the refusals read: length and emptiness as typed
-        self.text = without_courtesies(self.raw) if self.raw else ""
+        if parts is None:  # a message as sent
+            self.raw = clean(raw)  # what the refusals read: length and emptiness as typed
+            self.text = without_courtesies(self.raw) if self.raw else ""
+        else:  # a part of one, already cleaned
+            self.raw = self.text = raw
         self.previous = _subject(previous)
         self._parts = {} if parts is None else parts  # the parts read so far, shared by every part of one message
         self._parts.setdefault(self.text, self)
@@ -221,7 +224,7 @@ class Question:
     @cached_property
     def unplaced(self) -> list[str]:
         """Words of the question (as typed) that are in no phrasing of ours: shown back as "I could not place"."""
-        known = self.ix.domain | self.ix.topic_words | self.ix.controls.idf.keys() | self.ix.faq.idf.keys()
+        known = self.ix.placed
         return [w for w in lexicon.content(self.tokens) if w not in known and w not in W.CONTROL_FILLER
                 and w not in W.MAPPING_WORDS and not w.isdigit() and len(w) > 2]
 
