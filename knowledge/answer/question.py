@@ -28,11 +28,11 @@ _FORMS = (  # the first that matches the asking clause's opening, else anywhere 
     ("define", W.DEFINE),
     ("which", re.compile(r"\b(which|what)\b", re.I)),
 )
-_CLAUSE_END = re.compile(
-    r"(?<=[?!.;:])\s+|\s+[-–—]\s+|(?<=\))\s*[-–—,]\s*|\s*\n+\s*"
+_CLAUSE_END = re.compile(  # every break starts at a space, comma or dash: the first look-ahead says so fast
+    r"(?=[\s,\-–—])(?:(?<=[?!.;:])\s+|\s+[-–—]\s+|(?<=\))\s*[-–—,]\s*|\s*\n+\s*"
     # "..., but how much does it cost?": a conjunction before a question word starts the asking clause
     # ("..., and is a Type 1 quicker?" stays whole: both halves are asked)
-    r"|,\s*(?=(?:but|so|anyway|now|then)\s+(?:how|what|which|who|why|when|where|is|are|do|does|can|should)\b)",
+    r"|,\s*(?=(?:but|so|anyway|now|then)\s+(?:how|what|which|who|why|when|where|is|are|do|does|can|should)\b))",
     re.I)
 _PARENTHESES = re.compile(r"\s*\([^()]*\)")
 _ASKS = re.compile(r"\?\s*$")
@@ -48,9 +48,26 @@ def without_courtesies(text: str) -> str:
     """"hey complybot, what is SOC 2? thanks" -> "what is SOC 2?" (the text itself if nothing else is left).
     Courtesies end a question, so only its last characters are searched for them."""
     text = W.ADDRESS.sub("", text, count=1) or text
+    if _last_word(text) not in _COURTESY_ENDS:  # the courtesy pattern can only match before one of these
+        return text
     head, tail = text[:-bars.COURTESY_REACH], text[-bars.COURTESY_REACH:]
     kept = W.COURTESY.sub("", tail)
     return head + kept if kept or head else text
+
+
+# the last word of each courtesy words.COURTESY knows ("thank you", "in plain english", "in a nutshell" ...)
+_COURTESY_ENDS = frozenset("thanks you thx ty please pls plz cheers briefly short nutshell terms english words "
+                           "language".split())
+
+
+def _last_word(text: str) -> str:
+    end = len(text)
+    while end and not (text[end - 1].isalnum() or text[end - 1] == "_"):
+        end -= 1
+    start = end
+    while start and (text[start - 1].isalnum() or text[start - 1] == "_"):
+        start -= 1
+    return text[start:end].lower()
 
 
 def clauses(text: str) -> list[str]:
