@@ -7,10 +7,16 @@ from knowledge.answer.build import Answer
 from knowledge.answer.question import Question
 
 
+_JOINTS = ("and", "also", "plus", "&")  # words.SECOND_QUESTION splits only at one of these
+
+
 def two_questions(q: Question) -> Answer | None:
     """Each half a question of its own that an FAQ entry answers (the framework named once counts for both)."""
     from knowledge.answer import answer_words
 
+    low = q.text.lower()
+    if not any(joint in low for joint in _JOINTS):  # no word the split could be made at
+        return None
     halves = W.SECOND_QUESTION.split(q.text, maxsplit=1)
     if len(halves) != 2:
         return None
