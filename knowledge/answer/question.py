@@ -48,7 +48,7 @@ def without_courtesies(text: str) -> str:
     """"hey complybot, what is SOC 2? thanks" -> "what is SOC 2?" (the text itself if nothing else is left).
     Courtesies end a question, so only its last characters are searched for them."""
     text = W.ADDRESS.sub("", text, count=1) or text
-    if _last_word(text) not in _COURTESY_ENDS:  # the courtesy pattern can only match before one of these
+    if _last_word(text[-bars.COURTESY_REACH:]) not in _COURTESY_ENDS:  # the courtesy pattern can only match before one of these
         return text
     head, tail = text[:-bars.COURTESY_REACH], text[-bars.COURTESY_REACH:]
     kept = W.COURTESY.sub("", tail)
@@ -107,7 +107,8 @@ class Question:
         self.ix = ix
         if parts is None:  # a message as sent
             self.raw = clean(raw)  # what the refusals read: length and emptiness as typed
-            self.text = without_courtesies(self.raw) if self.raw else ""
+            # (a text too long to read is refused as it is: nothing of it is read)
+            self.text = without_courtesies(self.raw) if 0 < len(self.raw) <= bars.MAX_QUESTION_CHARS else self.raw
         else:  # a part of one, already cleaned
             self.raw = self.text = raw
         self.previous = _subject(previous)
