@@ -297,7 +297,7 @@ def controls(ix: Index, ranked: list[tuple[str, float]]) -> Answer:
     best = ranked[0][1]
     chosen = [ranked[0][0]] + [name for name, score in ranked[1:bars.CONTROL_SHOWN]
                                if score >= max(bars.CONTROL_FLOOR, best - bars.CONTROL_NEAR)]
-    found = [ix.cat.control(name) for name in chosen]
+    found = [ix.control(name) for name in chosen]
     lines = tuple(control_line(c) for c in found)
     text = "\n".join(lines)
     if len(found) > 1:

@@ -12,7 +12,7 @@ from typing import Callable
 
 from knowledge import lexicon
 from knowledge.answer import words as W
-from knowledge.catalog import Catalog
+from knowledge.catalog import Catalog, Control
 from knowledge.faq import FaqEntry, Knowledge
 from knowledge.references import soc2_series
 
@@ -55,6 +55,7 @@ class Index:
     domain: frozenset[str]  # content words of our own phrasings: a question using them is in our field
     topic_words: frozenset[str]  # FAQ topic words ("audit", "evidence"): no sign of another subject
     placed: frozenset[str]  # every word some name, phrasing or keyword of ours uses
+    control_by_name: dict[str, Control]
     categories: dict[str, tuple[str, ...]]  # a SOC 2 category's words -> its series
     children: dict[str, tuple[str, ...]]  # "Clause 9.2" -> its sub-clauses
 
@@ -68,6 +69,10 @@ class Index:
     def tokens(self, text: str) -> list[str]:
         """The words of a question, typos fixed against our vocabulary."""
         return self.words(text, self.speller.fix)
+
+    def control(self, name: str):
+        """A control of the table by its exact name (the names the rankings give)."""
+        return self.control_by_name[name]
 
     def named_words(self, name: str) -> frozenset[str]:
         """Every word of a control's names and aliases."""
@@ -201,6 +206,7 @@ class _Builder:
             topic_words=topic_words | W.STRONG_DOMAIN_WORDS,
             categories=self.categories(), children=self.children(),
         )
+        fields["control_by_name"] = {c.name: c for c in cat.controls}
         fields["placed"] = frozenset(fields["domain"] | fields["topic_words"] | controls.idf.keys() | faq.idf.keys())
         vocabulary = Counter(self.raw)  # last: every phrase of our data has been read
         vocabulary.update(word for short in kn.abbreviations for word in lexicon.normalize(short).split())

@@ -70,13 +70,13 @@ def _rank_names(ix: Index, index: lexicon.PhraseIndex, wanted: set[str], framed:
     best: dict[str, float] = {}
     said: dict[str, float] = {}  # per group: the weight of the question's words any of its names uses
     matched_weights, counts = index.counted(wanted)
-    phrases = index.phrases
+    phrases, idf = index.phrases, index.idf
     for number, matched in matched_weights.items():
         name, words, total = phrases[number]
         if counts[number] < bars.NAME_HALF * len(words):  # say at least half of a name
             continue
         if name not in said:  # "secrets ... api keys ... env vars": three names of one control
-            said[name] = index.weight(index.group_words[name] & wanted)
+            said[name] = sum(idf[w] for w in index.group_words[name] & wanted)
         recall, precision = matched / total, said[name] / asked
         score = 2 * recall * precision / (recall + precision)
         if score > best.get(name, 0.0):

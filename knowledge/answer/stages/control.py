@@ -35,7 +35,7 @@ def yes_or_no(q: Question, found: Answer) -> Answer:
     disk encryption count for ISO 27001?" -> "Yes: the article's table maps Disk Encryption to A.8.1 ..."."""
     if q.form != "yes_no" or found.kind != "control":
         return found
-    control = q.ix.cat.control(q.controls[0][0])
+    control = q.ix.control(q.controls[0][0])
     sides = [f for f in ("soc2", "iso") if f in q.frameworks] or ["soc2", "iso"]
     mapped = " and ".join(f"{build.join(getattr(control, side))} ({_SIDE_NAMES[side]})" for side in sides)
     if not W.NEEDING.isdisjoint(q.asked_tokens) or _REQUIRED.search(q.asked):

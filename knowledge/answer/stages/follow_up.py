@@ -90,7 +90,7 @@ def _controls(q: Question, previous: dict):
     """The controls a control answer named (a mapping answer is about its references, not its many controls)."""
     if previous.get("kind") != "control":
         return []
-    return [c for c in (q.ix.cat.control(name) for name in previous.get("controls", ())) if c]
+    return [c for c in (q.ix.control_by_name.get(name) for name in previous.get("controls", ())) if c]
 
 
 def _side(q: Question, previous: dict, side: str) -> Answer | None:
