@@ -134,10 +134,8 @@ class Question:
 
     @cached_property
     def tokens(self) -> list[str]:
-        """The words of the whole text: each clause's, read once (so a clause read alone costs nothing more)."""
-        if self.clauses == [self.text]:
-            return self.ix.tokens(self.text)
-        return [t for part in self.clauses for t in self._clause_tokens(part)][:lexicon.MAX_WORDS]
+        """The words of the whole text (a clause's own are read when a stage reads that clause alone)."""
+        return self.ix.tokens(self.text)
 
     def _clause_tokens(self, part: str) -> list[str]:
         found = self._parts.get(part)
