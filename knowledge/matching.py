@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import functools
 
-from knowledge.answer import index, rank_controls
+from knowledge.answer import bars, index, rank_controls
 from knowledge.catalog import Control, catalog
 
-MIN_SCORE = 50  # the engine's own bar for naming a control; below it nothing is a match worth offering
+MIN_SCORE = round(100 * bars.CONTROL_BAR)  # the engine's own bar for naming a control, on 0..100
 MAX_TYPED = 200  # a control name is short; the rest of a long text says nothing more about it
 
 
