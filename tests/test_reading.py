@@ -156,3 +156,8 @@ def test_how_many_now_and_before_gives_both_numbers():
 def test_is_x_the_same_as_y_answers_no_and_how_they_differ(text, words):
     result = answer(text)
     assert result.text.startswith("No: ") and words in result.text, result.text
+
+
+def test_a_trailing_mapping_question_reads_the_question_before_it():
+    result = answer("do we need a VPN for soc 2 or is a bastion host enough? whats the mapping")
+    assert result.kind == "control" and "Virtual Private Network — SOC 2" in result.text, result.text

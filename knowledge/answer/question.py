@@ -186,9 +186,16 @@ class Question:
     def mapping_asked(self) -> bool:
         """The asking clause asks for controls or references ("which ISO controls does that give us"), not for
         a framework ("which framework", "which certification")."""
-        asked = set(self.asked_tokens)
-        return (not W.MAPPING_ASK.isdisjoint(asked) or bool(W.PLACED_IN.search(self.asked))) and (
-            W.FRAMEWORK_CHOICE.isdisjoint(asked))
+        return self.asks_mapping(self.asked)
+
+    def asks_mapping(self, part: str) -> bool:
+        """Whether a clause of this question asks for controls or references: a question ("?" or a question
+        word first) with words of mapping and none of choosing a framework."""
+        if part != self.asked and not (_ASKS.search(part) or W.QUESTION_START.search(part)):
+            return False
+        words = set(self.asked_tokens if part == self.asked else self.half(part).tokens)
+        return (not W.MAPPING_ASK.isdisjoint(words) or bool(W.PLACED_IN.search(part))) and (
+            W.FRAMEWORK_CHOICE.isdisjoint(words))
 
     @cached_property
     def choice_asked(self) -> bool:

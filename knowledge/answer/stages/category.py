@@ -39,6 +39,8 @@ def topic(q: Question) -> Answer | None:
     ix = q.ix
     subject = f"{define.group('subject') or ''} {q.text[define.end():]}"
     asked = [w for w in lexicon.content(ix.tokens(subject)) if w not in W.DEFINE_WORDS]
+    if asked and all(w in W.MAPPING_ASK for w in asked):  # "whats the mapping": of something said before
+        return None
     bare = [w for w in asked if w not in W.FRAMEWORK_WORD]  # "... in SOC 2": the framework is understood
     for words in (asked, bare):
         found = ix.faq_topics.get(" ".join(words))

@@ -11,6 +11,7 @@ from dataclasses import replace
 from knowledge.answer import bars, build
 from knowledge.answer.build import Answer
 from knowledge.answer.question import Question, without_parentheses
+from knowledge.answer.index import control_words
 from knowledge.answer.stages.control import control_fits
 
 _POINTING = re.compile(r"\b(that|this|it|these|those|them|they)\b", re.I)
@@ -36,24 +37,30 @@ def context(q: Question) -> Answer | None:
 
 
 def asked_mapping(q: Question) -> Answer | None:
-    """A message whose asking clause asks for controls or points back ("... What does that map to?", "Which SOC 2
-    criteria is offboarding tied to?"): the control that clause names, or the one the clause before it names,
-    before any FAQ entry the whole message's words resemble."""
-    if len(q.clauses) < 2 or not q.mapping_asked:
+    """A message with a clause asking for controls ("... What does that map to?", "Which SOC 2 criteria is
+    offboarding tied to?", "... enough? whats the mapping"): the control that clause names, or, when it points
+    back or names nothing of its own, the one another clause names best; before any FAQ entry the whole
+    message's words resemble."""
+    if len(q.clauses) < 2:
         return None
-    alone = q.half(q.asked)
-    if control_fits(alone):
-        return _less_sure(build.controls(q.ix, alone.controls), q)
-    found = _pointed_back(q) if _POINTING.search(q.asked) else None
+    asking = [part for part in q.clauses if q.asks_mapping(part)]
+    for part in asking:
+        alone = q.half(part)
+        if control_fits(alone):
+            return _less_sure(build.controls(q.ix, alone.controls), q)
+    pointing = [part for part in asking if _POINTING.search(part) or not control_words(q.half(part).tokens)]
+    found = _pointed_back(q, pointing[-1]) if pointing else None
     return _less_sure(found, q) if found else None
 
 
-def _pointed_back(q: Question) -> Answer | None:
-    """"Backups (nightly snapshots) - which controls is that?": the clause before the question that names a
-    control best, read together with the question."""
+def _pointed_back(q: Question, asked: str) -> Answer | None:
+    """"Backups (nightly snapshots) - which controls is that?": the other clause that names a control best,
+    read together with the question."""
     best = None
-    for part in q.context:
-        pointed = q.joined(q.asked, without_parentheses(part))  # asked first: it is a question to us
+    for part in q.clauses:
+        if part == asked:
+            continue
+        pointed = q.joined(asked, without_parentheses(part))  # asked first: it is a question to us
         if pointed.control_score >= bars.POINTED_BAR and (best is None or pointed.control_score > best.control_score):
             best = pointed
     return build.controls(q.ix, best.controls) if best else None
