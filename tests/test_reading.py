@@ -161,3 +161,8 @@ def test_is_x_the_same_as_y_answers_no_and_how_they_differ(text, words):
 def test_a_trailing_mapping_question_reads_the_question_before_it():
     result = answer("do we need a VPN for soc 2 or is a bastion host enough? whats the mapping")
     assert result.kind == "control" and "Virtual Private Network — SOC 2" in result.text, result.text
+
+
+def test_an_aside_in_parentheses_does_not_hide_the_control():
+    result = answer("Which controls cover reviewing our vendors' own SOC 2 reports each year (AWS, Stripe, etc.)?")
+    assert result.kind == "control" and "Third-Party SOC 2 Reviews" in result.text, result.text

@@ -41,13 +41,13 @@ def asked_mapping(q: Question) -> Answer | None:
     offboarding tied to?", "... enough? whats the mapping"): the control that clause names, or, when it points
     back or names nothing of its own, the one another clause names best; before any FAQ entry the whole
     message's words resemble."""
-    if len(q.clauses) < 2:
+    if len(q.clauses) < 2 and "(" not in q.text:
         return None
     asking = [part for part in q.clauses if q.asks_mapping(part)]
-    for part in asking:
-        alone = q.half(part)
-        if control_fits(alone):
-            return _less_sure(build.controls(q.ix, alone.controls), q)
+    for part in asking:  # the clause, then without its asides ("(AWS, Stripe, etc.)")
+        for alone in dict.fromkeys((q.half(part), q.half(without_parentheses(part)))):
+            if alone.text != q.text and control_fits(alone):
+                return _less_sure(build.controls(q.ix, alone.controls), q)
     pointing = [part for part in asking if _POINTING.search(part) or not control_words(q.half(part).tokens)]
     found = _pointed_back(q, pointing[-1]) if pointing else None
     return _less_sure(found, q) if found else None
