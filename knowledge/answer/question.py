@@ -134,8 +134,11 @@ class Question:
 
     @cached_property
     def tokens(self) -> list[str]:
-        """The words of the whole text (a clause's own are read when a stage reads that clause alone)."""
-        return self.ix.tokens(self.text)
+        """The words of the whole text: each clause's, read once (a stage reading a clause alone reads no more)."""
+        parts = self.clauses
+        if len(parts) == 1:
+            return self.ix.tokens(self.text)
+        return [t for part in parts for t in self._clause_tokens(part)][:lexicon.MAX_WORDS]
 
     def _clause_tokens(self, part: str) -> list[str]:
         found = self._parts.get(part)
