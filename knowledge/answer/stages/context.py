@@ -43,11 +43,15 @@ def asked_mapping(q: Question) -> Answer | None:
     message's words resemble."""
     if len(q.clauses) < 2 and "(" not in q.text:
         return None
+    from knowledge.answer import WORD_STAGES, first_answer
+
     asking = [part for part in q.clauses if q.asks_mapping(part)]
-    for part in asking:  # the clause, then without its asides ("(AWS, Stripe, etc.)")
-        for alone in dict.fromkeys((q.half(part), q.half(without_parentheses(part)))):
+    for part in asking:  # the clause, then without its asides ("(AWS, Stripe, etc.)"), read as the words stages
+        for alone in dict.fromkeys((q.half(part), q.half(without_parentheses(part)))):  # would read it alone
             if alone.text != q.text and control_fits(alone):
-                return _less_sure(build.controls(q.ix, alone.controls), q)
+                found = first_answer(alone, WORD_STAGES)
+                if found is not None and found.kind == "control":
+                    return _less_sure(found, q)
     pointing = [part for part in asking if _POINTING.search(part) or not control_words(q.half(part).tokens)]
     found = _pointed_back(q, pointing[-1]) if pointing else None
     return _less_sure(found, q) if found else None
