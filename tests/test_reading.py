@@ -166,3 +166,8 @@ def test_a_trailing_mapping_question_reads_the_question_before_it():
 def test_an_aside_in_parentheses_does_not_hide_the_control():
     result = answer("Which controls cover reviewing our vendors' own SOC 2 reports each year (AWS, Stripe, etc.)?")
     assert result.kind == "control" and "Third-Party SOC 2 Reviews" in result.text, result.text
+
+
+def test_a_mapping_word_does_not_take_a_question_an_faq_entry_answers():
+    result = answer("Which controls are new in ISO 27001:2022? I need the list for our transition plan.")
+    assert result.kind == "faq" and "A.5.7" in result.text, result.text
