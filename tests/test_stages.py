@@ -22,7 +22,7 @@ CASES = {  # stage -> (question, the answer's kind)
     "faq": ("how long does an iso audit take", "faq"),
     "control": ("disk encryption", "control"),
     "title_near": ("secure coding rules", "unmapped_iso"),
-    "context": ("Our finance team got a request from a customer auditor. What is a SOC 1 report?", "faq"),
+    "context": ("Our board asked me about this last week. Does a SOC 2 report expire?", "faq"),
     "described": ("we're a startup selling to US banks", "recommend"),
     "faq_near": ("What is SOC 2, in two sentences? Explaining it to our new head of sales.", "faq"),
 }

@@ -46,13 +46,16 @@ def asked_mapping(q: Question) -> Answer | None:
     from knowledge.answer import WORD_STAGES, first_answer
 
     asking = [part for part in q.clauses if q.asks_mapping(part)]
+    answered = set()  # clauses the words stages answer alone, with a control or otherwise
     for part in asking:  # the clause, then without its asides ("(AWS, Stripe, etc.)"), read as the words stages
         for alone in dict.fromkeys((q.half(part), q.half(without_parentheses(part)))):  # would read it alone
-            if alone.text != q.text and control_fits(alone):
-                found = first_answer(alone, WORD_STAGES)
-                if found is not None and found.kind == "control":
-                    return _less_sure(found, q)
-    pointing = [part for part in asking if _POINTING.search(part) or not control_words(q.half(part).tokens)]
+            found = first_answer(alone, WORD_STAGES) if alone.text != q.text else None
+            if found is not None and found.kind == "control" and control_fits(alone):
+                return _less_sure(found, q)
+            if found is not None:
+                answered.add(part)
+    pointing = [part for part in asking if _POINTING.search(part) or (
+        part not in answered and not control_words(q.half(part).tokens))]
     found = _pointed_back(q, pointing[-1]) if pointing else None
     return _less_sure(found, q) if found else None
 
