@@ -51,6 +51,7 @@ class Index:
     asks: lexicon.PhraseFinder  # verbs of demanding
     askers: lexicon.PhraseFinder  # who demands
     other_frameworks: lexicon.PhraseFinder  # frameworks we hold no facts on
+    known_iso: frozenset[str]  # ISO standards an FAQ keyword names ("iso 27002"): ones we hold facts on
     demand_words: frozenset[str]  # words a demand is made of
     domain: frozenset[str]  # content words of our own phrasings: a question using them is in our field
     topic_words: frozenset[str]  # FAQ topic words ("audit", "evidence"): no sign of another subject
@@ -202,6 +203,7 @@ class _Builder:
             signals={name: self.phrase_set(ws) for name, ws in kn.signals.items()},
             markets={name: self.phrase_set(ws) for name, ws in kn.markets.items()},
             asks=asks, askers=askers, other_frameworks=self.phrase_set(kn.other_frameworks),
+            known_iso=frozenset(n for e in kn.faq for k in e.keywords for n in W.OTHER_ISO.findall(k)),
             demand_words=demand_words, domain=domain | W.STRONG_DOMAIN_WORDS,
             topic_words=topic_words | W.STRONG_DOMAIN_WORDS,
             categories=self.categories(), children=self.children(),

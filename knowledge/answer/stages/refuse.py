@@ -51,7 +51,9 @@ def other_framework(q: Question) -> Answer | None:
 
 
 def _others(q: Question, text: str, tokens: list[str]) -> list[str]:
-    return q.ix.other_frameworks.hits(tokens) or [f"ISO {n}" for n in W.OTHER_ISO.findall(text)]
+    """Frameworks we hold no facts on, named in `text`: an ISO standard an FAQ entry is about is not one."""
+    return q.ix.other_frameworks.hits(tokens) or [
+        f"ISO {n}" for n in W.OTHER_ISO.findall(text) if n not in q.ix.known_iso]
 
 
 def writing(q: Question) -> Answer | None:
