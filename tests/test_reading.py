@@ -171,3 +171,8 @@ def test_an_aside_in_parentheses_does_not_hide_the_control():
 def test_a_mapping_word_does_not_take_a_question_an_faq_entry_answers():
     result = answer("Which controls are new in ISO 27001:2022? I need the list for our transition plan.")
     assert result.kind == "faq" and "A.5.7" in result.text, result.text
+
+
+def test_the_asking_clause_picks_the_faq_entry_when_it_fits_another_clearly_better():
+    whole = "Legal asked us about it today, the contract is long. Does a SOC 2 report expire?"
+    assert answer(whole).text.split("\n")[0] == answer("Does a SOC 2 report expire?").text.split("\n")[0]

@@ -22,9 +22,9 @@ CASES = {  # stage -> (question, the answer's kind)
     "faq": ("how long does an iso audit take", "faq"),
     "control": ("disk encryption", "control"),
     "title_near": ("secure coding rules", "unmapped_iso"),
-    "context": ("Our board asked me about this last week. Does a SOC 2 report expire?", "faq"),
+    "context": ("What does an ISO 27001 audit cost, roughly? Finance wants a figure for the budget.", "faq"),
     "described": ("we're a startup selling to US banks", "recommend"),
-    "faq_near": ("What is SOC 2, in two sentences? Explaining it to our new head of sales.", "faq"),
+    "faq_near": ("Can SOC 2 and ISO 27001 be run together, or do we need two separate programmes?", "faq"),
 }
 
 
@@ -44,7 +44,7 @@ def test_the_follow_up_stage_answers_about_the_previous_subject():
 
 def test_explain_lists_the_later_stages_that_would_answer():
     why = explain("what is system operations in soc 2")
-    assert why.stage == "topic" and [stage for stage, _, _ in why.runners_up][:1] == ["control"]
+    assert why.stage == "topic" and "control" in [stage for stage, _, _ in why.runners_up]
     assert all(0.0 <= confidence <= 1.0 for _, _, confidence in why.runners_up)
 
 

@@ -37,6 +37,7 @@ FAQ_CANDIDATES = 12  # entries whose best phrasing scores highest; only they are
 FAQ_UNKNOWN_WORD_WEIGHT = 2.5  # a question word no FAQ entry uses counts this much against every entry
 FAQ_NEAR = 0.34  # last resort: a question naming SOC 2 or ISO whose best FAQ entry is this close to the bar ...
 FAQ_NEAR_LEAD = 0.06  # ... and leads every other entry by this much is answered, less sure, rather than refused
+FAQ_CLAUSE_LEAD = 0.2  # the asking clause alone fits another entry this much better: that entry answers
 FAQ_TOPIC = 0.9  # "what is confidentiality": the one entry whose keyword it is, this sure
 FAQ_CONFIRMS = 0.8  # an FAQ answer this good, leading with the framework a demand or lean names, is kept
 FAQ_CHOICE_BAR = 0.6  # a choice asked with nothing said of the company gets the rule unless an FAQ fits this well

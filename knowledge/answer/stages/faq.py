@@ -14,6 +14,9 @@ def faq(q: Question) -> Answer | None:
     entry, score = q.faq
     if score < bars.FAQ_BAR:
         return None
+    clause = _asked_clause_instead(q, entry, score)
+    if clause is not None:
+        return clause
     control = q.control_score
     preferred = q.question_form and (control < bars.CONTROL_SURE or score >= control) and (
         control < bars.CONTROL_BAR or rank.speaks_of(q.ix, entry, q.controls[0][0], q.tokens))
@@ -41,6 +44,18 @@ def _is_it_the_same(q: Question, entry, score: float) -> Answer | None:
     if other.id != entry.id:  # the likeness entry is a button away
         found = replace(found, suggestions=(entry.questions[0], *found.suggestions)[:bars.MAX_SUGGESTIONS])
     return replace(found, text=f"No: {found.text}")
+
+
+def _asked_clause_instead(q: Question, entry, score: float) -> Answer | None:
+    """The asking clause alone fits another entry clearly better than the whole message does ("Legal asked us
+    this today. Does a SOC 2 report expire?"): context informs, it does not pick the entry."""
+    if q.asked == q.text:
+        return None
+    alone = q.half(q.asked)
+    other, other_score = alone.faq
+    if other is None or other.id == entry.id or other_score < score + bars.FAQ_CLAUSE_LEAD:
+        return None
+    return build.faq(q.ix, other, other_score * bars.CONTEXT_FACTOR)
 
 
 def faq_near(q: Question) -> Answer | None:
