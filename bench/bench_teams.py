@@ -13,8 +13,8 @@ In the same run, for comparison on the same machine:
   the Slack yard-stick                  bench_slack's signed /comply requests at its own server, CPU per
                                         request measured the same way (--slack-requests 0 skips it)
 The Teams checkouts take turns `--rounds` times and their medians are compared. Then the ratios,
-proactive sends/s (this checkout, in-process through `app["senders"]["teams"]`) and the import time of
-the Teams package (fresh interpreters, interpreter start included).
+proactive sends/s (this checkout, in-process through `app[RUNTIME].senders["teams"]`) and the import
+time of the Teams package (fresh interpreters, interpreter start included).
 
     .venv/bin/python bench/bench_teams.py [--messages 400] [--concurrency 16] [--proactive 200]
         [--baseline /tmp/main --baseline-python /tmp/main-venv/bin/python] [--slack-requests 1000] [--rounds 3]
@@ -126,6 +126,7 @@ async def slack_scenario(requests: int) -> Figures:
 
 async def proactive(count: int) -> None:
     from bot.config import Settings
+    from bot.runtime import RUNTIME
     from bot.server import create_app
     from handlers.types import Outgoing, Reply
     from tests.fakes.loopback import serve_on_loopback
@@ -142,7 +143,7 @@ async def proactive(count: int) -> None:
             for person in people:
                 async with session.post(f"{url}api/messages", json=teams.personal(person, "hello")) as response:
                     assert response.status == 201
-        sender = app["senders"]["teams"]
+        sender = app[RUNTIME].senders["teams"]
         started = time.perf_counter()
         for n in range(count):
             await sender.send(Outgoing(workspace=teams.tenant_id, user=people[n % PEOPLE].aad_object_id,

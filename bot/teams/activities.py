@@ -19,6 +19,7 @@ from microsoft_agents.activity import Activity, AdaptiveCardInvokeResponse, Adap
 from microsoft_agents.hosting.core import ActivityHandler, TurnContext
 
 from bot import logs
+from bot.runtime import RUNTIME
 from bot.teams.cards import SUBMIT_KEY, Mentions, card_of, render
 from bot.teams.members import ConversationBook, learn, person_id
 from bot.turns import run_turn
@@ -126,7 +127,7 @@ def message_from(activity: Activity, text: str, workspace: str) -> Message:
 
 
 class ComplyBot(ActivityHandler):
-    """Reads the shared Context (`app["ctx"]`) per turn: one store for every platform."""
+    """Reads the shared Context (`app[RUNTIME].ctx`) per turn: one store for every platform."""
 
     def __init__(self, app, auth_enabled: bool):
         self.app = app
@@ -134,11 +135,11 @@ class ComplyBot(ActivityHandler):
 
     @property
     def book(self) -> ConversationBook:
-        return ConversationBook(self.app["ctx"].store)
+        return ConversationBook(self.app[RUNTIME].ctx.store)
 
     async def call(self, work, *args):
         """Store work off the event loop (it may wait for the database's write lock)."""
-        return await self.app["ctx"].store.call(work, *args)
+        return await self.app[RUNTIME].ctx.store.call(work, *args)
 
     async def render(self, reply: Reply, workspace: str, as_card: bool = False) -> Activity:
         """The reply for Teams (mentions are looked up in the store: off the loop)."""
@@ -233,14 +234,14 @@ class ComplyBot(ActivityHandler):
 
     async def _answer(self, message: Message) -> Reply:
         """A question on the loop, a command on the store's thread (bot/turns.py)."""
-        return await run_turn(self.app["ctx"], [message.text], lambda: self._handle(message))
+        return await run_turn(self.app[RUNTIME].ctx, [message.text], lambda: self._handle(message))
 
     def _handle(self, message: Message) -> Reply:
         from handlers import router
 
         logs.note(workspace=message.workspace, user=message.user, command=router.command_of(message.text))
         try:
-            reply = router.handle(message, self.app["ctx"])
+            reply = router.handle(message, self.app[RUNTIME].ctx)
         except Exception as error:  # the person gets a polite answer; the log gets the type and place
             logs.event("teams.handler_error", logging.ERROR, error=logs.describe_exception(error))
             return Reply(SORRY, ephemeral=True, kind="error")

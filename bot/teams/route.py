@@ -22,6 +22,7 @@ from microsoft_agents.hosting.core.connector.teams import TeamsConnectorClient
 from bot import logs
 from bot.background import BackgroundWork
 from bot.config import Settings, is_loopback
+from bot.runtime import RUNTIME
 from bot.teams.activities import CONTRADICTORY, ComplyBot, tenant_of
 from bot.teams.auth import Authenticator, check_auth, connection_settings
 from bot.teams.sender import TeamsSender
@@ -114,9 +115,9 @@ def mount(app: web.Application, settings: Settings) -> None:
     adapter.on_turn_error = on_turn_error
     auth = Authenticator(settings)
     bot = ComplyBot(app, auth.enabled)
-    app["teams_work"] = work = BackgroundWork("teams")
-    app.setdefault("senders", {})["teams"] = TeamsSender(adapter, app, settings.microsoft_app_id)
-    app.setdefault("platforms", []).append("teams")
+    app[RUNTIME].teams_work = work = BackgroundWork("teams")
+    app[RUNTIME].senders["teams"] = TeamsSender(adapter, app, settings.microsoft_app_id)
+    app[RUNTIME].platforms.append("teams")
 
     async def messages(request: web.Request) -> web.Response:
         return await _process(request, adapter, bot, auth, work)

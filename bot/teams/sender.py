@@ -7,6 +7,7 @@ from microsoft_agents.activity import Activity, ChannelAccount, ConversationPara
 from microsoft_agents.hosting.core import TurnContext
 from microsoft_agents.hosting.core.authorization import AuthenticationConstants
 
+from bot.runtime import RUNTIME
 from bot.teams.cards import render
 from bot.teams.members import ConversationBook
 from handlers.types import Outgoing
@@ -24,10 +25,10 @@ class TeamsSender:
 
     @property
     def book(self) -> ConversationBook:
-        return ConversationBook(self.app["ctx"].store)
+        return ConversationBook(self.app[RUNTIME].ctx.store)
 
     async def send(self, outgoing: Outgoing) -> None:
-        book, call = self.book, self.app["ctx"].store.call  # store work off the event loop
+        book, call = self.book, self.app[RUNTIME].ctx.store.call  # store work off the event loop
         activity = await call(render, outgoing.reply, book, outgoing.workspace)
         if outgoing.user:
             reference = await call(book.personal, outgoing.workspace, outgoing.user)
@@ -46,7 +47,7 @@ class TeamsSender:
 
     async def _open_personal_chat(self, workspace: str, user: str, activity: Activity) -> None:
         """Start a 1:1 chat with someone the bot has seen (e.g. mentioned in a channel) and post there."""
-        book, call = self.book, self.app["ctx"].store.call
+        book, call = self.book, self.app[RUNTIME].ctx.store.call
         member = await call(book.member_for_user, workspace, user)
         known = await call(book.any_in, workspace)
         if member is None or known is None:
