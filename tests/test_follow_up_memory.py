@@ -307,6 +307,22 @@ async def test_slack_a_subject_survives_a_restart_and_expires_after_30_minutes(t
         await again.stop()
 
 
+async def test_slack_two_web_instances_on_one_database_share_the_memory(tmp_path, api):
+    """A second `complybot serve` behind the load balancer (COMPLYBOT_SCHEDULER=off) on the same file."""
+    one = await start_slack_server(tmp_path / "s.db", api)
+    two = await start_slack_server(tmp_path / "s.db", api)
+    try:
+        async with SignedSlack(one.url, SIGNING_SECRET, api) as to_one, \
+                SignedSlack(two.url, SIGNING_SECRET, api) as to_two:
+            to_two._ids = itertools.count(1000)  # Slack's event ids are unique across instances
+            await mention(one, to_one, api, ADMIN, FIRST, channel="C0GENERAL", thread_ts="1800000000.000500")
+            answered = await mention(two, to_two, api, ADMIN, THEN, channel="C0GENERAL", thread_ts="1800000000.000500")
+            assert slack_lead(answered) == FOLLOWED
+    finally:
+        await one.stop()
+        await two.stop()
+
+
 # -- Teams: the real server, activities as Teams sends them, the fake Bot Connector --------------------------
 
 from tests.fakes.bot_connector import FakeBotConnector, TeamsActivities, new_user  # noqa: E402
