@@ -5,7 +5,9 @@ A conversation is where a platform keeps one discussion together: a Slack thread
 channel thread, the console, a playground page. The key is workspace + conversation + person: someone else
 in the same thread, or the same ids in another workspace, never continue another person's subject. The
 subject is kept in the database (a `SubjectMemory`, bot/memory_store.py), so it survives a restart and holds
-across web instances; without a store a question is still answered, only without memory.
+across web instances; without a store a question is still answered, only without memory. A person of another
+organisation (`Message.external`, e.g. a Slack Connect guest) may ask, but nothing about them is kept, so they
+get no follow-ups.
 """
 from __future__ import annotations
 
@@ -25,9 +27,10 @@ FOLLOW_UP_WINDOW = timedelta(minutes=30)
 
 def conversation_of(message: Message) -> str:
     """The conversation a message belongs to: its platform, channel (a direct chat without one: "direct")
-    and thread; "" when it belongs to none (no channel, no thread, not direct: e.g. the Slack Home tab)."""
+    and thread; "" when none is remembered: no channel, no thread, not direct (e.g. the Slack Home tab),
+    or a sender of another organisation."""
     place = message.channel or ("direct" if message.is_direct else "")
-    if not place and not message.thread:
+    if message.external or not place and not message.thread:
         return ""
     return json.dumps([message.platform, place, message.thread], separators=(",", ":"))
 

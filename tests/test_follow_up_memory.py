@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import subprocess
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -161,6 +162,19 @@ def test_a_message_of_no_conversation_keeps_nothing(tmp_path):
     ctx.store.close()
 
 
+def test_nothing_is_kept_of_a_person_of_another_organisation(tmp_path):
+    """A Slack Connect guest may ask questions, but the store keeps nothing about them."""
+    from handlers.ports import Context
+
+    ctx = Context(store=Store.open(tmp_path / "c.db"))
+    guest = dict(platform="slack", workspace="T1", user="U0GUEST", channel="C0SHARED", thread="1.1", external=True)
+    before = ctx.store.dump()
+    assert handle(Message(**guest, text=FIRST), ctx).kind == "control"
+    assert lead(handle(Message(**guest, text=THEN), ctx)) == ALONE
+    assert ctx.store.dump() == before
+    ctx.store.close()
+
+
 def test_a_refused_question_changes_nothing(tmp_path):
     with LocalSession(str(tmp_path / "c.db")) as session:
         session.say(FIRST)
@@ -249,14 +263,41 @@ async def test_slack_another_person_in_the_same_thread_gets_no_follow_up(server,
     assert slack_lead(await mention(server, slack, api, ADMIN, THEN, channel="C0GENERAL", thread_ts=thread)) == FOLLOWED
 
 
-async def test_slack_another_workspace_with_the_same_ids_gets_no_follow_up(server, slack, api):
+async def test_slack_another_workspace_with_the_same_ids_gets_no_follow_up(tmp_path, api):
+    """Distributed by OAuth to two workspaces (each installation with its own token, which auth.test names
+    as that workspace's): the same channel, thread and user ids in the other one continue nothing."""
+    from slack_sdk.oauth.installation_store import Installation
+
+    from bot.slack.installations import SQLiteInstallationStore
+
+    oauth = await start_slack_server(tmp_path / "s.db", api, SLACK_BOT_TOKEN="", SLACK_CLIENT_ID="1234.5678",
+                                     SLACK_CLIENT_SECRET="client-secret")
+    installations = SQLiteInstallationStore(lambda: oauth.store)
+    for team in (TEAM_ID, "T0OTHER"):
+        api.teams_by_token[f"xoxb-{team}"] = team
+        await installations.async_save(Installation(app_id="A0001", team_id=team, bot_token=f"xoxb-{team}",
+                                                    bot_id="BBOT", bot_user_id="UBOT", user_id=ADMIN))
     thread = "1800000000.000200"
-    await mention(server, slack, api, ADMIN, FIRST, channel="C0GENERAL", thread_ts=thread)
-    other = await mention(server, slack, api, ADMIN, THEN, channel="C0GENERAL", thread_ts=thread, team="T0OTHER")
-    assert slack_lead(other) == ALONE
-    saved = server.store.db.execute("SELECT DISTINCT workspace FROM conversation_subjects").fetchall()
-    assert sorted(saved) == sorted([("T0OTHER",), (TEAM_ID,)])  # each workspace's turn kept under its own
-    assert slack_lead(await mention(server, slack, api, ADMIN, THEN, channel="C0GENERAL", thread_ts=thread)) == FOLLOWED
+
+    async def ask(client, team: str, text: str) -> str:
+        count = len(api.to("chat.postMessage"))
+        ts = f"{time.time():.6f}"
+        await client.event({"type": "app_mention", "user": ADMIN, "team": team, "text": f"<@UBOT> {text}", "ts": ts,
+                            "event_ts": ts, "channel": "C0GENERAL", "thread_ts": thread}, team=team)
+        await oauth.settle()
+        [post] = api.to("chat.postMessage")[count:]
+        assert post.token == f"xoxb-{team}"  # answered as that workspace's installation
+        return slack_lead(post)
+
+    try:
+        async with SignedSlack(oauth.url, SIGNING_SECRET, api) as client:
+            await ask(client, TEAM_ID, FIRST)
+            assert await ask(client, "T0OTHER", THEN) == ALONE
+            assert await ask(client, TEAM_ID, THEN) == FOLLOWED
+        saved = oauth.store.db.execute("SELECT DISTINCT workspace FROM conversation_subjects").fetchall()
+        assert sorted(saved) == sorted([("T0OTHER",), (TEAM_ID,)])  # each workspace's turn kept under its own
+    finally:
+        await oauth.stop()
 
 
 async def test_slack_a_follow_up_in_a_direct_message_and_by_slash_command(server, slack, api):
