@@ -51,7 +51,7 @@ def recall(message: Message, ctx: Context | None) -> str | None:
 def remember(message: Message, ctx: Context | None, reply: Reply) -> None:
     """Keep the reply's subject for this person's next turn here; a refusal keeps nothing (changes nothing)."""
     memory, conversation = _memory(ctx), conversation_of(message)
-    if memory is None or not conversation or not reply.subject or reply.ephemeral:
+    if memory is None or not conversation or not reply.subject or reply.outcome != "ok":
         return
     try:
         now = ctx.clock.now()
