@@ -294,6 +294,7 @@ async def test_slack_another_workspace_with_the_same_ids_gets_no_follow_up(tmp_p
             await ask(client, TEAM_ID, FIRST)
             assert await ask(client, "T0OTHER", THEN) == ALONE
             assert await ask(client, TEAM_ID, THEN) == FOLLOWED
+        await oauth.store.call(lambda: None)  # the store's thread has written what the turns handed it
         saved = oauth.store.db.execute("SELECT DISTINCT workspace FROM conversation_subjects").fetchall()
         assert sorted(saved) == sorted([("T0OTHER",), (TEAM_ID,)])  # each workspace's turn kept under its own
     finally:
@@ -320,6 +321,7 @@ async def test_slack_a_suggested_question_button_continues_its_thread(server, sl
                       container={"type": "message", "message_ts": message["ts"], "channel_id": "C0GENERAL",
                                  "is_ephemeral": False, "thread_ts": thread})
     await server.settle()
+    await server.store.call(lambda: None)  # the store's thread has written what the turn handed it
     rows = server.store.db.execute("SELECT conversation, subject FROM conversation_subjects").fetchall()
     pressed = reply_for(asked["value"], reply_for("what is A.8.24").subject)
     assert (memory.conversation_of(Message("slack", TEAM_ID, ADMIN, "", channel="C0GENERAL", thread=thread)),
@@ -357,6 +359,7 @@ async def test_slack_two_web_instances_on_one_database_share_the_memory(tmp_path
                 SignedSlack(two.url, SIGNING_SECRET, api) as to_two:
             to_two._ids = itertools.count(1000)  # Slack's event ids are unique across instances
             await mention(one, to_one, api, ADMIN, FIRST, channel="C0GENERAL", thread_ts="1800000000.000500")
+            await one.store.call(lambda: None)  # written (on instance one's store thread), as within ms
             answered = await mention(two, to_two, api, ADMIN, THEN, channel="C0GENERAL", thread_ts="1800000000.000500")
             assert slack_lead(answered) == FOLLOWED
     finally:
@@ -418,3 +421,35 @@ async def test_teams_another_person_or_tenant_in_the_same_chat_gets_no_follow_up
     other_tenant = TeamsActivities(teams.connector.service_url, group_chat_id=activities.group_chat_id)
     assert await teams(other_tenant.group_chat(alice, THEN)) == ALONE
     assert await teams(activities.group_chat(alice, THEN)) == FOLLOWED
+
+
+
+async def test_a_question_is_answered_while_the_write_lock_is_held_and_its_subject_kept_after(tmp_path):
+    """Another connection holding SQLite's write lock must not hold up a question, which runs on the event
+    loop (docs/architecture.md, SQLite and the event loop): the playground (no de-dup claim before the
+    turn) answers at once, the subject is written on the store's thread once the lock is released, and
+    the follow-up in this process sees it meanwhile."""
+    from bot.config import Settings
+    from bot.server import create_app
+    from tests.fakes.loopback import serve_on_loopback
+    from tests.test_database_lock import OutsideWriteLock
+
+    app = create_app(Settings.from_env({"COMPLYBOT_DB": str(tmp_path / "p.db"), "COMPLYBOT_SCHEDULER": "off"}))
+    runner, url = await serve_on_loopback(app)
+    try:
+        async with ClientSession() as session:
+            async def say(text: str) -> str:
+                async with session.post(url + "api/playground", json={"text": text, "conversation": "p1"}) as response:
+                    return (await response.json())["text"].splitlines()[0]
+
+            with OutsideWriteLock(tmp_path / "p.db") as lock:
+                await say(FIRST)
+                followed = await say(THEN)
+                answered_in = lock.held_for
+        assert answered_in < 2.0, f"the answers waited {answered_in:.1f} s for the write lock"
+        assert followed == FOLLOWED
+        store = app["ctx"].store
+        await store.call(lambda: None)  # the store's thread has done what was queued before
+        assert store.db.execute("SELECT COUNT(*) FROM conversation_subjects").fetchone()[0] == 1
+    finally:
+        await runner.cleanup()
