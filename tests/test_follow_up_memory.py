@@ -448,7 +448,9 @@ async def test_a_question_is_answered_while_the_write_lock_is_held_and_its_subje
                 answered_in = lock.held_for
         assert answered_in < 2.0, f"the answers waited {answered_in:.1f} s for the write lock"
         assert followed == FOLLOWED
-        store = app["ctx"].store
+        from bot.runtime import RUNTIME
+
+        store = app[RUNTIME].ctx.store
         await store.call(lambda: None)  # the store's thread has done what was queued before
         assert store.db.execute("SELECT COUNT(*) FROM conversation_subjects").fetchone()[0] == 1
     finally:
