@@ -1,15 +1,18 @@
 """The local web playground: a small chat page that talks to the same handlers as every platform.
 
-`GET /` serves the page, `POST /api/playground` takes `{"text": ..., "as": optional name}` and
-returns the neutral `Reply` as JSON; the page renders it as Slack would (sections, progress bars,
-buttons whose value is sent back as the next command), its text as data: only bare links are live.
-It has no login, so it is served only on a loopback address and answers only requests that come from
-this machine and name it in `Host` (a web page elsewhere cannot reach it through DNS rebinding).
+`GET /` serves the page, `POST /api/playground` takes `{"text": ..., "as": optional name,
+"conversation": optional id}` and returns the neutral `Reply` as JSON (the page sends one conversation id
+per page load, so a follow-up question continues that page's conversation); the page renders it as Slack
+would (sections, progress bars, buttons whose value is sent back as the next command), its text as data:
+only bare links are live. It has no login, so it is served only on a loopback address and answers only
+requests that come from this machine and name it in `Host` (a web page elsewhere cannot reach it through
+DNS rebinding).
 """
 from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,7 +27,8 @@ from handlers import router
 from handlers.types import Message, Reply, plain_text
 
 STATIC_DIR = Path(__file__).parent / "static"
-USAGE = 'Send JSON like {"text": "status", "as": "optional name"}.'
+USAGE = 'Send JSON like {"text": "status", "as": "optional name", "conversation": "optional id"}.'
+CONVERSATION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what the page sends (a UUID); anything else is none
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
@@ -60,11 +64,13 @@ async def page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC_DIR / "playground.html", headers=PAGE_HEADERS)
 
 
-def message_for(text: str, as_name: str) -> Message:
-    """From the local user by default; `as` acts as another person, like `complybot chat --as NAME`."""
+def message_for(text: str, as_name: str, conversation: str = "") -> Message:
+    """From the local user by default; `as` acts as another person, like `complybot chat --as NAME`. The
+    page's conversation id is the thread a follow-up belongs to."""
     name = (" ".join(as_name.split())[:40] or local_user_name()).lstrip("@") or "me"
+    thread = conversation if CONVERSATION_ID.fullmatch(conversation) else ""
     return Message(platform="playground", workspace=LOCAL_WORKSPACE, user=local_user_id(name), user_name=name,
-                   text=text, channel="playground", is_direct=True)
+                   text=text, channel="playground", thread=thread, is_direct=True)
 
 
 def _cross_site(request: web.Request) -> bool:
@@ -88,7 +94,8 @@ async def post_message(request: web.Request) -> web.Response:
     if not isinstance(data, dict) or not isinstance(data.get("text"), str):
         raise web.HTTPBadRequest(text=USAGE)
     as_name = data.get("as") if isinstance(data.get("as"), str) else ""
-    message = message_for(data["text"], as_name)
+    conversation = data.get("conversation") if isinstance(data.get("conversation"), str) else ""
+    message = message_for(data["text"], as_name, conversation)
     logs.note(workspace=LOCAL_WORKSPACE, user=message.user, command=router.command_of(message.text))
     ctx = request.app[RUNTIME].playground
     reply = await run_turn(ctx, [message.text], lambda: router.handle(message, ctx))

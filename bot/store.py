@@ -42,6 +42,7 @@ from typing import Any, Callable, Iterator, TypeVar
 
 import sqlite_utils
 
+from bot.memory_store import CONVERSATION_SUBJECTS_SCHEMA, SubjectStore
 from bot.programme_store import CUSTOM_CONTROLS_SCHEMA, SOA_JUSTIFICATIONS_SCHEMA, ProgrammeStore
 
 DEFAULT_DB_PATH = "complybot.db"
@@ -238,6 +239,8 @@ CREATE TABLE slack_requests (
 );
 CREATE INDEX slack_requests_by_age ON slack_requests (received_at);
 """),
+    # bot/memory_store.py: the last answer's subject per workspace + conversation + person (follow-ups)
+    (10, CONVERSATION_SUBJECTS_SCHEMA),
     # bot/programme_store.py: a workspace's controls of its own, and why each included Annex A control is in
     (11, CUSTOM_CONTROLS_SCHEMA),
     (12, SOA_JUSTIFICATIONS_SCHEMA),
@@ -330,7 +333,7 @@ def _person(row: dict) -> Person:
 
 
 @dataclass
-class Store(ProgrammeStore):
+class Store(ProgrammeStore, SubjectStore):
     """The SQLite store. Open with `Store.open(path)`; every method takes the workspace first."""
 
     db: sqlite_utils.Database

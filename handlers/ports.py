@@ -1,5 +1,5 @@
-"""What handlers need from the runtime, as protocols. `bot/` implements them (the SQLite store, the
-real clock, the platform senders); tests may pass a fixed clock."""
+"""What handlers need from the runtime, as protocols. `bot/` implements them (the SQLite store, its
+conversation memory, the real clock, the platform senders); tests may pass a fixed clock."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -16,6 +16,16 @@ class Clock(Protocol):
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(timezone.utc)
+
+
+class SubjectMemory(Protocol):
+    """The last answer's subject per workspace + conversation + person, until it expires (handlers/memory.py;
+    bot/memory_store.py implements it). Times are unix seconds."""
+
+    def subject_for(self, workspace: str, conversation: str, user: str, now: float) -> str: ...
+
+    def keep_subject(self, workspace: str, conversation: str, user: str, subject: str, now: float,
+                     until: float) -> None: ...
 
 
 class Sender(Protocol):

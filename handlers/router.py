@@ -29,9 +29,11 @@ def handle(message: Message, ctx: Context | None = None) -> Reply:
         )
     command = parse(text)
     if command is None:
-        from handlers import ask
+        from handlers import ask, memory
 
-        return ask.reply_for(text)
+        reply = ask.reply_for(text, memory.recall(message, ctx))
+        memory.remember(message, ctx, reply)
+        return reply
     name, args = command
     if not commands()[name].needs_store:
         return commands()[name].handler(None, args)

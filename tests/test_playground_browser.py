@@ -109,3 +109,14 @@ def test_typed_links_and_mentions_show_as_typed_and_links_show_where_they_go(pag
     links = page.locator("a[href]")
     for n in range(links.count()):
         assert links.nth(n).inner_text() == links.nth(n).get_attribute("href")
+
+
+def test_a_follow_up_continues_the_page_and_a_reload_starts_afresh(page):
+    from handlers.ask import reply_for
+
+    followed = reply_for("and for ISO?", reply_for("MFA in SOC 2?").subject).text.splitlines()[0]
+    alone = reply_for("and for ISO?").text.splitlines()[0]
+    send(page, "MFA in SOC 2?")
+    assert send(page, "and for ISO?").locator(".reply").inner_text().startswith(followed)
+    page.reload()  # a new page load is a new conversation
+    assert send(page, "and for ISO?").locator(".reply").inner_text().startswith(alone)

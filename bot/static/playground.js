@@ -7,6 +7,9 @@ const messages = document.getElementById("messages");
 const form = document.getElementById("composer");
 const input = document.getElementById("text");
 const asInput = document.getElementById("as");
+// One conversation per page load: a follow-up ("and for ISO?") continues this page's last answer.
+const conversation = (self.crypto && crypto.randomUUID) ? crypto.randomUUID()
+  : Date.now().toString(36) + Math.random().toString(36).slice(2);
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -121,7 +124,7 @@ async function send(text) {
   const response = await fetch("/api/playground", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ text: text, as: asInput.value.trim() }),
+    body: JSON.stringify({ text: text, as: asInput.value.trim(), conversation: conversation }),
   });
   if (!response.ok) {
     return { text: "Sorry, that did not work (HTTP " + response.status + "). The server log has the details.",

@@ -58,6 +58,7 @@ class FakeSlackAPI:
     users: dict[str, dict] = field(default_factory=dict)  # user id -> users.info "user" object
     calls: list[Call] = field(default_factory=list)
     uneditable: set = field(default_factory=set)  # message ts that chat.update refuses (cant_update_message)
+    teams_by_token: dict[str, str] = field(default_factory=dict)  # bot token -> its workspace (auth.test)
     sockets: list = field(default_factory=list)  # Socket Mode connections (web.WebSocketResponse)
     arrival_times: dict[str, float] = field(default_factory=dict)  # response URL path -> first arrival (perf_counter)
     uploads: dict[str, bytes] = field(default_factory=dict)  # file id -> the bytes a files_upload_v2 sent
@@ -153,7 +154,7 @@ class FakeSlackAPI:
         await self._record(Call(method, body, token))
         if not token:
             return web.json_response({"ok": False, "error": "not_authed"})
-        return web.json_response(self._answer(method, body))
+        return web.json_response(self._answer(method, body, token))
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         """Socket Mode as Slack runs it: `hello`, then envelopes pushed with `push`; acks are recorded."""
@@ -183,11 +184,12 @@ class FakeSlackAPI:
         await self._record(Call("response_url", body, path=request.path))
         return web.Response(text="ok")
 
-    def _answer(self, method: str, body: dict) -> dict:
+    def _answer(self, method: str, body: dict, token: str = "") -> dict:
         ts = f"{int(time.time())}.{next(self._ts):06d}"
         if method == "auth.test":
             return {"ok": True, "url": "https://acme.slack.com/", "team": "Acme", "user": "complybot",
-                    "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False}
+                    "team_id": self.teams_by_token.get(token, TEAM_ID), "user_id": BOT_USER_ID, "bot_id": BOT_ID,
+                    "is_enterprise_install": False}
         if method == "chat.postMessage":
             return {"ok": True, "channel": body.get("channel"), "ts": ts,
                     "message": {"text": body.get("text", ""), "ts": ts, "bot_id": BOT_ID}}

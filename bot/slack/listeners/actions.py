@@ -28,7 +28,8 @@ def register(app: AsyncApp, runtime: SlackRuntime) -> None:
         if wanted is not None:
             await client.views_open(trigger_id=body["trigger_id"], view=assign_modal(channel=channel, **wanted))
             return
-        message = slack_message(origin=origin, user=user, text=command, channel=channel,
+        thread = container.get("thread_ts") or (body.get("message") or {}).get("thread_ts", "")  # its conversation
+        message = slack_message(origin=origin, user=user, text=command, channel=channel, thread=thread,
                                 is_direct=channel.startswith("D"))
         reply = await runtime.reply_to(client, message)
         if container.get("type") == "view":  # the Home tab: show it again, refreshed, with the outcome
