@@ -35,6 +35,7 @@ from typing import Any, Callable, Iterator
 import sqlite_utils
 
 from bot.programme_store import CUSTOM_CONTROLS_SCHEMA, SOA_JUSTIFICATIONS_SCHEMA, ProgrammeStore
+from bot.slack.dm_channels import DM_CHANNELS_SCHEMA
 
 DEFAULT_DB_PATH = "complybot.db"
 ROLES = ("admin", "member")
@@ -221,6 +222,8 @@ CREATE INDEX teams_activities_by_age ON teams_activities (received_at);
     # bot/programme_store.py: a workspace's controls of its own, and why each included Annex A control is in
     (11, CUSTOM_CONTROLS_SCHEMA),
     (12, SOA_JUSTIFICATIONS_SCHEMA),
+    # bot/slack/dm_channels.py: each person's DM channel id (conversations.open once per person, ever)
+    (14, DM_CHANNELS_SCHEMA),
 ]
 
 

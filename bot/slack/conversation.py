@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot import logs
+from bot.slack.dm_channels import DmChannels
 from bot.slack.people import People, mentioned_users
 from bot.slack.sender import message_kwargs
 from bot.slack.work import BackgroundWork
@@ -32,15 +33,25 @@ class SlackRuntime:
     web_app: web.Application
     people: People = field(default_factory=People)
     work: BackgroundWork = field(default_factory=BackgroundWork)
+    dms: DmChannels = field(default_factory=DmChannels)
     http: ClientSession | None = None  # one connection pool to Slack for the server's life (keep-alive)
 
     @property
     def ctx(self) -> Context:
         return self.web_app["ctx"]
 
+    async def dm_channel(self, client: AsyncWebClient, team: str, user: str) -> str:
+        """The person's DM channel with the bot (conversations.open once per person, ever)."""
+        return await self.dms.channel(client, self.ctx.store, team, user)
+
     async def reply_to(self, client: AsyncWebClient, message: Message) -> Reply:
         """Learn the people involved, then let the shared router answer. Never raises."""
         [reply] = await self._turn(client, [message], lambda: [router.handle(message, self.ctx)])
+        return reply
+
+    async def answer_question(self, client: AsyncWebClient, message: Message) -> Reply:
+        """The message's text answered as a question only, never run as a command. Never raises."""
+        [reply] = await self._turn(client, [message], lambda: [router.question(message)])
         return reply
 
     async def replies_together(self, client: AsyncWebClient, messages: list[Message]) -> list[Reply]:

@@ -47,15 +47,16 @@ class SlackSender:
 
     platform = "slack"
 
-    def __init__(self, client_for: Callable[[str], Awaitable[AsyncWebClient]]):
+    def __init__(self, client_for: Callable[[str], Awaitable[AsyncWebClient]],
+                 dm_channel: Callable[[AsyncWebClient, str, str], Awaitable[str]]):
         self._client_for = client_for  # workspace (team id) -> a client holding that workspace's bot token
+        self._dm_channel = dm_channel  # (client, team, user) -> the kept DM channel id (bot/slack/dm_channels)
 
     async def send(self, outgoing: Outgoing) -> None:
         client = await self._client_for(outgoing.workspace)
         channel = outgoing.channel
         if outgoing.user:
-            opened = await client.conversations_open(users=outgoing.user)
-            channel = opened["channel"]["id"]
+            channel = await self._dm_channel(client, outgoing.workspace, outgoing.user)
         if not channel:
             raise ValueError("an Outgoing needs a user or a channel")
         await client.chat_postMessage(channel=channel, **message_kwargs(outgoing.reply))

@@ -170,6 +170,19 @@ class FakeSlackAPI:
             return {"ok": True, "channel": body.get("channel"), "ts": body.get("ts"), "text": body.get("text", "")}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": ts}
+        if method == "chat.getPermalink":
+            channel, message_ts = body.get("channel", ""), body.get("message_ts", "")
+            if not channel or not message_ts:
+                return {"ok": False, "error": "invalid_arguments"}
+            return {"ok": True, "channel": channel,
+                    "permalink": f"https://acme.slack.com/archives/{channel}/p{message_ts.replace('.', '')}"}
+        if method == "assistant.threads.setSuggestedPrompts":
+            prompts = body.get("prompts")
+            prompts = json.loads(prompts) if isinstance(prompts, str) else prompts
+            if not body.get("channel_id") or not prompts or len(prompts) > 4 or \
+                    any(set(p) != {"title", "message"} for p in prompts):
+                return {"ok": False, "error": "invalid_arguments"}
+            return {"ok": True}
         if method in ("views.open", "views.publish", "views.update", "views.push"):
             view = body.get("view") or {}
             view = json.loads(view) if isinstance(view, str) else view
@@ -299,6 +312,24 @@ class SignedSlack:
         else:
             payload.update(container=container or {"type": "view", "view_id": "VHOME"},
                            view={"id": "VHOME", "type": "home"})
+        return await self.interaction(payload)
+
+    async def message_shortcut(self, user: str, callback_id: str, message: dict, channel: str = "C0001",
+                               hook: str = "shortcut") -> tuple[int, str]:
+        """A message shortcut (the message's `⋮` menu) as Slack sends it: the message, its channel, a trigger."""
+        assert self.api is not None
+        payload = {"type": "message_action", "callback_id": callback_id, "action_ts": str(time.time()),
+                   "user": {"id": user, "team_id": TEAM_ID, "name": user.lower()},
+                   "channel": {"id": channel, "name": "compliance"}, "message_ts": message["ts"],
+                   "message": {"type": "message", **message}, "response_url": self.api.response_url(hook),
+                   "is_enterprise_install": False, "enterprise": None}
+        return await self.interaction(payload)
+
+    async def global_shortcut(self, user: str, callback_id: str) -> tuple[int, str]:
+        """A global shortcut (the composer's shortcut menu or search): no channel, no response URL."""
+        payload = {"type": "shortcut", "callback_id": callback_id, "action_ts": str(time.time()),
+                   "user": {"id": user, "team_id": TEAM_ID, "username": user.lower()},
+                   "is_enterprise_install": False, "enterprise": None}
         return await self.interaction(payload)
 
     async def options(self, user: str, action_id: str, value: str, callback_id: str) -> tuple[int, str]:

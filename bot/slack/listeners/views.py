@@ -1,45 +1,57 @@
-"""The assign modal's submission: its fields become `assign`/`reassign`/`due` commands. A refusal
-(unknown control, past date, someone else's task) shows on the field in the modal and undoes the other
-fields' commands, so a refused submission changes nothing; success closes it
-and posts the result where the modal was opened (or as a DM from the Home tab)."""
+"""Modal submissions: their fields become commands (`assign`/`reassign`/`due` for the assign modal,
+`evidence` for *Attach as evidence*). A refusal (unknown control, past date, someone else's task) shows
+on the field in the modal and undoes the other fields' commands, so a refused submission changes
+nothing; success closes it and tells the presser: where the assign modal was opened (or as a DM from
+the Home tab or the shortcut menu), the evidence outcome only to the presser."""
 from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
 from bot.slack.conversation import SlackRuntime, post_reply, slack_message
 from bot.slack.listeners.events import publish_home
-from bot.slack.modals import CALLBACK_ID, blame, submission
+from bot.slack.modals import CALLBACK_ID, EVIDENCE_CALLBACK_ID, blame, evidence_submission, submission
 
 ERROR_LIMIT = 150  # characters Slack shows under an input
 
 
 def register(app: AsyncApp, runtime: SlackRuntime) -> None:
-    async def submit_assign(ack, body: dict, view: dict, client, context) -> None:
-        meta, commands = submission(view)
-        user = body["user"]["id"]
-        team = context.team_id or body.get("team", {}).get("id", "")
-        channel = meta.get("channel", "")
-        messages = [slack_message(team=team, user=user, text=command, channel=channel,
-                                  is_direct=not channel or channel.startswith("D")) for _, command in commands]
-        replies = await runtime.replies_together(client, messages)  # a refusal undoes the fields before it
-        refusal = replies[-1]
-        if refusal.outcome in ("refused", "error"):
-            block_id = commands[len(replies) - 1][0]
-            inputs = {block["block_id"] for block in view.get("blocks", []) if "block_id" in block}
-            await ack(response_action="errors",
-                      errors={blame(block_id, refusal.field, inputs): refusal.text[:ERROR_LIMIT]})
-            return
-        await ack()
-        runtime.work.spawn(_announce(runtime, client, replies, team, channel, user))
+    def on_submit(parse, announce):
+        async def submit(ack, body: dict, view: dict, client, context) -> None:
+            meta, commands = parse(view)
+            user = body["user"]["id"]
+            team = context.team_id or body.get("team", {}).get("id", "")
+            channel = meta.get("channel", "")
+            messages = [slack_message(team=team, user=user, text=command, channel=channel,
+                                      is_direct=not channel or channel.startswith("D")) for _, command in commands]
+            replies = await runtime.replies_together(client, messages)  # a refusal undoes the fields before it
+            refusal = replies[-1]
+            if refusal.outcome in ("refused", "error"):
+                block_id = commands[len(replies) - 1][0]
+                inputs = {block["block_id"] for block in view.get("blocks", []) if "block_id" in block}
+                await ack(response_action="errors",
+                          errors={blame(block_id, refusal.field, inputs): refusal.text[:ERROR_LIMIT]})
+                return
+            await ack()
+            runtime.work.spawn(announce(runtime, client, replies, team, meta, user))
 
-    app.view(CALLBACK_ID)(submit_assign)
+        return submit
+
+    app.view(CALLBACK_ID)(on_submit(submission, _announce))
+    app.view(EVIDENCE_CALLBACK_ID)(on_submit(evidence_submission, _confirm_evidence))
 
 
-async def _announce(runtime: SlackRuntime, client, replies: list, team: str, channel: str, user: str) -> None:
-    """Post the outcome where the modal was opened; opened from the Home tab (no channel), tell the
-    person in a DM and show the Home tab again with the change."""
+async def _announce(runtime: SlackRuntime, client, replies: list, team: str, meta: dict, user: str) -> None:
+    """Post the outcome where the modal was opened; opened from the Home tab or the shortcut menu (no
+    channel), tell the person in a DM and show the Home tab again with the change."""
+    channel = meta.get("channel", "")
     if not channel:
         await publish_home(runtime, client, team, user)
-        channel = (await client.conversations_open(users=user))["channel"]["id"]
+        channel = await runtime.dm_channel(client, team, user)
     for reply in replies:
         await post_reply(client, reply, channel=channel, user=user, is_direct=channel.startswith("D"))
+
+
+async def _confirm_evidence(runtime: SlackRuntime, client, replies: list, team: str, meta: dict, user: str) -> None:
+    """Only the presser hears about it, in the conversation of the message (its shortcut's response URL)."""
+    for reply in replies:
+        await runtime.respond(meta.get("response_url", ""), reply, response_type="ephemeral")
