@@ -1,0 +1,61 @@
+"""Each person's DM channel is opened once, ever: `conversations.open` is Tier 3 (~50 a minute), so a
+busy morning of nudges must not call it before every message. Through the real scheduler and delivery
+path, the real server restarted each morning, and the fake Slack Web API counting the calls."""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import time_machine
+
+from bot.store import Store
+from tests.fakes.slack_api import TEAM_ID, FakeSlackAPI, api, server, start_slack_server  # noqa: F401 (fixtures)
+
+PEOPLE = [f"U0P{n:03d}" for n in range(60)]  # more than one send batch (SEND_BATCH = 20) at once
+BERLIN = ZoneInfo("Europe/Berlin")
+MORNINGS = (datetime(2027, 1, 18, 9, 5, tzinfo=BERLIN),  # Mon: A due tomorrow, B in 7 days: one message each
+            datetime(2027, 1, 19, 9, 5, tzinfo=BERLIN),  # Tue: A due today
+            datetime(2027, 1, 25, 9, 5, tzinfo=BERLIN))  # next Mon: B due today
+
+
+def seed(db_path) -> None:
+    store = Store.open(db_path)
+    store.upsert_person(TEAM_ID, "U0BOSS", name="Boss", tz="UTC", platform="slack")
+    for user in PEOPLE:
+        store.upsert_person(TEAM_ID, user, name=user, tz="Europe/Berlin", platform="slack")
+        store.create_task(TEAM_ID, "Backup Schedule", user, "U0BOSS", due=date(2027, 1, 19))
+        store.create_task(TEAM_ID, "Disk Encryption", user, "U0BOSS", due=date(2027, 1, 25))
+    store.close()
+
+
+async def test_a_morning_of_nudges_opens_each_persons_dm_once_ever(tmp_path):
+    api = await FakeSlackAPI().start()
+    seed(tmp_path / "c.db")
+    try:
+        for day, morning in enumerate(MORNINGS, start=1):
+            with time_machine.travel(morning, tick=True):
+                server = await start_slack_server(tmp_path / "c.db", api, COMPLYBOT_SCHEDULER="on")  # ticks at start
+                try:
+                    await api.wait_for("chat.postMessage", count=len(PEOPLE) * day, timeout=30)
+                finally:
+                    await server.stop()
+        posts = api.to("chat.postMessage")
+        assert len(posts) == len(PEOPLE) * len(MORNINGS)
+        assert Counter(p.body["channel"] for p in posts) == {"D" + u.removeprefix("U"): 3 for u in PEOPLE}
+        opened = Counter(c.body["users"] for c in api.to("conversations.open"))
+        assert opened == {user: 1 for user in PEOPLE}  # three mornings, two restarts: one open per person
+    finally:
+        await api.stop()
+
+
+async def test_concurrent_sends_to_one_person_share_one_open(server, api):
+    import asyncio
+
+    from handlers.types import Outgoing, Reply
+
+    sender = server.app["senders"]["slack"]
+    await asyncio.gather(*(sender.send(Outgoing(workspace=TEAM_ID, user="U0ADMIN", reply=Reply(f"note {n}")))
+                           for n in range(5)))
+    assert [c.body["users"] for c in api.to("conversations.open")] == ["U0ADMIN"]
+    assert {c.body["channel"] for c in api.to("chat.postMessage")} == {"D0ADMIN"}
