@@ -1,6 +1,7 @@
 """Every Reply the handlers produce, rendered as Block Kit and validated with slack_sdk's own models
-(`Block.parse` must know each block, `.validate_json()` checks lengths and shapes), and every view
-(App Home, the modals) with `View.validate_json()`.
+(`Block.parse` must know each block, `.validate_json()` checks its lengths and shapes, `.to_dict()`
+those of every element inside, e.g. a button's 75 characters), and every view (App Home, the modals)
+with `View.validate_json()` and `.to_dict()`.
 
 The replies are collected from the handlers themselves: each command of the router's table is run from
 its own usage line (placeholders filled in), bare, on an unknown task and as a member, on a real SQLite
@@ -100,6 +101,7 @@ def assert_valid_blocks(blocks: list[dict], where: str) -> None:
         parsed = Block.parse(block)
         assert parsed is not None, f"{where}: Slack knows no block {block.get('type')!r}"
         parsed.validate_json()  # raises SlackObjectFormationError with the reason
+        parsed.to_dict()  # validate_json checks the block only; to_dict validates every element inside too
     ids = [block["block_id"] for block in blocks if "block_id" in block]
     assert len(ids) == len(set(ids)), f"{where}: repeated block ids"
 
@@ -136,6 +138,7 @@ def test_the_home_tab_and_the_modals_are_valid_views(replies):
                  evidence_modal(ctx.store.tasks("T1"), permalink="https://acme.slack.com/archives/C1/p1",
                                 response_url="https://hooks.slack.com/actions/T1/1/x")]:
         View(**view).validate_json()
+        View(**view).to_dict()  # and every block and element inside
         assert_valid_blocks(view["blocks"], view.get("callback_id", view["type"]))
 
 
