@@ -98,6 +98,17 @@ async def test_attach_as_evidence_with_no_task_of_ones_own_says_so_only_to_the_p
     assert told.body["response_type"] == "ephemeral" and "no open tasks" in visible(told)
 
 
+async def test_a_person_of_another_organisation_gets_no_task_list_to_attach_to(server, slack, api):
+    await slack.command(ADMIN, "assign Disk Encryption to <@U0OWNER>")
+    await server.settle()
+    await slack.message_shortcut("U0GUEST", "complybot_attach_evidence", MESSAGE, hook="guest", user_team="T0OTHER")
+    await server.settle()
+    assert not api.to("views.open") and not api.to("chat.getPermalink")
+    [told] = [c for c in api.to("response_url") if c.path == "/respond/guest"]
+    assert "not a member of this workspace" in visible(told) and "Disk Encryption" not in visible(told)
+    assert server.store.person(TEAM_ID, "U0GUEST") is None
+
+
 async def test_ask_complybot_answers_the_messages_text_in_its_thread_for_the_presser_only(server, slack, api):
     question = {"ts": "1800000000.000200", "thread_ts": "1800000000.000050", "user": OTHER,
                 "text": "does anyone know what ISO control maps to CC 6.1?"}

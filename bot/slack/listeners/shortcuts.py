@@ -7,10 +7,10 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from bot.slack.blocks import to_neutral_text
-from bot.slack.conversation import SlackRuntime, slack_message
+from bot.slack.conversation import SlackRuntime, origin_of, slack_message
 from bot.slack.modals import assign_modal, evidence_modal
 from bot.slack.sender import message_kwargs
-from handlers.roles import is_admin
+from handlers.roles import EXTERNAL_REFUSAL, Refusal, is_admin
 from handlers.types import Reply
 
 ATTACH_EVIDENCE = "complybot_attach_evidence"
@@ -33,15 +33,19 @@ def register(app: AsyncApp, runtime: SlackRuntime) -> None:
     from bot.slack.listeners import just_ack
 
     async def attach_evidence(body: dict, client, context) -> None:
-        team, user = _team(body, context), body["user"]["id"]
+        origin, user = origin_of(body, context), body["user"]["id"]
         response_url = body.get("response_url", "")
+        if origin.external:  # a person of another organisation: no commands, and no list of our tasks
+            await runtime.respond(response_url, Refusal(EXTERNAL_REFUSAL, kind="external").reply(),
+                                  response_type="ephemeral")
+            return
         try:
             permalink = (await client.chat_getPermalink(channel=body["channel"]["id"],
                                                         message_ts=body["message_ts"]))["permalink"]
         except SlackApiError:  # a conversation the bot cannot see
             await runtime.respond(response_url, NO_LINK, response_type="ephemeral")
             return
-        tasks = changeable_tasks(runtime, team, user)
+        tasks = changeable_tasks(runtime, origin.team, user)
         if not tasks:
             await runtime.respond(response_url, NO_TASKS, response_type="ephemeral")
             return
@@ -53,7 +57,7 @@ def register(app: AsyncApp, runtime: SlackRuntime) -> None:
         shown = body.get("message") or {}
         thread = shown.get("thread_ts") or shown.get("ts") or body.get("message_ts", "")
         text = to_neutral_text(shown.get("text", ""), context.bot_user_id or "")
-        message = slack_message(team=_team(body, context), user=user, text=text, channel=channel, thread=thread)
+        message = slack_message(origin=origin_of(body, context), user=user, text=text, channel=channel, thread=thread)
         reply = await runtime.answer_question(client, message)
         kwargs = message_kwargs(reply)
         kwargs.pop("unfurl_links"), kwargs.pop("unfurl_media")  # not arguments of chat.postEphemeral
@@ -78,6 +82,3 @@ def changeable_tasks(runtime: SlackRuntime, team: str, user: str) -> list:
     admin = person is not None and is_admin(runtime.ctx, person)
     return store.tasks(team, owner=None if admin else user)
 
-
-def _team(body: dict, context) -> str:
-    return context.team_id or body.get("team", {}).get("id", "") or body.get("user", {}).get("team_id", "")

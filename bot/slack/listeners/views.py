@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.slack.conversation import SlackRuntime, post_reply, slack_message
+from bot.slack.conversation import Origin, SlackRuntime, origin_of, post_reply, slack_message
 from bot.slack.listeners.events import publish_home
 from bot.slack.modals import CALLBACK_ID, EVIDENCE_CALLBACK_ID, blame, evidence_submission, submission
 
@@ -19,9 +19,9 @@ def register(app: AsyncApp, runtime: SlackRuntime) -> None:
         async def submit(ack, body: dict, view: dict, client, context) -> None:
             meta, commands = parse(view)
             user = body["user"]["id"]
-            team = context.team_id or body.get("team", {}).get("id", "")
+            origin = origin_of(body, context)
             channel = meta.get("channel", "")
-            messages = [slack_message(team=team, user=user, text=command, channel=channel,
+            messages = [slack_message(origin=origin, user=user, text=command, channel=channel,
                                       is_direct=not channel or channel.startswith("D")) for _, command in commands]
             replies = await runtime.replies_together(client, messages)  # a refusal undoes the fields before it
             refusal = replies[-1]
@@ -32,7 +32,7 @@ def register(app: AsyncApp, runtime: SlackRuntime) -> None:
                           errors={blame(block_id, refusal.field, inputs): refusal.text[:ERROR_LIMIT]})
                 return
             await ack()
-            runtime.work.spawn(announce(runtime, client, replies, team, meta, user))
+            runtime.work.spawn(announce(runtime, client, replies, origin, meta, user))
 
         return submit
 
@@ -40,18 +40,19 @@ def register(app: AsyncApp, runtime: SlackRuntime) -> None:
     app.view(EVIDENCE_CALLBACK_ID)(on_submit(evidence_submission, _confirm_evidence))
 
 
-async def _announce(runtime: SlackRuntime, client, replies: list, team: str, meta: dict, user: str) -> None:
+async def _announce(runtime: SlackRuntime, client, replies: list, origin: Origin, meta: dict, user: str) -> None:
     """Post the outcome where the modal was opened; opened from the Home tab or the shortcut menu (no
     channel), tell the person in a DM and show the Home tab again with the change."""
     channel = meta.get("channel", "")
     if not channel:
-        await publish_home(runtime, client, team, user)
-        channel = await runtime.dm_channel(client, team, user)
+        await publish_home(runtime, client, origin, user)
+        channel = await runtime.dm_channel(client, origin.team, user)
     for reply in replies:
         await post_reply(client, reply, channel=channel, user=user, is_direct=channel.startswith("D"))
 
 
-async def _confirm_evidence(runtime: SlackRuntime, client, replies: list, team: str, meta: dict, user: str) -> None:
+async def _confirm_evidence(runtime: SlackRuntime, client, replies: list, origin: Origin, meta: dict,
+                            user: str) -> None:
     """Only the presser hears about it, in the conversation of the message (its shortcut's response URL)."""
     for reply in replies:
         await runtime.respond(meta.get("response_url", ""), reply, response_type="ephemeral")
