@@ -25,8 +25,7 @@ def selected(task: str) -> dict:
 async def test_the_messages_tab_opens_with_suggested_prompts_that_work(server, slack, api):
     await slack.command(ADMIN, "assign User Access Review to me")
     await server.settle()
-    status, _ = await slack.event({"type": "app_home_opened", "user": ADMIN, "channel": "D0ADMIN", "tab": "messages",
-                                   "event_ts": "1800000000.000300"})
+    status, _ = await slack.app_home_opened(ADMIN, tab="messages")
     assert status == 200
     await server.settle()
     [call] = api.to("assistant.threads.setSuggestedPrompts")

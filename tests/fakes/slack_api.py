@@ -299,6 +299,11 @@ class SignedSlack:
             event["thread_ts"] = thread_ts
         return await self.event(event, **kwargs)
 
+    async def app_home_opened(self, user: str, tab: str = "home") -> tuple[int, str]:
+        """The person opened the app's Home tab or its Messages tab (their DM with the bot)."""
+        return await self.event({"type": "app_home_opened", "user": user, "channel": "D" + user.removeprefix("U"),
+                                 "tab": tab, "event_ts": f"{int(time.time())}.{next(self._ids):06d}"})
+
     async def direct_message(self, user: str, text: str, channel: str = "D0001", **extra) -> tuple[int, str]:
         ts = f"{int(time.time())}.{next(self._ids):06d}"
         event = {"type": "message", "channel_type": "im", "user": user, "text": text, "ts": ts,
