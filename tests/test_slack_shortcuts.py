@@ -131,6 +131,21 @@ async def test_ask_complybot_on_a_message_that_reads_like_a_command_does_not_run
     assert api.to("chat.postEphemeral")[0].body["user"] == ADMIN
 
 
+async def test_in_a_channel_the_bot_is_not_in_the_presser_still_hears_back_through_the_response_url(
+        server, slack, api):
+    api.outside.add("C0PRIVATE")
+    await slack.command(ADMIN, "assign Disk Encryption to me")
+    await server.settle()
+    question = {"ts": "1800000000.000500", "user": OTHER, "text": "what ISO control maps to CC 6.1?"}
+    await slack.message_shortcut(ADMIN, "complybot_ask", question, channel="C0PRIVATE", hook="ask")
+    await slack.message_shortcut(ADMIN, "complybot_attach_evidence", MESSAGE, channel="C0PRIVATE", hook="attach")
+    await server.settle()
+    answers = {c.path: c for c in api.to("response_url")}
+    assert answers["/respond/ask"].body["response_type"] == "ephemeral" and "A.8.1" in visible(answers["/respond/ask"])
+    assert "Copy its link and type `evidence" in answers["/respond/attach"].body["text"]  # no link: type it
+    assert not api.to("views.open") and not server.store.task(TEAM_ID, 1).evidence
+
+
 async def test_the_assign_a_control_shortcut_opens_the_assign_form_and_it_assigns(server, slack, api):
     status, _ = await slack.global_shortcut(ADMIN, "complybot_assign_control")
     assert status == 200

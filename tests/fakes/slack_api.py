@@ -57,6 +57,7 @@ class FakeSlackAPI:
     users: dict[str, dict] = field(default_factory=dict)  # user id -> users.info "user" object
     calls: list[Call] = field(default_factory=list)
     uneditable: set = field(default_factory=set)  # message ts that chat.update refuses (cant_update_message)
+    outside: set = field(default_factory=set)  # channels the bot is not in: no ephemeral posts, no permalinks
     sockets: list = field(default_factory=list)  # Socket Mode connections (web.WebSocketResponse)
     arrival_times: dict[str, float] = field(default_factory=dict)  # response URL path -> first arrival (perf_counter)
     uploads: dict[str, bytes] = field(default_factory=dict)  # file id -> the bytes a files_upload_v2 sent
@@ -194,6 +195,8 @@ class FakeSlackAPI:
             if body.get("ts") in self.uneditable:
                 return {"ok": False, "error": "cant_update_message"}
             return {"ok": True, "channel": body.get("channel"), "ts": body.get("ts"), "text": body.get("text", "")}
+        if method in ("chat.postEphemeral", "chat.getPermalink") and body.get("channel") in self.outside:
+            return {"ok": False, "error": "channel_not_found"}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": ts}
         if method == "chat.getPermalink":
