@@ -17,7 +17,8 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from bot.slack.blocks import fallback_text, render
-from bot.slack.home import home_view
+from bot.slack.conversation import SORRY
+from bot.slack.home import home_view, notice_view
 from bot.slack.listeners.shortcuts import NO_LINK, NO_TASKS
 from bot.slack.modals import assign_modal, control_options, evidence_modal
 from bot.store import Store
@@ -66,8 +67,8 @@ def replies(tmp_path_factory):
     store.upsert_person("T1", MEMBER, name="mo", platform="slack", tz="Europe/Berlin")
     seen: list[tuple[str, object]] = []
 
-    def say(text: str, user: str = ADMIN) -> None:
-        seen.append((text, router.handle(Message("slack", "T1", user, text, channel="C1"), ctx)))
+    def say(text: str, user: str = ADMIN, external: bool = False) -> None:
+        seen.append((text, router.handle(Message("slack", "T1", user, text, channel="C1", external=external), ctx)))
 
     for setup in ("assign Disk Encryption to <@UMEMBER> due 2027-01-19", "assign Backup Schedule to <@UMEMBER> due 2027-01-11",
                   "assign encryption to <@UMEMBER>", "assign CC6.1 to <@UMEMBER>"):
@@ -82,6 +83,7 @@ def replies(tmp_path_factory):
         for line in lines_of(command.usage):
             say(line)
             say(line, user=MEMBER)  # refused where members may not
+            say(line, user="UGUEST", external=True)  # a person of another organisation (Slack Connect)
         say(command.words[0] if command.words else command.name)  # bare: its usage, or what it shows alone
         say(f"{command.name} 999")  # an unknown task, or whatever that means to it
     for question in QUESTIONS:
@@ -117,24 +119,26 @@ def test_every_reply_kind_renders_as_valid_block_kit(replies):
         assert 0 < len(fallback_text(reply)) <= 40_000
     for kind in ("assign", "tasks", "status", "gap", "help", "nudge", "digest", "choose_control", "unknown_task",
                  "forbidden", "usage", "too_long", "history", "control_list", "scope", "nudges", "iso_for_soc2",
-                 "reassign_prompt"):
+                 "reassign_prompt", "external"):
         assert kind in kinds, f"no {kind!r} reply among {sorted(kinds)}"
     assert sum(text == "(nudge)" for text, _ in seen) >= 2  # the owner's nudge and the assigner's escalation
     assert {"ok", "refused", "prompt"} <= outcomes
 
 
-def test_shortcut_refusals_render_as_valid_block_kit():
-    for reply in (NO_LINK, NO_TASKS):
+def test_the_adapters_own_replies_render_as_valid_block_kit():
+    for reply in (NO_LINK, NO_TASKS, SORRY):
         assert_valid_blocks(render(reply), reply.kind)
 
 
 def test_the_home_tab_and_the_modals_are_valid_views(replies):
     seen, ctx = replies
     tasks = router.handle(Message("slack", "T1", MEMBER, "tasks", channel="D1", is_direct=True), ctx)
+    outsider = router.handle(Message("slack", "T1", "UGUEST", "tasks", channel="D2", is_direct=True, external=True), ctx)
+    assert outsider.outcome == "refused"
     status = router.handle(Message("slack", "T1", MEMBER, "status", channel="D1", is_direct=True), ctx)
     notices = [reply for _, reply in seen]
     for view in [home_view(tasks, status), *(home_view(tasks, status, notice) for notice in notices[:40]),
-                 assign_modal(channel="C1"), assign_modal(task="1"),
+                 notice_view(outsider), assign_modal(channel="C1"), assign_modal(task="1"),
                  evidence_modal(ctx.store.tasks("T1"), permalink="https://acme.slack.com/archives/C1/p1",
                                 response_url="https://hooks.slack.com/actions/T1/1/x")]:
         View(**view).validate_json()
