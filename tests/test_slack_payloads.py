@@ -70,7 +70,8 @@ def replies(tmp_path_factory):
     def say(text: str, user: str = ADMIN, external: bool = False) -> None:
         seen.append((text, router.handle(Message("slack", "T1", user, text, channel="C1", external=external), ctx)))
 
-    for setup in ("assign Disk Encryption to <@UMEMBER> due 2027-01-19", "assign Backup Schedule to <@UMEMBER> due 2027-01-11",
+    for setup in ("assign Disk Encryption to <@UMEMBER> due 2027-01-19",
+                  "assign Backup Schedule to <@UMEMBER> due 2027-01-11",
                   "assign encryption to <@UMEMBER>", "assign CC6.1 to <@UMEMBER>"):
         say(setup)  # a task due tomorrow, one 7 days late (escalated), and the pickers (which control? which ref?)
     ctx.clock.current = NOW
@@ -133,7 +134,8 @@ def test_the_adapters_own_replies_render_as_valid_block_kit():
 def test_the_home_tab_and_the_modals_are_valid_views(replies):
     seen, ctx = replies
     tasks = router.handle(Message("slack", "T1", MEMBER, "tasks", channel="D1", is_direct=True), ctx)
-    outsider = router.handle(Message("slack", "T1", "UGUEST", "tasks", channel="D2", is_direct=True, external=True), ctx)
+    outsider = router.handle(Message("slack", "T1", "UGUEST", "tasks", channel="D2", is_direct=True, external=True),
+                             ctx)
     assert outsider.outcome == "refused"
     status = router.handle(Message("slack", "T1", MEMBER, "status", channel="D1", is_direct=True), ctx)
     notices = [reply for _, reply in seen]

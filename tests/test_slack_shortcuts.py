@@ -153,7 +153,8 @@ async def test_the_assign_a_control_shortcut_opens_the_assign_form_and_it_assign
     view = api.to("views.open")[0].view()
     assert view["callback_id"] == "complybot_assign"
     assert {b["block_id"] for b in view["blocks"]} == {"control", "owner", "due"}
-    await slack.submit(ADMIN, view, {"control": {"complybot_control": {"selected_option": {"value": "Disk Encryption"}}},
+    control = {"complybot_control": {"selected_option": {"value": "Disk Encryption"}}}
+    await slack.submit(ADMIN, view, {"control": control,
                                      "owner": {"owner": {"selected_user": OWNER}},
                                      "due": {"due": {"selected_date": "2030-05-01"}}})
     await server.settle()

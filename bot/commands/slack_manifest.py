@@ -3,9 +3,9 @@
 Paste it at api.slack.com/apps → Create New App → From an app manifest. It declares the bot scopes
 (each one's reason is `bot.slack.app.BOT_SCOPES`), the events (mentions, direct messages, App Home),
 the `/comply` slash command, the shortcuts, the Messages tab as an agent (`agent_view`: suggested
-prompts), interactivity (buttons, the modals and the control picker) and every request URL under HOST. The manifest is built as
-data and written as YAML by hand (every string JSON-quoted, which YAML reads as is), so no YAML
-library is needed at run time.
+prompts), interactivity (buttons, the modals and the control picker) and every request URL under HOST.
+The manifest is built as data and written as YAML by hand (every string JSON-quoted, which YAML reads
+as is), so no YAML library is needed at run time.
 """
 from __future__ import annotations
 
