@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import time_machine
 
 from bot.store import Store
-from tests.fakes.slack_api import TEAM_ID, FakeSlackAPI, api, server, start_slack_server  # noqa: F401 (fixtures)
+from tests.fakes.slack_api import TEAM_ID, FakeSlackAPI, api, server, slack, start_slack_server  # noqa: F401 (fixtures)
 
 PEOPLE = [f"U0P{n:03d}" for n in range(60)]  # more than one send batch (SEND_BATCH = 20) at once
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -59,3 +59,18 @@ async def test_concurrent_sends_to_one_person_share_one_open(server, api):
                            for n in range(5)))
     assert [c.body["users"] for c in api.to("conversations.open")] == ["U0ADMIN"]
     assert {c.body["channel"] for c in api.to("chat.postMessage")} == {"D0ADMIN"}
+
+
+async def test_a_dm_or_an_app_home_visit_brings_the_channel_id_so_nudges_need_no_open(server, slack, api):
+    from handlers.types import Outgoing, Reply
+
+    await slack.direct_message("U0OWNER", "help", channel="D0OWNER")
+    await slack.app_home_opened("U0OTHER", tab="messages")  # its channel: D0OTHER
+    await slack.direct_message("U0GUEST", "hello", channel="D0GUEST", user_team="T0ELSEWHERE")  # an outsider
+    await server.settle()
+    sender = server.app["senders"]["slack"]
+    for user in ("U0OWNER", "U0OTHER"):
+        await sender.send(Outgoing(workspace=TEAM_ID, user=user, reply=Reply("Reminder")))
+    assert not api.to("conversations.open")
+    assert [c.body["channel"] for c in api.to("chat.postMessage")][-2:] == ["D0OWNER", "D0OTHER"]
+    assert server.store.db.execute("SELECT user_id FROM slack_dm_channels WHERE user_id = 'U0GUEST'").fetchall() == []

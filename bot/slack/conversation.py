@@ -50,6 +50,12 @@ class SlackRuntime:
         [reply] = await self._turn(client, [message], lambda: [router.handle(message, self.ctx)])
         return reply
 
+    def remember_dm(self, origin: Origin, user: str, channel: str) -> None:
+        """An event from the person's DM with the bot names that channel: no conversations.open needed
+        later. (Nothing is kept of a person of another organisation.)"""
+        if not origin.external:
+            self.dms.remember(self.ctx.store, origin.team, user, channel)
+
     async def answer_question(self, client: AsyncWebClient, message: Message) -> Reply:
         """The message's text answered as a question only, never run as a command. Never raises."""
         [reply] = await self._turn(client, [message], lambda: [router.question(message)])

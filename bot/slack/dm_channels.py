@@ -3,7 +3,8 @@
 Slack's `conversations.open` is Tier 3 (about 50 calls a minute per workspace), so a busy morning of
 nudges in a 2,000-person workspace cannot open the DM before every message: each person's channel id
 is asked for once, ever, and kept (a bot's DM with a person keeps its id). Concurrent sends to one
-person share the one call in flight."""
+person share the one call in flight, and the id arriving with a person's DM or App Home visit is kept
+without any call at all."""
 from __future__ import annotations
 
 import asyncio
@@ -26,10 +27,9 @@ class DmChannels:
 
     async def channel(self, client, store, team: str, user: str) -> str:
         """The DM channel id of `user` in `team`: from the table, else opened (once) and kept."""
-        row = store.db.execute("SELECT channel_id FROM slack_dm_channels WHERE team_id = ? AND user_id = ?",
-                               [team, user]).fetchone()
-        if row:
-            return row[0]
+        known = self.known(store, team, user)
+        if known:
+            return known
         key = (team, user)
         if key not in self._opening:
             self._opening[key] = asyncio.ensure_future(self._open(client, store, team, user))
@@ -37,9 +37,19 @@ class DmChannels:
         return await asyncio.shield(self._opening[key])
 
     @staticmethod
-    async def _open(client, store, team: str, user: str) -> str:
+    def known(store, team: str, user: str) -> str:
+        row = store.db.execute("SELECT channel_id FROM slack_dm_channels WHERE team_id = ? AND user_id = ?",
+                               [team, user]).fetchone()
+        return row[0] if row else ""
+
+    def remember(self, store, team: str, user: str, channel: str) -> None:
+        """Keep a DM channel id an event brought (a direct message, the App Home opened)."""
+        if team and user and channel.startswith("D") and self.known(store, team, user) != channel:
+            with store.transaction():
+                store.db.execute("INSERT OR REPLACE INTO slack_dm_channels (team_id, user_id, channel_id, opened_at)"
+                                 " VALUES (?, ?, ?, ?)", [team, user, channel, time.time()])
+
+    async def _open(self, client, store, team: str, user: str) -> str:
         channel = (await client.conversations_open(users=user))["channel"]["id"]
-        with store.transaction():
-            store.db.execute("INSERT OR REPLACE INTO slack_dm_channels (team_id, user_id, channel_id, opened_at)"
-                             " VALUES (?, ?, ?, ?)", [team, user, channel, time.time()])
+        self.remember(store, team, user, channel)
         return channel

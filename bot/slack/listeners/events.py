@@ -42,7 +42,9 @@ def register(app: AsyncApp, runtime: SlackRuntime) -> None:
         if event.get("channel_type") != "im" or not from_a_person(event):
             return
         text = to_neutral_text(event.get("text", ""), context.bot_user_id or "") or "help"
-        message = slack_message(origin=origin_of(body, context), user=event["user"], text=text,
+        origin = origin_of(body, context)
+        runtime.remember_dm(origin, event["user"], event["channel"])
+        message = slack_message(origin=origin, user=event["user"], text=text,
                                 channel=event["channel"], thread=event.get("thread_ts", ""), is_direct=True)
         reply = await runtime.reply_to(client, message)
         await post_reply(client, reply, channel=event["channel"], user=event["user"],
@@ -50,8 +52,10 @@ def register(app: AsyncApp, runtime: SlackRuntime) -> None:
         await attach(client, runtime.ctx.store, reply, message)
 
     async def show_home(body: dict, event: dict, client, context, set_suggested_prompts) -> None:
+        origin = origin_of(body, context)
+        runtime.remember_dm(origin, event["user"], event.get("channel", ""))
         if event.get("tab", "home") == "home":
-            await publish_home(runtime, client, origin_of(body, context), event["user"])
+            await publish_home(runtime, client, origin, event["user"])
         elif event.get("tab") == "messages" and set_suggested_prompts is not None:
             # the agent experience: the DM itself, no thread_ts (with one, Slack silently ignores the call)
             await set_suggested_prompts(prompts=list(SUGGESTED_PROMPTS))
