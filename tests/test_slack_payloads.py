@@ -9,6 +9,7 @@ file, plus questions, nudges and escalations from the real scheduler tick and th
 command or a new kind of reply is therefore rendered and validated without touching this test."""
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, datetime, timezone
 
@@ -154,3 +155,18 @@ def test_every_control_picker_option_is_valid():
     for query in ("", "enc", "CC6.1", "A.8.28", "x" * 200):
         for option in control_options(query):
             Option(value=option["value"], text=option["text"]["text"]).validate_json()
+
+
+def test_the_fake_web_api_refuses_what_slack_would_refuse():
+    """The e2e tests lean on this: the fake answers invalid blocks and views with Slack's errors."""
+    from tests.fakes.slack_api import _invalid_payload
+
+    long_button = {"type": "actions", "elements": [{"type": "button", "action_id": "a",
+                                                    "text": {"type": "plain_text", "text": "x" * 76}}]}
+    assert _invalid_payload("chat.postMessage", {"blocks": json.dumps([long_button])}) == "invalid_blocks"
+    assert _invalid_payload("chat.update", {"blocks": [{"type": "no_such_block"}]}) == "invalid_blocks"
+    modal = assign_modal()
+    assert _invalid_payload("views.open", {"view": json.dumps(modal)}) == ""
+    too_long_title = {**modal, "title": {"type": "plain_text", "text": "x" * 25}}
+    assert _invalid_payload("views.open", {"view": too_long_title}) == "invalid_arguments"
+    assert _invalid_payload("chat.postMessage", {"blocks": render(SORRY)}) == ""

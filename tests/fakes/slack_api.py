@@ -1,7 +1,9 @@
 """A fake Slack Web API and a fake Slack sender of signed requests, for tests and benchmarks.
 
 `FakeSlackAPI` is an aiohttp app on 127.0.0.1 (port 0) that answers the Web API methods complybot uses
-the way Slack does and records every call (method, body, token). `fail_next` makes it answer 429 with
+the way Slack does and records every call (method, body, token). Like Slack, it refuses blocks and
+views that slack_sdk's Block Kit models reject (`invalid_blocks`, `invalid_arguments`; 400 on a
+response URL), so every end-to-end test checks what it sends. `fail_next` makes it answer 429 with
 Retry-After, 500 or 503, or drop the connection, for retry tests; `fail_rate` fails that share of all
 calls at random (benchmarks). It also records posts to response URLs (`/respond/...`, method
 "response_url", which `fail_next` and `fail_rate` fail too), which tests put into slash command and
@@ -179,12 +181,18 @@ class FakeSlackAPI:
         failed = await self._failure(request, "response_url", body)
         if failed is not None:
             return failed
+        if _invalid_payload("chat.respond", body):  # Slack answers 400 and shows nothing
+            await self._record(Call("response_url!400", body, path=request.path))
+            return web.Response(status=400, text="invalid_blocks")
         self.arrival_times.setdefault(request.path, time.perf_counter())
         await self._record(Call("response_url", body, path=request.path))
         return web.Response(text="ok")
 
     def _answer(self, method: str, body: dict) -> dict:
         ts = f"{int(time.time())}.{next(self._ts):06d}"
+        refused = _invalid_payload(method, body)
+        if refused:
+            return {"ok": False, "error": refused}
         if method == "auth.test":
             return {"ok": True, "url": "https://acme.slack.com/", "team": "Acme", "user": "complybot",
                     "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False}
@@ -237,6 +245,26 @@ class FakeSlackAPI:
                     "enterprise": None, "is_enterprise_install": False,
                     "authed_user": {"id": "U0001", "scope": "", "access_token": None, "token_type": None}}
         return {"ok": False, "error": "unknown_method"}
+
+
+def _invalid_payload(method: str, body: dict) -> str:
+    """Slack's error for blocks or a view it would refuse ('' when fine), checked with slack_sdk's models."""
+    from slack_sdk.errors import SlackObjectFormationError
+    from slack_sdk.models.blocks import Block
+    from slack_sdk.models.views import View
+
+    def loaded(value):
+        return json.loads(value) if isinstance(value, str) else value
+
+    try:
+        if method.startswith("views.") and body.get("view"):
+            View(**loaded(body["view"])).to_dict()
+        elif method.startswith("chat.") and body.get("blocks"):
+            if any(Block.parse(block) is None or not Block.parse(block).to_dict() for block in loaded(body["blocks"])):
+                return "invalid_blocks"
+    except (SlackObjectFormationError, TypeError, KeyError, ValueError):
+        return "invalid_arguments" if method.startswith("views.") else "invalid_blocks"
+    return ""
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
