@@ -21,7 +21,7 @@ from bot.slack.blocks import fallback_text, render
 from bot.slack.conversation import SORRY
 from bot.slack.home import home_view, notice_view
 from bot.slack.listeners.shortcuts import NO_LINK, NO_TASKS
-from bot.slack.modals import assign_modal, control_options, evidence_modal
+from bot.slack.modals import assign_modal, control_options, evidence_modal, task_options
 from bot.store import Store
 from handlers import router
 from handlers.ports import Context
@@ -142,7 +142,7 @@ def test_the_home_tab_and_the_modals_are_valid_views(replies):
     notices = [reply for _, reply in seen]
     for view in [home_view(tasks, status), *(home_view(tasks, status, notice) for notice in notices[:40]),
                  notice_view(outsider), assign_modal(channel="C1"), assign_modal(task="1"),
-                 evidence_modal(ctx.store.tasks("T1"), permalink="https://acme.slack.com/archives/C1/p1",
+                 evidence_modal(permalink="https://acme.slack.com/archives/C1/p1",
                                 response_url="https://hooks.slack.com/actions/T1/1/x")]:
         View(**view).validate_json()
         View(**view).to_dict()  # and every block and element inside
@@ -154,6 +154,17 @@ def test_every_control_picker_option_is_valid():
 
     for query in ("", "enc", "CC6.1", "A.8.28", "x" * 200):
         for option in control_options(query):
+            Option(value=option["value"], text=option["text"]["text"]).validate_json()
+
+
+def test_every_task_picker_option_is_valid(replies):
+    from slack_sdk.models.blocks import Option
+
+    _seen, ctx = replies
+    tasks = ctx.store.tasks("T1", statuses=None)
+    assert tasks
+    for query in ("", "1", "#2", "backup", "x" * 200):
+        for option in task_options(tasks, query):
             Option(value=option["value"], text=option["text"]["text"]).validate_json()
 
 

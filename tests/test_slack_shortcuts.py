@@ -57,8 +57,9 @@ async def test_attach_as_evidence_gives_the_chosen_task_the_messages_permalink(s
     assert (link.body["channel"], link.body["message_ts"]) == ("C0TEAM", MESSAGE["ts"])
     [opened] = api.to("views.open")
     view = opened.view()
-    offered = [o["value"] for o in view["blocks"][0]["element"]["options"]]
-    assert offered == ["1", "2"]  # the owner's own tasks: Backup Schedule is Oz's
+    assert view["blocks"][0]["element"]["type"] == "external_select"
+    assert await offered(slack, OWNER) == ["1", "2"]  # the owner's own tasks: Backup Schedule is Oz's
+    assert await offered(slack, OWNER, "access") == ["2"]
 
     status, body = await slack.submit(OWNER, view, selected("2"))
     assert status == 200 and body == ""
@@ -69,6 +70,29 @@ async def test_attach_as_evidence_gives_the_chosen_task_the_messages_permalink(s
     [told] = [c for c in api.to("response_url") if c.path == "/respond/evidence"]
     assert told.body["response_type"] == "ephemeral" and "Evidence added to task 2" in visible(told)
     assert not api.to("chat.postMessage")  # nobody else sees it
+
+
+async def offered(slack, user: str, typed: str = "", user_team: str = TEAM_ID) -> list[str]:
+    """The task picker's options as Slack asks the app for them while the person types."""
+    status, body = await slack.options(user, "task", typed, "complybot_evidence", user_team=user_team)
+    assert status == 200
+    return [option["value"] for option in json.loads(body)["options"]]
+
+
+async def test_in_a_big_workspace_an_admin_finds_any_task_by_number_or_name(server, slack, api):
+    await slack.command(ADMIN, "help")
+    await server.settle()  # Ada is the admin
+    from knowledge.catalog import catalog
+
+    names = [control.name for control in catalog().controls][:110]
+    server.store.upsert_person(TEAM_ID, OTHER, name="Oz", platform="slack")
+    for name in names:
+        server.store.create_task(TEAM_ID, name, OTHER, ADMIN)
+    assert len(await offered(slack, ADMIN)) == 100  # Slack shows at most 100 at a time
+    assert await offered(slack, ADMIN, "#107") == ["107"]
+    assert "110" in await offered(slack, ADMIN, names[109][2:].upper())  # part of its name, any case
+    assert await offered(slack, OWNER) == []  # a member: only their own
+    assert await offered(slack, "U0GUEST", user_team="T0OTHER") == []  # an outsider: nothing
 
 
 async def test_attach_as_evidence_to_someone_elses_task_is_refused_in_the_form_and_changes_nothing(server, slack, api):

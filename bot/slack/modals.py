@@ -9,8 +9,8 @@ import re
 
 CALLBACK_ID = "complybot_assign"
 EVIDENCE_CALLBACK_ID = "complybot_evidence"
-TASK_ACTION = "task"  # the evidence modal's task picker
-OPTIONS_LIMIT = 100  # Slack's most options in a static select
+TASK_ACTION = "task"  # the evidence modal's task picker (an external select; the options listener answers it)
+OPTIONS_LIMIT = 100  # Slack's most options in one answer
 CONTROL_ACTION = "complybot_control"  # the external select; the options listener answers it
 OPTION_TEXT_LIMIT = 75
 OPTION_VALUE_LIMIT = 150
@@ -69,10 +69,9 @@ def submission(view: dict) -> tuple[dict, list[tuple[str, str]]]:
     return meta, [("control", command)]
 
 
-def evidence_modal(tasks: list, *, permalink: str, response_url: str) -> dict:
-    """Which task gets `permalink` as evidence: the tasks the presser may change (soonest due first)."""
-    options = [{"text": {"type": "plain_text", "text": f"#{task.id} {task.control}"[:OPTION_TEXT_LIMIT]},
-                "value": str(task.id)} for task in tasks[:OPTIONS_LIMIT]]
+def evidence_modal(*, permalink: str, response_url: str) -> dict:
+    """Which task gets `permalink` as evidence: a picker of the tasks the presser may change (fed by the
+    options listener, so a workspace's thousands of tasks are all findable by number or name)."""
     return {
         "type": "modal", "callback_id": EVIDENCE_CALLBACK_ID,
         "title": {"type": "plain_text", "text": "Attach as evidence"},
@@ -80,12 +79,21 @@ def evidence_modal(tasks: list, *, permalink: str, response_url: str) -> dict:
         "close": {"type": "plain_text", "text": "Cancel"},
         "private_metadata": json.dumps({"permalink": permalink, "response_url": response_url}),
         "blocks": [
-            _input(TASK_ACTION, "Task", {"type": "static_select", "action_id": TASK_ACTION, "options": options,
-                                         "placeholder": {"type": "plain_text", "text": "Choose a task"}}),
+            _input(TASK_ACTION, "Task", {"type": "external_select", "action_id": TASK_ACTION, "min_query_length": 0,
+                                         "placeholder": {"type": "plain_text", "text": "Type a task number or name"}}),
             {"type": "context", "elements": [{"type": "mrkdwn", "text": "The message's link is kept with the task "
                                               "as evidence for the auditor (`history` shows it)."}]},
         ],
     }
+
+
+def task_options(tasks: list, query: str) -> list[dict]:
+    """The tasks matching what was typed (`12`, `#12`, part of the control's name), soonest due first."""
+    wanted = query.strip().lstrip("#").casefold()
+    found = [task for task in tasks
+             if not wanted or str(task.id).startswith(wanted) or wanted in task.control.casefold()]
+    return [{"text": {"type": "plain_text", "text": f"#{task.id} {task.control}"[:OPTION_TEXT_LIMIT]},
+             "value": str(task.id)} for task in found[:OPTIONS_LIMIT]]
 
 
 def evidence_submission(view: dict) -> tuple[dict, list[tuple[str, str]]]:

@@ -394,8 +394,9 @@ class SignedSlack:
                    "is_enterprise_install": False, "enterprise": None}
         return await self.interaction(payload)
 
-    async def options(self, user: str, action_id: str, value: str, callback_id: str) -> tuple[int, str]:
-        payload = {"type": "block_suggestion", "user": {"id": user, "team_id": TEAM_ID}, "action_id": action_id,
+    async def options(self, user: str, action_id: str, value: str, callback_id: str,
+                      user_team: str = TEAM_ID) -> tuple[int, str]:
+        payload = {"type": "block_suggestion", "user": {"id": user, "team_id": user_team}, "action_id": action_id,
                    "block_id": action_id, "value": value, "view": {"id": "VMODAL", "callback_id": callback_id,
                                                                     "type": "modal"}}
         return await self.interaction(payload)

@@ -45,12 +45,11 @@ def register(app: AsyncApp, runtime: SlackRuntime) -> None:
         except SlackApiError:  # a conversation the bot cannot see
             await runtime.respond(response_url, NO_LINK, response_type="ephemeral")
             return
-        tasks = changeable_tasks(runtime, origin.team, user)
-        if not tasks:
+        if not changeable_tasks(runtime, origin.team, user):
             await runtime.respond(response_url, NO_TASKS, response_type="ephemeral")
             return
         await client.views_open(trigger_id=body["trigger_id"],
-                                view=evidence_modal(tasks, permalink=permalink, response_url=response_url))
+                                view=evidence_modal(permalink=permalink, response_url=response_url))
 
     async def ask(body: dict, client, context) -> None:
         channel, user = body["channel"]["id"], body["user"]["id"]
