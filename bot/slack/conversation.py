@@ -136,12 +136,13 @@ def slack_message(*, origin: Origin, user: str, text: str, channel: str = "", th
 
 
 async def post_reply(client: AsyncWebClient, reply: Reply, *, channel: str, user: str, thread_ts: str = "",
-                     is_direct: bool = False) -> None:
-    """Post in a channel (in the thread when given); a refusal or error only the asker sees."""
+                     is_direct: bool = False, only_to_asker: bool = False) -> None:
+    """Post in a channel (in the thread when given); a refusal or error (or, `only_to_asker`, any reply)
+    only the asker sees."""
     kwargs = message_kwargs(reply)
     if thread_ts:
         kwargs["thread_ts"] = thread_ts
-    if reply.ephemeral and not is_direct:
+    if (reply.ephemeral or only_to_asker) and not is_direct:
         kwargs.pop("unfurl_links"), kwargs.pop("unfurl_media")
         await client.chat_postEphemeral(channel=channel, user=user, **kwargs)
     else:

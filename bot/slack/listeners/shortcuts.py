@@ -7,9 +7,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from bot.slack.blocks import to_neutral_text
-from bot.slack.conversation import SlackRuntime, origin_of, slack_message
+from bot.slack.conversation import SlackRuntime, origin_of, post_reply, slack_message
 from bot.slack.modals import assign_modal, evidence_modal
-from bot.slack.sender import message_kwargs
 from handlers.roles import EXTERNAL_REFUSAL, Refusal, is_admin
 from handlers.types import Reply
 
@@ -58,10 +57,8 @@ def register(app: AsyncApp, runtime: SlackRuntime) -> None:
         text = to_neutral_text(shown.get("text", ""), context.bot_user_id or "")
         message = slack_message(origin=origin_of(body, context), user=user, text=text, channel=channel, thread=thread)
         reply = await runtime.answer_question(client, message)
-        kwargs = message_kwargs(reply)
-        kwargs.pop("unfurl_links"), kwargs.pop("unfurl_media")  # not arguments of chat.postEphemeral
         try:  # in the message's thread, for the presser only
-            await client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread, **kwargs)
+            await post_reply(client, reply, channel=channel, user=user, thread_ts=thread, only_to_asker=True)
         except SlackApiError:  # a conversation the bot is not in: its response URL still reaches the presser
             await runtime.respond(body.get("response_url", ""), reply, response_type="ephemeral")
 
