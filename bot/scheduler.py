@@ -187,13 +187,13 @@ def admins(store, workspace: str) -> list[Person]:
         "SELECT user_id, tz, name FROM people WHERE workspace = ? AND role = 'admin' AND is_bot = 0 ORDER BY user_id",
         [workspace],
     ).fetchall()
-    return [Person(user, tz or "UTC", name or "") for user, tz, name in rows]
+    return [Person(user, tz or store.default_tz, name or "") for user, tz, name in rows]
 
 
 def zones_by_workspace(store) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     for workspace, tz in store.db.execute("SELECT DISTINCT workspace, tz FROM people").fetchall():
-        found.setdefault(workspace, set()).add(tz or "UTC")
+        found.setdefault(workspace, set()).add(tz or store.default_tz)
     return found
 
 
@@ -245,7 +245,7 @@ async def nudge_drafts(store, senders: Senders, now: datetime) -> list[Draft]:
     """A draft message, composed, for everyone due a nudge now. The SQL has already dropped tasks
     whose current rung is claimed; claiming drops whatever another tick took meanwhile. While some
     workspaces' messages are composed here, the next ones' candidates are read."""
-    awake = awake_workspaces(store, senders, now)
+    awake = await store.call(awake_workspaces, store, senders, now)
     chunks = [awake[start:start + READ_CHUNK] for start in range(0, len(awake), READ_CHUNK)]
     if not chunks:  # most ticks of the day: open no second connection
         return []
@@ -296,7 +296,7 @@ def _unclaimed(candidate: Candidate, escalation: bool) -> bool:
 
 
 async def claim_nudges(store, senders: Senders, now: datetime, composed: dict | None = None) -> list[int]:
-    return claim_all(store, await nudge_drafts(store, senders, now), now, composed)
+    return await store.call(claim_all, store, await nudge_drafts(store, senders, now), now, composed)
 
 
 @contextlib.contextmanager
@@ -320,7 +320,8 @@ async def run_tick(store, senders: Senders, now: datetime) -> TickResult:
     await settle_in_doubt(store, senders, now)
     composed: dict = {}
     with cyclic_gc_paused():
-        result.claimed = await claim_nudges(store, senders, now, composed) + claim_missed_digests(store, senders, now)
+        result.claimed = (await claim_nudges(store, senders, now, composed)
+                          + await store.call(claim_missed_digests, store, senders, now))
     result.sent = await send_batch(store, senders, result.claimed, now, composed)
     result.sent += await deliver_pending(store, senders, now)
     return result
@@ -381,10 +382,8 @@ def claim_missed_digests(store, senders: Senders, now: datetime) -> list[int]:
     return message_ids
 
 
-def digests_fingerprint(store) -> tuple:
-    return tuple(
-        (row["id"], row["weekdays"], row["time"], row["tz"]) for row in store.digests()
-    )
+def digests_fingerprint(subscriptions: list[dict]) -> tuple:
+    return tuple((row["id"], row["weekdays"], row["time"], row["tz"]) for row in subscriptions)
 
 
 # -- the APScheduler part --------------------------------------------------------------------------
@@ -443,7 +442,7 @@ class Scheduler:
         self._ticking = asyncio.current_task()
         try:
             result = await run_tick(self.store, self.senders, self.clock.now())
-            self.sync_digest_jobs()
+            self.sync_digest_jobs(await self.store.call(self.store.digests))
             if result.claimed or result.sent:
                 logs.event("scheduler.tick", claimed=len(result.claimed), sent=result.sent)
             return result
@@ -453,17 +452,19 @@ class Scheduler:
         finally:
             self._ticking = None
 
-    def sync_digest_jobs(self) -> None:
-        """Rebuild the digest cron jobs from the database when the subscriptions changed."""
+    def sync_digest_jobs(self, subscriptions: list[dict] | None = None) -> None:
+        """Rebuild the digest cron jobs from the subscriptions (read from the database if not given)
+        when they changed."""
         from apscheduler.triggers.cron import CronTrigger
 
-        fingerprint = digests_fingerprint(self.store)
+        subscriptions = self.store.digests() if subscriptions is None else subscriptions
+        fingerprint = digests_fingerprint(subscriptions)
         if fingerprint == self._fingerprint:
             return
         for job in self.scheduler.get_jobs():
             if job.id.startswith("digest:"):
                 job.remove()
-        for subscription in self.store.digests():
+        for subscription in subscriptions:
             at = time.fromisoformat(subscription["time"])
             days = ",".join(reminders.WEEKDAY_NAMES[d] for d in weekday_numbers(subscription["weekdays"]))
             if not days:
@@ -476,12 +477,12 @@ class Scheduler:
         self._fingerprint = fingerprint
 
     async def post_digest(self, subscription_id: int) -> bool:
-        subscription = next((s for s in self.store.digests() if s["id"] == subscription_id), None)
+        subscription = next((s for s in await self.store.call(self.store.digests) if s["id"] == subscription_id), None)
         if subscription is None or not self.senders.can_send(subscription["platform"]):
             return False
         now = self.clock.now()
         occurrence = last_occurrence(subscription, now) or now.astimezone(reminders.zone(subscription["tz"]))
-        message_id = claim_digest(self.store, subscription, occurrence.date(), now)
+        message_id = await self.store.call(claim_digest, self.store, subscription, occurrence.date(), now)
         return message_id is not None and await send(self.store, self.senders, message_id, now)
 
 

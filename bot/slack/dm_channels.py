@@ -27,7 +27,7 @@ class DmChannels:
 
     async def channel(self, client, store, team: str, user: str) -> str:
         """The DM channel id of `user` in `team`: from the table, else opened (once) and kept."""
-        known = self.known(store, team, user)
+        known = await store.read(lambda conn: _known(conn, team, user))
         if known:
             return known
         key = (team, user)
@@ -36,20 +36,26 @@ class DmChannels:
             self._opening[key].add_done_callback(lambda _: self._opening.pop(key, None))
         return await asyncio.shield(self._opening[key])
 
-    @staticmethod
-    def known(store, team: str, user: str) -> str:
-        row = store.db.execute("SELECT channel_id FROM slack_dm_channels WHERE team_id = ? AND user_id = ?",
-                               [team, user]).fetchone()
-        return row[0] if row else ""
-
-    def remember(self, store, team: str, user: str, channel: str) -> None:
+    async def remember(self, store, team: str, user: str, channel: str) -> None:
         """Keep a DM channel id an event brought (a direct message, the App Home opened)."""
-        if team and user and channel.startswith("D") and self.known(store, team, user) != channel:
-            with store.transaction():
-                store.db.execute("INSERT OR REPLACE INTO slack_dm_channels (team_id, user_id, channel_id, opened_at)"
-                                 " VALUES (?, ?, ?, ?)", [team, user, channel, time.time()])
+        if team and user and channel.startswith("D"):
+            await store.call(_keep, store, team, user, channel)
 
     async def _open(self, client, store, team: str, user: str) -> str:
         channel = (await client.conversations_open(users=user))["channel"]["id"]
-        self.remember(store, team, user, channel)
+        await self.remember(store, team, user, channel)
         return channel
+
+
+def _known(conn, team: str, user: str) -> str:
+    row = conn.execute("SELECT channel_id FROM slack_dm_channels WHERE team_id = ? AND user_id = ?",
+                       [team, user]).fetchone()
+    return row[0] if row else ""
+
+
+def _keep(store, team: str, user: str, channel: str) -> None:
+    """On the store's writer thread; a write only when the id is new or changed."""
+    if _known(store.db.conn, team, user) != channel:
+        with store.transaction():
+            store.db.execute("INSERT OR REPLACE INTO slack_dm_channels (team_id, user_id, channel_id, opened_at)"
+                             " VALUES (?, ?, ?, ?)", [team, user, channel, time.time()])

@@ -5,6 +5,7 @@ dropped connections. A send that still fails raises, so the caller records the f
 later (the sent-log keeps delivery exactly-once)."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Awaitable, Callable
 
 from aiohttp import ClientSession
@@ -52,11 +53,20 @@ class SlackSender:
         self._client_for = client_for  # workspace (team id) -> a client holding that workspace's bot token
         self._dm_channel = dm_channel  # (client, team, user) -> the kept DM channel id (bot/slack/dm_channels)
 
-    async def send(self, outgoing: Outgoing) -> None:
+    async def prepare(self, outgoing: Outgoing) -> Outgoing:
+        """Find the DM (kept, else conversations.open once: bot/slack/dm_channels.py): the step before
+        anything leaves, so a crash during it leaves the message unsent for bot/delivery.py to send after
+        a restart."""
+        if not outgoing.user:
+            return outgoing
         client = await self._client_for(outgoing.workspace)
-        channel = outgoing.channel
+        channel = await self._dm_channel(client, outgoing.workspace, outgoing.user)
+        return replace(outgoing, user="", channel=channel)
+
+    async def send(self, outgoing: Outgoing) -> None:
         if outgoing.user:
-            channel = await self._dm_channel(client, outgoing.workspace, outgoing.user)
-        if not channel:
+            outgoing = await self.prepare(outgoing)
+        if not outgoing.channel:
             raise ValueError("an Outgoing needs a user or a channel")
-        await client.chat_postMessage(channel=channel, **message_kwargs(outgoing.reply))
+        client = await self._client_for(outgoing.workspace)
+        await client.chat_postMessage(channel=outgoing.channel, **message_kwargs(outgoing.reply))

@@ -43,7 +43,7 @@ def register(app: AsyncApp, runtime: SlackRuntime) -> None:
             return
         text = to_neutral_text(event.get("text", ""), context.bot_user_id or "") or "help"
         origin = origin_of(body, context)
-        runtime.remember_dm(origin, event["user"], event["channel"])
+        await runtime.remember_dm(origin, event["user"], event["channel"])
         message = slack_message(origin=origin, user=event["user"], text=text,
                                 channel=event["channel"], thread=event.get("thread_ts", ""), is_direct=True)
         reply = await runtime.reply_to(client, message)
@@ -53,7 +53,7 @@ def register(app: AsyncApp, runtime: SlackRuntime) -> None:
 
     async def show_home(body: dict, event: dict, client, context, set_suggested_prompts) -> None:
         origin = origin_of(body, context)
-        runtime.remember_dm(origin, event["user"], event.get("channel", ""))
+        await runtime.remember_dm(origin, event["user"], event.get("channel", ""))
         if event.get("tab", "home") == "home":
             await publish_home(runtime, client, origin, event["user"])
         elif event.get("tab") == "messages" and set_suggested_prompts is not None:

@@ -44,7 +44,7 @@ def register(app: AsyncApp, runtime: SlackRuntime) -> None:
         except SlackApiError:  # a conversation the bot cannot see
             await runtime.respond(response_url, NO_LINK, response_type="ephemeral")
             return
-        if not changeable_tasks(runtime, origin.team, user):
+        if not await runtime.ctx.store.call(changeable_tasks, runtime.ctx, origin.team, user):
             await runtime.respond(response_url, NO_TASKS, response_type="ephemeral")
             return
         await client.views_open(trigger_id=body["trigger_id"],
@@ -70,11 +70,10 @@ def register(app: AsyncApp, runtime: SlackRuntime) -> None:
     app.global_shortcut(ASSIGN)(ack=just_ack, lazy=[assign])
 
 
-def changeable_tasks(runtime: SlackRuntime, team: str, user: str) -> list:
+def changeable_tasks(ctx, team: str, user: str) -> list:
     """The open tasks `user` may attach evidence to: an admin's are all of them, a member's their own.
-    (The picker only offers; the `evidence` command decides, as when typed.)"""
-    store = runtime.ctx.store
-    person = store.person(team, user)
-    admin = person is not None and is_admin(runtime.ctx, person)
-    return store.tasks(team, owner=None if admin else user)
+    (The picker only offers; the `evidence` command decides, as when typed.) Blocking: `store.call` it."""
+    person = ctx.store.person(team, user)
+    admin = person is not None and is_admin(ctx, person)
+    return ctx.store.tasks(team, owner=None if admin else user)
 
