@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import time_machine
 
+from bot.runtime import RUNTIME
 from bot.store import Store
 from tests.fakes.slack_api import TEAM_ID, FakeSlackAPI, api, server, slack, start_slack_server  # noqa: F401 (fixtures)
 
@@ -54,7 +55,7 @@ async def test_concurrent_sends_to_one_person_share_one_open(server, api):
 
     from handlers.types import Outgoing, Reply
 
-    sender = server.app["senders"]["slack"]
+    sender = server.app[RUNTIME].senders["slack"]
     await asyncio.gather(*(sender.send(Outgoing(workspace=TEAM_ID, user="U0ADMIN", reply=Reply(f"note {n}")))
                            for n in range(5)))
     assert [c.body["users"] for c in api.to("conversations.open")] == ["U0ADMIN"]
@@ -68,7 +69,7 @@ async def test_a_dm_or_an_app_home_visit_brings_the_channel_id_so_nudges_need_no
     await slack.app_home_opened("U0OTHER", tab="messages")  # its channel: D0OTHER
     await slack.direct_message("U0GUEST", "hello", channel="D0GUEST", user_team="T0ELSEWHERE")  # an outsider
     await server.settle()
-    sender = server.app["senders"]["slack"]
+    sender = server.app[RUNTIME].senders["slack"]
     for user in ("U0OWNER", "U0OTHER"):
         await sender.send(Outgoing(workspace=TEAM_ID, user=user, reply=Reply("Reminder")))
     assert not api.to("conversations.open")

@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import logs
 from bot.background import BackgroundWork
+from bot.runtime import RUNTIME
 from bot.slack.dm_channels import DmChannels
 from bot.slack.people import People, mentioned_users
 from bot.slack.response_urls import ResponseURLs
@@ -30,7 +31,7 @@ SORRY = Reply("Sorry, something went wrong on my side and I could not finish tha
 
 @dataclass
 class SlackRuntime:
-    """What the listeners share: the aiohttp app (its `ctx` holds the store), the people cache and the
+    """What the listeners share: the aiohttp app (its `RUNTIME.ctx` holds the store), the people cache and the
     tracker of work done after Slack got its acknowledgement."""
 
     web_app: web.Application
@@ -43,7 +44,7 @@ class SlackRuntime:
 
     @property
     def ctx(self) -> Context:
-        return self.web_app["ctx"]
+        return self.web_app[RUNTIME].ctx
 
     async def dm_channel(self, client: AsyncWebClient, team: str, user: str) -> str:
         """The person's DM channel with the bot (conversations.open once per person, ever)."""
