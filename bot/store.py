@@ -44,6 +44,7 @@ import sqlite_utils
 
 from bot.memory_store import CONVERSATION_SUBJECTS_SCHEMA, SubjectStore
 from bot.programme_store import CUSTOM_CONTROLS_SCHEMA, SOA_JUSTIFICATIONS_SCHEMA, ProgrammeStore
+from bot.slack.dm_channels import DM_CHANNELS_SCHEMA
 
 DEFAULT_DB_PATH = "complybot.db"
 ROLES = ("admin", "member")
@@ -244,6 +245,8 @@ CREATE INDEX slack_requests_by_age ON slack_requests (received_at);
     # bot/programme_store.py: a workspace's controls of its own, and why each included Annex A control is in
     (11, CUSTOM_CONTROLS_SCHEMA),
     (12, SOA_JUSTIFICATIONS_SCHEMA),
+    # bot/slack/dm_channels.py: each person's DM channel id (conversations.open once per person, ever)
+    (14, DM_CHANNELS_SCHEMA),
 ]
 
 

@@ -20,13 +20,7 @@ ROLE_HELP = ("Roles: admins assign and change any task; members update their own
 def handle(message: Message, ctx: Context | None = None) -> Reply:
     text = message.text.strip()
     if len(text) > MAX_MESSAGE_CHARS:
-        return Reply(
-            f"That message is {len(text):,} characters long; I read up to {MAX_MESSAGE_CHARS:,}. "
-            "Please ask a shorter question.",
-            ephemeral=True,
-            kind="too_long",
-            outcome="refused",
-        )
+        return _too_long(text)
     command = parse(text)
     if command is None:
         from handlers import ask, memory
@@ -41,6 +35,20 @@ def handle(message: Message, ctx: Context | None = None) -> Reply:
         return Reply("Task commands need complybot's database; run `complybot chat` or the server.",
                      ephemeral=True, kind="no_store", outcome="refused")
     return run(name, args, message, ctx)
+
+
+def question(message: Message) -> Reply:
+    """Someone else's words read only as a question (Ask complybot on a message): a message that looks
+    like a command is never run as the command of the person who asked about it."""
+    from handlers import ask
+
+    text = message.text.strip()
+    return _too_long(text) if len(text) > MAX_MESSAGE_CHARS else ask.reply_for(text)
+
+
+def _too_long(text: str) -> Reply:
+    return Reply(f"That message is {len(text):,} characters long; I read up to {MAX_MESSAGE_CHARS:,}. "
+                 "Please ask a shorter question.", ephemeral=True, kind="too_long", outcome="refused")
 
 
 def commands() -> dict[str, Command]:

@@ -120,3 +120,55 @@ def test_a_follow_up_continues_the_page_and_a_reload_starts_afresh(page):
     assert send(page, "and for ISO?").locator(".reply").inner_text().startswith(followed)
     page.reload()  # a new page load is a new conversation
     assert send(page, "and for ISO?").locator(".reply").inner_text().startswith(alone)
+
+
+CONTROLS = ("Disk Encryption", "Backup Schedule", "Restore Testing", "User Access Review", "Antivirus",
+            "Code Review", "Incident Response Plan", "Vendor Review")
+
+
+def task_titles(message) -> list[str]:
+    return [line for line in message.locator(".reply > .section .section-lines").all_inner_texts()
+            if line.startswith("#")]
+
+
+def test_a_press_replaces_only_its_own_task_as_slack_splices(page):
+    for n, control in enumerate(CONTROLS, start=1):
+        send(page, f"assign {control} to @bob due in {n + 1} weeks")
+    listing = send(page, "tasks all")
+    before = task_titles(listing)
+    assert len(before) == 8 and before[2].startswith("#3 ")
+    third = listing.locator(".section").filter(has_text=before[2])
+    third.get_by_role("button", name="Snooze 1 week").click()
+    listing.locator(".pressed").wait_for()
+
+    assert "task 3" in listing.locator(".outcome").inner_text().lower()
+    after = task_titles(listing)
+    for title in before[:2] + before[3:]:  # the other seven stay, each with its buttons
+        assert title in after, (title, after)
+        assert listing.locator(".section").filter(has_text=title).get_by_role("button", name="Done").count() == 1
+    assert listing.locator(".outcome").count() == 1 and "(edited)" in listing.inner_text()
+    # and those buttons still work: Done on the first task replaces its row only
+    first = listing.locator(".section").filter(has_text=before[0])
+    first.get_by_role("button", name="Done").click()
+    listing.locator(".outcome").nth(1).wait_for()
+    assert "Done: task 1" in listing.inner_text()
+    assert all(title in task_titles(listing) for title in before[3:])
+
+
+def test_a_refused_press_changes_nothing_and_only_the_presser_sees_why(page):
+    send(page, "assign Disk Encryption to @bob due in 2 weeks")
+    send(page, "assign Backup Schedule to @bob due in 3 weeks")
+    listing = send(page, "tasks all")
+    shown = listing.inner_text()
+    page.fill("#as", "carol")  # a member, pressing a button on someone else's task
+    bots = page.locator(".msg.bot")
+    before = bots.count()
+    listing.locator(".section").first.get_by_role("button", name="Done").click()
+    refusal = bots.nth(before)
+    refusal.locator(".reply").wait_for()
+    assert "Only visible to you" in refusal.inner_text() and "belongs to @bob" in refusal.inner_text()
+    assert listing.inner_text() == shown  # the list as it was: no task wiped, no "(edited)"
+    assert listing.get_by_role("button", name="Done").count() == 2
+    assert all(button.is_enabled() for button in listing.get_by_role("button").all())
+    page.fill("#as", "")
+    assert "#1 Disk Encryption" in send(page, "tasks all").inner_text()  # still open

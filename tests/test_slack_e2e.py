@@ -127,8 +127,7 @@ async def test_snooze_button_from_an_ephemeral_answer_replaces_it(server, slack,
 async def test_app_home_shows_my_tasks_progress_and_buttons(server, slack, api):
     await slack.command(ADMIN, "assign Disk Encryption to <@U0OWNER> due 2030-01-15")
     await server.settle()
-    status, _ = await slack.event({"type": "app_home_opened", "user": OWNER, "channel": "D0OWNER", "tab": "home",
-                                   "event_ts": "1800000000.000300"})
+    status, _ = await slack.app_home_opened(OWNER)
     assert status == 200
     await server.settle()
     [published] = api.to("views.publish")

@@ -1,10 +1,11 @@
 """`complybot slack-manifest --url https://HOST`: print a ready Slack app manifest (YAML).
 
-Paste it at api.slack.com/apps → Create New App → From an app manifest. It declares the bot scopes,
-the events (mentions, direct messages, App Home), the `/comply` slash command, interactivity (buttons,
-the assign modal and its control picker) and every request URL under HOST. The manifest is built as
-data and written as YAML by hand (every string JSON-quoted, which YAML reads as is), so no YAML
-library is needed at run time.
+Paste it at api.slack.com/apps → Create New App → From an app manifest. It declares the bot scopes
+(each one's reason is `bot.slack.app.BOT_SCOPES`), the events (mentions, direct messages, App Home),
+the `/comply` slash command, the shortcuts, the Messages tab as an agent (`agent_view`: suggested
+prompts), interactivity (buttons, the modals and the control picker) and every request URL under HOST.
+The manifest is built as data and written as YAML by hand (every string JSON-quoted, which YAML reads
+as is), so no YAML library is needed at run time.
 """
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from urllib.parse import urlsplit
 
 BOT_EVENTS = ("app_home_opened", "app_mention", "message.im", "app_uninstalled", "tokens_revoked")
 DESCRIPTION = "SOC 2 and ISO 27001 assistant: mapping answers, control owners, due dates, nudges, digests."
+AGENT_DESCRIPTION = ("Ask which ISO 27001 controls map to a SOC 2 criterion (and back), see your control tasks "
+                     "and the programme's status.")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,6 +49,7 @@ def _base_url(url: str) -> str | None:
 def manifest(base: str, name: str = "complybot", socket_mode: bool = False) -> dict:
     from bot.slack.app import BOT_SCOPES, EVENTS_PATH, OAUTH_REDIRECT_PATH
     from bot.slack.listeners.commands import COMMAND
+    from bot.slack.listeners.shortcuts import SHORTCUTS
 
     events_url = base + EVENTS_PATH
     command = {"command": COMMAND, "description": "Ask about SOC 2 / ISO 27001, or manage control tasks",
@@ -62,7 +66,10 @@ def manifest(base: str, name: str = "complybot", socket_mode: bool = False) -> d
         "features": {
             "app_home": {"home_tab_enabled": True, "messages_tab_enabled": True,
                          "messages_tab_read_only_enabled": False},
+            "agent_view": {"agent_description": AGENT_DESCRIPTION},  # the prompts are set when the tab opens
             "bot_user": {"display_name": name[:80], "always_online": True},
+            "shortcuts": [{"name": title, "type": kind, "callback_id": callback_id, "description": about}
+                          for kind, callback_id, title, about in SHORTCUTS],
             "slash_commands": [command],
         },
         "oauth_config": {"redirect_urls": [base + OAUTH_REDIRECT_PATH], "scopes": {"bot": list(BOT_SCOPES)}},

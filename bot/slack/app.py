@@ -37,8 +37,17 @@ log = logging.getLogger("complybot.slack")
 EVENTS_PATH = "/slack/events"
 INSTALL_PATH = "/slack/install"
 OAUTH_REDIRECT_PATH = "/slack/oauth_redirect"
-BOT_SCOPES = ("app_mentions:read", "chat:write", "commands", "files:write", "im:history", "im:read", "im:write",
-              "users:read", "users:read.email")  # files:write: `export soa` attaches the SoA
+BOT_SCOPES = {  # the least the app needs, each for a reason (views.*, chat.getPermalink need none)
+    "app_mentions:read": "the app_mention event: questions and commands by @mention",
+    "assistant:write": "assistant.threads.setSuggestedPrompts: the Messages tab's suggested prompts",
+    "chat:write": "answers, nudges, digests and updated buttons (chat.postMessage, .postEphemeral, .update)",
+    "commands": "/comply and the shortcuts (Attach as evidence, Ask complybot, Assign a control)",
+    "files:write": "`export soa` attaches the SoA workbook (files_upload_v2)",
+    "im:history": "the message.im event: direct messages to the bot",
+    "im:write": "conversations.open: the DM a nudge goes to (once per person, then kept)",
+    "users:read": "users.info: names and time zones (nudges in each person's morning)",
+    "users:read.email": "users.info's email: COMPLYBOT_ADMINS may name admins by email",
+}
 REVOCATION_EVENTS = ("app_uninstalled", "tokens_revoked")
 EVENT_MEMORY_SECONDS = 24 * 3600  # Slack retries within minutes; a day of event ids is plenty
 # A signature is accepted while its timestamp is within 5 minutes of our clock, either side, so a replay
@@ -167,7 +176,7 @@ def mount(app: web.Application, settings: Settings) -> SlackRuntime:
         await runtime.work.drain()
 
     app.on_shutdown.append(finish_work)
-    app[RUNTIME].senders["slack"] = SlackSender(_client_for(bolt, settings, runtime))
+    app[RUNTIME].senders["slack"] = SlackSender(_client_for(bolt, settings, runtime), runtime.dm_channel)
     if "slack" not in app[RUNTIME].platforms:
         app[RUNTIME].platforms.append("slack")
     return runtime

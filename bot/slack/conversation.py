@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import logs
 from bot.background import BackgroundWork
 from bot.runtime import RUNTIME
+from bot.slack.dm_channels import DmChannels
 from bot.slack.people import People, mentioned_users
 from bot.slack.response_urls import ResponseURLs
 from bot.slack.sender import message_kwargs
@@ -36,6 +37,7 @@ class SlackRuntime:
     web_app: web.Application
     people: People = field(default_factory=People)
     work: BackgroundWork = field(default_factory=BackgroundWork)
+    dms: DmChannels = field(default_factory=DmChannels)
     claims: Any = None  # bot.slack.work.TrackedLazyListenerRunner: de-dup claims still being decided
     http: ClientSession | None = None  # one connection pool to Slack for the server's life (keep-alive)
     answers: ResponseURLs = field(default_factory=ResponseURLs)  # where answers may go, and what was lost
@@ -44,9 +46,24 @@ class SlackRuntime:
     def ctx(self) -> Context:
         return self.web_app[RUNTIME].ctx
 
+    async def dm_channel(self, client: AsyncWebClient, team: str, user: str) -> str:
+        """The person's DM channel with the bot (conversations.open once per person, ever)."""
+        return await self.dms.channel(client, self.ctx.store, team, user)
+
     async def reply_to(self, client: AsyncWebClient, message: Message) -> Reply:
         """Learn the people involved, then let the shared router answer. Never raises."""
         [reply] = await self._turn(client, [message], lambda: [router.handle(message, self.ctx)])
+        return reply
+
+    async def remember_dm(self, origin: Origin, user: str, channel: str) -> None:
+        """An event from the person's DM with the bot names that channel: no conversations.open needed
+        later. (Nothing is kept of a person of another organisation.)"""
+        if not origin.external:
+            await self.dms.remember(self.ctx.store, origin.team, user, channel)
+
+    async def answer_question(self, client: AsyncWebClient, message: Message) -> Reply:
+        """The message's text answered as a question only, never run as a command. Never raises."""
+        [reply] = await self._turn(client, [message], lambda: [router.question(message)])
         return reply
 
     async def replies_together(self, client: AsyncWebClient, messages: list[Message],
@@ -143,12 +160,13 @@ def slack_message(*, origin: Origin, user: str, text: str, channel: str = "", th
 
 
 async def post_reply(client: AsyncWebClient, reply: Reply, *, channel: str, user: str, thread_ts: str = "",
-                     is_direct: bool = False) -> None:
-    """Post in a channel (in the thread when given); a refusal or error only the asker sees."""
+                     is_direct: bool = False, only_to_asker: bool = False) -> None:
+    """Post in a channel (in the thread when given); a refusal or error (or, `only_to_asker`, any reply)
+    only the asker sees."""
     kwargs = message_kwargs(reply)
     if thread_ts:
         kwargs["thread_ts"] = thread_ts
-    if reply.ephemeral and not is_direct:
+    if (reply.ephemeral or only_to_asker) and not is_direct:
         kwargs.pop("unfurl_links"), kwargs.pop("unfurl_media")
         await client.chat_postEphemeral(channel=channel, user=user, **kwargs)
     else:

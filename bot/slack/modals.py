@@ -1,12 +1,16 @@
-"""The assign modal: opened by `assign` with no arguments and by a `Reassign` button, with a control
-picker (an external select fed by the control matcher), a user picker and a date picker. Its
-submission becomes ordinary commands of the shared grammar."""
+"""The assign modal: opened by `assign` with no arguments, by a `Reassign` button and by the global
+shortcut *Assign a control*, with a control picker (an external select fed by the control matcher), a
+user picker and a date picker; and the evidence modal of the message shortcut *Attach as evidence*
+(which task gets the message's link). Their submissions become ordinary commands of the shared grammar."""
 from __future__ import annotations
 
 import json
 import re
 
 CALLBACK_ID = "complybot_assign"
+EVIDENCE_CALLBACK_ID = "complybot_evidence"
+TASK_ACTION = "task"  # the evidence modal's task picker (an external select; the options listener answers it)
+OPTIONS_LIMIT = 100  # Slack's most options in one answer
 CONTROL_ACTION = "complybot_control"  # the external select; the options listener answers it
 OPTION_TEXT_LIMIT = 75
 OPTION_VALUE_LIMIT = 150
@@ -65,8 +69,43 @@ def submission(view: dict) -> tuple[dict, list[tuple[str, str]]]:
     return meta, [("control", command)]
 
 
+def evidence_modal(*, permalink: str, response_url: str) -> dict:
+    """Which task gets `permalink` as evidence: a picker of the tasks the presser may change (fed by the
+    options listener, so a workspace's thousands of tasks are all findable by number or name)."""
+    return {
+        "type": "modal", "callback_id": EVIDENCE_CALLBACK_ID,
+        "title": {"type": "plain_text", "text": "Attach as evidence"},
+        "submit": {"type": "plain_text", "text": "Attach"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": json.dumps({"permalink": permalink, "response_url": response_url}),
+        "blocks": [
+            _input(TASK_ACTION, "Task", {"type": "external_select", "action_id": TASK_ACTION, "min_query_length": 0,
+                                         "placeholder": {"type": "plain_text", "text": "Type a task number or name"}}),
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": "The message's link is kept with the task "
+                                              "as evidence for the auditor (`history` shows it)."}]},
+        ],
+    }
+
+
+def task_options(tasks: list, query: str) -> list[dict]:
+    """The tasks matching what was typed (`12`, `#12`, part of the control's name), soonest due first."""
+    wanted = query.strip().lstrip("#").casefold()
+    found = [task for task in tasks
+             if not wanted or str(task.id).startswith(wanted) or wanted in task.control.casefold()]
+    return [{"text": {"type": "plain_text", "text": f"#{task.id} {task.control}"[:OPTION_TEXT_LIMIT]},
+             "value": str(task.id)} for task in found[:OPTIONS_LIMIT]]
+
+
+def evidence_submission(view: dict) -> tuple[dict, list[tuple[str, str]]]:
+    """(metadata, [("task", "evidence <task> <permalink>")]) for a submitted evidence modal."""
+    meta = json.loads(view.get("private_metadata") or "{}")
+    values = view.get("state", {}).get("values", {})
+    task = (values.get(TASK_ACTION, {}).get(TASK_ACTION, {}).get("selected_option") or {}).get("value", "")
+    return meta, [(TASK_ACTION, f"evidence {task} {meta.get('permalink', '')}")]
+
+
 # what a refusal names (`Reply.field`) -> the input of the form that shows it
-FIELD_INPUTS = {"control": "control", "person": "owner", "date": "due"}
+FIELD_INPUTS = {"control": "control", "person": "owner", "date": "due", "task": TASK_ACTION}
 
 
 def blame(block_id: str, field: str, blocks: set[str]) -> str:

@@ -48,17 +48,20 @@ class SlackSender:
 
     platform = "slack"
 
-    def __init__(self, client_for: Callable[[str], Awaitable[AsyncWebClient]]):
+    def __init__(self, client_for: Callable[[str], Awaitable[AsyncWebClient]],
+                 dm_channel: Callable[[AsyncWebClient, str, str], Awaitable[str]]):
         self._client_for = client_for  # workspace (team id) -> a client holding that workspace's bot token
+        self._dm_channel = dm_channel  # (client, team, user) -> the kept DM channel id (bot/slack/dm_channels)
 
     async def prepare(self, outgoing: Outgoing) -> Outgoing:
-        """Open the DM (conversations.open): the step before anything leaves, so a crash during it
-        leaves the message unsent for bot/delivery.py to send after a restart."""
+        """Find the DM (kept, else conversations.open once: bot/slack/dm_channels.py): the step before
+        anything leaves, so a crash during it leaves the message unsent for bot/delivery.py to send after
+        a restart."""
         if not outgoing.user:
             return outgoing
         client = await self._client_for(outgoing.workspace)
-        opened = await client.conversations_open(users=outgoing.user)
-        return replace(outgoing, user="", channel=opened["channel"]["id"])
+        channel = await self._dm_channel(client, outgoing.workspace, outgoing.user)
+        return replace(outgoing, user="", channel=channel)
 
     async def send(self, outgoing: Outgoing) -> None:
         if outgoing.user:

@@ -80,14 +80,13 @@ function actions(list, message) {
     const button = el("button", action.style === "default" ? "" : action.style, action.label);
     button.type = "button";
     button.dataset.value = action.value;
-    button.addEventListener("click", () => press(action, message));
+    button.addEventListener("click", () => press(action, message, row));
     row.append(button);
   }
   return row;
 }
 
-function renderReply(body, reply, message) {
-  body.querySelectorAll(".reply").forEach((node) => node.remove());
+function replyContent(reply, message) {
   const content = el("div", "reply");
   if (reply.ephemeral) content.append(el("div", "ephemeral-note", "Only visible to you"));
   // Like the Slack adapter: `text` holds the whole answer for text-only platforms and the sections
@@ -103,7 +102,12 @@ function renderReply(body, reply, message) {
     content.append(block);
   });
   if (reply.actions.length) content.append(actions(reply.actions, message));
-  body.append(content);
+  return content;
+}
+
+function renderReply(body, reply, message) {
+  body.querySelectorAll(".reply").forEach((node) => node.remove());
+  body.append(replyContent(reply, message));
 }
 
 function addMessage(who, name) {
@@ -149,16 +153,27 @@ async function ask(text) {
   bot.classList.remove("pending");
 }
 
-// A button sends its value as a command from the presser; like Slack, the message is updated in place.
-async function press(action, message) {
-  message.querySelectorAll("button").forEach((button) => { button.disabled = true; });
+// A button sends its value as a command from the presser. Like Slack (bot/slack/listeners/actions.py
+// `splice`), only the pressed row of buttons gives way to the outcome: the message's other tasks and
+// their buttons stay. A refused press changes nothing; the refusal is shown to the presser alone.
+async function press(action, message, row) {
+  const buttons = [...message.querySelectorAll("button")];
+  buttons.forEach((button) => { button.disabled = true; });
   message.classList.add("pending");
   const reply = await send(action.value);
-  showReply(message, reply);
-  const note = el("div", "pressed", "↳ you pressed “" + action.label + "”");
-  message.querySelector(".reply").prepend(note);
-  if (!message.querySelector(".edited")) message.querySelector(".header").append(el("span", "edited", "(edited)"));
   message.classList.remove("pending");
+  buttons.forEach((button) => { button.disabled = false; });
+  if (reply.ephemeral) {
+    const note = addMessage("bot", "complybot");
+    showReply(note, reply);
+    return;
+  }
+  const outcome = replyContent(reply, message);
+  outcome.classList.replace("reply", "outcome");
+  outcome.prepend(el("div", "pressed", "↳ you pressed “" + action.label + "”"));
+  row.replaceWith(outcome);
+  if (!message.querySelector(".edited")) message.querySelector(".header").append(el("span", "edited", "(edited)"));
+  messages.scrollTop = messages.scrollHeight;
 }
 
 form.addEventListener("submit", (event) => {

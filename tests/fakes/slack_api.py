@@ -1,7 +1,9 @@
 """A fake Slack Web API and a fake Slack sender of signed requests, for tests and benchmarks.
 
 `FakeSlackAPI` is an aiohttp app on 127.0.0.1 (port 0) that answers the Web API methods complybot uses
-the way Slack does and records every call (method, body, token). `fail_next` makes it answer 429 with
+the way Slack does and records every call (method, body, token). Like Slack, it refuses blocks and
+views that slack_sdk's Block Kit models reject (`invalid_blocks`, `invalid_arguments`; 400 on a
+response URL), so every end-to-end test checks what it sends. `fail_next` makes it answer 429 with
 Retry-After, 500 or 503, or drop the connection, for retry tests; `fail_rate` fails that share of all
 calls at random (benchmarks). It also records posts to response URLs (`/respond/...`, method
 "response_url", which `fail_next` and `fail_rate` fail too), which tests put into slash command and
@@ -59,6 +61,7 @@ class FakeSlackAPI:
     calls: list[Call] = field(default_factory=list)
     uneditable: set = field(default_factory=set)  # message ts that chat.update refuses (cant_update_message)
     teams_by_token: dict[str, str] = field(default_factory=dict)  # bot token -> its workspace (auth.test)
+    outside: set = field(default_factory=set)  # channels the bot is not in: no ephemeral posts, no permalinks
     sockets: list = field(default_factory=list)  # Socket Mode connections (web.WebSocketResponse)
     arrival_times: dict[str, float] = field(default_factory=dict)  # response URL path -> first arrival (perf_counter)
     uploads: dict[str, bytes] = field(default_factory=dict)  # file id -> the bytes a files_upload_v2 sent
@@ -180,12 +183,18 @@ class FakeSlackAPI:
         failed = await self._failure(request, "response_url", body)
         if failed is not None:
             return failed
+        if _invalid_payload("chat.respond", body):  # Slack answers 400 and shows nothing
+            await self._record(Call("response_url!400", body, path=request.path))
+            return web.Response(status=400, text="invalid_blocks")
         self.arrival_times.setdefault(request.path, time.perf_counter())
         await self._record(Call("response_url", body, path=request.path))
         return web.Response(text="ok")
 
     def _answer(self, method: str, body: dict, token: str = "") -> dict:
         ts = f"{int(time.time())}.{next(self._ts):06d}"
+        refused = _invalid_payload(method, body)
+        if refused:
+            return {"ok": False, "error": refused}
         if method == "auth.test":
             return {"ok": True, "url": "https://acme.slack.com/", "team": "Acme", "user": "complybot",
                     "team_id": self.teams_by_token.get(token, TEAM_ID), "user_id": BOT_USER_ID, "bot_id": BOT_ID,
@@ -197,8 +206,23 @@ class FakeSlackAPI:
             if body.get("ts") in self.uneditable:
                 return {"ok": False, "error": "cant_update_message"}
             return {"ok": True, "channel": body.get("channel"), "ts": body.get("ts"), "text": body.get("text", "")}
+        if method in ("chat.postEphemeral", "chat.getPermalink") and body.get("channel") in self.outside:
+            return {"ok": False, "error": "channel_not_found"}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": ts}
+        if method == "chat.getPermalink":
+            channel, message_ts = body.get("channel", ""), body.get("message_ts", "")
+            if not channel or not message_ts:
+                return {"ok": False, "error": "invalid_arguments"}
+            return {"ok": True, "channel": channel,
+                    "permalink": f"https://acme.slack.com/archives/{channel}/p{message_ts.replace('.', '')}"}
+        if method == "assistant.threads.setSuggestedPrompts":
+            prompts = body.get("prompts")
+            prompts = json.loads(prompts) if isinstance(prompts, str) else prompts
+            if not body.get("channel_id") or not prompts or len(prompts) > 4 or \
+                    any(set(p) != {"title", "message"} for p in prompts):
+                return {"ok": False, "error": "invalid_arguments"}
+            return {"ok": True}
         if method in ("views.open", "views.publish", "views.update", "views.push"):
             view = body.get("view") or {}
             view = json.loads(view) if isinstance(view, str) else view
@@ -224,6 +248,26 @@ class FakeSlackAPI:
                     "enterprise": None, "is_enterprise_install": False,
                     "authed_user": {"id": "U0001", "scope": "", "access_token": None, "token_type": None}}
         return {"ok": False, "error": "unknown_method"}
+
+
+def _invalid_payload(method: str, body: dict) -> str:
+    """Slack's error for blocks or a view it would refuse ('' when fine), checked with slack_sdk's models."""
+    from slack_sdk.errors import SlackObjectFormationError
+    from slack_sdk.models.blocks import Block
+    from slack_sdk.models.views import View
+
+    def loaded(value):
+        return json.loads(value) if isinstance(value, str) else value
+
+    try:
+        if method.startswith("views.") and body.get("view"):
+            View(**loaded(body["view"])).to_dict()
+        elif method.startswith("chat.") and body.get("blocks"):
+            if any(Block.parse(block) is None or not Block.parse(block).to_dict() for block in loaded(body["blocks"])):
+                return "invalid_blocks"
+    except (SlackObjectFormationError, TypeError, KeyError, ValueError):
+        return "invalid_arguments" if method.startswith("views.") else "invalid_blocks"
+    return ""
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
@@ -289,6 +333,11 @@ class SignedSlack:
             event["thread_ts"] = thread_ts
         return await self.event(event, **kwargs)
 
+    async def app_home_opened(self, user: str, tab: str = "home") -> tuple[int, str]:
+        """The person opened the app's Home tab or its Messages tab (their DM with the bot)."""
+        return await self.event({"type": "app_home_opened", "user": user, "channel": "D" + user.removeprefix("U"),
+                                 "tab": tab, "event_ts": f"{int(time.time())}.{next(self._ids):06d}"})
+
     async def direct_message(self, user: str, text: str, channel: str = "D0001", **extra) -> tuple[int, str]:
         ts = f"{int(time.time())}.{next(self._ids):06d}"
         event = {"type": "message", "channel_type": "im", "user": user, "text": text, "ts": ts,
@@ -330,8 +379,27 @@ class SignedSlack:
                            view={"id": "VHOME", "type": "home"})
         return await self.interaction(payload)
 
-    async def options(self, user: str, action_id: str, value: str, callback_id: str) -> tuple[int, str]:
-        payload = {"type": "block_suggestion", "user": {"id": user, "team_id": TEAM_ID}, "action_id": action_id,
+    async def message_shortcut(self, user: str, callback_id: str, message: dict, channel: str = "C0001",
+                               hook: str = "shortcut", user_team: str = TEAM_ID) -> tuple[int, str]:
+        """A message shortcut (the message's `⋮` menu) as Slack sends it: the message, its channel, a trigger."""
+        assert self.api is not None
+        payload = {"type": "message_action", "callback_id": callback_id, "action_ts": str(time.time()),
+                   "user": {"id": user, "team_id": user_team, "name": user.lower()},  # another: Slack Connect
+                   "channel": {"id": channel, "name": "compliance"}, "message_ts": message["ts"],
+                   "message": {"type": "message", **message}, "response_url": self.api.response_url(hook),
+                   "is_enterprise_install": False, "enterprise": None}
+        return await self.interaction(payload)
+
+    async def global_shortcut(self, user: str, callback_id: str) -> tuple[int, str]:
+        """A global shortcut (the composer's shortcut menu or search): no channel, no response URL."""
+        payload = {"type": "shortcut", "callback_id": callback_id, "action_ts": str(time.time()),
+                   "user": {"id": user, "team_id": TEAM_ID, "username": user.lower()},
+                   "is_enterprise_install": False, "enterprise": None}
+        return await self.interaction(payload)
+
+    async def options(self, user: str, action_id: str, value: str, callback_id: str,
+                      user_team: str = TEAM_ID) -> tuple[int, str]:
+        payload = {"type": "block_suggestion", "user": {"id": user, "team_id": user_team}, "action_id": action_id,
                    "block_id": action_id, "value": value, "view": {"id": "VMODAL", "callback_id": callback_id,
                                                                     "type": "modal"}}
         return await self.interaction(payload)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.slack.conversation import SlackRuntime
-from bot.slack.listeners import actions, commands, events, options, views
+from bot.slack.listeners import actions, commands, events, options, shortcuts, views
 
 
 def register(app: AsyncApp, runtime: SlackRuntime) -> None:
-    for kind in (events, commands, actions, views, options):
+    for kind in (events, commands, actions, views, options, shortcuts):
         kind.register(app, runtime)
 
 

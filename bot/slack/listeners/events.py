@@ -1,4 +1,5 @@
-"""Events: @mentions (answered in the thread), direct messages, and the App Home tab."""
+"""Events: @mentions (answered in the thread), direct messages, and the App Home: its Home tab, and its
+Messages tab, which opens with suggested prompts (Slack's agent messaging experience, `agent_view`)."""
 from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
@@ -10,6 +11,11 @@ from bot.slack.home import home_view, notice_view
 from handlers.types import Reply
 
 PERSON_SUBTYPES = (None, "file_share", "thread_broadcast")  # message subtypes a person writes
+SUGGESTED_PROMPTS = (  # (what the button says, what it sends): at most four, Slack's limit
+    {"title": "What maps to CC6.1?", "message": "What ISO 27001 controls map to SOC 2 CC6.1?"},
+    {"title": "My tasks", "message": "tasks"},
+    {"title": "Status", "message": "status"},
+)
 
 
 def from_a_person(event: dict) -> bool:
@@ -36,16 +42,23 @@ def register(app: AsyncApp, runtime: SlackRuntime) -> None:
         if event.get("channel_type") != "im" or not from_a_person(event):
             return
         text = to_neutral_text(event.get("text", ""), context.bot_user_id or "") or "help"
-        message = slack_message(origin=origin_of(body, context), user=event["user"], text=text,
+        origin = origin_of(body, context)
+        await runtime.remember_dm(origin, event["user"], event["channel"])
+        message = slack_message(origin=origin, user=event["user"], text=text,
                                 channel=event["channel"], thread=event.get("thread_ts", ""), is_direct=True)
         reply = await runtime.reply_to(client, message)
         await post_reply(client, reply, channel=event["channel"], user=event["user"],
                          thread_ts=event.get("thread_ts", ""), is_direct=True)
         await attach(client, runtime.ctx.store, reply, message)
 
-    async def show_home(body: dict, event: dict, client, context) -> None:
+    async def show_home(body: dict, event: dict, client, context, set_suggested_prompts) -> None:
+        origin = origin_of(body, context)
+        await runtime.remember_dm(origin, event["user"], event.get("channel", ""))
         if event.get("tab", "home") == "home":
-            await publish_home(runtime, client, origin_of(body, context), event["user"])
+            await publish_home(runtime, client, origin, event["user"])
+        elif event.get("tab") == "messages" and set_suggested_prompts is not None:
+            # the agent experience: the DM itself, no thread_ts (with one, Slack silently ignores the call)
+            await set_suggested_prompts(prompts=list(SUGGESTED_PROMPTS))
 
     app.event("app_mention")(ack=just_ack, lazy=[answer_mention])
     app.event("message")(ack=just_ack, lazy=[answer_direct_message])
