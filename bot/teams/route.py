@@ -32,8 +32,10 @@ ACK_WAIT_SECONDS = 2.0  # Teams re-sends what it has no answer for in 15 s; a sl
 CONNECTOR_CONNECTIONS = 64  # kept-alive connections to the Bot Connector, shared by every turn and send
 TURN_FAILED = "Sorry, something went wrong on my side. Check with `tasks` before trying again."
 # The SDK logs a rejected activity's validation error at ERROR with the offending values (people's
-# words) and a traceback; we answer 400 and log the refusal ourselves.
-QUIET_LOGGERS = ("microsoft_agents.activity.activity",)
+# words) and a traceback; we answer 400 and log the refusal ourselves. Its token validator warns of every
+# refused audience, issuer or tenant, which anyone can send: our refusal is a debug line (teams.unauthorized).
+QUIET_LOGGERS = ("microsoft_agents.activity.activity",
+                 "microsoft_agents.hosting.core.authorization.jwt.jwt_token_validator")
 
 
 def connections(settings: Settings) -> ConnectionManager:
