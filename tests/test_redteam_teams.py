@@ -74,7 +74,6 @@ async def _post_raw(url: str, body: str, headers: dict) -> int:
             return response.status
 
 
-@pytest.mark.xfail(strict=True, reason="redteam: local Teams mode accepts cross-site and DNS-rebound posts: a web page runs commands in the local workspace")
 @pytest.mark.parametrize("headers", [
     # a cross-site fetch() may send this without a CORS preflight: its media type is text/plain
     {"Content-Type": "text/plain; x=application/json", "Origin": "https://evil.example"},
