@@ -10,6 +10,7 @@ import jwt
 import pytest
 from aiohttp import ClientSession
 
+from bot.teams.route import parse_activity
 from tests.fakes.bot_connector import TeamsActivities, new_user
 from tests.fakes.openid import KEY_ID
 from tests.test_teams_e2e import connector, no_internet, server  # noqa: F401 (fixtures)
@@ -57,12 +58,26 @@ async def test_redteam_a_refused_teams_token_logs_nothing_above_debug(secured, o
     assert loud == [], [(r.levelname, r.getMessage()) for r in loud]
 
 
-@pytest.mark.xfail(strict=True, reason="redteam: a Bot Framework token without `exp` is accepted and never expires")
-async def test_redteam_a_teams_token_without_expiry_is_refused(secured, openid, connector):  # noqa: F811
+async def test_redteam_a_teams_token_without_expiry_is_refused(secured, openid, connector, tmp_path):  # noqa: F811
+    """PyJWT checks `exp` only when a token has one: a token without it (Microsoft's always carry one)
+    was accepted and never expired, so one leaked would work for ever."""
+    from bot.config import Settings
+    from bot.teams.auth import Authenticator
+
     teams = TeamsActivities(connector.service_url)
-    activity = {**teams.personal(new_user("Eve"), ""), "type": "typing"}  # nothing to answer: nothing sent
-    token = _token(openid.key, exp=None, serviceurl=connector.service_url)
-    assert await secured.post(activity, {"Authorization": "Bearer " + token}) == 401
+    activity = {**teams.personal(new_user("Eve"), ""), "type": "typing"}
+    forever = _token(openid.key, exp=None, serviceurl=connector.service_url)
+    assert await secured.post(activity, {"Authorization": "Bearer " + forever}) == 401
+    assert connector.calls == []
+    # The same token with an expiry is good (checked without the server: answering would fetch a token
+    # from Microsoft), so it is the missing expiry alone that is refused.
+    auth = Authenticator(Settings.from_env({"COMPLYBOT_DB": str(tmp_path / "auth.db"), "COMPLYBOT_HOST": "127.0.0.1",
+                                            "MicrosoftAppId": APP_ID, "MicrosoftAppPassword": "never-sent",
+                                            "COMPLYBOT_TEAMS_OPENID_URL": openid.metadata_url}))
+    parsed = parse_activity(activity)
+    expiring = _token(openid.key, serviceurl=connector.service_url)
+    assert await auth.authenticate("Bearer " + expiring, parsed) is not None
+    assert await auth.authenticate("Bearer " + forever, parsed) is None
 
 
 # -- Teams local mode (the Emulator, auth off): reachable from any web page the developer opens ---------

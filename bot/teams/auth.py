@@ -180,6 +180,11 @@ class Authenticator:
         if not _same_service_url(identity, activity):
             logs.event("teams.unauthorized", logging.DEBUG, error="ServiceUrlMismatch")
             return None
+        if not isinstance(identity.get_claim_value("exp"), (int, float)):
+            # PyJWT checks `exp` only when present: a token without one (Microsoft's always carry one)
+            # would be good for ever, so a leaked one would never stop working
+            logs.event("teams.unauthorized", logging.DEBUG, error="NoExpiry")
+            return None
         return identity
 
 
