@@ -10,6 +10,7 @@ import jwt
 import pytest
 from aiohttp import ClientSession
 
+from bot.runtime import RUNTIME
 from bot.teams.route import parse_activity
 from tests.fakes.bot_connector import TeamsActivities, new_user
 from tests.fakes.openid import KEY_ID
@@ -105,4 +106,4 @@ async def test_redteam_a_web_page_cannot_drive_the_local_teams_route(server, con
     status = await _post_raw(f"{server.url}/api/messages", json.dumps(activity), headers)
     assert 400 <= status < 500, status
     assert connector.calls == []
-    assert server.app["ctx"].store.tasks("local", statuses=None) == []
+    assert server.app[RUNTIME].ctx.store.tasks("local", statuses=None) == []
