@@ -20,7 +20,6 @@ def test_finishing_a_clause_covers_its_sub_clauses(team):
     assert covered(team, "iso")[1][0] == 4  # 9.3 and its three sub-clauses
 
 
-@pytest.mark.xfail(strict=True, reason="newuser: 01/02/2027 is silently read month-first as 2 Jan; a European means 1 Feb")
 def test_an_ambiguous_numeric_date_is_asked_about_and_changes_nothing(team):
     reply = assert_refused_unchanged(team, "assign vpn to @bob due 01/02/2027")
     assert "2027-01-02" in reply.text and "2027-02-01" in reply.text, reply.text
