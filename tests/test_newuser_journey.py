@@ -26,7 +26,6 @@ def test_an_ambiguous_numeric_date_is_asked_about_and_changes_nothing(team):
     assert "2026-12-31" in say(team, "assign vpn to @bob due 31/12/2026").text  # one reading only: taken
 
 
-@pytest.mark.xfail(strict=True, reason="newuser: 'is not a ISO 27001:2022 reference'")
 def test_an_unknown_iso_reference_is_refused_in_good_english(team):
     reply = assert_refused_unchanged(team, 'control add "Bogus" iso A.9.99')
     assert "not an ISO 27001:2022 reference" in reply.text, reply.text
