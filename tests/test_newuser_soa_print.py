@@ -5,13 +5,11 @@ overlapped the next row (LibreOffice keeps rows one line high) and the header bl
 from __future__ import annotations
 
 import openpyxl
-import pytest
 
 from bot.cli import main
 from tests.test_export import db  # noqa: F401 (fixture)
 
 
-@pytest.mark.xfail(strict=True, reason="newuser: the printed SoA spreads each row over four pages, wrapped text overlaps, labels cut")
 def test_the_soa_prints_one_page_wide_with_its_header_row_on_every_page_and_rows_tall_enough(db, tmp_path):  # noqa: F811
     out = tmp_path / "soa.xlsx"
     assert main(["export", "soa", "--format", "xlsx", "--out", str(out), "--db", db]) == 0
