@@ -31,7 +31,6 @@ def test_an_unknown_iso_reference_is_refused_in_good_english(team):
     assert "not an ISO 27001:2022 reference" in reply.text, reply.text
 
 
-@pytest.mark.xfail(strict=True, reason="newuser: `help` never mentions `help <task>`, the only later way to reread a clause's what-to-do")
 def test_help_lists_help_for_a_task_where_a_clause_says_what_to_do_again(team):
     assert "`help <task>`" in say(team, "help").text
     number = task_number(say(team, "assign Clause 9.2 to @bob due 2026-03-31"))
