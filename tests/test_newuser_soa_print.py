@@ -5,7 +5,6 @@ overlapped the next row (LibreOffice keeps rows one line high) and the header bl
 from __future__ import annotations
 
 import openpyxl
-import pytest
 
 from bot.cli import main
 from tests.test_export import db  # noqa: F401 (fixture)
@@ -31,7 +30,6 @@ def test_the_soa_prints_one_page_wide_with_its_header_row_on_every_page_and_rows
         assert (sheet.row_dimensions[row].height or 0) >= 12 * lines, (row, sheet.cell(row, column).value)
 
 
-@pytest.mark.xfail(strict=True, reason="newuser: the SoA says 'a task for A.5.23 itself' and 'implementing measures to be assigned'")
 def test_the_soa_speaks_an_auditors_language_for_requirement_tasks_and_unassigned_controls(db, tmp_path):  # noqa: F811
     from tests.test_export import soa_sheet
 
