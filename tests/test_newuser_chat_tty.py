@@ -10,8 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parents[1]
 UP_ARROW = "\x1b[A"
 WAIT_S = 20.0
@@ -29,7 +27,6 @@ def read_until(fd: int, needle: bytes, seen: bytearray) -> bytes:
     return bytes(seen)
 
 
-@pytest.mark.xfail(strict=True, reason="newuser: no line editing in chat: the up arrow sends '^[[A' as a question")
 def test_the_up_arrow_repeats_the_last_line(tmp_path):
     main, terminal = pty.openpty()
     code = f"from bot.cli import main; raise SystemExit(main(['chat', '--db', {str(tmp_path / 'c.db')!r}]))"
