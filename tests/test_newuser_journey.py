@@ -35,3 +35,17 @@ def test_help_lists_help_for_a_task_where_a_clause_says_what_to_do_again(team):
     assert "`help <task>`" in say(team, "help").text
     number = task_number(say(team, "assign Clause 9.2 to @bob due 2026-03-31"))
     assert "Evidence an auditor asks for" in say(team, f"help {number}", user="UBOB").text
+
+
+@pytest.mark.xfail(strict=True, reason="newuser: 'mark 3 done', 'complete 3', 'show my tasks', 'whats overdue?' get 'outside what I know', no pointer to the command")
+@pytest.mark.parametrize("text,command", [
+    ("mark 1 done", "done 1"), ("complete 1", "done 1"), ("done with #1", "done 1"), ("finished task 1", "done 1"),
+    ("show my tasks", "tasks"), ("whats overdue?", "tasks overdue"),
+])
+def test_a_command_typed_another_way_is_pointed_to_the_command_and_changes_nothing(team, text, command):
+    say(team, "assign mfa to @bob due 2026-03-31")
+    before = team.store.dump()
+    reply = say(team, text, user="UBOB")
+    assert f"`{command}`" in reply.text and any(a.value == command for a in reply.actions), reply.text
+    assert "`help`" in reply.text
+    assert team.store.dump() == before
