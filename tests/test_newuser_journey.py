@@ -37,7 +37,6 @@ def test_help_lists_help_for_a_task_where_a_clause_says_what_to_do_again(team):
     assert "Evidence an auditor asks for" in say(team, f"help {number}", user="UBOB").text
 
 
-@pytest.mark.xfail(strict=True, reason="newuser: 'mark 3 done', 'complete 3', 'show my tasks', 'whats overdue?' get 'outside what I know', no pointer to the command")
 @pytest.mark.parametrize("text,command", [
     ("mark 1 done", "done 1"), ("complete 1", "done 1"), ("done with #1", "done 1"), ("finished task 1", "done 1"),
     ("show my tasks", "tasks"), ("whats overdue?", "tasks overdue"),
