@@ -1,8 +1,9 @@
 """The one scheduler of `complybot serve`: a short tick for nudges and a CronTrigger per digest subscription.
 
 The database is the truth. The tick (every TICK_SECONDS) reads open tasks and people, asks
-`handlers.reminders` who is due a nudge now, claims and sends through `bot.delivery`, retries what
-failed, and catches up digests missed while the process was down. The digest crons only make digests
+`handlers.reminders` who is due a nudge now and `handlers.evidence` whose evidence is going stale,
+claims and sends through `bot.delivery`, retries what failed, and catches up digests missed while
+the process was down. The digest crons only make digests
 punctual; both paths claim the same key (`digest:{workspace}:{subscription}:{local date}`), so a digest
 goes out once. Digest jobs are rebuilt from the `digests` table at start and whenever it changes (the
 tick compares a fingerprint), so `digest here …` in chat takes effect within a tick.
@@ -25,7 +26,7 @@ from typing import Any, Iterator, Mapping, NamedTuple
 from bot import logs
 from bot.delivery import (Claim, Draft, Senders, claim, claim_all, deliver_pending, prepared, send, send_batch,
                           settle_in_doubt)
-from handlers import reminders
+from handlers import evidence, reminders
 from handlers.reminders import Ladder, OpenTask, Person
 
 TICK_SECONDS = 60
@@ -299,6 +300,20 @@ async def claim_nudges(store, senders: Senders, now: datetime, composed: dict | 
     return claim_all(store, await nudge_drafts(store, senders, now), now, composed)
 
 
+def evidence_drafts(store, senders: Senders, now: datetime) -> list[Draft]:
+    """A draft for every owner whose stale (or soon stale) evidence reached a rung of the ladder now,
+    in awake workspaces; keys already in the sent-log are left out (claiming still decides)."""
+    drafts = []
+    for plan in awake_workspaces(store, senders, now):
+        nudges = [n for n in evidence.due_nudges(evidence.of(store, plan.workspace), now, plan.ladder)
+                  if not store.sent(n.key)]
+        for user, theirs in evidence.by_owner(nudges).items():
+            drafts.append(prepared(Draft(
+                plan.workspace, plan.platform, [Claim(n.key, n.evidenced.task_id, n.kind) for n in theirs],
+                compose=lambda won, theirs=theirs: evidence.compose_nudge([theirs[i] for i in won]), user=user)))
+    return drafts
+
+
 @contextlib.contextmanager
 def cyclic_gc_paused() -> Iterator[None]:
     """Claiming a busy morning builds some 200,000 small objects (tasks, nudges, sections) that form
@@ -320,7 +335,9 @@ async def run_tick(store, senders: Senders, now: datetime) -> TickResult:
     await settle_in_doubt(store, senders, now)
     composed: dict = {}
     with cyclic_gc_paused():
-        result.claimed = await claim_nudges(store, senders, now, composed) + claim_missed_digests(store, senders, now)
+        result.claimed = (await claim_nudges(store, senders, now, composed)
+                          + claim_all(store, evidence_drafts(store, senders, now), now, composed)
+                          + claim_missed_digests(store, senders, now))
     result.sent = await send_batch(store, senders, result.claimed, now, composed)
     result.sent += await deliver_pending(store, senders, now)
     return result

@@ -34,6 +34,7 @@ from typing import Any, Callable, Iterator
 
 import sqlite_utils
 
+from bot.evidence_store import EVIDENCE_FRESHNESS_SCHEMA, EvidenceStore
 from bot.programme_store import CUSTOM_CONTROLS_SCHEMA, SOA_JUSTIFICATIONS_SCHEMA, ProgrammeStore
 
 DEFAULT_DB_PATH = "complybot.db"
@@ -221,6 +222,8 @@ CREATE INDEX teams_activities_by_age ON teams_activities (received_at);
     # bot/programme_store.py: a workspace's controls of its own, and why each included Annex A control is in
     (11, CUSTOM_CONTROLS_SCHEMA),
     (12, SOA_JUSTIFICATIONS_SCHEMA),
+    # bot/evidence_store.py: how long a control's evidence stays valid (`freshness <control> quarterly`)
+    (15, EVIDENCE_FRESHNESS_SCHEMA),
 ]
 
 
@@ -310,7 +313,7 @@ def _person(row: dict) -> Person:
 
 
 @dataclass
-class Store(ProgrammeStore):
+class Store(ProgrammeStore, EvidenceStore):
     """The SQLite store. Open with `Store.open(path)`; every method takes the workspace first."""
 
     db: sqlite_utils.Database

@@ -7,8 +7,10 @@ with a recorded justification.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime, timezone
 
+from handlers import evidence
+from handlers.evidence import link_text
 from handlers.programme import Programme, is_requirement, requirement
 from handlers.replies import sections_reply
 from handlers.status import Coverage
@@ -43,6 +45,7 @@ def soa(store, workspace: str) -> Table:
     recorded = store.soa_justifications(workspace)
     names = _names(store, workspace)
     tasks = store.tasks(workspace, statuses=None)
+    periods, today = store.freshness_periods(workspace), _utc_today()
     rows = []
     for ref, item in cat.iso.items():
         if not ref.startswith("A."):
@@ -60,7 +63,7 @@ def soa(store, workspace: str) -> Table:
         owners = dict.fromkeys(names.get(t.owner, t.owner) for t in (active or related))
         done = sorted(t.done_at for t in related if t.status == "done" and t.done_at)
         reviews = sorted(t.due for t in active if t.recurrence and t.due)
-        evidence = [e["url"] for t in related for e in t.evidence]
+        evidence = [link_text(e, periods.get(t.control), today) for t in related for e in t.evidence]
         implementing = controls + ([f"{ref} itself"] if any(t.control == ref for t in related) else [])
         rows.append([ref, item.title, item.theme, "No" if excluded else "Yes", justification, source,
                      _implementation(ref, related, coverage, excluded), "; ".join(implementing), "; ".join(owners),
@@ -98,8 +101,10 @@ def _implementation(ref: str, related: list, coverage: Coverage, excluded: str) 
 def tasks(store, workspace: str) -> Table:
     header = ["Task", "Control", "SOC 2", "ISO 27001:2022", "Owner", "Owner email", "Assigned by", "Status",
               "Due date", "Recurrence", "Snoozed until", "Note", "Blocked because", "Evidence links",
-              "Previous occurrence", "Created", "Updated", "Done at"]
+              "Previous occurrence", "Created", "Updated", "Done at", "Evidence freshness"]
     people = {p.user_id: p for p in store.people(workspace)}
+    periods, today = store.freshness_periods(workspace), _utc_today()
+    counted = {e.task_id: e for e in evidence.of(store, workspace)}
     names = _names(store, workspace)
     rows = []
     programme = Programme.of(store, workspace)
@@ -110,9 +115,22 @@ def tasks(store, workspace: str) -> Table:
         rows.append([str(task.id), task.control, "; ".join(control.soc2) if control else "",
                      "; ".join(control.iso) if control else "", names.get(task.owner, task.owner),
                      owner.email if owner else "", names.get(task.assigner, task.assigner), task.status, _iso(task.due), task.recurrence or "", _iso(task.snoozed_until),
-                     task.note, task.blocked_reason, "\n".join(e["url"] for e in task.evidence),
-                     str(task.previous_id or ""), task.created_at, task.updated_at, task.done_at or ""])
+                     task.note, task.blocked_reason,
+                     "\n".join(link_text(e, periods.get(task.control), today) for e in task.evidence),
+                     str(task.previous_id or ""), task.created_at, task.updated_at, task.done_at or "",
+                     _freshness(task, counted.get(task.id), today)])
     return header, rows
+
+
+def _freshness(task, counted, today: date) -> str:
+    """The task's evidence age; a task whose control's newer task carries the evidence says so."""
+    if counted is None and task.evidence:
+        return "superseded by a newer task" if task.status != "na" else ""
+    return evidence.freshness_text(counted, today)
+
+
+def _utc_today() -> date:
+    return datetime.now(timezone.utc).date()
 
 
 def audit_log(store, workspace: str) -> Table:
