@@ -26,7 +26,7 @@ from typing import Any, Iterator, Mapping, NamedTuple
 from bot import logs
 from bot.delivery import (Claim, Draft, Senders, claim, claim_all, deliver_pending, prepared, send, send_batch,
                           settle_in_doubt)
-from handlers import evidence, reminders
+from handlers import campaigns, evidence, reminders
 from handlers.reminders import Ladder, OpenTask, Person
 
 TICK_SECONDS = 60
@@ -296,15 +296,78 @@ def _unclaimed(candidate: Candidate, escalation: bool) -> bool:
     return candidate.escalation_unclaimed if escalation else candidate.owner_unclaimed
 
 
+async def campaign_drafts(store, senders: Senders, directories: Mapping[str, Any], awake: list[AwakeWorkspace],
+                          now: datetime) -> list[Draft]:
+    """Open a recurring campaign's next round when its anniversary came, read each open campaign's
+    audience from the platform when the last read is older than MEMBERS_TTL (late joiners), then a
+    draft for each first ask and each nudge due now (handlers.campaigns.due_messages)."""
+    ladders = {plan.workspace: plan.ladder for plan in awake}
+    drafts = []
+    for campaign in store.open_campaigns():
+        if not senders.can_send(campaign.platform):
+            continue
+        if campaigns.round_due(campaign, now):
+            campaign = next_round(store, campaign, now)
+        await refresh_members(store, directories, campaign, now)
+        if campaign.workspace not in ladders:
+            continue
+        pending = store.campaign_pending(campaign.workspace, campaign.id)
+        for message in campaigns.due_messages(campaign.workspace, campaign.id, pending, now, ladders[campaign.workspace]):
+            if message.kind != "ask" and store.sent(message.key):
+                continue
+            drafts.append(prepared(Draft(
+                campaign.workspace, campaign.platform, [Claim(message.key, None, f"campaign-{message.kind}")],
+                compose=lambda _won, c=campaign, m=message: campaigns.compose(c, m), user=message.user)))
+    return drafts
+
+
+def next_round(store, campaign, now: datetime):
+    """The same policy and version asked again of the same audience (`policy every year`)."""
+    following = store.publish_campaign(
+        campaign.workspace, name=campaign.name, url=campaign.url, version=campaign.version,
+        platform=campaign.platform, audience=campaign.audience, channel=campaign.channel,
+        due_days=campaign.due_days, recurrence=campaign.recurrence, actor="complybot")
+    if campaign.audience == "people":
+        store.add_campaign_people(campaign.workspace, following, store.campaign_users(campaign.workspace, campaign.id),
+                                  _iso_utc(now))
+    return following
+
+
+async def refresh_members(store, directories: Mapping[str, Any], campaign, now: datetime) -> None:
+    """Read the audience again from the platform (everyone, or a channel) once MEMBERS_TTL has passed."""
+    from bot.directory import KnownPeople
+
+    if campaign.audience == "people":
+        return
+    checked = campaign.members_checked_at
+    if checked and now - datetime.fromisoformat(checked) < campaigns.MEMBERS_TTL:
+        return
+    directory = directories.get(campaign.platform) or KnownPeople(store)
+    try:
+        users = await directory.members(campaign.workspace, campaign.channel)
+    except Exception as error:  # the platform is down or refuses: keep the audience as it is, try later
+        logs.event("campaign.members_failed", logging.WARNING, workspace=campaign.workspace,
+                   error=logs.describe_exception(error))
+        return
+    if users is not None:
+        added = store.add_campaign_people(campaign.workspace, campaign, users, _iso_utc(now))
+        if added:
+            logs.event("campaign.members", workspace=campaign.workspace, campaign=campaign.id, added=added)
+
+
+def _iso_utc(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
 async def claim_nudges(store, senders: Senders, now: datetime, composed: dict | None = None) -> list[int]:
     return claim_all(store, await nudge_drafts(store, senders, now), now, composed)
 
 
-def evidence_drafts(store, senders: Senders, now: datetime) -> list[Draft]:
+def evidence_drafts(store, awake: list[AwakeWorkspace], now: datetime) -> list[Draft]:
     """A draft for every owner whose stale (or soon stale) evidence reached a rung of the ladder now,
     in awake workspaces; keys already in the sent-log are left out (claiming still decides)."""
     drafts = []
-    for plan in awake_workspaces(store, senders, now):
+    for plan in awake:
         nudges = [n for n in evidence.due_nudges(evidence.of(store, plan.workspace), now, plan.ladder)
                   if not store.sent(n.key)]
         for user, theirs in evidence.by_owner(nudges).items():
@@ -329,14 +392,17 @@ def cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-async def run_tick(store, senders: Senders, now: datetime) -> TickResult:
-    """Settle sends cut short by a crash, claim what is due now, send it, then retry what failed."""
+async def run_tick(store, senders: Senders, now: datetime, directories: Mapping[str, Any] | None = None) -> TickResult:
+    """Settle sends cut short by a crash, claim what is due now, send it, then retry what failed.
+    `directories`: the platforms' `handlers.ports.Directory` (campaign audiences), the store's people else."""
     result = TickResult()
     await settle_in_doubt(store, senders, now)
     composed: dict = {}
+    awake = awake_workspaces(store, senders, now)
+    asks = await campaign_drafts(store, senders, directories or {}, awake, now)
     with cyclic_gc_paused():
         result.claimed = (await claim_nudges(store, senders, now, composed)
-                          + claim_all(store, evidence_drafts(store, senders, now), now, composed)
+                          + claim_all(store, evidence_drafts(store, awake, now) + asks, now, composed)
                           + claim_missed_digests(store, senders, now))
     result.sent = await send_batch(store, senders, result.claimed, now, composed)
     result.sent += await deliver_pending(store, senders, now)
@@ -410,13 +476,15 @@ def digests_fingerprint(store) -> tuple:
 class Scheduler:
     """APScheduler's AsyncIOScheduler with the nudge tick and one cron job per digest subscription."""
 
-    def __init__(self, store, senders: Mapping[str, Any], tick_seconds: float = TICK_SECONDS, clock=None):
+    def __init__(self, store, senders: Mapping[str, Any], tick_seconds: float = TICK_SECONDS, clock=None,
+                 directories: Mapping[str, Any] | None = None):
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
         from handlers.ports import SystemClock
 
         self.store = store
         self.senders = Senders(senders)
+        self.directories = directories if directories is not None else {}  # platform -> handlers.ports.Directory
         self.clock = clock or SystemClock()
         self.tick_seconds = tick_seconds
         self._fingerprint: tuple | None = None
@@ -459,7 +527,7 @@ class Scheduler:
     async def tick(self) -> TickResult | None:
         self._ticking = asyncio.current_task()
         try:
-            result = await run_tick(self.store, self.senders, self.clock.now())
+            result = await run_tick(self.store, self.senders, self.clock.now(), self.directories)
             self.sync_digest_jobs()
             if result.claimed or result.sent:
                 logs.event("scheduler.tick", claimed=len(result.claimed), sent=result.sent)
@@ -522,7 +590,8 @@ async def scheduler_context(app):
     settings = app["settings"]
     senders = app.setdefault("senders", {})
     install_log_senders(senders, tuple(settings.platforms))
-    scheduler = Scheduler(app["ctx"].store, senders, tick_seconds=app.get("tick_seconds", TICK_SECONDS))
+    scheduler = Scheduler(app["ctx"].store, senders, tick_seconds=app.get("tick_seconds", TICK_SECONDS),
+                          directories=app.setdefault("directories", {}))
     app["scheduler"] = scheduler
     scheduler.start()
     try:

@@ -34,6 +34,7 @@ from typing import Any, Callable, Iterator
 
 import sqlite_utils
 
+from bot.campaign_store import CAMPAIGNS_SCHEMA, CampaignStore
 from bot.evidence_store import EVIDENCE_FRESHNESS_SCHEMA, EvidenceStore
 from bot.programme_store import CUSTOM_CONTROLS_SCHEMA, SOA_JUSTIFICATIONS_SCHEMA, ProgrammeStore
 
@@ -224,6 +225,8 @@ CREATE INDEX teams_activities_by_age ON teams_activities (received_at);
     (12, SOA_JUSTIFICATIONS_SCHEMA),
     # bot/evidence_store.py: how long a control's evidence stays valid (`freshness <control> quarterly`)
     (15, EVIDENCE_FRESHNESS_SCHEMA),
+    # bot/campaign_store.py: policy acceptance campaigns and the people each asks
+    (16, CAMPAIGNS_SCHEMA),
 ]
 
 
@@ -313,7 +316,7 @@ def _person(row: dict) -> Person:
 
 
 @dataclass
-class Store(ProgrammeStore, EvidenceStore):
+class Store(ProgrammeStore, EvidenceStore, CampaignStore):
     """The SQLite store. Open with `Store.open(path)`; every method takes the workspace first."""
 
     db: sqlite_utils.Database
@@ -472,6 +475,15 @@ class Store(ProgrammeStore, EvidenceStore):
                     self.db.execute(f"UPDATE people SET {sets} WHERE workspace = ? AND user_id = ?",
                                     [*changes.values(), workspace, user_id])
             return self.person(workspace, user_id)
+
+    def learn_people(self, workspace: str, people: list[tuple[str, str, str, str]]) -> int:
+        """Add people a platform's directory lists, (user id, name, email, tz), as members, in one
+        transaction; people already known are left as they are. Returns how many were new."""
+        with self.transaction():
+            return self.db.conn.executemany(
+                "INSERT OR IGNORE INTO people (workspace, user_id, name, email, tz, role, is_bot, created_at)"
+                " VALUES (?, ?, ?, ?, ?, 'member', 0, ?)",
+                [(workspace, user, name, email, tz or "UTC", utc_now()) for user, name, email, tz in people]).rowcount
 
     def set_role(self, workspace: str, user_id: str, role: str, actor: str) -> Person:
         if role not in ROLES:

@@ -257,7 +257,7 @@ def evidence(req: Request, args: str) -> Reply:
     if rest.strip().casefold() == "renew":
         return renew(req, task)
     url, _, tail = rest.strip().partition(" ")
-    url = _unwrap_link(url)
+    url = unwrap_link(url)
     problem = url_problem(url)
     if problem:
         raise Refusal(f"{problem} Usage: {USAGE.replace('<task>', str(task.id))}.", kind="bad_url")
@@ -328,7 +328,7 @@ def _stamp(req: Request) -> str:
     return req.ctx.clock.now().astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
-def _unwrap_link(text: str) -> str:
+def unwrap_link(text: str) -> str:
     """Slack sends links as <https://x|label>; Teams and the console send them bare."""
     match = re.fullmatch(r"<([^>|]+)(?:\|[^>]*)?>", text)
     return match[1] if match else text

@@ -141,6 +141,17 @@ def audit_log(store, workspace: str) -> Table:
     return header, rows
 
 
+ACCEPTANCE_HEADER = ["Version", "Campaign", "Person", "Person id", "Email", "In the audience since (UTC)",
+                     "Asked at (UTC)", "Asking message", "Delivery", "Answer", "Answered at (UTC)", "Answered via"]
+
+
+def acceptances(store, workspace: str, policy: str) -> Table:
+    """Everyone asked to accept a policy, in every version and round: when they were asked, by which
+    message (its sent-log key), what they answered, when and where."""
+    rows = [[str(cell) for cell in row] for row in store.acceptance_rows(workspace, policy)]
+    return ACCEPTANCE_HEADER, [[row[0], row[1], row[3] or row[2], row[2], *row[4:]] for row in rows]
+
+
 def mapping() -> Table:
     """The article's table: each control with its SOC 2 criteria and ISO 27001:2022 references."""
     cat = catalog()

@@ -1,5 +1,5 @@
-"""`complybot export soa|tasks|audit-log|mapping [--format csv|xlsx] [--out PATH] [--workspace ID]`:
-tables for auditors. CSV goes to standard output without --out; XLSX needs --out."""
+"""`complybot export soa|tasks|audit-log|mapping|acceptances [--policy NAME] [--format csv|xlsx] [--out PATH]
+[--workspace ID]`: tables for auditors. CSV goes to standard output without --out; XLSX needs --out."""
 from __future__ import annotations
 
 import argparse
@@ -7,14 +7,16 @@ import sys
 
 from bot.console import LOCAL_WORKSPACE
 
-WHAT = ("soa", "tasks", "audit-log", "mapping")
+WHAT = ("soa", "tasks", "audit-log", "mapping", "acceptances")
 SHEET_TITLES = {"soa": "Statement of Applicability", "tasks": "Tasks", "audit-log": "Audit log",
-                "mapping": "SOC 2 - ISO 27001 mapping"}
+                "mapping": "SOC 2 - ISO 27001 mapping", "acceptances": "Policy acceptance"}
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run these as formulas
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("what", choices=WHAT, help="soa (Statement of Applicability), tasks, audit-log, mapping")
+    parser.add_argument("what", choices=WHAT, help="soa (Statement of Applicability), tasks, audit-log, mapping, "
+                        "acceptances (of one policy: --policy)")
+    parser.add_argument("--policy", metavar="NAME", help="acceptances: the policy's name, as published")
     parser.add_argument("--format", choices=("csv", "xlsx"), help="default: from --out's extension, else csv")
     parser.add_argument("--out", metavar="PATH", help="file to write (default: CSV to standard output)")
     parser.add_argument("--workspace", default=LOCAL_WORKSPACE, help="workspace id (default: local, the chat's)")
@@ -26,7 +28,10 @@ def run(args: argparse.Namespace) -> int:
     if fmt == "xlsx" and not args.out:
         print("complybot export: --format xlsx needs --out PATH", file=sys.stderr)
         return 2
-    preamble, header, rows = table(args.what, args.workspace, args.db)
+    if args.what == "acceptances" and not args.policy:
+        print('complybot export acceptances: name the policy with --policy "Acceptable Use Policy"', file=sys.stderr)
+        return 2
+    preamble, header, rows = table(args.what, args.workspace, args.db, args.policy)
     if not args.out:
         write_csv(sys.stdout, header, rows, preamble)
         return 0
@@ -43,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def table(what: str, workspace: str, db_path: str | None):
+def table(what: str, workspace: str, db_path: str | None, policy: str | None = None):
     """(preamble rows, header, rows) of the database at `db_path`."""
     from handlers import exports
 
@@ -54,17 +59,19 @@ def table(what: str, workspace: str, db_path: str | None):
 
     store = Store.open(db_path or database_path())
     try:
-        return build(what, store, workspace)
+        return build(what, store, workspace, policy)
     finally:
         store.close()
 
 
-def build(what: str, store, workspace: str):
+def build(what: str, store, workspace: str, policy: str | None = None):
     """(preamble rows, header, rows): the SoA's preamble is its header block (organisation, scope ...)."""
     from datetime import datetime, timezone
 
     from handlers import exports
 
+    if what == "acceptances":
+        return [["Policy", policy or ""], ["Workspace", workspace]], *exports.acceptances(store, workspace, policy or "")
     builder = {"soa": exports.soa, "tasks": exports.tasks, "audit-log": exports.audit_log}[what]
     preamble = exports.soa_preamble(store, workspace, datetime.now(timezone.utc).date()) if what == "soa" else []
     return preamble, *builder(store, workspace)
