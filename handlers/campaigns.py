@@ -171,15 +171,12 @@ def _audience(req: Request, text: str) -> tuple[str, str, list[str]]:
     """('everyone' | 'channel' | 'people', channel id, people) from what follows `to`."""
     if text.casefold() in ("everyone", "everybody", "all", "@everyone", "<!everyone>"):
         return "everyone", "", []
-    channel = re.fullmatch(r"<#(?P<id>[A-Z0-9]+)(?:\|[^>]*)?>|(?i:this channel|here)", text)
-    if channel:
-        if req.message.platform != "slack" or not (channel["id"] or req.message.channel):
+    channel = re.fullmatch(r"(?P<name>#[\w.-]{1,80})|(?i:this channel|here)", text)
+    if channel:  # a channel by its name (the Slack directory finds it) or the one this is said in
+        if req.message.platform != "slack" or not (channel["name"] or req.message.channel):
             raise Refusal("A channel's members can be asked on Slack; here, name the people "
                           "(`to @ana @bob`) or `to everyone`.", kind="usage", field="audience")
-        return "channel", channel["id"] or req.message.channel, []
-    if text.startswith("#"):
-        raise Refusal(f"I can't see the channel {text[:40]!r} from here: pick it from Slack's # list so it "
-                      "arrives as a link, or write `to this channel` in it.", kind="usage", field="audience")
+        return "channel", channel["name"] or req.message.channel, []
     people = [resolve_person(req, token).user_id for token in re.findall(r"<@[^>]+>|[^\s,]+", text)
               if token.casefold() != "and"]
     if not people:

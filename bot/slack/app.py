@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.slack import listeners
 from bot.slack.conversation import SORRY, SlackRuntime
 from bot.slack.installations import SQLiteInstallationStore, SQLiteOAuthStateStore
+from bot.slack.people import SlackDirectory
 from bot.slack.sender import SlackSender, message_kwargs, web_client
 from bot.slack.work import TrackedLazyListenerRunner
 
@@ -31,8 +32,9 @@ log = logging.getLogger("complybot.slack")
 EVENTS_PATH = "/slack/events"
 INSTALL_PATH = "/slack/install"
 OAUTH_REDIRECT_PATH = "/slack/oauth_redirect"
-BOT_SCOPES = ("app_mentions:read", "chat:write", "commands", "files:write", "im:history", "im:read", "im:write",
-              "users:read", "users:read.email")  # files:write: `export soa` attaches the SoA
+BOT_SCOPES = ("app_mentions:read", "channels:read", "chat:write", "commands", "files:write", "groups:read",
+              "im:history", "im:read", "im:write", "users:read", "users:read.email")
+# files:write: `export soa` attaches the SoA; channels:read, groups:read: a policy's channel audience
 REVOCATION_EVENTS = ("app_uninstalled", "tokens_revoked")
 EVENT_MEMORY_SECONDS = 24 * 3600  # Slack retries within minutes; a day of event ids is plenty
 
@@ -146,6 +148,8 @@ def mount(app: web.Application, settings: Settings) -> SlackRuntime:
     if "senders" not in app:
         app["senders"] = {}
     app["senders"]["slack"] = SlackSender(_client_for(bolt, settings, runtime))
+    app.setdefault("directories", {})["slack"] = SlackDirectory(_client_for(bolt, settings, runtime),
+                                                                lambda: runtime.ctx.store)
     if "platforms" in app and "slack" not in app["platforms"]:
         app["platforms"].append("slack")
     return runtime

@@ -1,0 +1,131 @@
+"""Policy acceptance end to end on the platforms: the real server with the real Bolt app and a fake Slack
+Web API (users.list, conversations.members, signed requests), and the real botbuilder adapter with a
+fake Bot Connector. Publish, the DMs once each in each person's working morning, the Accept button
+(twice), a person of another organisation, a late joiner, a channel's members."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+import time_machine
+
+from bot.delivery import Senders
+from bot.scheduler import run_tick
+from tests.fakes.loopback import forbid_internet
+from tests.fakes.slack_api import (PEOPLE, SIGNING_SECRET, TEAM_ID, FakeSlackAPI, SignedSlack, buttons,
+                                   start_slack_server)
+from tests.test_teams_e2e import button, connector, no_internet, server  # noqa: F401 (fixtures)
+from tests.fakes.bot_connector import TeamsActivities, new_user
+
+UTC = timezone.utc
+AUP = "Acceptable Use Policy"
+OWNER, OTHER, EXTERNAL, LATE = "U0OWNER", "U0OTHER", "U0EXT", "U0LATE"
+
+
+def asks(api) -> list:
+    return [c for c in api.to("chat.postMessage") if "Please read" in c.body.get("text", "")]
+
+
+async def tick_through(server, traveller, day: int, hours=range(7, 16), minute=5):
+    """Ticks at `minute` past each hour of 2027-01-`day` (UTC): Berlin's, London's and New York's mornings."""
+    for hour in hours:
+        traveller.move_to(datetime(2027, 1, day, hour, minute, tzinfo=UTC))
+        await run_tick(server.store, Senders(server.app["senders"]), datetime.now(UTC), server.app.get("directories", {}))
+
+
+@pytest.fixture
+async def slack_api(monkeypatch):
+    attempts = forbid_internet(monkeypatch)
+    fake = await FakeSlackAPI().start()
+    for user_id, name, email, tz in PEOPLE:
+        fake.add_user(user_id, name, email, tz)
+    fake.add_user(EXTERNAL, "Ext", "ext@partner.example", "UTC", team_id="T0PARTNER")  # Slack Connect
+    fake.channel_members["C0SEC"] = [OWNER, OTHER, EXTERNAL]
+    fake.channel_names.update(C0GENERAL="general", C0SEC="security")
+    yield fake
+    await fake.stop()
+    assert attempts == [], f"the bot tried to reach {attempts}"
+
+
+async def test_a_policy_in_slack_from_publishing_to_the_auditors_row(tmp_path, slack_api):
+    api = slack_api
+    with time_machine.travel(datetime(2027, 1, 4, 6, 0, tzinfo=UTC), tick=True) as traveller:
+        server = await start_slack_server(tmp_path / "c.db", api)
+        try:
+            async with SignedSlack(server.url, SIGNING_SECRET, api) as slack:
+                await slack.direct_message("U0ADMIN", f'policy publish "{AUP}" <https://docs.example.com/aup> '
+                                                      "version 3 to everyone")
+                await server.settle()
+                assert "Published" in api.to("chat.postMessage")[-1].body["text"]
+                await tick_through(server, traveller, 4)
+                dms = asks(api)
+                assert sorted(c.body["channel"] for c in dms) == ["D0ADMIN", "D0MEMBER", "D0OTHER", "D0OWNER"]
+                read = len(api.to("users.list"))
+                await tick_through(server, traveller, 4, hours=(15,), minute=9)  # the same hour: within MEMBERS_TTL
+                assert len(api.to("users.list")) == read  # the membership is cached, not read every tick
+                owners = next(c for c in dms if c.body["channel"] == "D0OWNER")
+                accept = next(b for b in buttons(owners.blocks()) if b["value"] == "policy accept 1")
+                message = {"ts": owners.body.get("ts", "1.1"), "blocks": owners.blocks()}
+                for _ in range(2):  # pressed twice: one acceptance
+                    status, _ = await slack.press(OWNER, accept, message, channel="D0OWNER")
+                    assert status == 200
+                    await server.settle()
+                answer = server.store.campaign_answer(TEAM_ID, 1, OWNER)
+                assert answer["answer"] == "accepted" and answer["answered_via"] == "slack D0OWNER"
+                accepted = [e for e in server.store.events(TEAM_ID) if e.action == "policy accepted"]
+                assert len(accepted) == 1
+                await slack.press(EXTERNAL, accept, message, channel="D0EXT")  # another organisation's person
+                await server.settle()
+                assert server.store.campaign_answer(TEAM_ID, 1, EXTERNAL) is None
+                assert len([e for e in server.store.events(TEAM_ID) if e.action.startswith("policy ")]) == 2
+
+                api.add_user(LATE, "Lee", "lee@example.com", "UTC")  # joins the workspace the next day
+                await slack.direct_message("U0ADMIN", f'policy publish "Security Policy" '
+                                                      "<https://docs.example.com/sec> version 1 to <#C0SEC|security>")
+                await server.settle()
+                before = len(asks(api))
+                await tick_through(server, traveller, 5)
+                new = [c.body["channel"] for c in asks(api)[before:]]
+                assert sorted(new) == ["D0LATE", "D0OTHER", "D0OWNER"]  # the late joiner; the channel's own
+                assert all("Security Policy" in c.body["text"] for c in asks(api)[before:]
+                           if c.body["channel"] != "D0LATE")
+        finally:
+            await server.stop()
+
+
+async def test_a_policy_in_teams_is_asked_in_a_personal_chat_and_accepted_by_its_card(server, connector):  # noqa: F811
+    teams = TeamsActivities(connector.service_url)
+    alice, bob = new_user("Alice Admin"), new_user("Bob Owner")
+    connector.add_members(alice, bob)
+    await server.post(teams.channel(alice, "hello"))
+    await server.post(teams.personal(bob, "tasks"))
+    await server.post(teams.channel(alice, f'policy publish "{AUP}" https://docs.example.com/aup version 3 '
+                                           "to everyone"))
+    calls = await connector.wait_for(3)
+    assert "Published" in calls[-1].all_text(), calls[-1].all_text()
+    store = server.app["ctx"].store
+    monday = datetime(2031, 3, 24, 8, 30, tzinfo=UTC)  # 09:30 in Berlin, their zone
+    result = await run_tick(store, Senders(server.app["senders"]), monday, server.app.get("directories", {}))
+    assert result.sent == 2
+    again = await run_tick(store, Senders(server.app["senders"]), monday, server.app.get("directories", {}))
+    assert again.sent == 0  # exactly once
+    bobs = next(c for c in connector.calls[3:] if AUP in c.all_text() and c.cards()
+                and c.conversation_id == teams.personal(bob, "x")["conversation"]["id"])
+    accept = button(bobs.cards()[0], "accept")
+    press = teams.card_submit(bob, "card-1", accept["data"], teams.personal(bob, "x")["conversation"])
+    for _ in range(2):
+        assert await server.post({**press, "id": f"press-{_}"}) == 201
+    await connector.wait_for(len(connector.calls))
+    assert store.campaign_answer(teams.tenant_id, 1, bob.aad_object_id)["answer"] == "accepted"
+    assert len([e for e in store.events(teams.tenant_id) if e.action == "policy accepted"]) == 1
+    assert json.dumps(accept["data"]).count("policy accept 1") == 1
+    elsewhere = TeamsActivities(connector.service_url, tenant_id="other-tenant")  # another organisation
+    mallory = new_user("Mallory")
+    connector.add_members(mallory)
+    calls = len(connector.calls)
+    steal = elsewhere.card_submit(mallory, "card-2", accept["data"], elsewhere.personal(mallory, "x")["conversation"])
+    assert await server.post(steal) == 201
+    await connector.wait_for(calls + 1)
+    assert [e for e in store.events("other-tenant") if e.action.startswith("policy ")] == []
+    assert store.campaign_counts(teams.tenant_id, 1) == {"accepted": 1, "question": 0, "pending": 1}
