@@ -5,7 +5,7 @@ fake Bot Connector. Publish, the DMs once each in each person's working morning,
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import time_machine
@@ -129,3 +129,66 @@ async def test_a_policy_in_teams_is_asked_in_a_personal_chat_and_accepted_by_its
     await connector.wait_for(calls + 1)
     assert [e for e in store.events("other-tenant") if e.action.startswith("policy ")] == []
     assert store.campaign_counts(teams.tenant_id, 1) == {"accepted": 1, "question": 0, "pending": 1}
+
+
+# -- a real `complybot serve` SIGKILLed mid-campaign ---------------------------------------------------
+
+
+async def test_a_server_killed_mid_campaign_asks_everyone_exactly_once(tmp_path):
+    """40 people; Slack takes the first batch of DMs and does not answer; the process is SIGKILLed. After a
+    restart past the lease, every person has exactly one DM: 0 duplicates, 0 lost."""
+    import asyncio
+    import signal
+
+    from bot.delivery import LEASE, SEND_BATCH
+    from bot.store import Store
+    from handlers.ports import Context
+    from tests.serving import ServeProcess
+    from tests.test_delivery import HangingSlack, until
+    from tests.test_tasks import FixedClock, say
+    from tests.fakes.slack_api import BOT_TOKEN
+
+    api = await HangingSlack().start()
+    people = [f"U{n:04d}" for n in range(40)]
+    for user in ["U0ADMIN", *people[1:]]:
+        api.add_user(user, user.lower(), tz="UTC")
+    store = Store.open(tmp_path / "complybot.db")
+    store.upsert_person(TEAM_ID, "U0ADMIN", name="ada", tz="UTC", platform="slack")
+    with time_machine.travel(datetime(2027, 1, 15, 12, tzinfo=UTC), tick=False):
+        say(Context(store=store, clock=FixedClock(datetime(2027, 1, 15, 12, tzinfo=UTC))),
+            f'policy publish "{AUP}" https://docs.example.com/aup version 3 to everyone', user="U0ADMIN",
+            workspace=TEAM_ID)
+    store.close()
+    env = dict(COMPLYBOT_SCHEDULER="on", SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
+               SLACK_API_URL=api.base_url)
+    morning = datetime(2027, 1, 18, 9, 5, tzinfo=UTC)
+    first = ServeProcess(tmp_path, clock_at=morning.isoformat(), **env)
+    try:
+        await api.wait_for("chat.postMessage", count=SEND_BATCH, timeout=30)  # the batch is in Slack's hands
+    finally:
+        first.process.send_signal(signal.SIGKILL)  # …and the process dies before recording it
+        first.process.wait(10)
+        first.__exit__()
+    killed = Store.open(tmp_path / "complybot.db")
+    states = killed._rows("SELECT status, send_started_at IS NOT NULL AS started FROM sent_log")
+    killed.close()
+    assert len(states) == 40 and {s["status"] for s in states} == {"claimed"}  # all claimed, none recorded
+    assert sum(s["started"] for s in states) == SEND_BATCH  # one batch mid-send, the rest not yet started
+    api.release()
+    second = ServeProcess(tmp_path, clock_at=(morning + LEASE + timedelta(minutes=1)).isoformat(), **env)
+    try:
+        def all_sent() -> bool:
+            check = Store.open(tmp_path / "complybot.db")
+            try:
+                return check._rows("SELECT COUNT(*) AS n FROM sent_log WHERE key LIKE 'campaign:%' AND status = 'sent'"
+                                   )[0]["n"] == 40
+            finally:
+                check.close()
+        await until(all_sent, timeout=60)
+        await asyncio.sleep(0.5)
+    finally:
+        assert second.terminate() == 0
+        await api.stop()
+    channels = [c.body["channel"] for c in api.to("chat.postMessage")]
+    expected = sorted("D" + user.removeprefix("U") for user in ["U0ADMIN", *people[1:]])
+    assert sorted(channels) == expected  # each person once: 0 duplicates, 0 lost
