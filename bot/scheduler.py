@@ -296,12 +296,12 @@ def _unclaimed(candidate: Candidate, escalation: bool) -> bool:
     return candidate.escalation_unclaimed if escalation else candidate.owner_unclaimed
 
 
-async def campaign_drafts(store, senders: Senders, directories: Mapping[str, Any], awake: list[AwakeWorkspace],
-                          now: datetime) -> list[Draft]:
+async def campaign_drafts(store, senders: Senders, directories: Mapping[str, Any], now: datetime) -> list[Draft]:
     """Open a recurring campaign's next round when its anniversary came, read each open campaign's
     audience from the platform when the last read is older than MEMBERS_TTL (late joiners), then a
-    draft for each first ask and each nudge due now (handlers.campaigns.due_messages)."""
-    ladders = {plan.workspace: plan.ladder for plan in awake}
+    draft for each first ask and each nudge due now (handlers.campaigns.due_messages decides, in each
+    person's working hours and morning)."""
+    ladders = {row["id"]: Ladder.from_settings(row["settings"]) for row in workspaces(store)}
     drafts = []
     for campaign in store.open_campaigns():
         if not senders.can_send(campaign.platform):
@@ -399,7 +399,7 @@ async def run_tick(store, senders: Senders, now: datetime, directories: Mapping[
     await settle_in_doubt(store, senders, now)
     composed: dict = {}
     awake = awake_workspaces(store, senders, now)
-    asks = await campaign_drafts(store, senders, directories or {}, awake, now)
+    asks = await campaign_drafts(store, senders, directories or {}, now)
     with cyclic_gc_paused():
         result.claimed = (await claim_nudges(store, senders, now, composed)
                           + claim_all(store, evidence_drafts(store, awake, now) + asks, now, composed)

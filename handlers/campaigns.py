@@ -3,9 +3,11 @@
 `policy publish "Acceptable Use Policy" <url> version 3 to everyone|@ana @bob|#channel [due in 14 days]`
 (admins) opens a campaign: one version of one policy for one audience. Each person gets one DM with
 the link and two buttons that are commands (`policy accept <campaign>`, `policy question <campaign>`),
-in their own working morning, exactly once (sent-log key `campaign:{workspace}:{campaign}:{user}:ask`).
-Whoever has not answered is nudged on the workspace's ladder towards their own due date (default 14
-days after they were first put in the audience), each rung once. The audience is read from the
+exactly once (sent-log key `campaign:{workspace}:{campaign}:{user}:ask`), in their own working hours
+(from the nudge window's start to WORKDAY_END on workdays), at most ASKS_PER_TICK per workspace and
+tick (Slack's rate limits). Whoever has not answered is nudged on the workspace's ladder towards their
+own due date (default 14 days after they were first put in the audience), each rung once, in their
+working morning. The audience is read from the
 platform (everyone, or a channel's members) through the `Directory` port and refreshed, so a person
 first seen later is asked too. Publishing a new version supersedes the open one: everyone is asked
 again. `policy every year "<name>"` opens a new round on the anniversary. An answer counts only from
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterable
 
 from handlers.reminders import Ladder, in_working_morning, local_now, owner_rung
@@ -32,6 +34,7 @@ MAX_NAME = 120
 MAX_VERSION = 40
 MAX_LISTED = 20  # names shown per answer in `policy status`; the export has them all
 ASKS_PER_TICK = 50  # first DMs claimed per workspace per tick: Slack's conversations.open is Tier 3 (~50/min)
+WORKDAY_END = time(17, 0)  # first DMs go out from the start of the nudge window until then, on workdays
 MEMBERS_TTL = timedelta(minutes=15)  # how long the platform's membership of an audience is trusted
 RECURRENCES = {"year": timedelta(days=365)}
 SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"'})
@@ -65,19 +68,22 @@ class CampaignMessage:
 def due_messages(workspace: str, campaign_id: int, pending: Iterable, now: datetime, ladder: Ladder,
                  ask_limit: int = ASKS_PER_TICK) -> list[CampaignMessage]:
     """For the people who have not answered (`Store.campaign_pending` rows): the first DM of those not
-    asked yet (at most `ask_limit`), and a nudge for those asked whose due date reached a new rung; each
-    only in the person's working morning. Claiming decides what was already sent."""
+    asked yet (at most `ask_limit`), in their working hours, and a nudge for those asked whose due date
+    reached a new rung, in their working morning (as task nudges). Claiming decides what was sent."""
     found, asks = [], 0
+    zones: dict[str, tuple[date, bool, bool]] = {}  # tz -> (local date, working hours, working morning)
     for person in pending:
-        if not in_working_morning(now, person.tz, ladder):
-            continue
-        today = local_now(now, person.tz).date()
+        if person.tz not in zones:
+            local = local_now(now, person.tz)
+            working = local.weekday() in ladder.workdays and ladder.window_start <= local.time() < WORKDAY_END
+            zones[person.tz] = (local.date(), working, in_working_morning(now, person.tz, ladder))
+        today, working, morning = zones[person.tz]
         if person.asked_on is None:
-            if asks < ask_limit:
+            if working and asks < ask_limit:
                 found.append(CampaignMessage(workspace, campaign_id, person.user, "ask", today, person.due_on))
                 asks += 1
             continue
-        rung = owner_rung(person.due_on, today, ladder) if person.ask_sent else None
+        rung = owner_rung(person.due_on, today, ladder) if person.ask_sent and morning else None
         if rung is not None and rung.on > person.asked_on:
             found.append(CampaignMessage(workspace, campaign_id, person.user, rung.kind, rung.on, person.due_on))
     return found
@@ -164,7 +170,7 @@ def publish(req: Request, text: str) -> Reply:
     replaced = f" It replaces version {previous.version}: everyone is asked again." if previous else ""
     return Reply(f"Published {name} version {version} to {asked} (campaign {campaign.id}), due {due_days} days "
                  f"after each person is asked. Each gets a DM with Accept / I have a question in their working "
-                 f"morning.{replaced} `policy status \"{name}\"` shows the answers.", kind="policy_publish")
+                 f"hours.{replaced} `policy status \"{name}\"` shows the answers.", kind="policy_publish")
 
 
 def _audience(req: Request, text: str) -> tuple[str, str, list[str]]:
