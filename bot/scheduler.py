@@ -302,12 +302,13 @@ async def campaign_drafts(store, senders: Senders, directories: Mapping[str, Any
     draft for each first ask and each nudge due now (handlers.campaigns.due_messages decides, in each
     person's working hours and morning)."""
     ladders = {row["id"]: Ladder.from_settings(row["settings"]) for row in workspaces(store)}
+    for campaign in store.recurring_campaigns():  # a finished review repeats too
+        if senders.can_send(campaign.platform) and campaigns.round_due(campaign, now):
+            next_round(store, campaign, now)
     drafts = []
     for campaign in store.open_campaigns():
         if not senders.can_send(campaign.platform):
             continue
-        if campaigns.round_due(campaign, now):
-            campaign = next_round(store, campaign, now)
         await refresh_members(store, directories, campaign, now)
         if campaign.workspace not in ladders:
             continue
@@ -322,11 +323,18 @@ async def campaign_drafts(store, senders: Senders, directories: Mapping[str, Any
 
 
 def next_round(store, campaign, now: datetime):
-    """The same policy and version asked again of the same audience (`policy every year`)."""
+    """The same policy and version asked again of the same audience (`policy every year`); a review's
+    next round (`every quarter`) of the accounts as the last one left them, for the same reviewer."""
+    from handlers.reviews import next_accounts
+
     following = store.publish_campaign(
-        campaign.workspace, name=campaign.name, url=campaign.url, version=campaign.version,
-        platform=campaign.platform, audience=campaign.audience, channel=campaign.channel,
+        campaign.workspace, kind=campaign.kind, name=campaign.name, url=campaign.url, version=campaign.version,
+        platform=campaign.platform, audience=campaign.audience, channel=campaign.channel, owner=campaign.owner,
         due_days=campaign.due_days, recurrence=campaign.recurrence, actor="complybot")
+    if campaign.kind == "review":  # the next one repeats (a policy's previous round is superseded)
+        store.set_campaign_recurrence(campaign.workspace, campaign.id, None, "complybot")
+        store.add_review_accounts(campaign.workspace, following.id,
+                                  next_accounts(store.review_accounts(campaign.workspace, campaign.id)))
     if campaign.audience == "people":
         store.add_campaign_people(campaign.workspace, following, store.campaign_users(campaign.workspace, campaign.id),
                                   _iso_utc(now))

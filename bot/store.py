@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterator
 
 import sqlite_utils
 
-from bot.campaign_store import CAMPAIGNS_SCHEMA, CampaignStore
+from bot.campaign_store import CAMPAIGNS_SCHEMA, REVIEW_ACCOUNTS_SCHEMA, CampaignStore
 from bot.evidence_store import EVIDENCE_FRESHNESS_SCHEMA, EvidenceStore
 from bot.programme_store import CUSTOM_CONTROLS_SCHEMA, SOA_JUSTIFICATIONS_SCHEMA, ProgrammeStore
 
@@ -227,6 +227,8 @@ CREATE INDEX teams_activities_by_age ON teams_activities (received_at);
     (15, EVIDENCE_FRESHNESS_SCHEMA),
     # bot/campaign_store.py: policy acceptance campaigns and the people each asks
     (16, CAMPAIGNS_SCHEMA),
+    # bot/campaign_store.py: the accounts of an access review and the reviewer's decision on each
+    (17, REVIEW_ACCOUNTS_SCHEMA),
 ]
 
 

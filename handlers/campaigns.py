@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterable
 
+from handlers.dates import PERIODS
 from handlers.reminders import Ladder, in_working_morning, local_now, owner_rung
 from handlers.roles import Refusal, Request, require_admin, resolve_person
 from handlers.replies import sections_reply
@@ -36,7 +37,6 @@ MAX_LISTED = 20  # names shown per answer in `policy status`; the export has the
 ASKS_PER_TICK = 50  # first DMs claimed per workspace per tick: Slack's conversations.open is Tier 3 (~50/min)
 WORKDAY_END = time(17, 0)  # first DMs go out from the start of the nudge window until then, on workdays
 MEMBERS_TTL = timedelta(minutes=15)  # how long the platform's membership of an audience is trusted
-RECURRENCES = {"year": timedelta(days=365)}
 SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"'})
 _PUBLISH = re.compile(
     r'(?is)publish\s+"(?P<name>[^"]{1,200})"\s+(?P<url><[^>]+>|\S+)\s+version\s+(?P<version>\S+)\s+to\s+'
@@ -91,7 +91,7 @@ def due_messages(workspace: str, campaign_id: int, pending: Iterable, now: datet
 
 def round_due(campaign, now: datetime) -> bool:
     """Whether a recurring campaign's next round (its anniversary) has come."""
-    every = RECURRENCES.get(campaign.recurrence or "")
+    every = PERIODS.get(campaign.recurrence or "")
     return every is not None and now >= datetime.fromisoformat(campaign.created_at) + every
 
 
@@ -102,19 +102,23 @@ def answer_actions(campaign_id: int) -> tuple[Action, ...]:
 
 
 def compose(campaign, message: CampaignMessage) -> Reply:
-    """The DM: the policy, its version and link, the due date, the two buttons."""
+    """The DM: the policy, its version and link, the due date, the two buttons (a review's: its own)."""
+    if campaign.kind == "review":
+        from handlers.reviews import compose_ask
+
+        return compose_ask(campaign, message)
     what = f"{campaign.name} (version {campaign.version})"
     if message.kind == "ask":
         lead = f"Please read {what} and confirm you accept it by {message.due_on:%a %d %b %Y}."
     else:
-        lead = f"Reminder: please read {what} and accept it; {_due_words(message.due_on, message.on)}."
+        lead = f"Reminder: please read {what} and accept it; {due_words(message.due_on, message.on)}."
     lines = (f"Policy: {campaign.url}", "Accept, or say you have a question: whoever published it will follow up.")
     section = Section(title=what, lines=lines, actions=answer_actions(campaign.id))
     return Reply("\n".join((lead, *lines)), sections=(section,),
                  kind="policy_ask" if message.kind == "ask" else "policy_nudge")
 
 
-def _due_words(due: date, today: date) -> str:
+def due_words(due: date, today: date) -> str:
     days = (due - today).days
     if days > 0:
         return f"due in {days} day{'s' * (days != 1)} ({due:%a %d %b})"
@@ -204,7 +208,7 @@ def _named_policy(req: Request, text: str):
             raise Refusal(f"No policy called {match['name'][:80]!r} is published here. `policy list` shows them.",
                           kind="unknown_policy")
         return campaign
-    open_ones = req.store.open_campaigns(req.workspace)
+    open_ones = req.store.open_campaigns(req.workspace, "policy")
     if len(open_ones) == 1:
         return open_ones[0]
     raise Refusal('Which policy? Name it in quotes: `policy status "Acceptable Use Policy"`.', kind="usage")
@@ -217,7 +221,8 @@ def answer(req: Request, text: str) -> Reply:
         raise Refusal("Use the buttons of the policy's message, or `policy accept <number>`.", kind="usage")
     kind = "accepted" if words[0].casefold() == "accept" else "question"
     campaign = req.store.campaign(req.workspace, int(words[1].lstrip("#")))
-    asked = campaign and req.store.campaign_answer(req.workspace, campaign.id, req.actor.user_id)
+    asked = campaign and campaign.kind == "policy" and req.store.campaign_answer(req.workspace, campaign.id,
+                                                                                  req.actor.user_id)
     if not asked:
         raise Refusal("You were not asked to accept that policy here, so your answer is not recorded.",
                       kind="forbidden")
@@ -274,13 +279,13 @@ def every(req: Request, text: str) -> Reply:
     if recurrence is None:
         return Reply(f"{campaign.name} is no longer asked again by itself.", kind="policy_every")
     return Reply(f"{campaign.name} will be asked again every year, on the anniversary of publishing "
-                 f"(next: {(datetime.fromisoformat(campaign.created_at) + RECURRENCES['year']):%Y-%m-%d}).",
+                 f"(next: {(datetime.fromisoformat(campaign.created_at) + PERIODS['year']):%Y-%m-%d}).",
                  kind="policy_every")
 
 
 def listing(req: Request, text: str) -> Reply:
     lines = []
-    for campaign in req.store.open_campaigns(req.workspace):
+    for campaign in req.store.open_campaigns(req.workspace, "policy"):
         counts = req.store.campaign_counts(req.workspace, campaign.id)
         lines.append(f"{campaign.name} version {campaign.version}: {counts['accepted']} of {sum(counts.values())} "
                      "accepted")

@@ -128,6 +128,8 @@ def link_text(item: dict, period: str | None, today: date) -> str:
         age = f"stale since {expires.isoformat()}"
     else:
         age = f"valid until {expires.isoformat()}"
+    if item.get("review"):  # a signed-off access review: its record is the review export
+        return f"access review {item['review']} (complybot export review --id {item['review']}; {item['at'][:10]})"
     return f"{item['url']} (added {item['at'][:10]}, {age})"
 
 
@@ -228,7 +230,7 @@ def compose_nudge(nudges: list[EvidenceNudge]) -> Reply:
     for nudge in shown:
         e = nudge.evidenced
         when = expiry_words(e.expires, nudge.today)
-        latest = e.items[-1]["url"]
+        latest = next((item["url"] for item in reversed(e.items) if item.get("url")), "")
         text.append(f"• #{e.task_id} {e.control}: evidence {when}")
         refs = control_refs(e.control)
         sections.append(Section(f"#{e.task_id} {e.control}", (f"Evidence {when}", f"Latest link: {latest}",
@@ -276,10 +278,11 @@ def evidence(req: Request, args: str) -> Reply:
 def renew(req: Request, task) -> Reply:
     """The newest link is confirmed still valid today: a new dated entry for it, so its age restarts."""
     require_owner_or_admin(req, task)
-    if not task.evidence:
-        raise Refusal(f"Task {task.id} has no evidence to renew; attach a link: `evidence {task.id} <url>`.",
+    links = [item for item in task.evidence if item.get("url")]
+    if not links:
+        raise Refusal(f"Task {task.id} has no evidence link to renew; attach one: `evidence {task.id} <url>`.",
                       kind="bad_state")
-    latest = task.evidence[-1]  # links are appended: the last is the newest
+    latest = links[-1]  # links are appended: the last is the newest
     period = req.store.freshness_periods(req.workspace).get(task.control)
     item = {"url": latest["url"], "note": RENEWED_NOTE, "by": req.actor.user_id, "at": _stamp(req)}
     if not period:

@@ -152,6 +152,34 @@ def acceptances(store, workspace: str, policy: str) -> Table:
     return ACCEPTANCE_HEADER, [[row[0], row[1], row[3] or row[2], row[2], *row[4:]] for row in rows]
 
 
+REVIEW_HEADER = ["Line", "Account", "Role", "Decision", "New role", "Decided by", "Decided at (UTC)",
+                 "Task for the change", "Task status"]
+
+
+def review(store, workspace: str, campaign_id: int) -> tuple[list[list[str]], list[str], list[list[str]]]:
+    """An access review for the auditor: who reviewed what, asked when and by which message, signed off
+    when; then each account with the decision, who made it, when, and the task that carries it out."""
+    campaign = store.campaign(workspace, campaign_id)
+    if campaign is None or campaign.kind != "review":
+        raise LookupError(f"no access review {campaign_id} in workspace {workspace}")
+    names = _names(store, workspace)
+    [asked] = store.acceptance_rows(workspace, campaign.name, kind="review", campaign_id=campaign_id) or [
+        ("", campaign_id, "", "", "", "", "", "", "not sent yet", "pending", "", "")]
+    preamble = [["System", campaign.name], ["Access review", str(campaign.id)],
+                ["Reviewer", names.get(asked[2], asked[2])], ["System owner", names.get(campaign.owner, campaign.owner)],
+                ["Started (UTC)", campaign.created_at], ["Started by", names.get(campaign.created_by, campaign.created_by)],
+                ["Asked at (UTC)", asked[6]], ["Asking message", asked[7]],
+                ["Signed off at (UTC)", asked[10] if asked[9] == "signed_off" else ""],
+                ["State", {"open": "open", "finished": "signed off"}.get(campaign.state, campaign.state)]]
+    rows = []
+    for row in store.review_accounts(workspace, campaign_id):
+        task = store.task(workspace, row["task_id"]) if row["task_id"] else None
+        rows.append([str(row["line"]), row["account"], row["role"], row["decision"] or "undecided", row["new_role"],
+                     names.get(row["decided_by"], row["decided_by"]), row["decided_at"] or "",
+                     str(row["task_id"] or ""), task.status if task else ""])
+    return preamble, REVIEW_HEADER, rows
+
+
 def mapping() -> Table:
     """The article's table: each control with its SOC 2 criteria and ISO 27001:2022 references."""
     cat = catalog()

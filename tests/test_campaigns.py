@@ -41,8 +41,9 @@ def workspace(store, *people, when=MONDAY):
 def act(ctx, when, text, user="UADMIN", workspace="T1"):
     """`text` said at `when` (the clock of the store's timestamps too)."""
     ctx.clock.current = at(when)
+    known = ctx.store.person(workspace, user)
     with time_machine.travel(at(when), tick=False):
-        return say(ctx, text, user=user, workspace=workspace)
+        return say(ctx, text, user=user, workspace=workspace, name=known.name if known else "")
 
 
 def test_publish_ask_once_accept_question_and_nudge_only_the_pending(store):
