@@ -192,3 +192,45 @@ async def test_a_server_killed_mid_campaign_asks_everyone_exactly_once(tmp_path)
     channels = [c.body["channel"] for c in api.to("chat.postMessage")]
     expected = sorted("D" + user.removeprefix("U") for user in ["U0ADMIN", *people[1:]])
     assert sorted(channels) == expected  # each person once: 0 duplicates, 0 lost
+
+
+async def test_an_access_review_in_slack_by_its_buttons(tmp_path, slack_api):
+    api = slack_api
+    with time_machine.travel(datetime(2027, 1, 4, 8, 0, tzinfo=UTC), tick=True) as traveller:
+        server = await start_slack_server(tmp_path / "c.db", api)
+        try:
+            async with SignedSlack(server.url, SIGNING_SECRET, api) as slack:
+                await slack.direct_message("U0ADMIN", 'review start "AWS production" reviewer <@U0OTHER> owner '
+                                                      "<@U0OWNER> due in 10 days\nalice, admin\ncarl, developer")
+                await server.settle()
+                assert "Access review 1 of AWS production started" in api.to("chat.postMessage")[-1].body["text"]
+                await tick_through(server, traveller, 4, hours=(9,))
+                [dm] = [c for c in api.to("chat.postMessage") if c.body["channel"] == "D0OTHER"]
+                shown = {"ts": "1800000000.000100", "blocks": dm.blocks()}
+
+                async def press(value: str, user: str = OTHER) -> dict:
+                    nonlocal shown
+                    button = next(b for b in buttons(shown["blocks"]) if b["value"] == value)
+                    before = len(api.to("chat.update"))
+                    status, _ = await slack.press(user, button, shown, channel="D0OTHER")
+                    assert status == 200
+                    await server.settle()
+                    if len(api.to("chat.update")) > before:
+                        shown = {"ts": shown["ts"], "blocks": api.to("chat.update")[-1].blocks()}
+                    return shown
+
+                await press("review 1")  # Open the review: the list replaces the DM
+                assert {"review 1 keep 1", "review 1 remove 2", "review 1 finish"} <= {
+                    b["value"] for b in buttons(shown["blocks"])}
+                await press("review 1 keep 1", user=OWNER)  # not the reviewer: nothing decided
+                assert server.store.review_counts(TEAM_ID, 1)["undecided"] == 2
+                await press("review 1 keep 1")
+                await press("review 1 remove 2")
+                assert server.store.review_counts(TEAM_ID, 1) == {"keep": 1, "remove": 1, "change": 0, "undecided": 0}
+                await press("review 1 finish")
+                await press("review 1 sign off")
+                [task] = server.store.tasks(TEAM_ID, owner=OWNER)
+                assert task.control == "AWS production: remove carl" and str(task.due) == "2027-01-11"
+                assert server.store.campaign(TEAM_ID, 1).state == "finished"
+        finally:
+            await server.stop()
