@@ -6,14 +6,18 @@ leaves on schedule whether or not earlier ones finished), each signed as Slack s
 requests/s and p50/p99 of two latencies:
   ack     — until the server's HTTP answer (Slack needs it within 3 s);
   answer  — until the answer reaches the response URL (what the person waits for).
+With `--fail-rate 0.1` the fake fails 10% of its Web API and response URL calls (429, 500, 503 or a
+dropped connection, seeded) after the warm-up; it then also prints how many answers never arrived
+(goal 0) and the server's /healthz counts of retried and lost answers.
 Loopback only, bounded: it never talks to anything but 127.0.0.1.
 
-    .venv/bin/python bench/bench_slack.py [--rate 200] [--requests 2000]
+    .venv/bin/python bench/bench_slack.py [--rate 200] [--requests 2000] [--fail-rate 0.1]
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import resource
 import statistics
@@ -41,7 +45,10 @@ QUESTIONS = (
 USERS = tuple(f"U0BENCH{i}" for i in range(10))
 
 
-async def drive(url: str, api: FakeSlackAPI, rate: float, count: int) -> None:
+ANSWER_WAIT_SECONDS = 60  # retries of a failed answer take seconds; what has not come by then is lost
+
+
+async def drive(url: str, api: FakeSlackAPI, rate: float, count: int, fail_rate: float) -> None:
     sent_at: dict[str, float] = {}
     ack_ms: list[float] = []
     errors = 0
@@ -51,6 +58,7 @@ async def drive(url: str, api: FakeSlackAPI, rate: float, count: int) -> None:
             await slack.command(USERS[i], QUESTIONS[i % len(QUESTIONS)], hook=f"warm{i}")
         await api.wait_for("response_url", len(USERS), timeout=30)
         api.calls.clear()
+        api.fail_rate = fail_rate
 
         async def one(i: int) -> None:
             nonlocal errors
@@ -69,13 +77,23 @@ async def drive(url: str, api: FakeSlackAPI, rate: float, count: int) -> None:
                 await asyncio.sleep(delay)
             tasks.append(asyncio.ensure_future(one(i)))
         await asyncio.gather(*tasks)
-        await api.wait_for("response_url", count, timeout=60)
+        acked = time.perf_counter() - begin
+        try:
+            await api.wait_for("response_url", count, timeout=ANSWER_WAIT_SECONDS)
+        except AssertionError:
+            pass  # counted as lost below
         elapsed = time.perf_counter() - begin
+        async with slack.session.get(f"{url}/healthz") as health:
+            health_counts = (await health.json()).get("slack", {})
 
     # the fake stamps each response URL's first arrival with this process's clock
     answer_ms = [(arrived - sent_at[path]) * 1000 for path, arrived in api.arrival_times.items() if path in sent_at]
-    print(f"slack /comply: {count} signed requests offered at {rate:.0f}/s over {elapsed:.2f} s "
-          f"-> {count / elapsed:.1f} requests/s completed, {errors} errors")
+    failed_calls = sum("!" in call.method for call in api.calls)
+    print(f"slack /comply: {count} signed requests offered at {rate:.0f}/s, acknowledged over {acked:.2f} s "
+          f"-> {count / acked:.1f} requests/s, {errors} errors; all answers in {elapsed:.2f} s")
+    print(f"  faults: fail rate {fail_rate:.0%}, {failed_calls} of {len(api.calls)} calls to the fake failed; "
+          f"answers lost {count - len(answer_ms)} of {count} (goal 0); "
+          f"server /healthz slack {json.dumps(health_counts)}")
     print(f"  ack    p50 {statistics.median(ack_ms):6.1f} ms   p99 {percentile(ack_ms, 0.99):6.1f} ms   "
           f"max {max(ack_ms):6.1f} ms")
     print(f"  answer p50 {statistics.median(answer_ms):6.1f} ms   p99 {percentile(answer_ms, 0.99):6.1f} ms   "
@@ -86,6 +104,8 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rate", type=float, default=200.0, help="requests per second offered (default 200)")
     parser.add_argument("--requests", type=int, default=2000, help="how many requests (default 2000)")
+    parser.add_argument("--fail-rate", type=float, default=0.0,
+                        help="share of Web API and response URL calls the fake fails (default 0)")
     args = parser.parse_args()
     count = max(1, min(args.requests, 100_000))
     api = await FakeSlackAPI().start()
@@ -96,7 +116,7 @@ async def main() -> None:
         COMPLYBOT_LOG_LEVEL="WARNING", COMPLYBOT_SCHEDULER="on",
     ) as server:
         try:
-            await drive(server.url, api, args.rate, count)
+            await drive(server.url, api, args.rate, count, min(max(args.fail_rate, 0.0), 0.9))
         finally:
             server.terminate()
             await api.stop()

@@ -2,9 +2,10 @@
 
 Every line carries the event name and, inside a request, its request id. The server's middleware
 writes one `request` line per request with platform, workspace, command, latency and outcome;
-adapters add what they learn with `note(workspace=..., command=...)`. Log message text only through
-`text_prefix()`. A `RedactFilter` on the handler scrubs tokens, bearer tokens, signatures and emails
-from every line anyway, as a safety net.
+adapters add what they learn with `note(workspace=..., command=..., kind=...)`. Message text is never
+logged: a turn is logged by its command's name (`router.command_of`) and its answer's kind. A
+`RedactFilter` on the handler scrubs tokens, bearer tokens, signatures and emails from every line
+anyway, as a safety net.
 """
 from __future__ import annotations
 
@@ -13,13 +14,16 @@ import json
 import logging
 import re
 import sys
+import sysconfig
 import time
 from pathlib import Path
 from typing import Any
 
 LOGGER_NAME = "complybot"
 _PROJECT_ROOT = str(Path(__file__).resolve().parent.parent) + "/"
-TEXT_PREFIX_CHARS = 24
+_STDLIB = sysconfig.get_paths()["stdlib"] + "/"
+PAYLOAD_LOGGERS = ("slack_sdk", "slack_bolt", "botbuilder", "botframework", "msrest", "msal", "urllib3",
+                   "requests_oauthlib")
 
 # The fields of the request being handled; the middleware sets a fresh dict per request.
 _request_fields: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("complybot_request", default=None)
@@ -27,6 +31,7 @@ _request_fields: contextvars.ContextVar[dict[str, Any] | None] = contextvars.Con
 _SECRET_PATTERNS = [
     (re.compile(r"\bxox[abposer]-[A-Za-z0-9-]+"), "xox?-[redacted]"),  # Slack bot/user/refresh tokens
     (re.compile(r"\bxapp-[A-Za-z0-9-]+"), "xapp-[redacted]"),  # Slack app-level tokens
+    (re.compile(r"(?i)\bhttps://hooks\.slack(?:-gov)?\.com/[^\s\"']+"), "[slack hook redacted]"),  # response URLs
     (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+"), "Bearer [redacted]"),
     (re.compile(r"\bv0=[0-9a-fA-F]{16,}"), "v0=[redacted]"),  # Slack request signatures
     (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"), "[jwt redacted]"),
@@ -39,12 +44,6 @@ def redact(text: str) -> str:
     for pattern, replacement in _SECRET_PATTERNS:
         text = pattern.sub(replacement, text)
     return text
-
-
-def text_prefix(text: str, chars: int = TEXT_PREFIX_CHARS) -> str:
-    """The start of what someone wrote: enough to recognise it, never the whole message."""
-    text = " ".join(text.split())
-    return text if len(text) <= chars else text[:chars] + "…"
 
 
 class RedactFilter(logging.Filter):
@@ -94,6 +93,9 @@ def setup(level: str = "INFO", stream: Any = None) -> None:
     logging.captureWarnings(True)  # library warnings become log lines too, not raw stderr text
     if root.level > logging.DEBUG:  # APScheduler says "Running job …" at INFO on every tick
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    else:  # DEBUG is for our own lines: these libraries log whole requests and answers (message text) there
+        for name in PAYLOAD_LOGGERS:
+            logging.getLogger(name).setLevel(logging.INFO)
 
 
 def event(name: str, level: int = logging.INFO, **fields: Any) -> None:
@@ -114,10 +116,10 @@ def describe_exception(error: BaseException | None) -> str:
     if tb is None:
         return type(error).__name__
     filename = tb.tb_frame.f_code.co_filename
-    if filename.startswith(_PROJECT_ROOT):
-        filename = filename[len(_PROJECT_ROOT):]
-    elif "/site-packages/" in filename:
+    if "/site-packages/" in filename:  # first: a virtualenv may sit inside the project
         filename = filename[filename.rindex("/site-packages/") + len("/site-packages/"):]
+    elif filename.startswith((_PROJECT_ROOT, _STDLIB)):
+        filename = filename[len(_PROJECT_ROOT if filename.startswith(_PROJECT_ROOT) else _STDLIB):]
     return f"{type(error).__name__} at {filename}:{tb.tb_lineno}"
 
 
@@ -135,7 +137,7 @@ def end_request(token: contextvars.Token) -> dict[str, Any]:
 
 def note(**fields: Any) -> None:
     """Add what an adapter learned (platform, workspace, command, user) to the current request's
-    log line. Message text must go through `text_prefix()`. Outside a request it does nothing."""
+    log line; never message text. Outside a request it does nothing."""
     current = _request_fields.get()
     if current is not None:
         current.update({key: value for key, value in fields.items() if value is not None})

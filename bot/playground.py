@@ -87,9 +87,9 @@ async def post_message(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(text=USAGE)
     as_name = data.get("as") if isinstance(data.get("as"), str) else ""
     message = message_for(data["text"], as_name)
-    logs.note(workspace=LOCAL_WORKSPACE, user=message.user, text=logs.text_prefix(message.text))
+    logs.note(workspace=LOCAL_WORKSPACE, user=message.user, command=router.command_of(message.text))
     reply = router.handle(message, request.app["playground_ctx"])
-    logs.note(command=reply.kind or "reply")
+    logs.note(kind=reply.kind or None)
     return web.json_response(reply_json(reply), headers={"Cache-Control": "no-store"})
 
 

@@ -26,6 +26,7 @@ SHUTDOWN_TIMEOUT_SECONDS = 25.0  # platforms send SIGKILL ~30 s after SIGTERM (H
 PLATFORM_BY_PATH = (("/slack/", "slack"), ("/api/messages", "teams"), ("/api/playground", "playground"))
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 QUIET_PATHS = ("/healthz",)  # probed every few seconds: logged at debug level only
+QUIET_STATUSES = (401,)  # anyone can send unsigned requests: at info level they could fill the log
 
 
 def platform_for(path: str) -> str:
@@ -68,7 +69,7 @@ async def request_log(request: web.Request, handler) -> web.StreamResponse:
     finally:
         fields = logs.end_request(token)
         fields.setdefault("outcome", outcome_for(status))
-        level = logging.DEBUG if request.path in QUIET_PATHS else logging.INFO
+        level = logging.DEBUG if request.path in QUIET_PATHS or status in QUIET_STATUSES else logging.INFO
         logs.event(
             "request", level, method=request.method, path=request.path, status=status,
             latency_ms=round((time.perf_counter() - started) * 1000, 1), **fields,
@@ -101,6 +102,7 @@ async def healthz(request: web.Request) -> web.Response:
         "scheduler": "off" if scheduler_off else "running" if scheduler_running else "stopped",
         "platforms": sorted(app.get("platforms", [])),
         "playground": bool(app.get("playground")),
+        **{name: report() for name, report in app.get("health_reports", {}).items()},  # e.g. answers lost in Slack
     }
     return web.json_response(body, status=200 if ok else 503)
 
@@ -125,6 +127,7 @@ def create_app(settings: Settings) -> web.Application:
     app["settings"] = settings
     app["platforms"] = []
     app["senders"] = {}
+    app["health_reports"] = {}  # name -> function returning counters /healthz shows (platform mounts add theirs)
     app.router.add_get("/healthz", healthz)
     # One store for the whole process, shared by every platform through the handlers' Context.
     from bot.store import Store

@@ -494,13 +494,13 @@ class ComplyBot(ActivityHandler):
     def _handle(self, message: Message) -> Reply:
         from handlers import router
 
-        logs.note(workspace=message.workspace, user=message.user, text=logs.text_prefix(message.text))
+        logs.note(workspace=message.workspace, user=message.user, command=router.command_of(message.text))
         try:
             reply = router.handle(message, self.app["ctx"])
         except Exception as error:  # the person gets a polite answer; the log gets the type and place
             logs.event("teams.handler_error", logging.ERROR, error=logs.describe_exception(error))
             return Reply(SORRY, ephemeral=True, kind="error")
-        logs.note(command=reply.kind or None)
+        logs.note(kind=reply.kind or None)
         return reply
 
     async def on_members_added_activity(self, members_added: list[ChannelAccount], turn_context: TurnContext) -> None:
@@ -716,7 +716,7 @@ async def _process(request: web.Request, adapter: CloudAdapter, bot: ComplyBot, 
     if "application/json" not in request.headers.get("Content-Type", ""):
         return _refuse(415, "expected an application/json Bot Framework activity")
     try:
-        activity = parse_activity(await request.json())
+        activity = parse_activity(json.loads(await request.read()))
     except ValueError:
         activity = None
     if activity is None or not activity.type or not activity.service_url or not activity.conversation:

@@ -4,6 +4,11 @@ Roles: `admin` or `member`. Admins assign and change any task; members update th
 assign only to themselves. The first person of a workspace and those configured (`Context.admins`, env
 COMPLYBOT_ADMINS: user ids or emails) are admins; `admin add <person>` adds one.
 
+External users (`Message.external`: a person of another organisation in a Slack Connect channel, or of
+another tenant) are nobody here: they may ask questions about the frameworks (the knowledge base is
+public knowledge) and read `help`, and every command is refused before they are registered, so they
+never become a person, an owner or an admin of the workspace, and nothing they send changes anything.
+
 A handler refuses by raising `Refusal`: the router rolls the transaction back and answers privately,
 so a refused command changes nothing.
 """
@@ -67,8 +72,15 @@ def is_admin(ctx: Context, person) -> bool:
         bool(person.email) and person.email.casefold() in configured)
 
 
+EXTERNAL_REFUSAL = ("You are not a member of this workspace, so I can't show or change its compliance programme. "
+                    "I'm happy to answer questions about SOC 2 and ISO 27001, e.g. `what is CC6.1?`.")
+
+
 def actor_for(message: Message, ctx: Context):
-    """The sender as a person of the message's workspace, registered on first contact."""
+    """The sender as a person of the message's workspace, registered on first contact; a person of
+    another organisation is refused here, before anything is written (every command passes here)."""
+    if message.external:
+        raise Refusal(EXTERNAL_REFUSAL, kind="external")
     return ctx.store.upsert_person(message.workspace, message.user, name=message.user_name,
                                    platform=message.platform)
 

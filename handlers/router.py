@@ -79,6 +79,12 @@ def parse(text: str) -> tuple[str, str] | None:
     return None
 
 
+def command_of(text: str) -> str:
+    """What a message asks for, for the logs (which never hold its text): a command's name or "question"."""
+    command = parse(text[:MAX_MESSAGE_CHARS + 1])
+    return command[0] if command else "question"
+
+
 def _help_words() -> set[str]:
     """The words `help <word>` asks about: the first word of every listed command."""
     return {start.split()[0] for c in commands().values() if not c.hidden for start in c.starts}

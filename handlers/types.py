@@ -51,6 +51,7 @@ class Message:
     thread: str = ""  # thread/reply-to id where the platform has one
     user_name: str = ""  # display name when the payload carries it
     is_direct: bool = False  # a direct message / personal chat
+    external: bool = False  # the sender belongs to another organisation (Slack Connect, another tenant)
 
     def __post_init__(self):  # whoever builds it, nothing downstream sees unencodable or unnormalised text
         for name, value in vars(self).items():

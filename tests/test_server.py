@@ -20,19 +20,25 @@ from tests.serving import ServeProcess
 
 
 @pytest.fixture
-def log_lines():
-    """Our real log setup, writing to a buffer; the lines as parsed JSON."""
+def log_buffer():
+    """Our real log setup (JSON lines, redacted) at DEBUG, writing to a buffer."""
     root = logging.getLogger()
     saved_handlers, saved_level = list(root.handlers), root.level
     buffer = io.StringIO()
     logs.setup("DEBUG", stream=buffer)
-    yield lambda: [json.loads(line) for line in buffer.getvalue().splitlines()]
+    yield buffer
     for handler in list(root.handlers):
         root.removeHandler(handler)
     for handler in saved_handlers:
         root.addHandler(handler)
     root.setLevel(saved_level)
     logging.captureWarnings(False)
+
+
+@pytest.fixture
+def log_lines(log_buffer):
+    """The lines logged so far, as parsed JSON."""
+    return lambda: [json.loads(line) for line in log_buffer.getvalue().splitlines()]
 
 
 @pytest.fixture
@@ -86,7 +92,7 @@ async def test_one_log_line_per_request_with_its_id(client, log_lines):
     line = requests[0]
     assert line["request_id"] == "req-42"
     assert (line["platform"], line["workspace"], line["outcome"], line["status"]) == ("playground", "local", "ok", 200)
-    assert line["command"]
+    assert (line["command"], line["kind"]) == ("question", "iso_for_soc2")
     assert isinstance(line["latency_ms"], float)
     assert "CC 6.1" not in json.dumps(line)  # no message text in the request line
 
@@ -116,6 +122,7 @@ async def test_an_unexpected_error_shows_no_trace_and_logs_no_secret(client, log
     ("X-Slack-Signature v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503", "v0=[redacted]"),
     ("owner is jane.doe@example.com", "[email redacted]"),
     ("signing_secret=8f742231b10e8888abcd99yyyzzz85a5", "signing_secret=[redacted]"),
+    ("POST https://hooks.slack.com/commands/T1/1234-5678/abcdef - status: 503", "[slack hook redacted] - status"),
 ])
 def test_redaction_safety_net(secret, kept):
     clean = logs.redact(secret)
@@ -136,8 +143,12 @@ def test_third_party_log_records_are_redacted_and_carry_no_stack_trace(log_lines
     assert "Traceback" not in json.dumps(line) and "zzzz" not in json.dumps(line)
 
 
-def test_text_prefix_is_short():
-    assert logs.text_prefix("what ISO control maps to CC 6.1 and why does it matter?") == "what ISO control maps to…"
+def test_a_turn_is_logged_by_its_command_name_never_its_text():
+    from handlers.router import command_of
+
+    assert command_of("evidence 1 https://drive.example/q3 the Q3 report") == "evidence"
+    assert command_of("what ISO control maps to CC 6.1 and why does it matter?") == "question"
+    assert command_of("assign " + "x" * 40_000) == "assign"
 
 
 # -- playground guard and limits ---------------------------------------------------------------------
@@ -326,3 +337,17 @@ def test_the_playground_sends_the_bots_mentions_as_plain_text():
     body = reply_json(Reply(f"ask {mention('local:bob')}", sections=(Section(f"{mention('local:bob')}", (f"owner {mention('local:bob')}",)),)))
     assert (body["text"], body["sections"][0]["title"], body["sections"][0]["lines"]) == (
         "ask <@local:bob>", "<@local:bob>", ["owner <@local:bob>"])
+
+
+def test_an_error_names_its_place_without_this_machines_paths():
+    """A library's error is placed inside the library (the virtualenv may sit inside the project)."""
+    from slack_bolt.request.internals import extract_team_id
+
+    places = []
+    for fail in (lambda: json.loads("{"), lambda: extract_team_id(None)):
+        try:
+            fail()
+        except Exception as error:  # noqa: BLE001
+            places.append(logs.describe_exception(error))
+    assert places[0].startswith("JSONDecodeError at json/") and places[1].startswith(
+        "AttributeError at slack_bolt/request/internals.py:")

@@ -426,3 +426,24 @@ def test_dates_are_read_in_the_senders_time_zone(team):
     team.clock.current = datetime(2026, 3, 2, 23, 30, tzinfo=timezone.utc)  # already March 3 in Tokyo
     say(team, "assign Restore to @bob due tomorrow")
     assert team.store.task("T1", 1).due == date(2026, 3, 4)
+
+
+def test_a_person_of_another_organisation_may_ask_questions_and_nothing_else(team):
+    """Any adapter sets `Message.external`; the router refuses every command before the sender is
+    registered, and answers questions and help as for anyone."""
+    from handlers.router import commands, parse
+
+    say(team, "assign Disk Encryption to @bob")
+    before = team.store.dump()
+    texts = ("assign Penetration Test to me", "tasks all", "done 1", "start 1", "reopen 1", "block 1 no",
+             "reassign 1 to me", "due 1 tomorrow", "snooze 1 7", "evidence 1 https://x.example", "history 1",
+             "na Penetration Test no need", "status", "gap iso", "admin add me", "digest now", "help 1", "nudges",
+             "applicable Penetration Test", "unblock 1", 'control add "Guest rule" iso A.5.1', "scope",
+             "justify A.5.1 we need it", "soa header", "export soa")
+    assert {parse(text)[0] for text in texts} == set(commands()) - {"help"}  # every command of the grammar
+    for text in texts:
+        reply = handle(Message("slack", "T1", "UGUEST", text, external=True), team)
+        assert (reply.kind, reply.ephemeral) == ("external", True), text
+    assert handle(Message("slack", "T1", "UGUEST", "what is CC6.1?", external=True), team).kind == "define"
+    assert handle(Message("slack", "T1", "UGUEST", "help", external=True), team).kind == "help"
+    assert team.store.dump() == before

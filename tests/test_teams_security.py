@@ -100,6 +100,8 @@ async def test_local_mode_posts_only_to_a_loopback_service_url(server, connector
     ('{"type": "message", "timestamp": "not a time", "serviceUrl": "http://127.0.0.1/", "conversation": {"id": "a"}}',
      "application/json"),
     ('{"type": "message", "serviceUrl": ["x"], "conversation": {"id": "a"}}', "application/json"),
+    ('{"type": "message"}', "application/json; charset=utf-77"),  # an unknown charset: found by fuzzing
+    (b'{"type": "\xff\xfe"}', "application/json"),  # not UTF-8
 ])
 async def test_malformed_requests_are_refused(server, body, content_type):  # noqa: F811
     from aiohttp import ClientSession

@@ -1,8 +1,9 @@
 """The Bolt `AsyncApp` and its place on the project's aiohttp server.
 
-`mount(app, settings)` adds `POST /slack/events` (events, slash commands, interactivity and options),
-the OAuth routes when a client id and secret are configured, Socket Mode when `SLACK_APP_TOKEN` is set,
-and the Slack sender for nudges and digests. The app runs with `process_before_response=True` and puts
+`mount(app, settings)` adds `POST /slack/events` (events, slash commands, interactivity and options;
+the signature and the payload's shape are checked in `bot.slack.edge` before Bolt sees it), the OAuth
+routes when a client id and secret are configured, Socket Mode when `SLACK_APP_TOKEN` is set, and the
+Slack sender for nudges and digests. The app runs with `process_before_response=True` and puts
 every Web API call in a lazy listener: the acknowledgement is always fast, and the work after it is
 tracked (`SlackRuntime.work`) so a shutdown finishes it and tests can wait for it.
 """
@@ -17,14 +18,17 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.response import BoltResponse
+from slack_sdk.signature import SignatureVerifier
 
 from bot import logs
 from bot.config import Settings
 from bot.slack import listeners
 from bot.slack.conversation import SORRY, SlackRuntime
+from bot.slack.edge import NOT_A_SLACK_PAYLOAD, NOT_SIGNED, replay_key, signed_bolt_request, signed_by_slack
 from bot.slack.installations import SQLiteInstallationStore, SQLiteOAuthStateStore
 from bot.slack.people import SlackDirectory
-from bot.slack.sender import SlackSender, message_kwargs, web_client
+from bot.slack.response_urls import ResponseURLs
+from bot.slack.sender import SlackSender, web_client
 from bot.slack.work import TrackedLazyListenerRunner
 
 log = logging.getLogger("complybot.slack")
@@ -37,6 +41,9 @@ BOT_SCOPES = ("app_mentions:read", "channels:read", "chat:write", "commands", "f
 # files:write: `export soa` attaches the SoA; channels:read, groups:read: a policy's channel audience
 REVOCATION_EVENTS = ("app_uninstalled", "tokens_revoked")
 EVENT_MEMORY_SECONDS = 24 * 3600  # Slack retries within minutes; a day of event ids is plenty
+# A signature is accepted while its timestamp is within 5 minutes of our clock, either side, so a replay
+# can come up to 10 minutes after the first delivery; 15 leaves room for the clocks' drift.
+REQUEST_MEMORY_SECONDS = 15 * 60
 
 
 def build_bolt_app(settings: Settings, runtime: SlackRuntime) -> AsyncApp:
@@ -60,22 +67,30 @@ def build_bolt_app(settings: Settings, runtime: SlackRuntime) -> AsyncApp:
         bolt = AsyncApp(**options)
     bolt.listener_runner.lazy_listener_runner = TrackedLazyListenerRunner(log, runtime.work)
 
-    async def drop_duplicate_events(req, body: dict, next) -> BoltResponse | None:
-        """Slack re-sends an event it thinks we missed (`X-Slack-Retry-Num`); the event id is claimed
-        in the database first, so a retry (even after a restart) is acknowledged and dropped."""
+    async def drop_duplicates(req, body: dict, next) -> BoltResponse | None:
+        """Slack re-sends an event it thinks we missed (`X-Slack-Retry-Num`), and a signed command or
+        button press can be replayed while its signature is fresh: the event id, or the request's
+        `replay_key`, is claimed in the database first, so a second delivery (even after a restart) is
+        acknowledged and does nothing."""
+        team = req.context.team_id or ""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not claim_event(store(), event_id, body.get("team_id", "")):
+        key = None if event_id else replay_key(req, body)
+        if event_id:
+            first = claim_event(store(), event_id, team)
+        else:
+            first = not key or claim_request(store(), key, team)
+        if not first:
             retry = (req.headers.get("x-slack-retry-num") or [""])[0]
-            logs.event("slack.duplicate_event", workspace=body.get("team_id"), retry=retry, outcome="dropped")
+            logs.event("slack.duplicate", workspace=team, kind="event" if event_id else "request", retry=retry,
+                       outcome="dropped")
             return BoltResponse(status=200, body="")
         return await next()
 
-    async def apologise(error: Exception, body: dict, respond) -> None:
+    async def apologise(error: Exception, body: dict) -> None:
         logs.event("slack.listener_failed", logging.ERROR, error=logs.describe_exception(error))
-        if respond is not None and body.get("response_url"):
-            await respond(response_type="ephemeral", replace_original=False, **message_kwargs(SORRY))
+        await runtime.respond(body.get("response_url", ""), SORRY, response_type="ephemeral", replace_original=False)
 
-    bolt.middleware(drop_duplicate_events)
+    bolt.middleware(drop_duplicates)
     bolt.error(apologise)
     listeners.register(bolt, runtime)
     if bolt.installation_store is not None:  # uninstalled or revoked: forget that workspace's token
@@ -105,27 +120,34 @@ def _quiet(logger: logging.Logger):
 
 def claim_event(store, event_id: str, team: str) -> bool:
     """True the first time an event id is seen."""
+    return _claim(store, "slack_events", "event_id", event_id, team, EVENT_MEMORY_SECONDS)
+
+
+def claim_request(store, key: str, team: str) -> bool:
+    """True the first time a command or interaction (its `replay_key`) is seen."""
+    return _claim(store, "slack_requests", "key", key, team, REQUEST_MEMORY_SECONDS)
+
+
+def _claim(store, table: str, column: str, key: str, team: str, memory_seconds: float) -> bool:
     now = time.time()
     with store.transaction():
-        inserted = store.db.execute("INSERT OR IGNORE INTO slack_events (event_id, team_id, received_at)"
-                                    " VALUES (?, ?, ?)", [event_id, team, now]).rowcount
-        if inserted and hash(event_id) % 500 == 0:  # now and then, forget events older than a day
-            store.db.execute("DELETE FROM slack_events WHERE received_at < ?", [now - EVENT_MEMORY_SECONDS])
+        inserted = store.db.execute(f"INSERT OR IGNORE INTO {table} ({column}, team_id, received_at)"
+                                    " VALUES (?, ?, ?)", [key, team, now]).rowcount
+        if inserted and hash(key) % 500 == 0:  # now and then, forget what is too old to come again
+            store.db.execute(f"DELETE FROM {table} WHERE received_at < ?", [now - memory_seconds])
     return bool(inserted)
 
 
 def mount(app: web.Application, settings: Settings) -> SlackRuntime:
     """Serve Slack from `app`. Call before the app starts; `app["ctx"]` must be set by then."""
-    runtime = SlackRuntime(web_app=app)
+    runtime = SlackRuntime(web_app=app, answers=ResponseURLs(settings.slack_api_url))
     bolt = build_bolt_app(settings, runtime)
     app["slack_runtime"] = runtime
     app["slack_bolt"] = bolt
-
-    async def slack_events(request: web.Request) -> web.Response:
-        return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
+    app.setdefault("health_reports", {})["slack"] = runtime.answers.report
 
     if settings.slack_signing_secret:  # never serve HTTP without verifying Slack's signature
-        app.router.add_post(EVENTS_PATH, slack_events)
+        app.router.add_post(EVENTS_PATH, _events_route(bolt, SignatureVerifier(settings.slack_signing_secret)))
     if bolt.oauth_flow is not None:
         flow = bolt.oauth_flow
 
@@ -153,6 +175,22 @@ def mount(app: web.Application, settings: Settings) -> SlackRuntime:
     if "platforms" in app and "slack" not in app["platforms"]:
         app["platforms"].append("slack")
     return runtime
+
+
+def _events_route(bolt: AsyncApp, verifier: SignatureVerifier):
+    """`POST /slack/events`: the signature is checked on the raw bytes before anything reads them, so an
+    unverified request gets 401 whatever is malformed in it, and nothing runs or is sent for it."""
+
+    async def slack_events(request: web.Request) -> web.Response:
+        body = await request.read()
+        if not signed_by_slack(verifier, body, request.headers):
+            return web.Response(status=401, text=NOT_SIGNED)
+        bolt_request = signed_bolt_request(request, body)
+        if bolt_request is None:
+            return web.json_response(NOT_A_SLACK_PAYLOAD, status=400)
+        return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
+
+    return slack_events
 
 
 def _connection_pool(runtime: SlackRuntime):

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 
 from aiohttp import ClientSession, web
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot import logs
 from bot.slack.people import People, mentioned_users
+from bot.slack.response_urls import ResponseURLs
 from bot.slack.sender import message_kwargs
 from bot.slack.work import BackgroundWork
 from handlers import router
@@ -33,6 +33,7 @@ class SlackRuntime:
     people: People = field(default_factory=People)
     work: BackgroundWork = field(default_factory=BackgroundWork)
     http: ClientSession | None = None  # one connection pool to Slack for the server's life (keep-alive)
+    answers: ResponseURLs = field(default_factory=ResponseURLs)  # where answers may go, and what was lost
 
     @property
     def ctx(self) -> Context:
@@ -51,9 +52,11 @@ class SlackRuntime:
     async def _turn(self, client: AsyncWebClient, messages: list[Message], answer) -> list[Reply]:
         started = time.perf_counter()
         # The HTTP request's log line was written at the ack; each command gets a line of its own.
-        turns = [dict(platform="slack", workspace=m.workspace, text=logs.text_prefix(m.text)) for m in messages]
+        turns = [dict(platform="slack", workspace=m.workspace, command=router.command_of(m.text)) for m in messages]
         try:
             for message in messages:
+                if message.external:  # a person of another organisation is never registered here
+                    continue
                 await self.people.learn(client, self.ctx.store, message.workspace,
                                         [message.user, *mentioned_users(message.text)])
             replies = answer()
@@ -62,28 +65,57 @@ class SlackRuntime:
                        latency_ms=_elapsed_ms(started))
             return [SORRY]
         for turn, reply in zip(turns, replies):
-            logs.event("slack.turn", **turn, command=reply.kind, latency_ms=_elapsed_ms(started),
+            logs.event("slack.turn", **turn, kind=reply.kind, latency_ms=_elapsed_ms(started),
                        outcome=reply.outcome)
         return replies
 
     async def respond(self, response_url: str, reply: Reply, blocks: list[dict] | None = None, **options) -> None:
-        """Answer through a response URL (slash commands, buttons) on the shared connection pool;
-        Bolt's `respond` would open a new connection for every answer."""
+        """Answer through a response URL (slash commands, buttons) on the shared connection pool, only on
+        Slack's hosts, retried (`ResponseURLs.send`); Bolt's `respond` would open a new connection for
+        every answer and post wherever the body says."""
         if response_url:
             kwargs = message_kwargs(reply)
             if blocks is not None:
                 kwargs["blocks"] = blocks
-            await AsyncWebhookClient(response_url, session=self.http).send(**kwargs, **options)
+            await self.answers.send(self.http, response_url, reply.kind, **kwargs, **options)
 
 
 def _elapsed_ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 1)
 
 
-def slack_message(*, team: str, user: str, text: str, channel: str = "", thread: str = "",
+@dataclass(frozen=True)
+class Origin:
+    """Where a payload comes from: the installing workspace (the store's workspace) and whether the
+    person acting belongs to another organisation (a Slack Connect channel shared with them)."""
+
+    team: str
+    external: bool = False
+
+
+def origin_of(body: dict, context) -> Origin:
+    """The installing workspace is the one complybot was authorised for (auth.test or the installation);
+    the person's own team is the one the payload names for them: `event.user_team` (or `event.team`) in
+    events, `user.team_id` (or `team.id`) in interactions, `team_id` in slash commands. An enterprise id
+    of the installing org (Enterprise Grid) is the same organisation."""
+    authorized = getattr(context, "authorize_result", None)
+    host = (authorized.team_id if authorized else None) or context.team_id or body.get("team_id") or ""
+    organisation = {host, (authorized.enterprise_id if authorized else None) or context.enterprise_id} - {None, ""}
+    person_team = _person_team(body)
+    return Origin(team=host, external=bool(person_team) and person_team not in organisation)
+
+
+def _person_team(body: dict) -> str:
+    event, user, team = (body.get(key) if isinstance(body.get(key), dict) else {} for key in ("event", "user", "team"))
+    if event:
+        return str(event.get("user_team") or event.get("team") or "")
+    return str(user.get("team_id") or team.get("id") or body.get("team_id") or "")
+
+
+def slack_message(*, origin: Origin, user: str, text: str, channel: str = "", thread: str = "",
                   is_direct: bool = False) -> Message:
-    return Message(platform="slack", workspace=team, user=user, text=text, channel=channel, thread=thread,
-                   is_direct=is_direct)
+    return Message(platform="slack", workspace=origin.team, user=user, text=text, channel=channel, thread=thread,
+                   is_direct=is_direct, external=origin.external)
 
 
 async def post_reply(client: AsyncWebClient, reply: Reply, *, channel: str, user: str, thread_ts: str = "",

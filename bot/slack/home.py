@@ -23,5 +23,10 @@ def home_view(tasks: Reply, status: Reply, notice: Reply | None = None) -> dict:
     return {"type": "home", "blocks": blocks[:HOME_BLOCK_LIMIT]}
 
 
+def notice_view(reply: Reply) -> dict:
+    """A Home tab with one answer only (a person who may not see the workspace's tasks)."""
+    return {"type": "home", "blocks": render(reply, block_limit=HOME_BLOCK_LIMIT, id_prefix="notice_")}
+
+
 def _header(text: str) -> dict:
     return {"type": "header", "text": {"type": "plain_text", "text": text}}

@@ -2,8 +2,10 @@
 
 `FakeSlackAPI` is an aiohttp app on 127.0.0.1 (port 0) that answers the Web API methods complybot uses
 the way Slack does and records every call (method, body, token). `fail_next` makes it answer 429 with
-Retry-After or 500, for retry tests. It also records posts to response URLs (`/respond/...`), which
-tests put into slash command and interactivity payloads.
+Retry-After, 500 or 503, or drop the connection, for retry tests; `fail_rate` fails that share of all
+calls at random (benchmarks). It also records posts to response URLs (`/respond/...`, method
+"response_url", which `fail_next` and `fail_rate` fail too), which tests put into slash command and
+interactivity payloads.
 
 `SignedSlack` posts events, slash commands, interactions and options to the server under test, signed
 exactly as Slack signs them (v0 HMAC-SHA256 via slack_sdk's SignatureVerifier).
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import random
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +27,7 @@ from slack_sdk.signature import SignatureVerifier
 from tests.fakes.loopback import forbid_internet, serve_on_loopback
 
 TEAM_ID = "T0001"
+DROP = 0  # a `fail_next` status: the connection is closed without an answer
 BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
 
@@ -58,7 +62,9 @@ class FakeSlackAPI:
     uploads: dict[str, bytes] = field(default_factory=dict)  # file id -> the bytes a files_upload_v2 sent
     channel_members: dict[str, list[str]] = field(default_factory=dict)  # channel id -> user ids (conversations.members)
     channel_names: dict[str, str] = field(default_factory=dict)  # channel id -> name (conversations.list)
+    fail_rate: float = 0.0  # share of calls (Web API and response URLs) answered with a random failure
     _failures: list[tuple[str, int, int]] = field(default_factory=list)
+    _random: random.Random = field(default_factory=lambda: random.Random(10))  # seeded: runs compare
     _ts = itertools.count(1)
     _changed: asyncio.Condition | None = None
     _runner: web.AppRunner | None = None
@@ -85,8 +91,28 @@ class FakeSlackAPI:
         return f"{self.root_url}respond/{hook}"
 
     def fail_next(self, method: str, status: int = 429, retry_after: int = 0) -> None:
-        """The next call of `method` gets `status` (429 with Retry-After, or 500) instead of an answer."""
+        """The next call of `method` ("response_url" for any response URL) gets `status` (429 with
+        Retry-After, 500, 503) instead of an answer; status DROP closes the connection unanswered."""
         self._failures.append((method, status, retry_after))
+
+    async def _failure(self, request: web.Request, method: str, body: dict) -> web.StreamResponse | None:
+        """The failure this call gets (`fail_next`, then `fail_rate`), recorded as `method!status`; None
+        when it is to be answered."""
+        failure = next(((i, f) for i, f in enumerate(self._failures) if f[0] == method), None)
+        if failure is not None:
+            del self._failures[failure[0]]
+            _, status, retry_after = failure[1]
+        elif self.fail_rate and self._random.random() < self.fail_rate:
+            status, retry_after = self._random.choice((429, 500, 503, DROP)), 0
+        else:
+            return None
+        await self._record(Call(f"{method}!{status}", body, path=request.path))
+        if status == DROP:
+            request.transport.abort()  # the client sees the connection close with no answer
+            return web.Response(status=500)
+        headers = {"Retry-After": str(retry_after)} if status == 429 else {}
+        return web.json_response({"ok": False, "error": "ratelimited" if status == 429 else "fatal_error"},
+                                 status=status, headers=headers)
 
     def add_user(self, user_id: str, name: str, email: str = "", tz: str = "Europe/Berlin", team_id: str = "") -> None:
         """A person of the workspace (of another organisation's, Slack Connect, with `team_id`)."""
@@ -123,13 +149,9 @@ class FakeSlackAPI:
         method = request.match_info["method"]
         body = await _body(request)
         token = request.headers.get("Authorization", "").removeprefix("Bearer ") or body.pop("token", "")
-        for i, (failing, status, retry_after) in enumerate(self._failures):
-            if failing == method:
-                del self._failures[i]
-                await self._record(Call(f"{method}!{status}", body, token))
-                headers = {"Retry-After": str(retry_after)} if status == 429 else {}
-                return web.json_response({"ok": False, "error": "ratelimited" if status == 429 else "fatal_error"},
-                                         status=status, headers=headers)
+        failed = await self._failure(request, method, body)
+        if failed is not None:
+            return failed
         await self._record(Call(method, body, token))
         if not token:
             return web.json_response({"ok": False, "error": "not_authed"})
@@ -154,9 +176,13 @@ class FakeSlackAPI:
         self.uploads[request.match_info["file_id"]] = await request.read()
         return web.Response(text="OK - uploaded")
 
-    async def _response_url(self, request: web.Request) -> web.Response:
+    async def _response_url(self, request: web.Request) -> web.StreamResponse:
+        body = await _body(request)
+        failed = await self._failure(request, "response_url", body)
+        if failed is not None:
+            return failed
         self.arrival_times.setdefault(request.path, time.perf_counter())
-        await self._record(Call("response_url", await _body(request), path=request.path))
+        await self._record(Call("response_url", body, path=request.path))
         return web.Response(text="ok")
 
     def _answer(self, method: str, body: dict) -> dict:

@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from bot.slack.blocks import ACTION_PREFIX, BLOCK_LIMIT, fallback_text, render
-from bot.slack.conversation import SlackRuntime, slack_message
+from bot.slack.conversation import SlackRuntime, origin_of, slack_message
 from bot.slack.listeners.events import publish_home
 from bot.slack.modals import assign_modal, modal_request
 
@@ -20,19 +20,19 @@ def register(app: AsyncApp, runtime: SlackRuntime) -> None:
     async def press_button(body: dict, action: dict, client, context) -> None:
         command = action.get("value", "")
         user = body["user"]["id"]
-        team = context.team_id or body.get("team", {}).get("id", "")
+        origin = origin_of(body, context)
         container = body.get("container") or {}
         response_url = body.get("response_url", "")
         channel = (body.get("channel") or {}).get("id") or container.get("channel_id", "")
-        wanted = modal_request(command)
+        wanted = None if origin.external else modal_request(command)  # an outsider gets the refusal, not a form
         if wanted is not None:
             await client.views_open(trigger_id=body["trigger_id"], view=assign_modal(channel=channel, **wanted))
             return
-        message = slack_message(team=team, user=user, text=command, channel=channel,
+        message = slack_message(origin=origin, user=user, text=command, channel=channel,
                                 is_direct=channel.startswith("D"))
         reply = await runtime.reply_to(client, message)
         if container.get("type") == "view":  # the Home tab: show it again, refreshed, with the outcome
-            await publish_home(runtime, client, team, user, notice=reply)
+            await publish_home(runtime, client, origin, user, notice=reply)
         elif reply.ephemeral:  # refused or failed: tell the presser only, leave the message as it was
             await runtime.respond(response_url, reply, response_type="ephemeral", replace_original=False)
         elif container.get("is_ephemeral") or not container.get("message_ts"):

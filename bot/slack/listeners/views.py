@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.slack.conversation import SlackRuntime, post_reply, slack_message
+from bot.slack.conversation import Origin, SlackRuntime, origin_of, post_reply, slack_message
 from bot.slack.listeners.events import publish_home
 from bot.slack.modals import CALLBACK_ID, blame, submission
 
@@ -17,9 +17,9 @@ def register(app: AsyncApp, runtime: SlackRuntime) -> None:
     async def submit_assign(ack, body: dict, view: dict, client, context) -> None:
         meta, commands = submission(view)
         user = body["user"]["id"]
-        team = context.team_id or body.get("team", {}).get("id", "")
+        origin = origin_of(body, context)
         channel = meta.get("channel", "")
-        messages = [slack_message(team=team, user=user, text=command, channel=channel,
+        messages = [slack_message(origin=origin, user=user, text=command, channel=channel,
                                   is_direct=not channel or channel.startswith("D")) for _, command in commands]
         replies = await runtime.replies_together(client, messages)  # a refusal undoes the fields before it
         refusal = replies[-1]
@@ -30,16 +30,16 @@ def register(app: AsyncApp, runtime: SlackRuntime) -> None:
                       errors={blame(block_id, refusal.field, inputs): refusal.text[:ERROR_LIMIT]})
             return
         await ack()
-        runtime.work.spawn(_announce(runtime, client, replies, team, channel, user))
+        runtime.work.spawn(_announce(runtime, client, replies, origin, channel, user))
 
     app.view(CALLBACK_ID)(submit_assign)
 
 
-async def _announce(runtime: SlackRuntime, client, replies: list, team: str, channel: str, user: str) -> None:
+async def _announce(runtime: SlackRuntime, client, replies: list, origin: Origin, channel: str, user: str) -> None:
     """Post the outcome where the modal was opened; opened from the Home tab (no channel), tell the
     person in a DM and show the Home tab again with the change."""
     if not channel:
-        await publish_home(runtime, client, team, user)
+        await publish_home(runtime, client, origin, user)
         channel = (await client.conversations_open(users=user))["channel"]["id"]
     for reply in replies:
         await post_reply(client, reply, channel=channel, user=user, is_direct=channel.startswith("D"))
