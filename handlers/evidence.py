@@ -22,7 +22,8 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Iterable
 
 from handlers.dates import PERIODS
-from handlers.reminders import Ladder, Person, Rung, control_refs, in_working_morning, local_now, owner_rung
+from handlers.reminders import (Ladder, Person, Rung, control_refs, in_working_morning, local_now, owner_rung,
+                                when_due)
 from handlers.roles import Refusal, Request, require_owner_or_admin
 from handlers.replies import sections_reply
 from handlers.types import Action, Command, Reply, Section
@@ -205,15 +206,6 @@ def by_owner(nudges: Iterable[EvidenceNudge]) -> dict[str, list[EvidenceNudge]]:
     return dict(grouped)
 
 
-def expiry_words(expires: date, today: date) -> str:
-    days = (expires - today).days
-    if days > 0:
-        return f"expires in {days} day{'s' * (days != 1)} ({expires:%a %d %b})"
-    if days == 0:
-        return f"expires today ({expires:%a %d %b})"
-    return f"expired {-days} day{'s' * (days != -1)} ago ({expires:%a %d %b})"
-
-
 def nudge_actions(task_id: int) -> tuple[Action, ...]:
     """Commands of the shared grammar, checked as if typed by the presser."""
     return (Action("Still current", f"evidence {task_id} renew", "primary"),
@@ -229,11 +221,11 @@ def compose_nudge(nudges: list[EvidenceNudge]) -> Reply:
     sections = []
     for nudge in shown:
         e = nudge.evidenced
-        when = expiry_words(e.expires, nudge.today)
+        when = when_due(e.expires, nudge.today)  # the renewal is due when the evidence expires
         latest = next((item["url"] for item in reversed(e.items) if item.get("url")), "")
-        text.append(f"• #{e.task_id} {e.control}: evidence {when}")
+        text.append(f"• #{e.task_id} {e.control}: evidence renewal {when}")
         refs = control_refs(e.control)
-        sections.append(Section(f"#{e.task_id} {e.control}", (f"Evidence {when}", f"Latest link: {latest}",
+        sections.append(Section(f"#{e.task_id} {e.control}", (f"Evidence renewal {when}", f"Latest link: {latest}",
                                 f"SOC 2: {', '.join(refs.soc2) or '—'} · ISO 27001: {', '.join(refs.iso) or '—'}"),
                                 None, nudge_actions(e.task_id)))
     if len(ordered) > len(shown):

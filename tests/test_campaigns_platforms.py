@@ -4,6 +4,7 @@ fake Bot Connector. Publish, the DMs once each in each person's working morning,
 (twice), a person of another organisation, a late joiner, a channel's members."""
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import datetime, timedelta, timezone
 
@@ -12,9 +13,7 @@ import time_machine
 
 from bot.delivery import Senders
 from bot.scheduler import run_tick
-from tests.fakes.loopback import forbid_internet
-from tests.fakes.slack_api import (PEOPLE, SIGNING_SECRET, TEAM_ID, FakeSlackAPI, SignedSlack, buttons,
-                                   start_slack_server)
+from tests.fakes.slack_api import SIGNING_SECRET, TEAM_ID, SignedSlack, api, buttons, start_slack_server  # noqa: F401
 from tests.test_teams_e2e import button, connector, no_internet, server  # noqa: F401 (fixtures)
 from tests.fakes.bot_connector import TeamsActivities, new_user
 
@@ -35,63 +34,65 @@ async def tick_through(server, traveller, day: int, hours=range(7, 16), minute=5
 
 
 @pytest.fixture
-async def slack_api(monkeypatch):
-    attempts = forbid_internet(monkeypatch)
-    fake = await FakeSlackAPI().start()
-    for user_id, name, email, tz in PEOPLE:
-        fake.add_user(user_id, name, email, tz)
-    fake.add_user(EXTERNAL, "Ext", "ext@partner.example", "UTC", team_id="T0PARTNER")  # Slack Connect
-    fake.channel_members["C0SEC"] = [OWNER, OTHER, EXTERNAL]
-    fake.channel_names.update(C0GENERAL="general", C0SEC="security")
-    yield fake
-    await fake.stop()
-    assert attempts == [], f"the bot tried to reach {attempts}"
+async def slack_api(api):  # noqa: F811
+    """The fake Web API's people, one of another organisation (Slack Connect), and two channels."""
+    api.add_user(EXTERNAL, "Ext", "ext@partner.example", "UTC", team_id="T0PARTNER")
+    api.channel_members["C0SEC"] = [OWNER, OTHER, EXTERNAL]
+    api.channel_names.update(C0GENERAL="general", C0SEC="security")
+    return api
+
+
+@contextlib.asynccontextmanager
+async def slack_at(tmp_path, api, moment: datetime):
+    """The server and a signed Slack client, the clock starting at `moment` and running on."""
+    with time_machine.travel(moment, tick=True) as traveller:
+        server = await start_slack_server(tmp_path / "c.db", api)
+        try:
+            async with SignedSlack(server.url, SIGNING_SECRET, api) as slack:
+                yield server, slack, traveller
+        finally:
+            await server.stop()
 
 
 async def test_a_policy_in_slack_from_publishing_to_the_auditors_row(tmp_path, slack_api):
     api = slack_api
-    with time_machine.travel(datetime(2027, 1, 4, 6, 0, tzinfo=UTC), tick=True) as traveller:
-        server = await start_slack_server(tmp_path / "c.db", api)
-        try:
-            async with SignedSlack(server.url, SIGNING_SECRET, api) as slack:
-                await slack.direct_message("U0ADMIN", f'policy publish "{AUP}" <https://docs.example.com/aup> '
-                                                      "version 3 to everyone")
-                await server.settle()
-                assert "Published" in api.to("chat.postMessage")[-1].body["text"]
-                await tick_through(server, traveller, 4)
-                dms = asks(api)
-                assert sorted(c.body["channel"] for c in dms) == ["D0ADMIN", "D0MEMBER", "D0OTHER", "D0OWNER"]
-                read = len(api.to("users.list"))
-                await tick_through(server, traveller, 4, hours=(15,), minute=9)  # the same hour: within MEMBERS_TTL
-                assert len(api.to("users.list")) == read  # the membership is cached, not read every tick
-                owners = next(c for c in dms if c.body["channel"] == "D0OWNER")
-                accept = next(b for b in buttons(owners.blocks()) if b["value"] == "policy accept 1")
-                message = {"ts": owners.body.get("ts", "1.1"), "blocks": owners.blocks()}
-                for _ in range(2):  # pressed twice: one acceptance
-                    status, _ = await slack.press(OWNER, accept, message, channel="D0OWNER")
-                    assert status == 200
-                    await server.settle()
-                answer = server.store.campaign_answer(TEAM_ID, 1, OWNER)
-                assert answer["answer"] == "accepted" and answer["answered_via"] == "slack D0OWNER"
-                accepted = [e for e in server.store.events(TEAM_ID) if e.action == "policy accepted"]
-                assert len(accepted) == 1
-                await slack.press(EXTERNAL, accept, message, channel="D0EXT")  # another organisation's person
-                await server.settle()
-                assert server.store.campaign_answer(TEAM_ID, 1, EXTERNAL) is None
-                assert len([e for e in server.store.events(TEAM_ID) if e.action.startswith("policy ")]) == 2
+    async with slack_at(tmp_path, api, datetime(2027, 1, 4, 6, 0, tzinfo=UTC)) as (server, slack, traveller):
+        await slack.direct_message("U0ADMIN", f'policy publish "{AUP}" <https://docs.example.com/aup> '
+                                              "version 3 to everyone")
+        await server.settle()
+        assert "Published" in api.to("chat.postMessage")[-1].body["text"]
+        await tick_through(server, traveller, 4)
+        dms = asks(api)
+        assert sorted(c.body["channel"] for c in dms) == ["D0ADMIN", "D0MEMBER", "D0OTHER", "D0OWNER"]
+        read = len(api.to("users.list"))
+        await tick_through(server, traveller, 4, hours=(15,), minute=9)  # the same hour: within MEMBERS_TTL
+        assert len(api.to("users.list")) == read  # the membership is cached, not read every tick
+        owners = next(c for c in dms if c.body["channel"] == "D0OWNER")
+        accept = next(b for b in buttons(owners.blocks()) if b["value"] == "policy accept 1")
+        message = {"ts": owners.body.get("ts", "1.1"), "blocks": owners.blocks()}
+        for _ in range(2):  # pressed twice: one acceptance
+            status, _ = await slack.press(OWNER, accept, message, channel="D0OWNER")
+            assert status == 200
+            await server.settle()
+        answer = server.store.campaign_answer(TEAM_ID, 1, OWNER)
+        assert answer["answer"] == "accepted" and answer["answered_via"] == "slack D0OWNER"
+        accepted = [e for e in server.store.events(TEAM_ID) if e.action == "policy accepted"]
+        assert len(accepted) == 1
+        await slack.press(EXTERNAL, accept, message, channel="D0EXT")  # another organisation's person
+        await server.settle()
+        assert server.store.campaign_answer(TEAM_ID, 1, EXTERNAL) is None
+        assert len([e for e in server.store.events(TEAM_ID) if e.action.startswith("policy ")]) == 2
 
-                api.add_user(LATE, "Lee", "lee@example.com", "UTC")  # joins the workspace the next day
-                await slack.direct_message("U0ADMIN", f'policy publish "Security Policy" '
-                                                      "<https://docs.example.com/sec> version 1 to <#C0SEC|security>")
-                await server.settle()
-                before = len(asks(api))
-                await tick_through(server, traveller, 5)
-                new = [c.body["channel"] for c in asks(api)[before:]]
-                assert sorted(new) == ["D0LATE", "D0OTHER", "D0OWNER"]  # the late joiner; the channel's own
-                assert all("Security Policy" in c.body["text"] for c in asks(api)[before:]
-                           if c.body["channel"] != "D0LATE")
-        finally:
-            await server.stop()
+        api.add_user(LATE, "Lee", "lee@example.com", "UTC")  # joins the workspace the next day
+        await slack.direct_message("U0ADMIN", f'policy publish "Security Policy" '
+                                              "<https://docs.example.com/sec> version 1 to <#C0SEC|security>")
+        await server.settle()
+        before = len(asks(api))
+        await tick_through(server, traveller, 5)
+        new = [c.body["channel"] for c in asks(api)[before:]]
+        assert sorted(new) == ["D0LATE", "D0OTHER", "D0OWNER"]  # the late joiner; the channel's own
+        assert all("Security Policy" in c.body["text"] for c in asks(api)[before:]
+                   if c.body["channel"] != "D0LATE")
 
 
 async def test_a_policy_in_teams_is_asked_in_a_personal_chat_and_accepted_by_its_card(server, connector):  # noqa: F811
@@ -196,41 +197,36 @@ async def test_a_server_killed_mid_campaign_asks_everyone_exactly_once(tmp_path)
 
 async def test_an_access_review_in_slack_by_its_buttons(tmp_path, slack_api):
     api = slack_api
-    with time_machine.travel(datetime(2027, 1, 4, 8, 0, tzinfo=UTC), tick=True) as traveller:
-        server = await start_slack_server(tmp_path / "c.db", api)
-        try:
-            async with SignedSlack(server.url, SIGNING_SECRET, api) as slack:
-                await slack.direct_message("U0ADMIN", 'review start "AWS production" reviewer <@U0OTHER> owner '
-                                                      "<@U0OWNER> due in 10 days\nalice, admin\ncarl, developer")
-                await server.settle()
-                assert "Access review 1 of AWS production started" in api.to("chat.postMessage")[-1].body["text"]
-                await tick_through(server, traveller, 4, hours=(9,))
-                [dm] = [c for c in api.to("chat.postMessage") if c.body["channel"] == "D0OTHER"]
-                shown = {"ts": "1800000000.000100", "blocks": dm.blocks()}
+    async with slack_at(tmp_path, api, datetime(2027, 1, 4, 8, 0, tzinfo=UTC)) as (server, slack, traveller):
+        await slack.direct_message("U0ADMIN", 'review start "AWS production" reviewer <@U0OTHER> owner '
+                                              "<@U0OWNER> due in 10 days\nalice, admin\ncarl, developer")
+        await server.settle()
+        assert "Access review 1 of AWS production started" in api.to("chat.postMessage")[-1].body["text"]
+        await tick_through(server, traveller, 4, hours=(9,))
+        [dm] = [c for c in api.to("chat.postMessage") if c.body["channel"] == "D0OTHER"]
+        shown = {"ts": "1800000000.000100", "blocks": dm.blocks()}
 
-                async def press(value: str, user: str = OTHER) -> dict:
-                    nonlocal shown
-                    button = next(b for b in buttons(shown["blocks"]) if b["value"] == value)
-                    before = len(api.to("chat.update"))
-                    status, _ = await slack.press(user, button, shown, channel="D0OTHER")
-                    assert status == 200
-                    await server.settle()
-                    if len(api.to("chat.update")) > before:
-                        shown = {"ts": shown["ts"], "blocks": api.to("chat.update")[-1].blocks()}
-                    return shown
+        async def press(value: str, user: str = OTHER) -> dict:
+            nonlocal shown
+            button = next(b for b in buttons(shown["blocks"]) if b["value"] == value)
+            before = len(api.to("chat.update"))
+            status, _ = await slack.press(user, button, shown, channel="D0OTHER")
+            assert status == 200
+            await server.settle()
+            if len(api.to("chat.update")) > before:
+                shown = {"ts": shown["ts"], "blocks": api.to("chat.update")[-1].blocks()}
+            return shown
 
-                await press("review 1")  # Open the review: the list replaces the DM
-                assert {"review 1 keep 1", "review 1 remove 2", "review 1 finish"} <= {
-                    b["value"] for b in buttons(shown["blocks"])}
-                await press("review 1 keep 1", user=OWNER)  # not the reviewer: nothing decided
-                assert server.store.review_counts(TEAM_ID, 1)["undecided"] == 2
-                await press("review 1 keep 1")
-                await press("review 1 remove 2")
-                assert server.store.review_counts(TEAM_ID, 1) == {"keep": 1, "remove": 1, "change": 0, "undecided": 0}
-                await press("review 1 finish")
-                await press("review 1 sign off")
-                [task] = server.store.tasks(TEAM_ID, owner=OWNER)
-                assert task.control == "AWS production: remove carl" and str(task.due) == "2027-01-11"
-                assert server.store.campaign(TEAM_ID, 1).state == "finished"
-        finally:
-            await server.stop()
+        await press("review 1")  # Open the review: the list replaces the DM
+        assert {"review 1 keep 1", "review 1 remove 2", "review 1 finish"} <= {
+            b["value"] for b in buttons(shown["blocks"])}
+        await press("review 1 keep 1", user=OWNER)  # not the reviewer: nothing decided
+        assert server.store.review_counts(TEAM_ID, 1)["undecided"] == 2
+        await press("review 1 keep 1")
+        await press("review 1 remove 2")
+        assert server.store.review_counts(TEAM_ID, 1) == {"keep": 1, "remove": 1, "change": 0, "undecided": 0}
+        await press("review 1 finish")
+        await press("review 1 sign off")
+        [task] = server.store.tasks(TEAM_ID, owner=OWNER)
+        assert task.control == "AWS production: remove carl" and str(task.due) == "2027-01-11"
+        assert server.store.campaign(TEAM_ID, 1).state == "finished"

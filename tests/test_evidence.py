@@ -188,7 +188,7 @@ def test_stale_evidence_is_nudged_once_per_rung_in_the_owners_morning(tmp_path):
     assert [t.date() for t in bob] == [date(2027, 1, d) for d in (13, 19, 20, 25, 26, 29)]  # Sat 23 -> Mon 25
     assert all(time(9) <= t.time() < time(10) for t in bob)
     message = sender.sent[2][1].reply
-    assert message.kind == "evidence_nudge" and "#1 Backup Schedule: evidence expires today" in message.text
+    assert message.kind == "evidence_nudge" and "#1 Backup Schedule: evidence renewal due today" in message.text
     buttons = [(a.label, a.value) for a in message.sections[0].actions]
     assert buttons == [("Still current", "evidence 1 renew"), ("Snooze 1 week", "snooze 1 7")]
     assert [parse(value)[0] for _, value in buttons] == ["evidence", "snooze"]  # buttons are commands
