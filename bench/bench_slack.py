@@ -11,7 +11,10 @@ dropped connection, seeded) after the warm-up; it then also prints how many answ
 (goal 0) and the server's /healthz counts of retried and lost answers.
 Loopback only, bounded: it never talks to anything but 127.0.0.1.
 
-    .venv/bin/python bench/bench_slack.py [--rate 200] [--requests 2000] [--fail-rate 0.1]
+    .venv/bin/python bench/bench_slack.py [--rate 200] [--requests 2000] [--fail-rate 0.1] [--hold-lock 5]
+
+`--hold-lock 5` has another sqlite3 connection hold the database's write lock (BEGIN IMMEDIATE) for
+the first 5 s of the run, as a backup tool or a second process might.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ import asyncio
 import json
 import os
 import resource
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -48,7 +52,19 @@ USERS = tuple(f"U0BENCH{i}" for i in range(10))
 ANSWER_WAIT_SECONDS = 60  # retries of a failed answer take seconds; what has not come by then is lost
 
 
-async def drive(url: str, api: FakeSlackAPI, rate: float, count: int, fail_rate: float) -> None:
+async def hold_write_lock(db_path: Path, seconds: float) -> None:
+    """An outside connection holding the write lock for `seconds`, from now."""
+    outside = sqlite3.connect(db_path, isolation_level=None)
+    outside.execute("BEGIN IMMEDIATE")
+    try:
+        await asyncio.sleep(seconds)
+    finally:
+        outside.execute("ROLLBACK")
+        outside.close()
+
+
+async def drive(url: str, api: FakeSlackAPI, rate: float, count: int, fail_rate: float,
+                lock: tuple[Path, float] | None = None) -> None:
     sent_at: dict[str, float] = {}
     ack_ms: list[float] = []
     errors = 0
@@ -70,6 +86,7 @@ async def drive(url: str, api: FakeSlackAPI, rate: float, count: int, fail_rate:
             errors += status != 200
 
         begin = time.perf_counter()
+        held = asyncio.ensure_future(hold_write_lock(*lock)) if lock else None
         tasks = []
         for i in range(count):
             delay = begin + i / rate - time.perf_counter()
@@ -78,6 +95,8 @@ async def drive(url: str, api: FakeSlackAPI, rate: float, count: int, fail_rate:
             tasks.append(asyncio.ensure_future(one(i)))
         await asyncio.gather(*tasks)
         acked = time.perf_counter() - begin
+        if held is not None:
+            await held
         try:
             await api.wait_for("response_url", count, timeout=ANSWER_WAIT_SECONDS)
         except AssertionError:
@@ -90,7 +109,8 @@ async def drive(url: str, api: FakeSlackAPI, rate: float, count: int, fail_rate:
     answer_ms = [(arrived - sent_at[path]) * 1000 for path, arrived in api.arrival_times.items() if path in sent_at]
     failed_calls = sum("!" in call.method for call in api.calls)
     print(f"slack /comply: {count} signed requests offered at {rate:.0f}/s, acknowledged over {acked:.2f} s "
-          f"-> {count / acked:.1f} requests/s, {errors} errors; all answers in {elapsed:.2f} s")
+          f"-> {count / acked:.1f} requests/s, {errors} errors; all answers in {elapsed:.2f} s"
+          + (f"; an outside write lock held for the first {lock[1]:g} s" if lock else ""))
     print(f"  faults: fail rate {fail_rate:.0%}, {failed_calls} of {len(api.calls)} calls to the fake failed; "
           f"answers lost {count - len(answer_ms)} of {count} (goal 0); "
           f"server /healthz slack {json.dumps(health_counts)}")
@@ -106,6 +126,8 @@ async def main() -> None:
     parser.add_argument("--requests", type=int, default=2000, help="how many requests (default 2000)")
     parser.add_argument("--fail-rate", type=float, default=0.0,
                         help="share of Web API and response URL calls the fake fails (default 0)")
+    parser.add_argument("--hold-lock", type=float, default=0.0, metavar="SECONDS",
+                        help="another connection holds the write lock for the run's first SECONDS")
     args = parser.parse_args()
     count = max(1, min(args.requests, 100_000))
     api = await FakeSlackAPI().start()
@@ -116,7 +138,8 @@ async def main() -> None:
         COMPLYBOT_LOG_LEVEL="WARNING", COMPLYBOT_SCHEDULER="on",
     ) as server:
         try:
-            await drive(server.url, api, args.rate, count, min(max(args.fail_rate, 0.0), 0.9))
+            lock = (Path(workdir) / "complybot.db", min(args.hold_lock, 60.0)) if args.hold_lock > 0 else None
+            await drive(server.url, api, args.rate, count, min(max(args.fail_rate, 0.0), 0.9), lock)
         finally:
             server.terminate()
             await api.stop()

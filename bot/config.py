@@ -61,6 +61,13 @@ def database_path(env: dict[str, str] | None = None) -> str:
     return env.get("COMPLYBOT_DB", "").strip() or Settings.db_path
 
 
+def default_timezone(env: dict[str, str] | None = None) -> str:
+    """COMPLYBOT_TZ alone, for commands that open the store without the server's settings (chat, digest)."""
+    if env is None:
+        env = {**load_dotenv(), **os.environ}
+    return env.get("COMPLYBOT_TZ", "").strip() or Settings.timezone
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True

@@ -5,22 +5,23 @@
    claimed in the sent-log with `INSERT OR IGNORE` and the message (what to say, to whom) is written to
    the outbox. Only keys this caller inserted go into the message; if it inserted none, there is no
    message. Two ticks running at once (threads, processes) therefore never claim the same key.
-2. Send. Just before calling the platform, `send_started_at` is committed and the attempt counted
-   (for a batch of up to SEND_BATCH messages sent concurrently, in one commit).
+2. Send. First the steps that cannot deliver anything: a Sender may have `async prepare(outgoing)
+   -> Outgoing` (Slack opens the DM with conversations.open there). Just before the message itself
+   leaves, `send_started_at` is committed and the attempt counted (for a batch of up to SEND_BATCH
+   messages sent concurrently, in one commit), then `send` posts it.
 3. Record. `sent` with the time, or `failed` with the error's type and status (never its text, which
    may carry user data) and `next_attempt_at`: exponential back-off from RETRY_BASE, at least the
    platform's `Retry-After`, up to MAX_ATTEMPTS, then the message is given up and logged as an error.
-   A batch's outcomes are committed with the next batch's start (one commit per batch), the last
-   batch's in a commit of their own before the sending call returns.
+   A batch's outcomes are committed as soon as its sends have returned (two commits per batch).
 
-Crashes. A claim holds a lease (LEASE). The process dying between claim and send leaves `claimed`
-rows with no `send_started_at`: nothing went out, so once the lease has expired the next tick sends
-them, once. Dying between send and record leaves `send_started_at` set: the platform may or may not
+Crashes. A claim holds a lease (LEASE). The process dying between claim and send (while preparing
+included, e.g. during conversations.open) leaves `claimed` rows with no `send_started_at`: nothing
+went out, so once the lease has expired the next tick sends them, once. Dying between send and record leaves `send_started_at` set: the platform may or may not
 have the message. We never resend those blindly: if the platform's Sender can tell
 (`async was_delivered(outgoing) -> bool | None`) we ask it; otherwise the rows are recorded `sent`
 with the note "unconfirmed" and a warning is logged. That is the trade-off chosen: a duplicate DM
-annoys a person every time, while a nudge lost between committing `send_started_at` and the request
-leaving (milliseconds; at most one batch) is followed by the next rung of the ladder anyway.
+annoys a person every time, while a nudge lost between committing `send_started_at` and the post
+leaving (the commit and one request; at most one batch) is followed by the next rung anyway.
 
 After downtime nothing bursts: the reminder rules only ever produce the latest rung of each task
 (see handlers/reminders.py), and the outbox holds at most the messages claimed before the stop.
@@ -203,36 +204,57 @@ async def send(store, senders: Senders, message_id: int, now: datetime) -> bool:
 
 async def send_batch(store, senders: Senders, message_ids: Sequence[int], now: datetime,
                      composed: Mapping[int, Outgoing] | None = None) -> int:
-    """Send claimed messages whose leases the caller holds, SEND_BATCH at a time concurrently. One
-    commit marks a batch started and records the outcomes of the batch before it (a retry time for
-    each failure), so the commits are one per batch, plus one for the last outcomes, which are
-    recorded before this returns. Returns how many were sent. A crash inside a batch leaves its
-    messages (and the unrecorded outcomes of the one before) in doubt (see above)."""
+    """Send claimed messages whose leases the caller holds, SEND_BATCH at a time concurrently: the
+    batch is prepared (nothing leaves), one commit marks the messages about to leave started (and
+    records a retry for those whose preparation failed), they are sent, and one commit records the
+    outcomes. Returns how many were sent. A crash while preparing leaves the batch claimed and unsent
+    (sent once the lease lapses); a crash while sending leaves it in doubt (see above)."""
     sent = 0
-    finished: list[tuple[int, Outgoing, object]] = []  # (message id, message, outcome) not yet recorded
-    try:
-        for start in range(0, len(message_ids), SEND_BATCH):
-            ready = _ready(store, senders, message_ids[start:start + SEND_BATCH], composed or {})
-            if not ready:
-                continue
-            with store.transaction():
-                sent += _record_outcomes(store, finished, now)
-                finished = []
-                store.db.conn.executemany(
-                    "UPDATE sent_log SET send_started_at = ?, attempts = attempts + 1 WHERE message_id = ?",
-                    [(_iso(now), message_id) for message_id, _, _ in ready],
-                )
-            outcomes = await asyncio.gather(*(sender.send(message) for _, message, sender in ready),
-                                            return_exceptions=True)
-            for outcome in outcomes:
-                if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
-                    raise outcome  # the process is stopping: leave this batch's records as they are
-            finished = [(message_id, message, outcome) for (message_id, message, _), outcome in zip(ready, outcomes)]
-    finally:
-        if finished:
-            with store.transaction():
-                sent += _record_outcomes(store, finished, now)
+    for start in range(0, len(message_ids), SEND_BATCH):  # store work on the store's thread (see bot/store.py)
+        ready = await store.call(_ready, store, senders, message_ids[start:start + SEND_BATCH], composed or {})
+        if not ready:
+            continue
+        prepared = await _gather(_prepare(sender, message) for _, message, sender in ready)
+        leaving = [(message_id, message, sender) for (message_id, _, sender), message in zip(ready, prepared)
+                   if not isinstance(message, Exception)]
+        await store.call(_mark_leaving, store, ready, prepared, now)
+        outcomes = await _gather(sender.send(message) for _, message, sender in leaving)
+        sent += await store.call(_record, store, [(message_id, message, outcome) for (message_id, message, _), outcome
+                                                  in zip(leaving, outcomes)], now)
     return sent
+
+
+def _mark_leaving(store, ready: Sequence[tuple], prepared: Sequence, now: datetime) -> None:
+    """One commit: every try counts, the prepared messages are started, failed preparations retried."""
+    with store.transaction():
+        store.db.conn.executemany(
+            "UPDATE sent_log SET attempts = attempts + 1, send_started_at = ? WHERE message_id = ?",
+            [(_iso(now) if not isinstance(message, Exception) else None, message_id)
+             for (message_id, _, _), message in zip(ready, prepared)],
+        )
+        _record_outcomes(store, [(message_id, message, failure) for (message_id, message, _), failure
+                                 in zip(ready, prepared) if isinstance(failure, Exception)], now)
+
+
+def _record(store, finished: Sequence[tuple[int, Outgoing, object]], now: datetime) -> int:
+    with store.transaction():
+        return _record_outcomes(store, finished, now)
+
+
+async def _gather(calls: Iterable) -> list:
+    """Results or Exceptions, in order; anything else (the process is stopping) propagates, leaving
+    the batch's records as they are."""
+    outcomes = await asyncio.gather(*calls, return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+            raise outcome
+    return outcomes
+
+
+async def _prepare(sender: Sender, message: Outgoing) -> Outgoing:
+    """The sender's steps before the message itself leaves (see the module docstring), if it has any."""
+    prepare = getattr(sender, "prepare", None)
+    return await prepare(message) if prepare is not None else message
 
 
 def _ready(store, senders: Senders, message_ids: Sequence[int], composed: Mapping[int, Outgoing]) -> list:
@@ -339,30 +361,38 @@ def _messages(store, condition: str, now: datetime) -> list[int]:
 
 async def settle_in_doubt(store, senders: Senders, now: datetime) -> None:
     """Messages whose sender died mid-send: ask the platform if it can tell, else never resend."""
-    for message_id in _messages(store, IN_DOUBT, now):
-        if not _take_lease(store, message_id, now, IN_DOUBT):
+    for message_id in await store.call(_messages, store, IN_DOUBT, now):
+        message = await store.call(_leased_message, store, message_id, now, IN_DOUBT)
+        if message is False:
             continue
-        message = outgoing(store, message_id)
         sender = senders.get(message.platform) if message else None
         delivered = await _was_delivered(sender, message)
-        if delivered is False:
-            with store.transaction():
-                store.db.execute(
-                    "UPDATE sent_log SET status = 'failed', send_started_at = NULL, next_attempt_at = ?,"
-                    " last_error = 'not delivered: the process stopped while sending' WHERE message_id = ?",
-                    [_iso(now), message_id],
-                )
-            continue
-        note = "" if delivered else "unconfirmed: the process stopped while sending; not resent to avoid a duplicate"
-        with store.transaction():
-            store.db.execute(
-                "UPDATE sent_log SET status = 'sent', sent_at = COALESCE(send_started_at, ?), lease_until = NULL,"
-                " last_error = ? WHERE message_id = ?",
-                [_iso(now), note, message_id],
-            )
-        if note:
+        await store.call(_settle, store, message_id, delivered, now)
+        if delivered is None:
             logs.event("delivery.unconfirmed", logging.WARNING, workspace=message.workspace if message else None,
                        key=message.key if message else None)
+
+
+def _leased_message(store, message_id: int, now: datetime, condition: str) -> Outgoing | None | bool:
+    """The message once its lease is taken (None if its outbox row is gone), False if someone has it."""
+    return outgoing(store, message_id) if _take_lease(store, message_id, now, condition) else False
+
+
+def _settle(store, message_id: int, delivered: bool | None, now: datetime) -> None:
+    with store.transaction():
+        if delivered is False:
+            store.db.execute(
+                "UPDATE sent_log SET status = 'failed', send_started_at = NULL, next_attempt_at = ?,"
+                " last_error = 'not delivered: the process stopped while sending' WHERE message_id = ?",
+                [_iso(now), message_id],
+            )
+            return
+        note = "" if delivered else "unconfirmed: the process stopped while sending; not resent to avoid a duplicate"
+        store.db.execute(
+            "UPDATE sent_log SET status = 'sent', sent_at = COALESCE(send_started_at, ?), lease_until = NULL,"
+            " last_error = ? WHERE message_id = ?",
+            [_iso(now), note, message_id],
+        )
 
 
 async def _was_delivered(sender, message: Outgoing | None) -> bool | None:
@@ -379,6 +409,10 @@ async def _was_delivered(sender, message: Outgoing | None) -> bool | None:
 
 async def deliver_pending(store, senders: Senders, now: datetime) -> int:
     """Send every message that is due: orphaned claims whose lease lapsed and failed sends due a retry."""
+    return await send_batch(store, senders, await store.call(_lease_due, store, senders, now), now)
+
+
+def _lease_due(store, senders: Senders, now: datetime) -> list[int]:
     leased = []
     for condition in (READY_FIRST, READY_RETRY):
         for message_id in _messages(store, condition, now):
@@ -387,4 +421,4 @@ async def deliver_pending(store, senders: Senders, now: datetime) -> int:
                 continue
             if _take_lease(store, message_id, now, condition):
                 leased.append(message_id)
-    return await send_batch(store, senders, leased, now)
+    return leased

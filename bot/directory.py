@@ -11,4 +11,4 @@ class KnownPeople:
     async def members(self, workspace: str, channel: str = "") -> list[str] | None:
         if channel:
             return None
-        return [p.user_id for p in self._store.people(workspace) if not p.is_bot]
+        return [p.user_id for p in await self._store.call(self._store.people, workspace) if not p.is_bot]

@@ -18,6 +18,7 @@ from aiohttp import web
 from bot import logs
 from bot.console import LOCAL_WORKSPACE, as_local_admin, local_user_id, local_user_name
 from bot.config import Settings, is_loopback
+from bot.turns import run_turn
 from handlers import router
 from handlers.types import Message, Reply, plain_text
 
@@ -88,7 +89,8 @@ async def post_message(request: web.Request) -> web.Response:
     as_name = data.get("as") if isinstance(data.get("as"), str) else ""
     message = message_for(data["text"], as_name)
     logs.note(workspace=LOCAL_WORKSPACE, user=message.user, command=router.command_of(message.text))
-    reply = router.handle(message, request.app["playground_ctx"])
+    ctx = request.app["playground_ctx"]
+    reply = await run_turn(ctx, [message.text], lambda: router.handle(message, ctx))
     logs.note(kind=reply.kind or None)
     return web.json_response(reply_json(reply), headers={"Cache-Control": "no-store"})
 

@@ -188,13 +188,13 @@ def admins(store, workspace: str) -> list[Person]:
         "SELECT user_id, tz, name FROM people WHERE workspace = ? AND role = 'admin' AND is_bot = 0 ORDER BY user_id",
         [workspace],
     ).fetchall()
-    return [Person(user, tz or "UTC", name or "") for user, tz, name in rows]
+    return [Person(user, tz or store.default_tz, name or "") for user, tz, name in rows]
 
 
 def zones_by_workspace(store) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     for workspace, tz in store.db.execute("SELECT DISTINCT workspace, tz FROM people").fetchall():
-        found.setdefault(workspace, set()).add(tz or "UTC")
+        found.setdefault(workspace, set()).add(tz or store.default_tz)
     return found
 
 
@@ -246,7 +246,7 @@ async def nudge_drafts(store, senders: Senders, now: datetime) -> list[Draft]:
     """A draft message, composed, for everyone due a nudge now. The SQL has already dropped tasks
     whose current rung is claimed; claiming drops whatever another tick took meanwhile. While some
     workspaces' messages are composed here, the next ones' candidates are read."""
-    awake = awake_workspaces(store, senders, now)
+    awake = await store.call(awake_workspaces, store, senders, now)
     chunks = [awake[start:start + READ_CHUNK] for start in range(0, len(awake), READ_CHUNK)]
     if not chunks:  # most ticks of the day: open no second connection
         return []
@@ -300,16 +300,25 @@ async def campaign_drafts(store, senders: Senders, directories: Mapping[str, Any
     """Open a recurring campaign's next round when its anniversary came, read each open campaign's
     audience from the platform when the last read is older than MEMBERS_TTL (late joiners), then a
     draft for each first ask and each nudge due now (handlers.campaigns.due_messages decides, in each
-    person's working hours and morning)."""
-    ladders = {row["id"]: Ladder.from_settings(row["settings"]) for row in workspaces(store)}
+    person's working hours and morning). The store's work runs on its thread, the platforms' on the loop."""
+    current = await store.call(open_campaigns, store, senders, now)
+    for campaign in current:
+        await refresh_members(store, directories, campaign, now)
+    return await store.call(_campaign_drafts, store, current, now)
+
+
+def open_campaigns(store, senders: Senders, now: datetime) -> list:
+    """The open campaigns this process can deliver, after opening the recurring rounds that are due."""
     for campaign in store.recurring_campaigns():  # a finished review repeats too
         if senders.can_send(campaign.platform) and campaigns.round_due(campaign, now):
             next_round(store, campaign, now)
+    return [campaign for campaign in store.open_campaigns() if senders.can_send(campaign.platform)]
+
+
+def _campaign_drafts(store, current: list, now: datetime) -> list[Draft]:
+    ladders = {row["id"]: Ladder.from_settings(row["settings"]) for row in workspaces(store)}
     drafts = []
-    for campaign in store.open_campaigns():
-        if not senders.can_send(campaign.platform):
-            continue
-        await refresh_members(store, directories, campaign, now)
+    for campaign in current:
         if campaign.workspace not in ladders:
             continue
         pending = store.campaign_pending(campaign.workspace, campaign.id)
@@ -358,7 +367,7 @@ async def refresh_members(store, directories: Mapping[str, Any], campaign, now: 
                    error=logs.describe_exception(error))
         return
     if users is not None:
-        added = store.add_campaign_people(campaign.workspace, campaign, users, _iso_utc(now))
+        added = await store.call(store.add_campaign_people, campaign.workspace, campaign, users, _iso_utc(now))
         if added:
             logs.event("campaign.members", workspace=campaign.workspace, campaign=campaign.id, added=added)
 
@@ -368,7 +377,7 @@ def _iso_utc(moment: datetime) -> str:
 
 
 async def claim_nudges(store, senders: Senders, now: datetime, composed: dict | None = None) -> list[int]:
-    return claim_all(store, await nudge_drafts(store, senders, now), now, composed)
+    return await store.call(claim_all, store, await nudge_drafts(store, senders, now), now, composed)
 
 
 def evidence_drafts(store, awake: list[AwakeWorkspace], now: datetime) -> list[Draft]:
@@ -406,12 +415,12 @@ async def run_tick(store, senders: Senders, now: datetime, directories: Mapping[
     result = TickResult()
     await settle_in_doubt(store, senders, now)
     composed: dict = {}
-    awake = awake_workspaces(store, senders, now)
     asks = await campaign_drafts(store, senders, directories or {}, now)
+    evidence = await store.call(evidence_drafts, store, await store.call(awake_workspaces, store, senders, now), now)
     with cyclic_gc_paused():
         result.claimed = (await claim_nudges(store, senders, now, composed)
-                          + claim_all(store, evidence_drafts(store, awake, now) + asks, now, composed)
-                          + claim_missed_digests(store, senders, now))
+                          + await store.call(claim_all, store, evidence + asks, now, composed)
+                          + await store.call(claim_missed_digests, store, senders, now))
     result.sent = await send_batch(store, senders, result.claimed, now, composed)
     result.sent += await deliver_pending(store, senders, now)
     return result
@@ -472,10 +481,8 @@ def claim_missed_digests(store, senders: Senders, now: datetime) -> list[int]:
     return message_ids
 
 
-def digests_fingerprint(store) -> tuple:
-    return tuple(
-        (row["id"], row["weekdays"], row["time"], row["tz"]) for row in store.digests()
-    )
+def digests_fingerprint(subscriptions: list[dict]) -> tuple:
+    return tuple((row["id"], row["weekdays"], row["time"], row["tz"]) for row in subscriptions)
 
 
 # -- the APScheduler part --------------------------------------------------------------------------
@@ -536,7 +543,7 @@ class Scheduler:
         self._ticking = asyncio.current_task()
         try:
             result = await run_tick(self.store, self.senders, self.clock.now(), self.directories)
-            self.sync_digest_jobs()
+            self.sync_digest_jobs(await self.store.call(self.store.digests))
             if result.claimed or result.sent:
                 logs.event("scheduler.tick", claimed=len(result.claimed), sent=result.sent)
             return result
@@ -546,17 +553,19 @@ class Scheduler:
         finally:
             self._ticking = None
 
-    def sync_digest_jobs(self) -> None:
-        """Rebuild the digest cron jobs from the database when the subscriptions changed."""
+    def sync_digest_jobs(self, subscriptions: list[dict] | None = None) -> None:
+        """Rebuild the digest cron jobs from the subscriptions (read from the database if not given)
+        when they changed."""
         from apscheduler.triggers.cron import CronTrigger
 
-        fingerprint = digests_fingerprint(self.store)
+        subscriptions = self.store.digests() if subscriptions is None else subscriptions
+        fingerprint = digests_fingerprint(subscriptions)
         if fingerprint == self._fingerprint:
             return
         for job in self.scheduler.get_jobs():
             if job.id.startswith("digest:"):
                 job.remove()
-        for subscription in self.store.digests():
+        for subscription in subscriptions:
             at = time.fromisoformat(subscription["time"])
             days = ",".join(reminders.WEEKDAY_NAMES[d] for d in weekday_numbers(subscription["weekdays"]))
             if not days:
@@ -569,12 +578,12 @@ class Scheduler:
         self._fingerprint = fingerprint
 
     async def post_digest(self, subscription_id: int) -> bool:
-        subscription = next((s for s in self.store.digests() if s["id"] == subscription_id), None)
+        subscription = next((s for s in await self.store.call(self.store.digests) if s["id"] == subscription_id), None)
         if subscription is None or not self.senders.can_send(subscription["platform"]):
             return False
         now = self.clock.now()
         occurrence = last_occurrence(subscription, now) or now.astimezone(reminders.zone(subscription["tz"]))
-        message_id = claim_digest(self.store, subscription, occurrence.date(), now)
+        message_id = await self.store.call(claim_digest, self.store, subscription, occurrence.date(), now)
         return message_id is not None and await send(self.store, self.senders, message_id, now)
 
 

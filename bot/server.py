@@ -76,29 +76,41 @@ async def request_log(request: web.Request, handler) -> web.StreamResponse:
         )
 
 
-def database_reachable(store) -> bool:
-    """Reads the file itself (not just `SELECT 1`), so a vanished or broken database shows."""
+HEALTH_WAIT_SECONDS = 0.5  # /healthz answers within this however busy or locked the database is
+
+
+def database_state(conn, store) -> str:
+    """Reads the file itself (not just `SELECT 1`), so a vanished or broken database shows; "slow"
+    while a write could not begin (another connection holds the write lock)."""
+    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    return "ok" if store.write_lock_free() else "slow"
+
+
+async def database_health(store) -> str:
+    """"ok", "slow" (locked, or no answer within HEALTH_WAIT_SECONDS) or "unreachable", checked off
+    the event loop on a connection of its own."""
     if store is None:
-        return False
+        return "unreachable"
     try:
-        store.db.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        return True
+        return await asyncio.wait_for(store.read(lambda conn: database_state(conn, store)), HEALTH_WAIT_SECONDS)
+    except asyncio.TimeoutError:
+        return "slow"
     except Exception as error:  # any failure means "not reachable"; say which in the log
         logs.event("healthz.database", logging.WARNING, error=logs.describe_exception(error))
-        return False
+        return "unreachable"
 
 
 async def healthz(request: web.Request) -> web.Response:
     app = request.app
     ctx = app.get("ctx")
-    database_ok = database_reachable(getattr(ctx, "store", None))
+    database = await database_health(getattr(ctx, "store", None))
     scheduler = app.get("scheduler")
     scheduler_running = bool(scheduler is not None and getattr(scheduler, "running", False))
     scheduler_off = not app["settings"].scheduler  # COMPLYBOT_SCHEDULER=off: another process schedules
-    ok = database_ok and (scheduler_running or scheduler_off)
+    ok = database != "unreachable" and (scheduler_running or scheduler_off)  # slow: still serving
     body = {
         "ok": ok,
-        "database": "ok" if database_ok else "unreachable",
+        "database": database,
         "scheduler": "off" if scheduler_off else "running" if scheduler_running else "stopped",
         "platforms": sorted(app.get("platforms", [])),
         "playground": bool(app.get("playground")),
@@ -133,7 +145,7 @@ def create_app(settings: Settings) -> web.Application:
     from bot.store import Store
     from handlers.ports import Context
 
-    app["ctx"] = Context(store=Store.open(settings.db_path), admins=tuple(settings.admins))
+    app["ctx"] = Context(store=Store.open(settings.db_path, default_tz=settings.timezone), admins=tuple(settings.admins))
     app.on_cleanup.append(_close_store)
     if settings.test_hooks:
         app.router.add_post("/__test__/slow", slow_request)

@@ -17,20 +17,28 @@ ADDING A TABLE (other modules: Slack installations, event de-dup, Teams referenc
 
 Transactions: `with store.transaction():` is `BEGIN IMMEDIATE` (a writer waits for the lock instead of
 failing later) and rolls back on any exception, so a refused or failed command changes nothing. The
-connection is shared between threads (aiohttp loop, scheduler); a lock serialises transactions. Never
-hold a transaction across an `await`, and write from another thread only inside `store.transaction()`:
-a bare write on the shared connection would join whatever transaction is open.
+connection is shared between threads; a lock serialises transactions. Never hold a transaction
+across an `await`, and write from another thread only inside `store.transaction()`: a bare write on
+the shared connection would join whatever transaction is open.
+
+Off the event loop: while another connection holds the write lock, a transaction here waits (up to
+busy_timeout). So async code never uses the connection itself: `await store.call(fn, *args)` runs
+store work on the store's one worker thread, `await store.read(query)` a read on a connection of its
+own (WAL: never held up by the lock), and `write_lock_free()` tells /healthz whether a write could begin.
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import json
 import os
 import sqlite3
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 import sqlite_utils
 
@@ -45,6 +53,9 @@ ACTIVE_STATUSES = ("open", "in_progress", "blocked")
 RECURRENCES = ("month", "quarter", "year")
 
 Migration = tuple[int, "str | Callable[[sqlite_utils.Database], None]"]
+T = TypeVar("T")
+READER_THREADS = 2  # reads off the event loop (installations, health): few, short, never behind a write
+WRITE_LOCK_PROBE_SECONDS = 0.2  # our own transactions hold the write lock for milliseconds
 
 _CORE_SCHEMA = """
 CREATE TABLE workspaces (
@@ -332,14 +343,22 @@ class Store(ProgrammeStore, EvidenceStore, CampaignStore):
 
     db: sqlite_utils.Database
     path: str
+    default_tz: str = "UTC"  # COMPLYBOT_TZ: for people and digests with no time zone of their own
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _writer: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "complybot-db"), repr=False)
+    _readers: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(READER_THREADS, "complybot-db-read"), repr=False)
+    _reader_conns: list = field(default_factory=list, repr=False)
+    _local: threading.local = field(default_factory=threading.local, repr=False)
 
     # ----- lifecycle -------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | os.PathLike | None = None, migrations: list[Migration] | None = None) -> "Store":
+    def open(cls, path: str | os.PathLike | None = None, migrations: list[Migration] | None = None,
+             default_tz: str = "UTC") -> "Store":
         """Open (or create) the database at `path` (default $COMPLYBOT_DB or ./complybot.db), enable WAL
-        and foreign keys, and apply the migrations not yet applied. `migrations` is for tests."""
+        and foreign keys, and apply the migrations not yet applied. `migrations` is for tests;
+        `default_tz` (COMPLYBOT_TZ) is the zone of people and digests created without one."""
         path = str(path or os.environ.get("COMPLYBOT_DB") or DEFAULT_DB_PATH)
         conn = sqlite3.connect(path, check_same_thread=False, timeout=30, isolation_level=None)
         db = sqlite_utils.Database(conn)
@@ -347,12 +366,57 @@ class Store(ProgrammeStore, EvidenceStore, CampaignStore):
             db.enable_wal()  # once, outside any transaction
         db.execute("PRAGMA foreign_keys = ON")
         db.execute("PRAGMA busy_timeout = 30000")
-        store = cls(db=db, path=path)
+        store = cls(db=db, path=path, default_tz=default_tz or "UTC")
         store._migrate(MIGRATIONS if migrations is None else migrations)
         return store
 
     def close(self) -> None:
+        for executor in (self._writer, self._readers):
+            executor.shutdown(wait=True)
+        for conn in self._reader_conns:
+            conn.close()
         self.db.close()
+
+    # ----- off the event loop -----------------------------------------------------------------
+    # While another connection holds the write lock, a write here waits (busy_timeout, up to 30 s).
+    # Code on the event loop therefore never touches the connection itself: it awaits `call` (any
+    # work, on the one thread that uses the connection for the loop) or `read` (a connection of its
+    # own: in WAL mode a read is never held up by the write lock, nor queued behind our writes).
+
+    async def call(self, work: Callable[..., T], *args: Any) -> T:
+        """`work(*args)` on the store's worker thread; the loop goes on meanwhile."""
+        return await asyncio.get_running_loop().run_in_executor(self._writer, functools.partial(work, *args))
+
+    async def read(self, query: Callable[[sqlite3.Connection], T]) -> T:
+        """`query(connection)` on a read-only connection in a reader thread (an in-memory database,
+        which cannot be opened twice, is read through `call`)."""
+        if self.path == ":memory:":
+            return await self.call(query, self.db.conn)
+        return await asyncio.get_running_loop().run_in_executor(self._readers, self._read, query)
+
+    def _read(self, query: Callable[[sqlite3.Connection], T]) -> T:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA query_only = ON")
+            self._reader_conns.append(conn)
+        return query(conn)
+
+    def write_lock_free(self) -> bool:
+        """Whether a write could begin within WRITE_LOCK_PROBE_SECONDS (another process may hold
+        the write lock): BEGIN IMMEDIATE on a connection of its own, rolled straight back. Blocks:
+        run it through `read`."""
+        conn = sqlite3.connect(self.path, timeout=WRITE_LOCK_PROBE_SECONDS, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+            return True
+        except sqlite3.OperationalError as error:
+            if "locked" in str(error) or "busy" in str(error):
+                return False
+            raise
+        finally:
+            conn.close()
 
     def _migrate(self, migrations: list[Migration]) -> None:
         self.db.execute(
@@ -476,7 +540,7 @@ class Store(ProgrammeStore, EvidenceStore, CampaignStore):
                 self.db.execute(
                     "INSERT INTO people (workspace, user_id, name, email, tz, role, is_bot, created_at)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [workspace, user_id, name, email, tz or "UTC", "member" if has_people or is_bot else "admin",
+                    [workspace, user_id, name, email, tz or self.default_tz, "member" if has_people or is_bot else "admin",
                      int(is_bot), utc_now()],
                 )
             else:
@@ -646,7 +710,8 @@ class Store(ProgrammeStore, EvidenceStore, CampaignStore):
     # ----- digest subscriptions --------------------------------------------------------------
 
     def subscribe_digest(self, workspace: str, platform: str, channel: str, weekdays: str = "mon",
-                         time: str = "09:00", tz: str = "UTC", created_by: str = "") -> dict:
+                         time: str = "09:00", tz: str = "", created_by: str = "") -> dict:
+        tz = tz or self.default_tz
         with self.transaction():
             self.db.execute(
                 "INSERT INTO digests (workspace, platform, channel, weekdays, time, tz, created_by, created_at)"

@@ -20,6 +20,7 @@ The rest of the project sees neutral `Message` / `Reply` / `Outgoing` objects.
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import json
 import logging
@@ -46,8 +47,10 @@ from botframework.connector.auth import JwtTokenExtractor
 from jwt.algorithms import RSAAlgorithm
 
 from bot import logs
+from bot.background import BackgroundWork
 from bot.config import ConfigError, Settings, is_loopback
 from bot.store import utc_now
+from bot.turns import run_turn
 from handlers.replies import lead
 from handlers.types import (
     MAX_MESSAGE_CHARS, MENTION, Action, Message, Outgoing, Reply, Section, clean_text, progress_bar,
@@ -59,6 +62,7 @@ BODY_BYTES = 18_000  # card body budget: with the fallback text the message stay
 FALLBACK_CHARS = 3_000
 SUMMARY_CHARS = 200  # the notification preview
 SEEN_SECONDS = 3600  # how long an activity id is remembered against re-sends
+ACK_WAIT_SECONDS = 2.0  # Teams re-sends what it has no answer for in 15 s; a slower turn goes on after the answer
 SUBMIT_KEY = "complybot"  # Action.Submit data: {"complybot": "<command in the shared grammar>"}
 WELCOME = Reply(
     "Hi, I'm complybot. I help your team get and keep SOC 2 and ISO/IEC 27001:2022.\n\n"
@@ -418,6 +422,10 @@ class ComplyBot(ActivityHandler):
     def book(self) -> ConversationBook:
         return ConversationBook(self.app["ctx"].store)
 
+    async def call(self, work, *args):
+        """Store work off the event loop (it may wait for the database's write lock)."""
+        return await self.app["ctx"].store.call(work, *args)
+
     def workspace_of(self, activity: Activity) -> str:
         tenant = tenant_of(activity)
         if tenant == CONTRADICTORY:
@@ -443,15 +451,15 @@ class ComplyBot(ActivityHandler):
         reference.activity_id = None  # proactive posts start a new message, not a reply
         reference.conversation.id = conversation_key(activity)
         reference.user = reference.user if kind == "personal" else None
-        self.book.save(workspace, kind, conversation_key(activity),
-                       person_id(sender) if kind == "personal" else "", reference)
+        await self.call(self.book.save, workspace, kind, conversation_key(activity),
+                        person_id(sender) if kind == "personal" else "", reference)
 
     async def _learn(self, turn_context: TurnContext, workspace: str, account: ChannelAccount, tz: str = "") -> None:
         """Remember a person. The first time, ask Teams about them: mentions carry only the Teams id (so
         a task assigned by mention must get the Entra object id the person writes with), and only Teams
         knows the email (COMPLYBOT_ADMINS may name admins by email)."""
         book = self.book
-        known = book.user_for_member(workspace, account.id)
+        known = await self.call(book.user_for_member, workspace, account.id)
         user, name, email = account.aad_object_id or known, account.name or "", ""
         if not known:
             try:
@@ -460,8 +468,10 @@ class ComplyBot(ActivityHandler):
             except Exception as error:  # not in this conversation, or Teams unreachable: what we have
                 logs.event("teams.member_lookup_failed", logging.WARNING, error=type(error).__name__)
         user, name = user or account.id, clean_text(name)
-        book.remember_member(workspace, account.id, user, name)
-        self.app["ctx"].store.upsert_person(workspace, user, name, email=email, tz=tz, platform="teams")
+        await self.call(book.remember_member, workspace, account.id, user, name)
+        store = self.app["ctx"].store
+        await self.call(functools.partial(store.upsert_person, workspace, user, name, email=email, tz=tz,
+                                          platform="teams"))
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
@@ -476,20 +486,23 @@ class ComplyBot(ActivityHandler):
             return
         if activity.value is not None and not (activity.text or "").strip():
             return  # a submit from a card that is not ours: nothing to do
-        text = neutral_text(activity, self.book, workspace)
-        reply = self._handle(message_from(activity, text, workspace))
-        await turn_context.send_activity(render(reply, self.book, workspace))
+        text = await self.call(neutral_text, activity, self.book, workspace)
+        reply = await self._answer(message_from(activity, text, workspace))
+        await turn_context.send_activity(await self.call(render, reply, self.book, workspace))
 
     async def _button(self, turn_context: TurnContext, workspace: str, command: str) -> None:
         """Run the button's command as the presser, then show the result in place of the card."""
         activity = turn_context.activity
-        reply = self._handle(message_from(activity, command, workspace))
+        reply = await self._answer(message_from(activity, command, workspace))
         if reply.ephemeral or not activity.reply_to_id:  # a refusal must not wipe the card for everyone
-            await turn_context.send_activity(render(reply, self.book, workspace))
+            await turn_context.send_activity(await self.call(render, reply, self.book, workspace))
             return
-        rendered = render(reply, self.book, workspace, as_card=True)
+        rendered = await self.call(functools.partial(render, reply, self.book, workspace, as_card=True))
         rendered.id = activity.reply_to_id
         await turn_context.update_activity(rendered)
+
+    async def _answer(self, message: Message) -> Reply:
+        return await run_turn(self.app["ctx"], [message.text], lambda: self._handle(message))
 
     def _handle(self, message: Message) -> Reply:
         from handlers import router
@@ -513,7 +526,7 @@ class ComplyBot(ActivityHandler):
         if not workspace:
             return
         await self.remember(turn_context, workspace)
-        await turn_context.send_activity(render(WELCOME, self.book, workspace))
+        await turn_context.send_activity(await self.call(render, WELCOME, self.book, workspace))
 
 
 async def _on_turn_error(turn_context: TurnContext, error: Exception) -> None:
@@ -541,15 +554,15 @@ class TeamsSender:
         return ConversationBook(self.app["ctx"].store)
 
     async def send(self, outgoing: Outgoing) -> None:
-        book = self.book
-        activity = render(outgoing.reply, book, outgoing.workspace)
+        book, call = self.book, self.app["ctx"].store.call  # store work off the event loop
+        activity = await call(render, outgoing.reply, book, outgoing.workspace)
         if outgoing.user:
-            reference = book.personal(outgoing.workspace, outgoing.user)
+            reference = await call(book.personal, outgoing.workspace, outgoing.user)
             if reference is None:
                 await self._open_personal_chat(outgoing.workspace, outgoing.user, activity)
                 return
         else:
-            reference = book.conversation(outgoing.workspace, outgoing.channel)
+            reference = await call(book.conversation, outgoing.workspace, outgoing.channel)
             if reference is None:
                 raise NoConversation("no Teams conversation saved for that channel (add complybot to it first)")
 
@@ -560,9 +573,9 @@ class TeamsSender:
 
     async def _open_personal_chat(self, workspace: str, user: str, activity: Activity) -> None:
         """Start a 1:1 chat with someone the bot has seen (e.g. mentioned in a channel) and post there."""
-        book = self.book
-        member = book.member_for_user(workspace, user)
-        known = book.any_in(workspace)
+        book, call = self.book, self.app["ctx"].store.call
+        member = await call(book.member_for_user, workspace, user)
+        known = await call(book.any_in, workspace)
         if member is None or known is None:
             raise NoConversation("complybot has not met that person in Teams yet")
         parameters = ConversationParameters(
@@ -574,7 +587,7 @@ class TeamsSender:
             reference = TurnContext.get_conversation_reference(turn_context.activity)
             reference.activity_id = None
             reference.user = ChannelAccount(id=member[0], name=member[1], aad_object_id=user)
-            book.save(workspace, "personal", reference.conversation.id, user, reference)
+            await call(book.save, workspace, "personal", reference.conversation.id, user, reference)
             await turn_context.send_activity(activity)
 
         await self.adapter.create_conversation(
@@ -698,13 +711,18 @@ def mount(app: web.Application, settings: Settings) -> None:
     auth_enabled = bool(settings.microsoft_app_id)
     bot = ComplyBot(app, auth_enabled)
     app["teams_adapter"] = adapter
+    app["teams_work"] = work = BackgroundWork("teams")
     app.setdefault("senders", {})["teams"] = TeamsSender(adapter, app, settings.microsoft_app_id)
     app.setdefault("platforms", []).append("teams")
 
     async def messages(request: web.Request) -> web.Response:
-        return await _process(request, adapter, bot, auth_enabled)
+        return await _process(request, adapter, bot, auth_enabled, work)
+
+    async def finish_work(_app: web.Application) -> None:
+        await work.drain()
 
     app.router.add_post(ROUTE, messages)
+    app.on_shutdown.append(finish_work)
 
 
 def _refuse(status: int, reason: str) -> web.Response:
@@ -712,7 +730,8 @@ def _refuse(status: int, reason: str) -> web.Response:
     return web.json_response({"error": reason}, status=status)
 
 
-async def _process(request: web.Request, adapter: CloudAdapter, bot: ComplyBot, auth_enabled: bool) -> web.Response:
+async def _process(request: web.Request, adapter: CloudAdapter, bot: ComplyBot, auth_enabled: bool,
+                   work: BackgroundWork) -> web.Response:
     if "application/json" not in request.headers.get("Content-Type", ""):
         return _refuse(415, "expected an application/json Bot Framework activity")
     try:
@@ -732,13 +751,24 @@ async def _process(request: web.Request, adapter: CloudAdapter, bot: ComplyBot, 
         logs.event("teams.unauthorized", logging.WARNING, error=type(error).__name__)
         return _refuse(401, "unauthorized")
     logs.note(workspace=tenant_of(activity).strip(CONTRADICTORY) or None)
-    if not bot.book.first_delivery(activity):
+    turn = asyncio.ensure_future(_turn(adapter, bot, authenticated, activity))
+    await asyncio.wait({turn}, timeout=ACK_WAIT_SECONDS)
+    if not turn.done():  # the database is slow (another connection holds the write lock): answer now
+        work.spawn(turn)  # tracked: shutdown finishes it
+        logs.note(outcome="accepted")
+        return web.Response(status=202)
+    return turn.result()
+
+
+async def _turn(adapter: CloudAdapter, bot: ComplyBot, authenticated, activity: Activity) -> web.Response:
+    """Claim the activity (Teams re-sends) and run the turn; its replies go through the connector."""
+    if not await bot.call(bot.book.first_delivery, activity):  # off the loop, like all store work here
         logs.note(outcome="duplicate")
         return web.Response(status=200)
     try:
         invoke_response = await adapter.process_activity(authenticated, activity, bot.on_turn)
     except Exception:
-        bot.book.forget_delivery(activity)
+        await bot.call(bot.book.forget_delivery, activity)
         raise
     if invoke_response:
         return web.json_response(invoke_response.body, status=invoke_response.status)

@@ -147,7 +147,7 @@ def _subscribe(req: Request, words: str) -> Reply:
     require_admin(req, "set up the weekly digest")
     days = weekdays(match["days"])
     at = clock_time(match["time"])
-    tz = match["tz"] or req.actor.tz or "UTC"
+    tz = match["tz"] or req.actor.tz or req.store.default_tz
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
@@ -184,7 +184,7 @@ def clock_time(text: str) -> time:
 def preview(store, workspace: str, now: datetime) -> Reply:
     """What `complybot digest --preview` prints: the digest in the workspace's first subscription's zone."""
     subscriptions = store.digests(workspace)
-    return compose(store, workspace, now, subscriptions[0]["tz"] if subscriptions else "UTC")
+    return compose(store, workspace, now, subscriptions[0]["tz"] if subscriptions else store.default_tz)
 
 
 def _is_digest_command(args: str) -> bool:

@@ -19,7 +19,9 @@ class SystemClock:
 
 
 class Sender(Protocol):
-    """Delivers a message the bot starts by itself (a nudge, a digest) on one platform."""
+    """Delivers a message the bot starts by itself (a nudge, a digest) on one platform. It may also
+    have `async prepare(outgoing) -> Outgoing` for the steps that deliver nothing (opening a DM),
+    which bot/delivery.py runs before it records that the message is about to leave."""
 
     async def send(self, outgoing: Outgoing) -> None: ...
 

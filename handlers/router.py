@@ -61,6 +61,14 @@ def commands() -> dict[str, Command]:
 _TABLE: dict[str, Command] | None = None
 
 
+def needs_store(text: str) -> bool:
+    """Whether answering `text` touches the database: a command that needs it does; a question,
+    help or a message too long to read does not."""
+    text = text.strip()
+    command = parse(text) if len(text) <= MAX_MESSAGE_CHARS else None
+    return command is not None and commands()[command[0]].needs_store
+
+
 def parse(text: str) -> tuple[str, str] | None:
     """(command, arguments) when `text` is a command of the grammar, None when it is a question."""
     text = text.strip()

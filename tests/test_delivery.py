@@ -424,3 +424,78 @@ def test_a_message_says_only_what_its_tick_won(db_path):
         assert store._rows("SELECT COUNT(*) AS n FROM outbox") == [{"n": 2}]
     finally:
         store.close()
+
+
+class SlowOpeningSlack(FakeSlackAPI):
+    """Slack that answers `allow(n)` conversations.open calls and holds every later one unanswered
+    (until `release()`), so a server can be killed while it waits to open a DM."""
+
+    budget: int = 0
+    held: int = 0
+    _released: asyncio.Event | None = None
+
+    def allow(self, opens: int) -> None:
+        self.budget, self.held = opens, 0
+
+    async def _api(self, request):
+        if request.match_info["method"] == "conversations.open" and not (self._released and self._released.is_set()):
+            if self.budget <= 0:
+                self._released = self._released or asyncio.Event()
+                self.held += 1
+                await self._released.wait()
+            self.budget -= 1
+        return await super()._api(request)
+
+    def release(self) -> None:
+        self._released = self._released or asyncio.Event()
+        self._released.set()
+
+
+KILL_ROUNDS = 5
+OWNERS_PER_ROUND = 25  # one full send batch goes out, then the process dies opening the next DMs
+
+
+async def test_nudges_cut_off_while_opening_the_dm_are_sent_once_after_a_kill(tmp_path):
+    """kill -9 during conversations.open, round after round: every nudge that provably never left is
+    sent after the restart, none twice (each owner has one task, so one DM each)."""
+    api = await SlowOpeningSlack().start()
+    db = tmp_path / "c.db"
+    with time_machine.travel(datetime(2027, 1, 10, tzinfo=UTC), tick=False):
+        seed_slack(db)  # Alice's task, and the admin
+    owners = [ALICE]
+    morning = datetime(2027, 1, 18, 9, 5, tzinfo=ZoneInfo("Europe/Berlin"))
+    restart = LEASE + timedelta(minutes=1)  # each restart comes after the dead process's leases lapsed
+    try:
+        for number in range(KILL_ROUNDS):
+            store = Store.open(db)
+            with time_machine.travel(datetime(2027, 1, 10, tzinfo=UTC), tick=False):
+                for index in range(OWNERS_PER_ROUND):
+                    owner = f"U{number}{index:02d}"
+                    store.upsert_person(TEAM_ID, owner, name=owner, tz="Europe/Berlin")
+                    store.create_task(TEAM_ID, "Backup Schedule", owner, "U0BOSS", due=date(2027, 1, 19))
+                    owners.append(owner)
+            store.close()
+            api.allow(delivery.SEND_BATCH)
+            process = serve_at(morning + number * restart, db, api)
+            try:
+                await until(lambda: api.held > 0, timeout=30)  # the next batch waits for its DMs to open
+            finally:
+                process.send_signal(signal.SIGKILL)
+                process.wait(10)
+        api.release()
+        process = serve_at(morning + KILL_ROUNDS * restart, db, api)
+        try:
+            await until(lambda: {r["status"] for r in rows(db).values()} == {"sent"}, timeout=30)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(30) == 0
+    finally:
+        api.release()
+        await api.stop()
+    received = [call.body["channel"] for call in api.to("chat.postMessage")]
+    per_owner = {owner: received.count("D" + owner.removeprefix("U")) for owner in owners}
+    lost = sorted(owner for owner, count in per_owner.items() if count == 0)
+    twice = sorted(owner for owner, count in per_owner.items() if count > 1)
+    print(f"kill -9 rounds: {KILL_ROUNDS}, nudges: {len(owners)}, lost: {len(lost)}, duplicates: {len(twice)}")
+    assert (lost, twice) == ([], [])
+    assert not [r for r in rows(db).values() if r["last_error"].startswith("unconfirmed")]

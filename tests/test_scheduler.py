@@ -14,6 +14,8 @@ import time_machine
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.config import Settings
+from bot.delivery import Senders
+from bot.scheduler import run_tick
 from bot.server import create_app
 from bot.store import Store
 from tests.clockwork import RecordingSender
@@ -174,3 +176,30 @@ def test_serve_with_no_chat_platform_writes_nudges_and_digests_to_the_log(tmp_pa
             assert any("[local → #me]" in t and "Weekly compliance digest" in t for t in logged)
         else:
             assert logged == []  # nothing sent twice
+
+
+async def test_complybot_tz_is_the_zone_of_people_and_digests_without_their_own(tmp_path):
+    """COMPLYBOT_TZ=Asia/Tokyo: a person the playground meets for the first time (no zone of their
+    own) is nudged in Tokyo's working morning, not at 09:00 UTC, and a digest set up without a zone
+    runs on Tokyo time."""
+    settings = Settings.from_env({"COMPLYBOT_DB": str(tmp_path / "a.db"), "COMPLYBOT_TZ": "Asia/Tokyo",
+                                  "COMPLYBOT_SCHEDULER": "off"})
+    app = create_app(settings)
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        for text in ("assign Backup Schedule to @kenji due 2027-01-19", "digest here weekly mon 09:00"):
+            response = await client.post("/api/playground", json={"text": text})
+            assert response.status == 200 and not (await response.json())["ephemeral"]
+    store = Store.open(tmp_path / "a.db")
+    [kenji] = [p for p in store.people("local") if p.name == "kenji"]
+    assert kenji.tz == "Asia/Tokyo"
+    assert [d["tz"] for d in store.digests("local")] == ["Asia/Tokyo"]
+    recording = RecordingSender()
+    senders = Senders({"*": recording})
+    evening_in_tokyo = datetime(2027, 1, 18, 9, 5, tzinfo=UTC)  # Monday 18:05 in Tokyo, a UTC morning
+    await run_tick(store, senders, evening_in_tokyo)
+    nudges = [o for _, o in recording.sent if o.user == kenji.user_id]
+    assert nudges == []
+    await run_tick(store, senders, datetime(2027, 1, 19, 9, 5, tzinfo=ZoneInfo("Asia/Tokyo")))
+    nudges = [o for _, o in recording.sent if o.user == kenji.user_id]
+    store.close()
+    assert [o.tags for o in nudges] == [("nudge:local:1:due:2027-01-19",)]

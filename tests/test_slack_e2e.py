@@ -415,3 +415,35 @@ async def test_lone_surrogates_and_unnormalised_text_are_ordinary_text(server, s
     [post] = api.to("chat.postMessage")
     assert "Assigned Disk Encryption" in visible(post)
     assert server.store.task(TEAM_ID, 1).note == "\ufffd caf\u00e9"  # replaced, and NFC
+
+
+async def test_the_assign_modal_is_answered_without_waiting_for_a_rate_limited_users_info(server, slack, api):
+    """users.info answers 429 (Retry-After 1) to the first look-ups, ~4 s in all: the submission's answer
+    (its ack) is decided from the database alone, refusals still show on their field, and the people
+    are learnt after the ack."""
+    await slack.command(ADMIN, "assign", channel="C0TEAM")
+    await server.settle()
+    view = api.to("views.open")[0].view()
+    assert not api.to("users.info")  # opening the modal looked nobody up
+    for _ in range(4):  # the submitter's look-up and the client's three retries; the owner's then works
+        api.fail_next("users.info", 429, retry_after=1)
+    control = {"complybot_control": {"selected_option": {"value": "Disk Encryption"}}}
+    owner = {"owner": {"selected_user": OWNER}}
+
+    status, body = await slack.submit(ADMIN, view, {"control": control, "owner": owner,
+                                                    "due": {"due": {"selected_date": "2001-01-01"}}})
+    answer = json.loads(body)
+    assert status == 200 and list(answer["errors"]) == ["due"] and "past" in answer["errors"]["due"].lower()
+    assert len(api.to("users.info!429")) <= 1  # answered before Slack's Retry-After allowed a second try
+
+    status, body = await slack.submit(ADMIN, view, {"control": control, "owner": owner,
+                                                    "due": {"due": {"selected_date": "2030-02-01"}}})
+    assert status == 200 and "errors" not in body
+    assert len(api.to("users.info!429")) <= 2
+    task = server.store.task(TEAM_ID, 1)
+    assert (task.control, task.owner, str(task.due)) == ("Disk Encryption", OWNER, "2030-02-01")
+    assert server.store.person(TEAM_ID, ADMIN).role == "admin"  # the submitter, first of the workspace
+    await server.settle()
+    [announced] = api.to("chat.postMessage")
+    assert announced.body["channel"] == "C0TEAM" and "Assigned Disk Encryption" in visible(announced)
+    assert server.store.person(TEAM_ID, OWNER).name == "Olu"  # learnt once Slack answered

@@ -45,13 +45,13 @@ class LocalSession:
     `tasks`."""
 
     def __init__(self, db: str | None, as_name: str | None = None, workspace: str = LOCAL_WORKSPACE):
-        from bot.config import database_path
+        from bot.config import database_path, default_timezone
         from bot.store import Store
         from handlers.ports import Context
 
         self.name = (as_name or local_user_name()).strip().lstrip("@") or "me"
         self.workspace = workspace
-        self.store = Store.open(db or database_path())
+        self.store = Store.open(db or database_path(), default_tz=default_timezone())
         self.ctx = as_local_admin(Context(store=self.store, admins=_configured_admins()))
 
     def say(self, text: str):

@@ -17,12 +17,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bot.config import default_timezone
     from bot.console import write
     from bot.store import Store
     from handlers import digest
     from handlers.ports import SystemClock
 
-    store = Store.open(args.db)
+    store = Store.open(args.db, default_tz=default_timezone())
     try:
         known = [w["id"] for w in store.workspaces()]
         if store.workspace(args.workspace) is None and known:

@@ -10,6 +10,7 @@ tracked (`SlackRuntime.work`) so a shutdown finishes it and tests can wait for i
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import time
 
@@ -65,7 +66,8 @@ def build_bolt_app(settings: Settings, runtime: SlackRuntime) -> AsyncApp:
         )
     with _quiet(log):  # Bolt warns that the SLACK_BOT_TOKEN it finds in the environment is unused: on purpose
         bolt = AsyncApp(**options)
-    bolt.listener_runner.lazy_listener_runner = TrackedLazyListenerRunner(log, runtime.work)
+    runner = runtime.claims = TrackedLazyListenerRunner(log, runtime.work)
+    bolt.listener_runner.lazy_listener_runner = runner
 
     async def drop_duplicates(req, body: dict, next) -> BoltResponse | None:
         """Slack re-sends an event it thinks we missed (`X-Slack-Retry-Num`), and a signed command or
@@ -74,12 +76,12 @@ def build_bolt_app(settings: Settings, runtime: SlackRuntime) -> AsyncApp:
         acknowledged and does nothing."""
         team = req.context.team_id or ""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        key = None if event_id else replay_key(req, body)
         if event_id:
-            first = claim_event(store(), event_id, team)
+            claim = functools.partial(claim_event, store(), event_id, team)
         else:
-            first = not key or claim_request(store(), key, team)
-        if not first:
+            key = replay_key(req, body)
+            claim = functools.partial(claim_request, store(), key, team) if key else None
+        if claim is not None and not await runner.claim(req, store(), claim):
             retry = (req.headers.get("x-slack-retry-num") or [""])[0]
             logs.event("slack.duplicate", workspace=team, kind="event" if event_id else "request", retry=retry,
                        outcome="dropped")

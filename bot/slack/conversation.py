@@ -3,18 +3,21 @@
 tab all go through the same grammar and permission checks."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import ClientSession, web
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import logs
+from bot.background import BackgroundWork
 from bot.slack.people import People, mentioned_users
 from bot.slack.response_urls import ResponseURLs
 from bot.slack.sender import message_kwargs
-from bot.slack.work import BackgroundWork
+from bot.turns import run_turn
 from handlers import router
 from handlers.ports import Context
 from handlers.types import Message, Reply
@@ -32,6 +35,7 @@ class SlackRuntime:
     web_app: web.Application
     people: People = field(default_factory=People)
     work: BackgroundWork = field(default_factory=BackgroundWork)
+    claims: Any = None  # bot.slack.work.TrackedLazyListenerRunner: de-dup claims still being decided
     http: ClientSession | None = None  # one connection pool to Slack for the server's life (keep-alive)
     answers: ResponseURLs = field(default_factory=ResponseURLs)  # where answers may go, and what was lost
 
@@ -44,22 +48,28 @@ class SlackRuntime:
         [reply] = await self._turn(client, [message], lambda: [router.handle(message, self.ctx)])
         return reply
 
-    async def replies_together(self, client: AsyncWebClient, messages: list[Message]) -> list[Reply]:
+    async def replies_together(self, client: AsyncWebClient, messages: list[Message],
+                               lookup_wait: float | None = None) -> list[Reply]:
         """Commands that stand or fall together (one modal's fields), answered until the first refusal,
-        which undoes the ones before it (`router.handle_together`). Never raises."""
-        return await self._turn(client, messages, lambda: router.handle_together(messages, self.ctx))
+        which undoes the ones before it (`router.handle_together`). With `lookup_wait`, people Slack
+        has not answered about within that many seconds are taken by id, and learnt afterwards (a
+        modal's answer is its acknowledgement, due within 3 s). Never raises."""
+        return await self._turn(client, messages, lambda: router.handle_together(messages, self.ctx), lookup_wait)
 
-    async def _turn(self, client: AsyncWebClient, messages: list[Message], answer) -> list[Reply]:
+    async def _turn(self, client: AsyncWebClient, messages: list[Message], answer,
+                    lookup_wait: float | None = None) -> list[Reply]:
         started = time.perf_counter()
         # The HTTP request's log line was written at the ack; each command gets a line of its own.
         turns = [dict(platform="slack", workspace=m.workspace, command=router.command_of(m.text)) for m in messages]
         try:
-            for message in messages:
-                if message.external:  # a person of another organisation is never registered here
-                    continue
-                await self.people.learn(client, self.ctx.store, message.workspace,
-                                        [message.user, *mentioned_users(message.text)])
-            replies = answer()
+            if lookup_wait is None:
+                await self._learn_people(client, messages)
+            else:
+                learning = self.work.spawn(self._learn_people(client, messages))  # finishes after the ack
+                await asyncio.wait({learning}, timeout=lookup_wait)
+                if not learning.done():
+                    await self.ctx.store.call(self._take_people_by_id, messages)
+            replies = await run_turn(self.ctx, [m.text for m in messages], answer)
         except Exception as error:  # the person gets an apology, the log gets the type, nobody a traceback
             logs.event("slack.turn_failed", logging.ERROR, **turns[0], error=logs.describe_exception(error),
                        latency_ms=_elapsed_ms(started))
@@ -68,6 +78,19 @@ class SlackRuntime:
             logs.event("slack.turn", **turn, kind=reply.kind, latency_ms=_elapsed_ms(started),
                        outcome=reply.outcome)
         return replies
+
+    async def _learn_people(self, client: AsyncWebClient, messages: list[Message]) -> None:
+        for message in messages:
+            if message.external:  # a person of another organisation is never registered here
+                continue
+            await self.people.learn(client, self.ctx.store, message.workspace,
+                                    [message.user, *mentioned_users(message.text)])
+
+    def _take_people_by_id(self, messages: list[Message]) -> None:
+        """Store whoever is not stored yet by id alone (sender first: the first person is the admin)."""
+        for message in messages:
+            for user_id in [] if message.external else [message.user, *mentioned_users(message.text)]:
+                self.ctx.store.upsert_person(message.workspace, user_id, platform="slack")
 
     async def respond(self, response_url: str, reply: Reply, blocks: list[dict] | None = None, **options) -> None:
         """Answer through a response URL (slash commands, buttons) on the shared connection pool, only on

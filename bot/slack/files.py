@@ -19,7 +19,8 @@ async def attach(client, store, reply: Reply, message: Message) -> None:
     what, filename, title = ATTACHMENTS[reply.attachment]
     try:
         channel = message.channel or (await client.conversations_open(users=message.user))["channel"]["id"]
-        await client.files_upload_v2(channel=channel, file=xlsx_bytes(what, store, message.workspace),
+        workbook = await store.call(xlsx_bytes, what, store, message.workspace)  # off the loop
+        await client.files_upload_v2(channel=channel, file=workbook,
                                      filename=filename, title=title, thread_ts=message.thread or None)
     except Exception as error:  # not in the channel, no files:write yet: the text gave the CLI command
         logs.event("slack.attach_failed", logging.WARNING, workspace=message.workspace, attachment=reply.attachment,

@@ -31,6 +31,9 @@ class SQLiteInstallationStore(AsyncInstallationStore):
         return self._get_store()
 
     async def async_save(self, installation: Installation) -> None:
+        await self.store.call(self._save, installation)
+
+    def _save(self, installation: Installation) -> None:
         data = installation.to_dict()
         data["installed_at"] = installation.installed_at  # a float; the dict holds a datetime
         with self.store.transaction():
@@ -45,10 +48,9 @@ class SQLiteInstallationStore(AsyncInstallationStore):
     async def async_find_installation(self, *, enterprise_id: Optional[str], team_id: Optional[str],
                                       user_id: Optional[str] = None,
                                       is_enterprise_install: Optional[bool] = False) -> Optional[Installation]:
-        row = self.store.db.execute(
-            "SELECT installation FROM slack_installations WHERE key = ?",
-            [_key(enterprise_id, team_id, is_enterprise_install)],
-        ).fetchone()
+        key = _key(enterprise_id, team_id, is_enterprise_install)  # read before every ack: off the loop
+        row = await self.store.read(lambda conn: conn.execute(
+            "SELECT installation FROM slack_installations WHERE key = ?", [key]).fetchone())
         return Installation(**json.loads(row[0])) if row else None
 
     async def async_find_bot(self, *, enterprise_id: Optional[str], team_id: Optional[str],
@@ -61,6 +63,9 @@ class SQLiteInstallationStore(AsyncInstallationStore):
                                         user_id: Optional[str] = None) -> None:
         if user_id:  # a person's own token was revoked: complybot keeps none, the bot's stays
             return
+        await self.store.call(self._delete, enterprise_id, team_id)
+
+    def _delete(self, enterprise_id: Optional[str], team_id: Optional[str]) -> None:
         with self.store.transaction():
             self.store.db.execute("DELETE FROM slack_installations WHERE key IN (?, ?)",
                                   [_key(enterprise_id, team_id, False), _key(enterprise_id, team_id, True)])
@@ -84,6 +89,9 @@ class SQLiteOAuthStateStore(AsyncOAuthStateStore):
         return logging.getLogger("complybot.slack")
 
     async def async_issue(self, *args, **kwargs) -> str:
+        return await self.store.call(self._issue)
+
+    def _issue(self) -> str:
         state = secrets.token_urlsafe(24)
         with self.store.transaction():
             self.store.db.execute("DELETE FROM slack_oauth_states WHERE expires_at < ?", [time.time()])
@@ -92,6 +100,9 @@ class SQLiteOAuthStateStore(AsyncOAuthStateStore):
         return state
 
     async def async_consume(self, state: str) -> bool:
+        return await self.store.call(self._consume, state)
+
+    def _consume(self, state: str) -> bool:
         with self.store.transaction():
             deleted = self.store.db.execute(
                 "DELETE FROM slack_oauth_states WHERE state = ? AND expires_at >= ?", [state, time.time()]

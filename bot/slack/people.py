@@ -4,6 +4,7 @@ morning) know them without asking Slack again."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from typing import Iterable
 
@@ -33,16 +34,18 @@ class People:
                 continue
             key = (workspace, user_id)
             if key not in self._fetching:
-                person = store.person(workspace, user_id)
-                if person is not None and person.name:
-                    self._known.add(key)
-                    continue
-                self._fetching[key] = asyncio.ensure_future(self._fetch(client, store, workspace, user_id))
+                self._fetching[key] = asyncio.ensure_future(self._look_up(client, store, workspace, user_id))
             try:
                 await asyncio.shield(self._fetching[key])
                 self._known.add(key)
             finally:
                 self._fetching.pop(key, None)
+
+    async def _look_up(self, client: AsyncWebClient, store, workspace: str, user_id: str) -> None:
+        """From the store (off the loop), or from Slack when the store has no name for them."""
+        person = await store.call(store.person, workspace, user_id)
+        if person is None or not person.name:
+            await self._fetch(client, store, workspace, user_id)
 
     async def _fetch(self, client: AsyncWebClient, store, workspace: str, user_id: str) -> None:
         try:
@@ -51,11 +54,11 @@ class People:
             data = error.response.data if isinstance(error.response.data, dict) else {}
             logs.event("slack.users_info_failed", logging.WARNING, workspace=workspace,
                        status=error.response.status_code, error=data.get("error"))
-            store.upsert_person(workspace, user_id, platform="slack")
+            await store.call(functools.partial(store.upsert_person, workspace, user_id, platform="slack"))
             return
         name, email = display_name(user), (user.get("profile") or {}).get("email", "")
-        store.upsert_person(workspace, user_id, name=name, email=email, tz=user.get("tz", ""),
-                            is_bot=bool(user.get("is_bot")), platform="slack")
+        await store.call(functools.partial(store.upsert_person, workspace, user_id, name=name, email=email,
+                                           tz=user.get("tz", ""), is_bot=bool(user.get("is_bot")), platform="slack"))
 
 
 def display_name(user: dict) -> str:
@@ -85,7 +88,8 @@ class SlackDirectory:
                 if _is_colleague(user, workspace):
                     people[user["id"]] = (user["id"], display_name(user), (user.get("profile") or {}).get("email", ""),
                                           user.get("tz", ""))
-        self._store().learn_people(workspace, list(people.values()))
+        store = self._store()
+        await store.call(store.learn_people, workspace, list(people.values()))
         if not channel:
             return list(people)
         if channel.startswith("#"):  # named in the message (Slack's markup arrives as `#name`)

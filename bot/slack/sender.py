@@ -5,6 +5,7 @@ dropped connections. A send that still fails raises, so the caller records the f
 later (the sent-log keeps delivery exactly-once)."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Awaitable, Callable
 
 from aiohttp import ClientSession
@@ -50,12 +51,19 @@ class SlackSender:
     def __init__(self, client_for: Callable[[str], Awaitable[AsyncWebClient]]):
         self._client_for = client_for  # workspace (team id) -> a client holding that workspace's bot token
 
-    async def send(self, outgoing: Outgoing) -> None:
+    async def prepare(self, outgoing: Outgoing) -> Outgoing:
+        """Open the DM (conversations.open): the step before anything leaves, so a crash during it
+        leaves the message unsent for bot/delivery.py to send after a restart."""
+        if not outgoing.user:
+            return outgoing
         client = await self._client_for(outgoing.workspace)
-        channel = outgoing.channel
+        opened = await client.conversations_open(users=outgoing.user)
+        return replace(outgoing, user="", channel=opened["channel"]["id"])
+
+    async def send(self, outgoing: Outgoing) -> None:
         if outgoing.user:
-            opened = await client.conversations_open(users=outgoing.user)
-            channel = opened["channel"]["id"]
-        if not channel:
+            outgoing = await self.prepare(outgoing)
+        if not outgoing.channel:
             raise ValueError("an Outgoing needs a user or a channel")
-        await client.chat_postMessage(channel=channel, **message_kwargs(outgoing.reply))
+        client = await self._client_for(outgoing.workspace)
+        await client.chat_postMessage(channel=outgoing.channel, **message_kwargs(outgoing.reply))
