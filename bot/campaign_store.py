@@ -38,6 +38,7 @@ CREATE TABLE campaign_people (
     answer TEXT CHECK (answer IS NULL OR answer IN ('accepted', 'question', 'signed_off')),  -- NULL: pending
     answered_at TEXT,
     answered_via TEXT NOT NULL DEFAULT '',  -- platform and conversation of the answer (the DM's button)
+    snoozed_until TEXT,  -- no reminders for this person before this date (their own `snooze`)
     PRIMARY KEY (workspace, campaign_id, user_id),
     FOREIGN KEY (workspace, campaign_id) REFERENCES campaigns (workspace, id)
 );
@@ -99,6 +100,7 @@ class Asked:
     added_on: date
     asked_on: date | None  # the day their DM was claimed; None: not yet
     ask_sent: bool
+    snoozed_until: date | None = None
 
 
 class CampaignStore:
@@ -191,6 +193,13 @@ class CampaignStore:
             kind = self.campaign(workspace, campaign_id).kind
             self.log(workspace, None, user, f"{kind} {answer}", "", f"campaign {campaign_id} via {via}")
 
+    def snooze_campaign(self, workspace: str, campaign_id: int, user: str, until: date) -> None:
+        """No reminders of this campaign for `user` before `until`, logged."""
+        with self.transaction():
+            self.db.execute("UPDATE campaign_people SET snoozed_until = ? WHERE workspace = ? AND campaign_id = ?"
+                            " AND user_id = ?", [until.isoformat(), workspace, campaign_id, user])
+            self.log(workspace, None, user, "campaign snooze", "", f"campaign {campaign_id} until {until.isoformat()}")
+
     def campaign_counts(self, workspace: str, campaign_id: int) -> dict[str, int]:
         """'accepted', 'question', 'pending' -> how many people (one indexed scan)."""
         rows = self.db.execute("SELECT COALESCE(answer, 'pending'), COUNT(*) FROM campaign_people"
@@ -211,14 +220,16 @@ class CampaignStore:
         """The people who have not answered, with their zone and whether their DM was claimed and sent."""
         prefix = f"campaign:{workspace}:{campaign_id}:"
         rows = self.db.execute(
-            "SELECT cp.user_id, p.tz, p.name, cp.due_on, cp.added_at, s.claimed_at, s.status FROM campaign_people cp"
+            "SELECT cp.user_id, p.tz, p.name, cp.due_on, cp.added_at, s.claimed_at, s.status, cp.snoozed_until"
+            " FROM campaign_people cp"
             " JOIN people p ON p.workspace = cp.workspace AND p.user_id = cp.user_id"
             " LEFT JOIN sent_log s ON s.key = ? || cp.user_id || ':' || ?"
             " WHERE cp.workspace = ? AND cp.campaign_id = ? AND cp.answer IS NULL",
             [prefix, ASK, workspace, campaign_id])
         return [Asked(user, tz or "UTC", name or "", date.fromisoformat(due), date.fromisoformat(added[:10]),
-                      date.fromisoformat(claimed[:10]) if claimed else None, status == "sent")
-                for user, tz, name, due, added, claimed, status in rows.fetchall()]
+                      date.fromisoformat(claimed[:10]) if claimed else None, status == "sent",
+                      date.fromisoformat(snoozed) if snoozed else None)
+                for user, tz, name, due, added, claimed, status, snoozed in rows.fetchall()]
 
     def acceptance_rows(self, workspace: str, name: str, kind: str = "policy", campaign_id: int | None = None
                         ) -> list[tuple]:

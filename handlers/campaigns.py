@@ -7,7 +7,7 @@ exactly once (sent-log key `campaign:{workspace}:{campaign}:{user}:ask`), in the
 (from the nudge window's start to WORKDAY_END on workdays), at most ASKS_PER_TICK per workspace and
 tick (Slack's rate limits). Whoever has not answered is nudged on the workspace's ladder towards their
 own due date (default 14 days after they were first put in the audience), each rung once, in their
-working morning. The audience is read from the
+working morning, not while they snoozed them (a reminder's "Remind me next week"). The audience is read from the
 platform (everyone, or a channel's members) through the `Directory` port and refreshed, so a person
 first seen later is asked too. Publishing a new version supersedes the open one: everyone is asked
 again. `policy every year "<name>"` opens a new round on the anniversary. An answer counts only from
@@ -83,7 +83,8 @@ def due_messages(workspace: str, campaign_id: int, pending: Iterable, now: datet
                 found.append(CampaignMessage(workspace, campaign_id, person.user, "ask", today, person.due_on))
                 asks += 1
             continue
-        rung = owner_rung(person.due_on, today, ladder) if person.ask_sent and morning else None
+        snoozed = person.snoozed_until is not None and today < person.snoozed_until
+        rung = owner_rung(person.due_on, today, ladder) if person.ask_sent and morning and not snoozed else None
         if rung is not None and rung.on > person.asked_on:
             found.append(CampaignMessage(workspace, campaign_id, person.user, rung.kind, rung.on, person.due_on))
     return found
@@ -95,10 +96,32 @@ def round_due(campaign, now: datetime) -> bool:
     return every is not None and now >= datetime.fromisoformat(campaign.created_at) + every
 
 
+SNOOZE_DAYS = 7  # the reminders' "Remind me next week" button
+MAX_SNOOZE_DAYS = 90
+
+
 def answer_actions(campaign_id: int) -> tuple[Action, ...]:
     """Commands of the shared grammar, checked as if typed by the presser."""
     return (Action("Accept", f"policy accept {campaign_id}", "primary"),
             Action("I have a question", f"policy question {campaign_id}"))
+
+
+def snooze_action(command: str) -> Action:
+    """A reminder's "Remind me next week": `command` snoozes the presser's reminders (SNOOZE_DAYS)."""
+    return Action("Remind me next week", command)
+
+
+def snooze(req: Request, campaign, days_text: str) -> Reply:
+    """`policy snooze <n> [days]` / `review <n> snooze [days]`: no reminders for the presser for a while."""
+    asked = req.store.campaign_answer(req.workspace, campaign.id, req.actor.user_id)
+    if not asked or campaign.state != "open":
+        raise Refusal("You have no open request of that number here; nothing to snooze.", kind="forbidden")
+    days = int(days_text) if days_text.strip().isdigit() else SNOOZE_DAYS
+    if not 1 <= days <= MAX_SNOOZE_DAYS:
+        raise Refusal(f"Snooze for 1 to {MAX_SNOOZE_DAYS} days.", kind="usage")
+    until = req.today + timedelta(days=days)
+    req.store.snooze_campaign(req.workspace, campaign.id, req.actor.user_id, until)
+    return Reply(f"No reminders about {campaign.name} until {until:%Y-%m-%d}.", kind="campaign_snooze")
 
 
 def compose(campaign, message: CampaignMessage) -> Reply:
@@ -113,7 +136,8 @@ def compose(campaign, message: CampaignMessage) -> Reply:
     else:
         lead = f"Reminder: please read {what} and accept it; {due_words(message.due_on, message.on)}."
     lines = (f"Policy: {campaign.url}", "Accept, or say you have a question: whoever published it will follow up.")
-    section = Section(title=what, lines=lines, actions=answer_actions(campaign.id))
+    later = () if message.kind == "ask" else (snooze_action(f"policy snooze {campaign.id} {SNOOZE_DAYS}"),)
+    section = Section(title=what, lines=lines, actions=answer_actions(campaign.id) + later)
     return Reply("\n".join((lead, *lines)), sections=(section,),
                  kind="policy_ask" if message.kind == "ask" else "policy_nudge")
 
@@ -131,7 +155,7 @@ def policy(req: Request, args: str) -> Reply:
     text = args.translate(SMART_QUOTES).strip()
     head = text.split()[0].casefold() if text.split() else ""
     handler = {"publish": publish, "accept": answer, "question": answer, "status": status, "every": every,
-               "list": listing}.get(head)
+               "list": listing, "snooze": snooze_policy}.get(head)
     if handler is None:
         raise Refusal(USAGE, kind="usage")
     return handler(req, text)
@@ -246,6 +270,17 @@ def answer(req: Request, text: str) -> Reply:
                  actions=answer_actions(campaign.id)[:1], kind="policy_answer")
 
 
+def snooze_policy(req: Request, text: str) -> Reply:
+    """`policy snooze <n> [days]` (a reminder's "Remind me next week")."""
+    words = text.split()
+    if len(words) not in (2, 3) or not words[1].lstrip("#").isdigit():
+        raise Refusal("Use the reminder's button, or `policy snooze <number> [days]`.", kind="usage")
+    campaign = req.store.campaign(req.workspace, int(words[1].lstrip("#")))
+    if campaign is None or campaign.kind != "policy":
+        raise Refusal("You have no open request of that number here; nothing to snooze.", kind="forbidden")
+    return snooze(req, campaign, words[2] if len(words) == 3 else "")
+
+
 def status(req: Request, text: str) -> Reply:
     """`policy status "<name>"`: accepted / pending / questions, counted in SQL, a few names each."""
     campaign = _named_policy(req, text)
@@ -301,12 +336,12 @@ def _stamp(req: Request) -> str:
 def _is_policy_command(args: str) -> bool:
     """`policy publish ...`, `policy status ...` ("policy for remote work?" is a question)."""
     return bool(args.split()) and args.split()[0].casefold() in ("publish", "accept", "question", "status",
-                                                                  "every", "list")
+                                                                  "every", "list", "snooze")
 
 
 COMMANDS = (
     Command("policy", 'policy publish "<name>" <url> version <version> to everyone|@person|#channel [due <date>] · '
-            'policy status "<name>" · policy every year "<name>" · policy list',
+            'policy status "<name>" · policy every year "<name>" · policy list · policy snooze <number> [days]',
             "ask people to accept a policy (admins publish), by DM with Accept / I have a question buttons; who "
             "accepted, who has a question, who is pending", policy, needs_args=True, accepts=_is_policy_command),
 )

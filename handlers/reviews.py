@@ -208,8 +208,11 @@ def compose_ask(campaign, message) -> Reply:
     lead = (f"Please review who has access to {campaign.name} by {message.due_on:%a %d %b %Y}: keep, remove or "
             "change the role of each account, then sign off." if message.kind == "ask" else
             f"Reminder: the access review of {campaign.name} is waiting for you; {due_words(message.due_on, message.on)}.")
+    from handlers.campaigns import SNOOZE_DAYS, snooze_action
+
+    later = () if message.kind == "ask" else (snooze_action(f"review {campaign.id} snooze {SNOOZE_DAYS}"),)
     section = Section(title=f"Access review {campaign.id}: {campaign.name}", lines=(lead,),
-                      actions=(Action("Open the review", f"review {campaign.id}", "primary"),))
+                      actions=(Action("Open the review", f"review {campaign.id}", "primary"), *later))
     return Reply(lead, sections=(section,), kind="review_ask" if message.kind == "ask" else "review_nudge")
 
 
@@ -255,6 +258,10 @@ def review(req: Request, args: str) -> Reply:
         return finish(req, campaign)
     if action == "sign" and rest.casefold() == "off":
         return sign_off(req, campaign)
+    if action == "snooze":
+        from handlers.campaigns import snooze
+
+        return snooze(req, campaign, rest)
     raise Refusal(f"Usage: `review {campaign.id}`, `review {campaign.id} keep|remove <line>`, `review {campaign.id} "
                   f"role <line> <new role>`, `review {campaign.id} finish`.", kind="usage")
 

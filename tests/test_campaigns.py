@@ -156,3 +156,20 @@ def test_the_acceptances_export_and_the_audit_log(store, tmp_path):
     assert main(["export", "acceptances", "--workspace", "T1", "--db", path]) == 2  # which policy?
     answers = [(e.actor, e.action) for e in store.events("T1") if e.action.startswith("policy ")]
     assert answers == [("UADMIN", "policy publish"), ("UBOB", "policy accepted"), ("UCAROL", "policy question")]
+
+
+def test_a_reminder_can_be_snoozed_by_its_button(store):
+    ctx = workspace(store, ("UBOB", "bob"))
+    act(ctx, MONDAY, PUBLISH)
+    act(ctx, MONDAY, "policy accept 1")  # ada accepts at once: only bob is reminded
+    first = run_schedule(store, at(MONDAY), at("2027-01-11T12:00"))
+    assert keys_by_user(first) == {"UBOB": ["campaign:T1:1:UBOB:ask", "campaign:T1:1:UBOB:before-7:2027-01-11"]}
+    reminder = first.sent[-1][1].reply
+    snooze = next(a for a in reminder.sections[0].actions if a.label == "Remind me next week")
+    assert snooze.value == "policy snooze 1 7" and parse(snooze.value)[0] == "policy"
+    assert "until 2027-01-20" in act(ctx, "2027-01-11T12:00", "policy snooze 1 9", user="UBOB").text
+    later = run_schedule(store, at("2027-01-11T12:00"), at("2027-01-22T12:00"))
+    assert keys_by_user(later) == {"UBOB": ["campaign:T1:1:UBOB:due:2027-01-18",
+                                            "campaign:T1:1:UBOB:overdue-3:2027-01-21"]}
+    assert later.sent[0][0].date().isoformat() == "2027-01-20"  # the 18th's rung waited for the snooze to end
+    assert_refused_unchanged(ctx, "policy snooze 1 7", user="UCAROL", expect="nothing to snooze")
