@@ -181,6 +181,12 @@ class ConversationBook:
             "SELECT reference FROM teams_conversations WHERE workspace = ? AND conversation_id = ?",
             [workspace, conversation_id])
 
+    def channels(self, workspace: str) -> list[ConversationReference]:
+        """The channel conversations of the tenant the bot is in (their teams' rosters are its people)."""
+        rows = self.store.db.execute("SELECT reference FROM teams_conversations WHERE workspace = ? AND kind = 'channel'"
+                                     " ORDER BY conversation_id", [workspace]).fetchall()
+        return [ConversationReference().deserialize(json.loads(row[0])) for row in rows]
+
     def any_in(self, workspace: str) -> ConversationReference | None:
         """Any reference of the tenant: its service URL and bot account open new personal chats."""
         return self._reference(
@@ -595,6 +601,56 @@ class TeamsSender:
         )
 
 
+class TeamsDirectory:
+    """`handlers.ports.Directory` for Teams (campaign audiences): the rosters of the teams complybot was
+    added to, read through a saved channel reference (GET …/pagedmembers). Guests and people of another
+    tenant are left out; everyone found is remembered (Teams id ↔ person, name, email) so the Teams sender
+    can open a chat with them. Channels' own audiences are Slack's only (None)."""
+
+    PAGE = 200
+
+    def __init__(self, adapter: CloudAdapter, app: web.Application, app_id: str):
+        self.adapter, self.app, self.app_id = adapter, app, app_id
+
+    async def members(self, workspace: str, channel: str = "") -> list[str] | None:
+        store = self.app["ctx"].store
+        book = ConversationBook(store)
+        references = await store.call(book.channels, workspace)
+        if channel or not references:
+            return None
+        found: dict = {}  # person id -> TeamsChannelAccount
+
+        async def collect(turn_context: TurnContext) -> None:
+            connector = turn_context.turn_state.get(self.adapter.BOT_CONNECTOR_CLIENT_KEY)
+            token = None
+            while True:
+                page = await connector.conversations.get_teams_conversation_paged_members(
+                    turn_context.activity.conversation.id, self.PAGE, token)
+                for member in page.members or []:
+                    if _is_colleague(member, workspace):
+                        found[person_id(member)] = member
+                token = page.continuation_token
+                if not token:
+                    return
+
+        for reference in references:
+            await self.adapter.continue_conversation(reference, collect, self.app_id)
+        await store.call(self._remember, store, book, workspace, list(found.values()))
+        return list(found)
+
+    @staticmethod
+    def _remember(store, book: "ConversationBook", workspace: str, members: list) -> None:
+        with store.transaction():
+            for member in members:
+                book.remember_member(workspace, member.id, person_id(member), clean_text(member.name or ""))
+            store.learn_people(workspace, [(person_id(m), clean_text(m.name or ""), m.email or "", "") for m in members])
+
+
+def _is_colleague(member, workspace: str) -> bool:
+    tenant = getattr(member, "tenant_id", None) or ""
+    return (getattr(member, "user_role", "") or "").casefold() != "guest" and tenant in ("", workspace)
+
+
 # -- the Bot Framework's signing keys ----------------------------------------------------------------
 
 KEY_FETCH_SECONDS = 5  # the metadata and its keys together: a slow endpoint holds a request no longer
@@ -713,6 +769,7 @@ def mount(app: web.Application, settings: Settings) -> None:
     app["teams_adapter"] = adapter
     app["teams_work"] = work = BackgroundWork("teams")
     app.setdefault("senders", {})["teams"] = TeamsSender(adapter, app, settings.microsoft_app_id)
+    app.setdefault("directories", {})["teams"] = TeamsDirectory(adapter, app, settings.microsoft_app_id)
     app.setdefault("platforms", []).append("teams")
 
     async def messages(request: web.Request) -> web.Response:

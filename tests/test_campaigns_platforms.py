@@ -132,7 +132,24 @@ async def test_a_policy_in_teams_is_asked_in_a_personal_chat_and_accepted_by_its
     assert store.campaign_counts(teams.tenant_id, 1) == {"accepted": 1, "question": 0, "pending": 1}
 
 
-# -- a real `complybot serve` SIGKILLed mid-campaign ---------------------------------------------------
+async def test_everyone_in_teams_is_the_roster_of_the_team_guests_left_out(server, connector):  # noqa: F811
+    """Carol never wrote to the bot; she is in the team the bot was added to, so she is asked too (in a new
+    1:1 chat). A guest of the team is not."""
+    teams = TeamsActivities(connector.service_url)
+    alice, carol, guest = new_user("Alice Admin"), new_user("Carol Colleague"), new_user("Gus Guest")
+    connector.add_members(alice, carol, guest)
+    connector.members[guest.member_id]["userRole"] = "guest"
+    await server.post(teams.channel(alice, f'policy publish "{AUP}" https://docs.example.com/aup version 3 '
+                                           "to everyone"))
+    await connector.wait_for(1)
+    store = server.app["ctx"].store
+    monday = datetime(2031, 3, 24, 9, 30, tzinfo=UTC)  # working hours in Berlin (Alice) and UTC (Carol: unknown)
+    result = await run_tick(store, Senders(server.app["senders"]), monday, server.app["directories"])
+    assert result.sent == 2
+    asked = sorted(store.campaign_users(teams.tenant_id, 1))
+    assert asked == sorted([alice.aad_object_id, carol.aad_object_id])
+    opened = [c.body["members"] for c in connector.calls if c.kind == "create_conversation"]
+    assert {"id": carol.member_id} in [m[0] for m in opened]
 
 
 async def test_a_server_killed_mid_campaign_asks_everyone_exactly_once(tmp_path):
