@@ -31,6 +31,7 @@ from handlers.types import Action, Command, Reply, Section
 MAX_EVIDENCE = 50  # links per task; beyond that a folder link serves the auditor better
 MAX_VALID_DAYS = 5 * 366  # `valid N days`: the same horizon as a due date (handlers.dates.MAX_YEARS_AHEAD)
 MAX_NOTE = 500
+MAX_DATE_WORDS = 3  # `expires next friday`; longer text after "expires" is part of the note, not a date
 MAX_SHOWN = 10  # stale items listed per section; the rest are counted
 RENEWED_NOTE = "still current (renewed)"
 PERIOD_WORDS = {"month": "monthly", "quarter": "quarterly", "year": "yearly"}
@@ -304,6 +305,8 @@ def _note_and_expiry(req: Request, tail: str) -> tuple[str, date | None]:
     if not match:
         return tail.strip(), None
     if match["date"]:
+        if len(match["date"].split()) > MAX_DATE_WORDS:  # a note that says "expires" ("…expires when we rotate it")
+            return tail.strip(), None
         return match["note"].strip(), parse_date(req, match["date"])
     days = int(match["count"]) * _UNIT_DAYS[match["unit"].casefold()]
     if not 1 <= days <= MAX_VALID_DAYS:

@@ -50,6 +50,8 @@ def test_a_link_carries_its_expiry_date_or_its_validity(team):
     assert (second["note"], second["expires"]) == ("", "2026-06-15")
     assert third["note"] == "the policy, reviewed" and "expires" not in third  # no age: never stale
     assert parse("evidence 1 https://x.example.com note") == ("evidence", "1 https://x.example.com note")
+    say(team, "evidence 1 https://drive.example.com/key the signing key expires when we rotate it", user="UBOB")
+    assert items(team)[-1]["note"] == "the signing key expires when we rotate it" and "expires" not in items(team)[-1]
 
 
 def test_bad_evidence_input_is_refused_and_changes_nothing(team):
