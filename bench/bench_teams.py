@@ -4,7 +4,7 @@ Connector, both in this process, Bot Framework auth off (local mode, as in the e
 Prints, for `--messages` activities sent `--concurrency` at a time (questions and `tasks`, in channels
 and personal chats): messages/s and p50/p99 latency until the server's 201, by which time the reply has
 reached the fake connector (Teams waits for the bot's HTTP answer up to 15 s). Then proactive sends/s
-through `app["senders"]["teams"]` to saved conversation references, and the import cost of botbuilder
+through `app[RUNTIME].senders["teams"]` to saved conversation references, and the import cost of botbuilder
 (what Teams adds to a server's start; `complybot ask` never pays it). Loopback only.
 
     .venv/bin/python bench/bench_teams.py [--messages 400] [--concurrency 16] [--proactive 200]
@@ -27,6 +27,7 @@ from aiohttp import ClientSession  # noqa: E402
 
 from bench.stats import percentile  # noqa: E402
 from bot.config import Settings  # noqa: E402
+from bot.runtime import RUNTIME  # noqa: E402
 from bot.server import create_app  # noqa: E402
 from handlers.types import Outgoing, Reply  # noqa: E402
 from tests.fakes.bot_connector import FakeBotConnector, TeamsActivities, new_user  # noqa: E402
@@ -75,7 +76,7 @@ async def run(messages: int, concurrency: int, proactive: int) -> None:
               f"(concurrency {concurrency}); latency p50 {statistics.median(latencies) * 1000:.1f} ms, "
               f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms; replies at the connector: {replies}")
 
-        sender = app["senders"]["teams"]
+        sender = app[RUNTIME].senders["teams"]
         started = time.perf_counter()
         for n in range(proactive):
             person = people[n % len(people)]

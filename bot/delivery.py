@@ -44,7 +44,7 @@ RETRY_BASE = timedelta(seconds=30)
 RETRY_CAP = timedelta(hours=1)
 MAX_ATTEMPTS = 8
 SEND_BATCH = 20  # messages sent concurrently, and marked started / recorded sent in one commit each
-FALLBACK = "*"  # app["senders"]["*"]: the sender for platforms with no sender of their own (the log)
+FALLBACK = "*"  # app[RUNTIME].senders["*"]: the sender for platforms with no sender of their own (the log)
 
 
 def _iso(moment: datetime) -> str:
@@ -153,7 +153,7 @@ def claim(store, draft: Draft, now: datetime) -> int | None:
 
 
 class Senders:
-    """The platform senders of the app (`app["senders"]`), with the log as fallback where configured."""
+    """The platform senders of the app (`app[RUNTIME].senders`), with the log as fallback where configured."""
 
     def __init__(self, senders: Mapping[str, Sender]):
         self._senders = senders

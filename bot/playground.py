@@ -18,6 +18,7 @@ from aiohttp import web
 from bot import logs
 from bot.console import LOCAL_WORKSPACE, as_local_admin, local_user_id, local_user_name
 from bot.config import Settings, is_loopback
+from bot.runtime import RUNTIME
 from bot.turns import run_turn
 from handlers import router
 from handlers.types import Message, Reply, plain_text
@@ -89,7 +90,7 @@ async def post_message(request: web.Request) -> web.Response:
     as_name = data.get("as") if isinstance(data.get("as"), str) else ""
     message = message_for(data["text"], as_name)
     logs.note(workspace=LOCAL_WORKSPACE, user=message.user, command=router.command_of(message.text))
-    ctx = request.app["playground_ctx"]
+    ctx = request.app[RUNTIME].playground
     reply = await run_turn(ctx, [message.text], lambda: router.handle(message, ctx))
     logs.note(kind=reply.kind or None)
     return web.json_response(reply_json(reply), headers={"Cache-Control": "no-store"})
@@ -110,5 +111,4 @@ def mount(app: web.Application, settings: Settings) -> None:
     app.router.add_get("/", page)
     app.router.add_post("/api/playground", post_message)
     app.router.add_static("/playground/", STATIC_DIR, append_version=True)
-    app["playground_ctx"] = as_local_admin(app["ctx"])  # like `complybot chat`
-    app["playground"] = True
+    app[RUNTIME].playground = as_local_admin(app[RUNTIME].ctx)  # like `complybot chat`

@@ -26,6 +26,7 @@ from typing import Any, Iterator, Mapping, NamedTuple
 from bot import logs
 from bot.delivery import (Claim, Draft, Senders, claim, claim_all, deliver_pending, prepared, send, send_batch,
                           settle_in_doubt)
+from bot.runtime import RUNTIME
 from handlers import campaigns, evidence, reminders
 from handlers.reminders import Ladder, OpenTask, Person
 
@@ -604,12 +605,12 @@ def install_log_senders(senders: dict, platforms: tuple[str, ...]) -> None:
 
 async def scheduler_context(app):
     """`app.cleanup_ctx.append(scheduler_context)`: started with the server, stopped with it."""
-    settings = app["settings"]
-    senders = app.setdefault("senders", {})
-    install_log_senders(senders, tuple(settings.platforms))
-    scheduler = Scheduler(app["ctx"].store, senders, tick_seconds=app.get("tick_seconds", TICK_SECONDS),
-                          directories=app.setdefault("directories", {}))
-    app["scheduler"] = scheduler
+    runtime = app[RUNTIME]
+    senders = runtime.senders
+    install_log_senders(senders, tuple(runtime.settings.platforms))
+    scheduler = Scheduler(runtime.ctx.store, senders, tick_seconds=runtime.tick_seconds or TICK_SECONDS,
+                          directories=runtime.directories)
+    runtime.scheduler = scheduler
     scheduler.start()
     try:
         yield

@@ -20,6 +20,7 @@ from aiohttp import web
 from bot import logs
 from bot.config import Settings
 from bot.console import LOCAL_WORKSPACE
+from bot.runtime import RUNTIME, Runtime
 
 MAX_BODY_BYTES = 1024 * 1024  # Slack and Teams payloads are far smaller; refuse anything huge
 SHUTDOWN_TIMEOUT_SECONDS = 25.0  # platforms send SIGKILL ~30 s after SIGTERM (Heroku, Fly, Render)
@@ -101,20 +102,19 @@ async def database_health(store) -> str:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    app = request.app
-    ctx = app.get("ctx")
-    database = await database_health(getattr(ctx, "store", None))
-    scheduler = app.get("scheduler")
+    runtime = request.app[RUNTIME]
+    database = await database_health(runtime.ctx.store)
+    scheduler = runtime.scheduler
     scheduler_running = bool(scheduler is not None and getattr(scheduler, "running", False))
-    scheduler_off = not app["settings"].scheduler  # COMPLYBOT_SCHEDULER=off: another process schedules
+    scheduler_off = not runtime.settings.scheduler  # COMPLYBOT_SCHEDULER=off: another process schedules
     ok = database != "unreachable" and (scheduler_running or scheduler_off)  # slow: still serving
     body = {
         "ok": ok,
         "database": database,
         "scheduler": "off" if scheduler_off else "running" if scheduler_running else "stopped",
-        "platforms": sorted(app.get("platforms", [])),
-        "playground": bool(app.get("playground")),
-        **{name: report() for name, report in app.get("health_reports", {}).items()},  # e.g. answers lost in Slack
+        "platforms": sorted(runtime.platforms),
+        "playground": runtime.playground is not None,
+        **{name: report() for name, report in runtime.health_reports.items()},  # e.g. answers lost in Slack
     }
     return web.json_response(body, status=200 if ok else 503)
 
@@ -123,29 +123,26 @@ async def slow_request(request: web.Request) -> web.Response:
     """Tests only (COMPLYBOT_TEST_HOOKS=1, loopback): a request that is still in flight when SIGTERM
     arrives and then uses the database, so a test can show shutdown lets it finish before closing."""
     await asyncio.sleep(min(float(request.query.get("seconds", "1")), 10.0))
-    store = request.app["ctx"].store
+    store = request.app[RUNTIME].ctx.store
     store.ensure_workspace(LOCAL_WORKSPACE, "console")
     return web.json_response({"ok": True, "tasks": store.count_tasks(LOCAL_WORKSPACE)})
 
 
 async def _close_store(app: web.Application) -> None:
     """Last step of shutdown: after requests in flight and the scheduler's tick have finished."""
-    app["ctx"].store.close()
+    app[RUNTIME].ctx.store.close()
     logs.event("database.closed")
 
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[request_log])
-    app["settings"] = settings
-    app["platforms"] = []
-    app["senders"] = {}
-    app["health_reports"] = {}  # name -> function returning counters /healthz shows (platform mounts add theirs)
     app.router.add_get("/healthz", healthz)
     # One store for the whole process, shared by every platform through the handlers' Context.
     from bot.store import Store
     from handlers.ports import Context
 
-    app["ctx"] = Context(store=Store.open(settings.db_path, default_tz=settings.timezone), admins=tuple(settings.admins))
+    ctx = Context(store=Store.open(settings.db_path, default_tz=settings.timezone), admins=tuple(settings.admins))
+    app[RUNTIME] = Runtime(settings, ctx)  # the one place it is created; mounts below fill in their parts
     app.on_cleanup.append(_close_store)
     if settings.test_hooks:
         app.router.add_post("/__test__/slow", slow_request)

@@ -4,7 +4,7 @@ botbuilder-python is archived; moving to the Microsoft 365 Agents SDK should tou
 The rest of the project sees neutral `Message` / `Reply` / `Outgoing` objects.
 
 - `mount(app, settings)` puts a `CloudAdapter(ConfigurationBotFrameworkAuthentication(config))` behind
-  `POST /api/messages` and registers `app["senders"]["teams"]`. Auth is off only for an empty
+  `POST /api/messages` and registers `app[RUNTIME].senders["teams"]`. Auth is off only for an empty
   MicrosoftAppId with COMPLYBOT_TEAMS_LOCAL=1 on a loopback host (the Emulator, end-to-end tests).
 - Incoming: personal chat, group chat and channel messages become a `Message` (tenant = workspace, the
   bot's `<at>` mention removed, other mentions rewritten to `<@aadObjectId or id>`) for
@@ -49,6 +49,7 @@ from jwt.algorithms import RSAAlgorithm
 from bot import logs
 from bot.background import BackgroundWork
 from bot.config import ConfigError, Settings, is_loopback
+from bot.runtime import RUNTIME
 from bot.store import utc_now
 from bot.turns import run_turn
 from handlers.replies import lead
@@ -418,7 +419,7 @@ def render(reply: Reply, book: ConversationBook | None, workspace: str, as_card:
 # -- the bot ------------------------------------------------------------------------------------------
 
 class ComplyBot(ActivityHandler):
-    """Reads the shared Context (`app["ctx"]`) per turn: one store for every platform."""
+    """Reads the shared Context (`app[RUNTIME].ctx`) per turn: one store for every platform."""
 
     def __init__(self, app: web.Application, auth_enabled: bool):
         self.app = app
@@ -426,11 +427,11 @@ class ComplyBot(ActivityHandler):
 
     @property
     def book(self) -> ConversationBook:
-        return ConversationBook(self.app["ctx"].store)
+        return ConversationBook(self.app[RUNTIME].ctx.store)
 
     async def call(self, work, *args):
         """Store work off the event loop (it may wait for the database's write lock)."""
-        return await self.app["ctx"].store.call(work, *args)
+        return await self.app[RUNTIME].ctx.store.call(work, *args)
 
     def workspace_of(self, activity: Activity) -> str:
         tenant = tenant_of(activity)
@@ -475,7 +476,7 @@ class ComplyBot(ActivityHandler):
                 logs.event("teams.member_lookup_failed", logging.WARNING, error=type(error).__name__)
         user, name = user or account.id, clean_text(name)
         await self.call(book.remember_member, workspace, account.id, user, name)
-        store = self.app["ctx"].store
+        store = self.app[RUNTIME].ctx.store
         await self.call(functools.partial(store.upsert_person, workspace, user, name, email=email, tz=tz,
                                           platform="teams"))
 
@@ -508,14 +509,14 @@ class ComplyBot(ActivityHandler):
         await turn_context.update_activity(rendered)
 
     async def _answer(self, message: Message) -> Reply:
-        return await run_turn(self.app["ctx"], [message.text], lambda: self._handle(message))
+        return await run_turn(self.app[RUNTIME].ctx, [message.text], lambda: self._handle(message))
 
     def _handle(self, message: Message) -> Reply:
         from handlers import router
 
         logs.note(workspace=message.workspace, user=message.user, command=router.command_of(message.text))
         try:
-            reply = router.handle(message, self.app["ctx"])
+            reply = router.handle(message, self.app[RUNTIME].ctx)
         except Exception as error:  # the person gets a polite answer; the log gets the type and place
             logs.event("teams.handler_error", logging.ERROR, error=logs.describe_exception(error))
             return Reply(SORRY, ephemeral=True, kind="error")
@@ -557,10 +558,10 @@ class TeamsSender:
 
     @property
     def book(self) -> ConversationBook:
-        return ConversationBook(self.app["ctx"].store)
+        return ConversationBook(self.app[RUNTIME].ctx.store)
 
     async def send(self, outgoing: Outgoing) -> None:
-        book, call = self.book, self.app["ctx"].store.call  # store work off the event loop
+        book, call = self.book, self.app[RUNTIME].ctx.store.call  # store work off the event loop
         activity = await call(render, outgoing.reply, book, outgoing.workspace)
         if outgoing.user:
             reference = await call(book.personal, outgoing.workspace, outgoing.user)
@@ -579,7 +580,7 @@ class TeamsSender:
 
     async def _open_personal_chat(self, workspace: str, user: str, activity: Activity) -> None:
         """Start a 1:1 chat with someone the bot has seen (e.g. mentioned in a channel) and post there."""
-        book, call = self.book, self.app["ctx"].store.call
+        book, call = self.book, self.app[RUNTIME].ctx.store.call
         member = await call(book.member_for_user, workspace, user)
         known = await call(book.any_in, workspace)
         if member is None or known is None:
@@ -613,7 +614,7 @@ class TeamsDirectory:
         self.adapter, self.app, self.app_id = adapter, app, app_id
 
     async def members(self, workspace: str, channel: str = "") -> list[str] | None:
-        store = self.app["ctx"].store
+        store = self.app[RUNTIME].ctx.store
         book = ConversationBook(store)
         references = await store.call(book.channels, workspace)
         if channel or not references:
@@ -766,11 +767,11 @@ def mount(app: web.Application, settings: Settings) -> None:
     adapter.on_turn_error = _on_turn_error
     auth_enabled = bool(settings.microsoft_app_id)
     bot = ComplyBot(app, auth_enabled)
-    app["teams_adapter"] = adapter
-    app["teams_work"] = work = BackgroundWork("teams")
-    app.setdefault("senders", {})["teams"] = TeamsSender(adapter, app, settings.microsoft_app_id)
-    app.setdefault("directories", {})["teams"] = TeamsDirectory(adapter, app, settings.microsoft_app_id)
-    app.setdefault("platforms", []).append("teams")
+    app[RUNTIME].teams_adapter = adapter
+    app[RUNTIME].teams_work = work = BackgroundWork("teams")
+    app[RUNTIME].senders["teams"] = TeamsSender(adapter, app, settings.microsoft_app_id)
+    app[RUNTIME].directories["teams"] = TeamsDirectory(adapter, app, settings.microsoft_app_id)
+    app[RUNTIME].platforms.append("teams")
 
     async def messages(request: web.Request) -> web.Response:
         return await _process(request, adapter, bot, auth_enabled, work)

@@ -15,10 +15,11 @@ from handlers.roles import Refusal, Request, label, require_admin, require_owner
 from handlers.replies import sections_reply
 from handlers.types import Action, Command, Reply, Section
 from knowledge.catalog import Control, catalog
+from knowledge.matching import MIN_SCORE
 
 MAX_LISTED = 25  # tasks shown as sections in one reply; the rest are counted
 SURE_SCORE = 88  # a fuzzy match this good, clearly ahead of the next, is taken without asking
-CHOICE_SCORE = 50  # weaker matches are offered as choices; below this (knowledge.matching.MIN_SCORE) none at all
+CHOICE_SCORE = MIN_SCORE  # weaker matches are offered as choices; below the engine's bar none at all
 SURE_MARGIN = 6  # how far ahead of the runner-up a sure match must be
 MAX_CHOICES = 10
 DUE_SOON_DAYS = 7

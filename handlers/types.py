@@ -93,6 +93,7 @@ class Reply:
     outcome: Outcome = "ok"  # what happened, for forms, logs and transactions (never read from the text)
     field: str = ""  # a refusal's subject: "control", "person", "date", "task" (a form shows it there)
     attachment: str = ""  # a file the platform attaches where it can: "soa" (this workspace's SoA, XLSX)
+    subject: str = ""  # an answer's subject (JSON text): what a follow-up in this conversation refers to
 
 
 def progress_bar(fraction: float, width: int = 20) -> str:

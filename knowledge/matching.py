@@ -1,7 +1,7 @@
 """What a person typed -> the named controls of the table, for task commands (`assign <control> ...`)
 and the Slack control picker.
 
-One ranking serves questions and commands alike: the answer engine's (`Engine.rank_controls`: typos,
+One ranking serves questions and commands alike: the answer engine's (`knowledge.answer.rank_controls`: typos,
 word order, case, the aliases and abbreviations of `synonyms.toml`, and a name must contain what was
 typed, so "ports" is not "SOC 2 reports"). Here it is only rescaled to 0..100 and cut at MIN_SCORE.
 
@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import functools
 
-from knowledge.answer import engine
+from knowledge.answer import bars, index, rank_controls
 from knowledge.catalog import Control, catalog
 
-MIN_SCORE = 50  # the engine's own bar for naming a control; below it nothing is a match worth offering
+MIN_SCORE = round(100 * bars.CONTROL_BAR)  # the engine's own bar for naming a control, on 0..100
 MAX_TYPED = 200  # a control name is short; the rest of a long text says nothing more about it
 
 
@@ -25,7 +25,7 @@ def match_controls(text: str, limit: int = 5, partial: bool = False) -> list[tup
     exact = catalog().control(text.strip())
     if exact:
         return [(exact, 100.0)]
-    ranked = engine().rank_controls(text[:MAX_TYPED], partial=partial)
+    ranked = rank_controls(text[:MAX_TYPED], partial=partial)
     found = [(catalog().control(name), round(100 * min(score, 1.0), 1)) for name, score in ranked]
     return [(control, score) for control, score in found if score >= MIN_SCORE][:limit]
 
@@ -34,6 +34,6 @@ def match_controls(text: str, limit: int = 5, partial: bool = False) -> list[tup
 def longest_name_words() -> int:
     """Words in the longest control name or alias: more leading words than about this cannot name a
     control, so callers searching a message's head for one need not try every prefix of it."""
-    aliases = engine().kn.aliases
+    aliases = index().kn.aliases
     return max(len(name.split()) for control in catalog().controls
                for name in (control.name, *aliases.get(control.name, ())))

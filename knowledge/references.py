@@ -48,8 +48,15 @@ class Ref:
     bare: bool = False  # a number without "clause" in front: only a clause if the catalogue knows it
 
 
+# every reference has two numbers joined by a dot, dash or comma, or follows "clause", "section" or "§": a text
+# with none of those has no reference, and this much simpler search says so before the full one
+_MAYBE = re.compile(r"\d\s*[.,\-]\s*\d|clause|section|§", re.IGNORECASE)
+
+
 def find_refs(text: str) -> list[Ref]:
     """Every reference in `text`, canonical, in order of appearance, without repeats."""
+    if not _MAYBE.search(text):
+        return []
     found: list[Ref] = []
     for match in _PATTERN.finditer(text):
         ref = _canonical(match)

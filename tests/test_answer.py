@@ -13,11 +13,20 @@ import pytest
 
 from knowledge import catalog as catalog_module
 from knowledge import faq as faq_module
-from knowledge.answer import MAX_QUESTION_CHARS, Engine, answer
+from knowledge.answer import MAX_QUESTION_CHARS, Engine, answer, index
+from knowledge.answer.index import key
+from knowledge.answer.rank import best_faq
 from knowledge.catalog import DATA_DIR, catalog
-from tests.judge import first_framework
-from tests.judge import iso_refs as iso_in
-from tests.judge import soc_refs as soc2_in
+from tests.judge import first_framework, iso_refs, soc_refs, table_text
+
+
+def iso_in(text: str) -> set[str]:
+    """The ISO references an answer names from the table (a review note's are the review's)."""
+    return iso_refs(table_text(text))
+
+
+def soc2_in(text: str) -> set[str]:
+    return soc_refs(table_text(text))
 
 CAT = catalog()
 
@@ -426,19 +435,17 @@ def test_canada_is_not_counted_as_the_us_market():
 
 
 def test_faq_phrasings_match_exactly_under_the_same_normalisation():
-    engine = Engine(catalog(), faq_module.knowledge())
-    from knowledge.answer import _key
-
-    keys = {_key(engine._phrase(q)) for entry in faq_module.knowledge().faq for q in entry.questions}
-    assert set(engine._faq_exact) == keys  # no two entries share a phrasing's content words, so none is dropped
+    ix = index()
+    keys = {key(ix.words(q)) for entry in faq_module.knowledge().faq for q in entry.questions}
+    assert set(ix.faq_exact) == keys  # no two entries share a phrasing's content words, so none is dropped
     for entry in faq_module.knowledge().faq:
         for question in entry.questions:
-            found, score = engine._best_faq(engine.question_tokens(question))
+            found, score = best_faq(ix, ix.tokens(question))
             assert score == 1.0, question
     for question in ("common mistakes", "implementation challenges", "what are non-conformities",
                      "what changed in 2022", "how do they complement each other", "the common mistakes please",
                      "what changed in 2022, thanks"):
-        assert engine._best_faq(engine.question_tokens(question))[1] == 1.0, question
+        assert best_faq(ix, ix.tokens(question))[1] == 1.0, question
 
 
 @pytest.mark.parametrize("question, words", [

@@ -132,3 +132,19 @@ def test_a_question_through_the_router_of_every_platform():
     assert "cloud services" in reply.text
     reply = handle(Message(platform="slack", workspace="T1", user="U1", text="how do I make pasta"))
     assert reply.kind == "abstain" and "$" not in reply.text
+
+
+def test_explain_names_the_stage_its_score_and_the_runners_up():
+    done = run(["--explain", "what is system operations in soc 2"])
+    assert done.returncode == 0, done.stderr
+    last = done.stdout.decode().strip().splitlines()[-1]
+    assert last.startswith("[stage: topic (define 0.95); runners-up: ") and "control (control 0." in last
+
+
+def test_explain_in_batch_mode_adds_the_stage_to_each_line():
+    done = run(["--json", "--explain"], stdin=b"CC6.1 iso\n\nhow do I make pasta\n")
+    records = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert [r["stage"] for r in records] == ["refs", "empty", "abstain"]
+    assert all(isinstance(r["runners_up"], list) for r in records)
+    plain = [json.loads(line) for line in run(["--json"], stdin=b"CC6.1 iso\n").stdout.decode().splitlines()]
+    assert "stage" not in plain[0] and plain[0]["answer"] == records[0]["answer"]

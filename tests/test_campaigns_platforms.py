@@ -12,6 +12,7 @@ import pytest
 import time_machine
 
 from bot.delivery import Senders
+from bot.runtime import RUNTIME
 from bot.scheduler import run_tick
 from tests.fakes.slack_api import SIGNING_SECRET, TEAM_ID, SignedSlack, api, buttons, start_slack_server  # noqa: F401
 from tests.test_teams_e2e import button, connector, no_internet, server  # noqa: F401 (fixtures)
@@ -30,7 +31,7 @@ async def tick_through(server, traveller, day: int, hours=range(7, 16), minute=5
     """Ticks at `minute` past each hour of 2027-01-`day` (UTC): Berlin's, London's and New York's mornings."""
     for hour in hours:
         traveller.move_to(datetime(2027, 1, day, hour, minute, tzinfo=UTC))
-        await run_tick(server.store, Senders(server.app["senders"]), datetime.now(UTC), server.app.get("directories", {}))
+        await run_tick(server.store, Senders(server.app[RUNTIME].senders), datetime.now(UTC), server.app[RUNTIME].directories)
 
 
 @pytest.fixture
@@ -105,11 +106,11 @@ async def test_a_policy_in_teams_is_asked_in_a_personal_chat_and_accepted_by_its
                                            "to everyone"))
     calls = await connector.wait_for(3)
     assert "Published" in calls[-1].all_text(), calls[-1].all_text()
-    store = server.app["ctx"].store
+    store = server.app[RUNTIME].ctx.store
     monday = datetime(2031, 3, 24, 8, 30, tzinfo=UTC)  # 09:30 in Berlin, their zone
-    result = await run_tick(store, Senders(server.app["senders"]), monday, server.app.get("directories", {}))
+    result = await run_tick(store, Senders(server.app[RUNTIME].senders), monday, server.app[RUNTIME].directories)
     assert result.sent == 2
-    again = await run_tick(store, Senders(server.app["senders"]), monday, server.app.get("directories", {}))
+    again = await run_tick(store, Senders(server.app[RUNTIME].senders), monday, server.app[RUNTIME].directories)
     assert again.sent == 0  # exactly once
     bobs = next(c for c in connector.calls[3:] if AUP in c.all_text() and c.cards()
                 and c.conversation_id == teams.personal(bob, "x")["conversation"]["id"])
@@ -142,9 +143,9 @@ async def test_everyone_in_teams_is_the_roster_of_the_team_guests_left_out(serve
     await server.post(teams.channel(alice, f'policy publish "{AUP}" https://docs.example.com/aup version 3 '
                                            "to everyone"))
     await connector.wait_for(1)
-    store = server.app["ctx"].store
+    store = server.app[RUNTIME].ctx.store
     monday = datetime(2031, 3, 24, 9, 30, tzinfo=UTC)  # working hours in Berlin (Alice) and UTC (Carol: unknown)
-    result = await run_tick(store, Senders(server.app["senders"]), monday, server.app["directories"])
+    result = await run_tick(store, Senders(server.app[RUNTIME].senders), monday, server.app[RUNTIME].directories)
     assert result.sent == 2
     asked = sorted(store.campaign_users(teams.tenant_id, 1))
     assert asked == sorted([alice.aad_object_id, carol.aad_object_id])

@@ -10,6 +10,7 @@ import json
 import sqlite3
 import time
 
+from bot.runtime import RUNTIME
 from tests.fakes.slack_api import (  # noqa: F401 (api, server and slack are fixtures)
     ADMIN, BOT_TOKEN, OWNER, SIGNING_SECRET, TEAM_ID, SignedSlack, api, server, slack,
 )
@@ -105,9 +106,9 @@ async def test_teams_is_answered_while_the_write_lock_is_held_and_the_turn_follo
             await asyncio.sleep(max(HOLD_SECONDS - lock.held_for, 0))
         assert still_locked and statuses == [202, 202]
         calls = await connector.wait_for(2, timeout=30)
-        await server.app["teams_work"].drain(timeout=10)
+        await server.app[RUNTIME].teams_work.drain(timeout=10)
         assert len(connector.calls) == 2 and "Assigned Disk Encryption" in calls[1].all_text()
-        assert [t.control for t in server.app["ctx"].store.tasks(teams.tenant_id)] == ["Disk Encryption"]
+        assert [t.control for t in server.app[RUNTIME].ctx.store.tasks(teams.tenant_id)] == ["Disk Encryption"]
     finally:
         await server.stop()
         await connector.stop()
@@ -128,15 +129,15 @@ async def test_a_scheduler_tick_waiting_for_the_write_lock_leaves_the_server_ans
 
     app = create_app(Settings.from_env({"COMPLYBOT_DB": str(tmp_path / "a.db"), "COMPLYBOT_HOST": "127.0.0.1"}))
     recording = RecordingSender()
-    app["senders"]["slack"] = recording
+    app[RUNTIME].senders["slack"] = recording
     with time_machine.travel(datetime(2027, 1, 18, 9, 5, tzinfo=ZoneInfo("Europe/Berlin")), tick=True):
         async with TestClient(TestServer(app, host="127.0.0.1")) as client:
             await asyncio.sleep(0.2)  # the tick at start-up: nothing is due yet
-            store = app["ctx"].store
+            store = app[RUNTIME].ctx.store
             store.upsert_person("T1", "me", name="me", tz="Europe/Berlin", platform="slack")
             store.create_task("T1", "Backup Schedule", "me", "me", due=date(2027, 1, 19))
             with OutsideWriteLock(tmp_path / "a.db") as lock:
-                tick = asyncio.ensure_future(app["scheduler"].tick())
+                tick = asyncio.ensure_future(app[RUNTIME].scheduler.tick())
                 await asyncio.sleep(0.2)  # the tick is waiting to claim
                 response = await client.get("/healthz")
                 health = await response.json()

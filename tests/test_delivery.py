@@ -22,6 +22,7 @@ from aiohttp import web
 
 from bot import delivery
 from bot.delivery import LEASE, MAX_ATTEMPTS, Senders
+from bot.runtime import RUNTIME
 from bot.scheduler import claim_nudges, run_tick
 from bot.store import Store
 from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, TEAM_ID, Call, FakeSlackAPI, _body, start_slack_server
@@ -279,7 +280,7 @@ async def test_a_nudge_reaches_slack_as_a_dm_with_buttons(tmp_path):
             assert "Backup Schedule" in text and "A.8.13" in text and "CC7.5" in text and "Due tomorrow" in text
             values = [e.get("value") for b in post.blocks() for e in b.get("elements", []) if isinstance(e, dict)]
             assert {"done 1", "snooze 1 7"} <= set(values)
-            await server.app["scheduler"].tick()  # a second tick in the same morning sends nothing
+            await server.app[RUNTIME].scheduler.tick()  # a second tick in the same morning sends nothing
             assert len(api.to("chat.postMessage")) == 1
         finally:
             await server.stop()
@@ -295,9 +296,9 @@ async def test_slack_failing_beyond_its_client_retries_is_retried_by_the_outbox(
         server = await start_slack_server(tmp_path / "c.db", api, COMPLYBOT_SCHEDULER="on")
         try:
             await api.wait_for("chat.postMessage!500", count=3, timeout=15)
-            store = server.app["ctx"].store
+            store = server.app[RUNTIME].ctx.store
             await until(lambda: store._rows("SELECT status FROM sent_log") == [{"status": "failed"}])
-            scheduler = server.app["scheduler"]
+            scheduler = server.app[RUNTIME].scheduler
             await scheduler.tick()  # too early for the retry
             assert api.to("chat.postMessage") == []
             for status, retry_after in ((429, 60),) * 4:  # then Slack rate-limits us, past the client's retries
@@ -332,7 +333,7 @@ async def test_a_missed_digest_reaches_its_slack_channel_once_after_a_restart(tm
                 server = await start_slack_server(tmp_path / "c.db", api, COMPLYBOT_SCHEDULER="on")
                 try:
                     [post] = await api.wait_for("chat.postMessage")
-                    await server.app["scheduler"].tick()
+                    await server.app[RUNTIME].scheduler.tick()
                 finally:
                     await server.stop()
         assert len(api.to("chat.postMessage")) == 1

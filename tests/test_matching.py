@@ -7,7 +7,7 @@ import re
 import pytest
 
 from bot.slack.modals import control_options
-from knowledge.answer import answer, engine
+from knowledge.answer import answer, rank_controls
 from knowledge.matching import MIN_SCORE, match_controls
 
 
@@ -28,7 +28,7 @@ def test_a_command_and_a_question_find_the_same_control(typed, name):
 
 
 def test_scores_are_the_engines_rescaled():
-    ranked = engine().rank_controls("vendor")
+    ranked = rank_controls("vendor")
     assert [(c.name, s) for c, s in match_controls("vendor", limit=3)] == [
         (name, round(100 * score, 1)) for name, score in ranked[:3]]
 

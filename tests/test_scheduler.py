@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.config import Settings
 from bot.delivery import Senders
+from bot.runtime import RUNTIME
 from bot.scheduler import run_tick
 from bot.server import create_app
 from bot.store import Store
@@ -38,14 +39,14 @@ def seed(db_path, tz="Europe/Berlin", workspace="local", platform="console", due
 async def test_scheduler_starts_and_stops_with_the_server(tmp_path):
     app = create_app(settings_for(tmp_path / "a.db"))
     async with TestClient(TestServer(app)) as client:
-        scheduler = app["scheduler"]
+        scheduler = app[RUNTIME].scheduler
         assert scheduler.running
         tick = scheduler.scheduler.get_job("tick")
         assert tick.trigger.interval == timedelta(seconds=60)
         assert tick.coalesce and tick.max_instances == 1 and tick.misfire_grace_time >= 3600
         health = await (await client.get("/healthz")).json()
         assert health["scheduler"] == "running"
-        assert "*" in app["senders"] and "console" in app["senders"]  # no platform: everything to the log
+        assert "*" in app[RUNTIME].senders and "console" in app[RUNTIME].senders  # no platform: everything to the log
     assert not scheduler.running
 
 
@@ -56,7 +57,7 @@ async def test_digest_jobs_follow_the_database(tmp_path):
     store.close()
     app = create_app(settings_for(tmp_path / "a.db"))
     async with TestClient(TestServer(app)):
-        scheduler = app["scheduler"]
+        scheduler = app[RUNTIME].scheduler
         [job] = [j for j in scheduler.scheduler.get_jobs() if j.id.startswith("digest:")]
         assert str(job.trigger.timezone) == "Europe/Berlin"
         # Monday 09:00 in Berlin, on both sides of the change to summer time (2027-03-28)
@@ -65,7 +66,7 @@ async def test_digest_jobs_follow_the_database(tmp_path):
         fire = job.trigger.get_next_fire_time(None, datetime(2027, 3, 16, tzinfo=UTC))
         assert fire.isoformat() == "2027-03-22T09:00:00+01:00" and fire.weekday() == 0
 
-        live = app["ctx"].store
+        live = app[RUNTIME].ctx.store
         live.subscribe_digest("T1", "slack", "C2", weekdays="tue,fri", time="16:30", tz="America/New_York")
         live.unsubscribe_digest("T1", "slack", "C1")
         await scheduler.tick()  # a tick notices the change
@@ -82,14 +83,14 @@ async def test_the_digest_cron_posts_at_its_time_and_once(tmp_path):
     store.close()
     recording = RecordingSender()
     app = create_app(settings_for(tmp_path / "a.db"))
-    app["senders"]["slack"] = recording
+    app[RUNTIME].senders["slack"] = recording
     with time_machine.travel(datetime(2027, 1, 18, 7, 59, 59, 800000, tzinfo=UTC), tick=True):
         async with TestClient(TestServer(app)):
             for _ in range(100):  # the cron fires at 09:00:00 Berlin, a fraction of a second from now
                 if recording.sent:
                     break
                 await asyncio.sleep(0.02)
-            await app["scheduler"].tick()
+            await app[RUNTIME].scheduler.tick()
             await asyncio.sleep(0.1)
     [(_, digest)] = recording.sent
     assert digest.key == "digest:T1:1:2027-01-18" and digest.channel == "C1" and digest.reply.kind == "digest"
@@ -99,8 +100,8 @@ async def test_a_fast_running_scheduler_sends_each_nudge_once(tmp_path):
     seed(tmp_path / "a.db", workspace="T1", platform="slack")
     recording = RecordingSender()
     app = create_app(settings_for(tmp_path / "a.db"))
-    app["senders"]["slack"] = recording
-    app["tick_seconds"] = 0.02
+    app[RUNTIME].senders["slack"] = recording
+    app[RUNTIME].tick_seconds = 0.02
     with time_machine.travel(datetime(2027, 1, 18, 9, 5, tzinfo=ZoneInfo("Europe/Berlin")), tick=True):
         async with TestClient(TestServer(app)):
             await asyncio.sleep(0.5)  # many ticks
@@ -115,10 +116,10 @@ async def test_with_the_scheduler_off_nothing_is_scheduled_and_healthz_says_so(t
     assert settings.scheduler is False and settings_for(tmp_path / "a.db").scheduler is True  # on by default
     recording = RecordingSender()
     app = create_app(settings)
-    app["senders"]["slack"] = recording
+    app[RUNTIME].senders["slack"] = recording
     with time_machine.travel(datetime(2027, 1, 18, 9, 5, tzinfo=ZoneInfo("Europe/Berlin")), tick=True):
         async with TestClient(TestServer(app)) as client:
-            assert "scheduler" not in app
+            assert app[RUNTIME].scheduler is None
             response = await client.get("/healthz")
             health = await response.json()
             await asyncio.sleep(0.2)

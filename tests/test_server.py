@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot import logs
 from bot.config import Settings
+from bot.runtime import RUNTIME
 from bot.server import create_app
 from tests.serving import ServeProcess
 
@@ -73,7 +74,7 @@ def test_healthz_names_the_platforms_that_are_on(tmp_path):
 
 
 async def test_healthz_says_when_the_database_is_unreachable(client):
-    client.server.app["ctx"].store.close()
+    client.server.app[RUNTIME].ctx.store.close()
     response = await client.get("/healthz")
     body = await response.json()
     assert response.status == 503
@@ -325,7 +326,7 @@ async def test_the_playground_takes_lone_surrogates_as_ordinary_text(client):
                                                           ' "as": "Eve \\ud800"}', headers={"Content-Type": "application/json"})
     reply = await response.json()
     assert reply["kind"] != "error" and "Assigned Disk Encryption" in reply["text"], reply
-    [task] = client.server.app["ctx"].store.tasks("local")
+    [task] = client.server.app[RUNTIME].ctx.store.tasks("local")
     assert task.note == "\ufffd caf\u00e9"  # replaced, and NFC
 
 

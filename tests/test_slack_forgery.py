@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 import pytest
 from aiohttp import ClientSession
 
+from bot.runtime import RUNTIME
 from tests.fakes.slack_api import (  # noqa: F401 (api, server and slack are fixtures)
     ADMIN, OWNER, SIGNING_SECRET, TEAM_ID, SignedSlack, api, buttons, server, slack, start_slack_server,
 )
@@ -98,7 +99,7 @@ async def test_an_unsigned_request_naming_any_response_url_gets_401_and_nothing_
                     status = await post(session, server.url, body, {"Content-Type": content_type, **headers})
                     assert status == 401, (headers, body[:60])
                     # nothing was started that could still send: no lazy listener, no apology
-                    assert server.app["slack_runtime"].work.pending == 0
+                    assert server.app[RUNTIME].slack_runtime.work.pending == 0
         await server.settle()
         await asyncio.sleep(0.2)  # an outbound connection in flight would reach the listener by now
         assert silent.connections == 0

@@ -8,6 +8,7 @@ import pytest
 from aiohttp import ClientSession
 from slack_sdk.errors import SlackApiError
 
+from bot.runtime import RUNTIME
 from handlers.types import Action, Outgoing, Reply, Section
 from tests.fakes.slack_api import (  # noqa: F401 (api and server are fixtures)
     ADMIN, SIGNING_SECRET, TEAM_ID, SignedSlack, api, buttons, server, start_slack_server,
@@ -19,7 +20,7 @@ NUDGE = Reply("Reminder: task 1 is due tomorrow.",
 
 
 async def test_a_nudge_goes_to_the_persons_dm_with_buttons(server, api):
-    sender = server.app["senders"]["slack"]
+    sender = server.app[RUNTIME].senders["slack"]
     await sender.send(Outgoing(workspace=TEAM_ID, user=ADMIN, reply=NUDGE, platform="slack"))
     [opened] = api.to("conversations.open")
     assert opened.body["users"] == ADMIN
@@ -30,7 +31,7 @@ async def test_a_nudge_goes_to_the_persons_dm_with_buttons(server, api):
 
 
 async def test_a_digest_goes_to_its_channel(server, api):
-    await server.app["senders"]["slack"].send(Outgoing(workspace=TEAM_ID, channel="C0DIGEST", reply=NUDGE))
+    await server.app[RUNTIME].senders["slack"].send(Outgoing(workspace=TEAM_ID, channel="C0DIGEST", reply=NUDGE))
     assert [c.body["channel"] for c in api.to("chat.postMessage")] == ["C0DIGEST"]
     assert not api.to("conversations.open")
 
@@ -39,7 +40,7 @@ async def test_rate_limits_and_server_errors_are_retried_and_one_message_arrives
     api.fail_next("chat.postMessage", 429, retry_after=0)
     api.fail_next("chat.postMessage", 500)
     api.fail_next("conversations.open", 503)
-    await server.app["senders"]["slack"].send(Outgoing(workspace=TEAM_ID, user=ADMIN, reply=NUDGE))
+    await server.app[RUNTIME].senders["slack"].send(Outgoing(workspace=TEAM_ID, user=ADMIN, reply=NUDGE))
     assert [c.method for c in api.calls if c.method.startswith("chat.")] == [
         "chat.postMessage!429", "chat.postMessage!500", "chat.postMessage"]
     assert len(api.to("chat.postMessage")) == 1
@@ -49,7 +50,7 @@ async def test_a_send_that_keeps_failing_raises_so_the_caller_can_retry_later(se
     for _ in range(3):
         api.fail_next("chat.postMessage", 500)
     with pytest.raises(SlackApiError):
-        await server.app["senders"]["slack"].send(Outgoing(workspace=TEAM_ID, channel="C0X", reply=NUDGE))
+        await server.app[RUNTIME].senders["slack"].send(Outgoing(workspace=TEAM_ID, channel="C0X", reply=NUDGE))
     assert not api.to("chat.postMessage")
 
 
@@ -80,10 +81,10 @@ async def test_oauth_install_keeps_the_installation_and_serves_that_workspace(tm
         await server.settle()
         [answer] = api.to("chat.postMessage")
         assert answer.token == "xoxb-installed"  # the installed workspace's own bot token
-        await server.app["senders"]["slack"].send(Outgoing(workspace=TEAM_ID, channel="C0D", reply=NUDGE))
+        await server.app[RUNTIME].senders["slack"].send(Outgoing(workspace=TEAM_ID, channel="C0D", reply=NUDGE))
         assert api.to("chat.postMessage")[-1].token == "xoxb-installed"
         with pytest.raises(LookupError):
-            await server.app["senders"]["slack"].send(Outgoing(workspace="T0OTHER", channel="C0D", reply=NUDGE))
+            await server.app[RUNTIME].senders["slack"].send(Outgoing(workspace="T0OTHER", channel="C0D", reply=NUDGE))
 
         async with SignedSlack(server.url, SIGNING_SECRET, api) as slack:  # the workspace removes the app
             status, _ = await slack.event({"type": "app_uninstalled"})
@@ -91,7 +92,7 @@ async def test_oauth_install_keeps_the_installation_and_serves_that_workspace(tm
         await server.settle()
         assert server.store.db.execute("SELECT COUNT(*) FROM slack_installations").fetchone()[0] == 0
         with pytest.raises(LookupError):
-            await server.app["senders"]["slack"].send(Outgoing(workspace=TEAM_ID, channel="C0D", reply=NUDGE))
+            await server.app[RUNTIME].senders["slack"].send(Outgoing(workspace=TEAM_ID, channel="C0D", reply=NUDGE))
     finally:
         await server.stop()
 

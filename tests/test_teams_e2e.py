@@ -11,6 +11,7 @@ import pytest
 from aiohttp import ClientSession, web
 
 from bot.config import Settings
+from bot.runtime import RUNTIME
 from bot.server import create_app
 from handlers.types import Outgoing, Reply, Section
 from tests.fakes.bot_connector import FakeBotConnector, TeamsActivities, new_user
@@ -138,7 +139,7 @@ async def test_assign_tasks_done_button_updates_the_card(server, connector):
     calls = await connector.wait_for(2)
     assigned = calls[-1].all_text()
     assert "Multi-Factor Authentication" in assigned and bob.name in assigned, assigned
-    store = server.app["ctx"].store
+    store = server.app[RUNTIME].ctx.store
     [task] = store.tasks(teams.tenant_id)
     # Teams' mention carried only Bob's Teams id; the bot asked Teams (GET …/members/{id}) for his
     # Entra object id, so the task is his under the id he writes with. Each person is asked about once.
@@ -191,7 +192,7 @@ async def test_someone_elses_task_button_changes_nothing(server, connector):
     connector.add_members(alice, bob, mallory)
     listing = await assign_and_list(server, connector, teams, alice, bob)
     done = button(listing.cards()[0], "done")
-    store = server.app["ctx"].store
+    store = server.app[RUNTIME].ctx.store
     [task] = store.tasks(teams.tenant_id)
     events_before = store.events(teams.tenant_id, task.id)
 
@@ -218,7 +219,7 @@ async def test_personal_install_welcomes_and_keeps_the_chat_for_reminders(server
     assert await server.post(added) == 201
     [welcome] = await connector.wait_for(1)
     assert welcome.conversation_id == added["conversation"]["id"] and "tasks" in welcome.all_text()
-    await server.app["senders"]["teams"].send(
+    await server.app[RUNTIME].senders["teams"].send(
         Outgoing(workspace=teams.tenant_id, user=ida.aad_object_id, reply=Reply("Due soon"), platform="teams"))
     calls = await connector.wait_for(2)
     assert calls[1].conversation_id == added["conversation"]["id"] and calls[1].text == "Due soon"
@@ -246,7 +247,7 @@ async def test_proactive_message_after_a_restart(tmp_path, connector, no_interne
 
     second = await start_server(db)
     try:
-        sender = second.app["senders"]["teams"]
+        sender = second.app[RUNTIME].senders["teams"]
         nudge = Reply("Task 1 (A.8.5) is due in 3 days.", sections=(Section(title="Due soon", lines=("A.8.5",)),))
         await sender.send(Outgoing(workspace=teams.tenant_id, user=dana.aad_object_id, reply=nudge, platform="teams"))
         await sender.send(Outgoing(workspace=teams.tenant_id, channel=teams.channel_id,
@@ -272,7 +273,7 @@ async def test_proactive_message_to_someone_only_mentioned_opens_a_chat(server, 
     alice, erin = new_user("Alice Admin"), new_user("Erin")
     await server.post(teams.channel(alice, f"hello <at>{erin.name}</at>", mentions=(erin,)))
     await connector.wait_for(1)
-    await server.app["senders"]["teams"].send(
+    await server.app[RUNTIME].senders["teams"].send(
         Outgoing(workspace=teams.tenant_id, user=erin.member_id, reply=Reply("Hi Erin"), platform="teams"))
     calls = await connector.wait_for(3)
     create, send = calls[1], calls[2]
@@ -281,7 +282,7 @@ async def test_proactive_message_to_someone_only_mentioned_opens_a_chat(server, 
     assert create.body["channelData"]["tenant"]["id"] == teams.tenant_id
     assert send.conversation_id.startswith("a:") and send.text == "Hi Erin"
     # the new chat is saved: the next message to Erin goes straight there
-    await server.app["senders"]["teams"].send(
+    await server.app[RUNTIME].senders["teams"].send(
         Outgoing(workspace=teams.tenant_id, user=erin.member_id, reply=Reply("Again"), platform="teams"))
     calls = await connector.wait_for(4)
     assert calls[3].conversation_id == send.conversation_id and calls[3].text == "Again"
@@ -293,7 +294,7 @@ async def test_bot_mention_is_removed_and_people_become_ids(server, connector):
     from bot.teams import ConversationBook, message_from, neutral_text, parse_activity
 
     activity = parse_activity(teams.channel(alice, f"ping <at>{bob.name}</at> now", mentions=(bob,)))
-    text = neutral_text(activity, ConversationBook(server.app["ctx"].store), teams.tenant_id)
+    text = neutral_text(activity, ConversationBook(server.app[RUNTIME].ctx.store), teams.tenant_id)
     assert text == f"ping <@{bob.member_id}> now"  # Teams sent no aadObjectId for Bob and we never met him
     message = message_from(activity, text, teams.tenant_id)
     assert message.workspace == teams.tenant_id and message.user == alice.aad_object_id
@@ -308,7 +309,7 @@ async def test_people_get_their_teams_name_and_time_zone(server, connector):
     hal = new_user("Hal")
     await server.post(odd.personal(hal, "hello"))
     await connector.wait_for(2)
-    store = server.app["ctx"].store
+    store = server.app[RUNTIME].ctx.store
     person = store.person(teams.tenant_id, gil.aad_object_id)
     assert (person.name, person.tz, person.role) == ("Gil Lopez", "America/Chicago", "admin")
     assert store.person(teams.tenant_id, hal.aad_object_id).tz == "UTC"  # unknown zone: the default
@@ -325,7 +326,7 @@ async def test_a_resent_activity_is_handled_once(server, connector):
     assert await server.post(assign) == 200  # the re-send: acknowledged, not processed
     await connector.wait_for(2)
     assert len(connector.calls) == 2
-    assert len(server.app["ctx"].store.tasks(teams.tenant_id)) == 1
+    assert len(server.app[RUNTIME].ctx.store.tasks(teams.tenant_id)) == 1
     again = teams.channel(alice, "tasks all")  # a new activity id goes through
     assert await server.post(again) == 201
 
@@ -341,7 +342,7 @@ async def test_bot_framework_emulator_works_in_local_mode(server, connector):
     assert await server.post(activity) == 201
     [call] = await connector.wait_for(1)
     assert call.conversation_id == "em-conv|livechat" and "tasks" in call.all_text().lower()
-    assert server.app["ctx"].store.person("local", "emulator-user") is not None
+    assert server.app[RUNTIME].ctx.store.person("local", "emulator-user") is not None
 
 
 async def test_the_scheduler_nudges_an_owner_in_teams(server, connector):
@@ -361,12 +362,12 @@ async def test_the_scheduler_nudges_an_owner_in_teams(server, connector):
     await connector.wait_for(2)
 
     week_before = datetime(2031, 3, 24, 9, 30, tzinfo=timezone.utc)  # a Monday morning, 7 days ahead
-    result = await run_tick(server.app["ctx"].store, Senders(server.app["senders"]), week_before)
+    result = await run_tick(server.app[RUNTIME].ctx.store, Senders(server.app[RUNTIME].senders), week_before)
     assert result.sent == 1
     create, nudge = connector.calls[2], connector.calls[3]
     assert create.kind == "create_conversation" and create.body["members"] == [{"id": bob.member_id}]
     assert nudge.conversation_id.startswith("a:") and "Multi-Factor Authentication" in nudge.all_text()
-    again = await run_tick(server.app["ctx"].store, Senders(server.app["senders"]), week_before)
+    again = await run_tick(server.app[RUNTIME].ctx.store, Senders(server.app[RUNTIME].senders), week_before)
     assert again.sent == 0 and len(connector.calls) == 4  # exactly once
 
 
@@ -383,7 +384,7 @@ async def test_a_weekly_digest_subscribed_in_a_channel_is_posted_there(server, c
     assert "digest" in confirmation.all_text().lower()
 
     monday = datetime(2031, 3, 24, 9, 5, tzinfo=timezone.utc)
-    result = await run_tick(server.app["ctx"].store, Senders(server.app["senders"]), monday)
+    result = await run_tick(server.app[RUNTIME].ctx.store, Senders(server.app[RUNTIME].senders), monday)
     assert result.sent == 1
     digest = connector.calls[1]
     assert digest.conversation_id == teams.channel_id  # a new post in the channel, not in a thread
@@ -398,7 +399,7 @@ async def test_admins_configured_by_email_are_admins_in_teams(tmp_path, connecto
         alice, carol, dave, bob = (new_user(n) for n in ("Alice", "Carol", "Dave", "Bob"))
         connector.add_members(alice, carol, dave, bob)
         await running.post(teams.channel(alice, "hello"))  # the first person: an admin anyway
-        store = running.app["ctx"].store
+        store = running.app[RUNTIME].ctx.store
         for who in (dave, carol):  # Dave is a plain member: he may assign only to himself
             before = len(connector.calls)
             await running.post(teams.channel(
@@ -420,7 +421,7 @@ async def test_lone_surrogates_and_unnormalised_text_are_ordinary_text(server, c
     assert await server.post(teams.personal(eve, "assign Multi-Factor Authentication to me note \ud800 cafe\u0301")) == 201
     [call] = await connector.wait_for(1)
     assert "Assigned Multi-Factor Authentication" in call.all_text(), call.all_text()
-    store = server.app["ctx"].store
+    store = server.app[RUNTIME].ctx.store
     [task] = store.tasks(teams.tenant_id)
     assert task.note == "\ufffd caf\u00e9"  # replaced, and NFC
     assert store.person(teams.tenant_id, eve.aad_object_id).name == "Eve \ufffd"

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from aiohttp import ClientSession
 
 from bot.config import ConfigError, Settings
+from bot.runtime import RUNTIME
 from bot.server import create_app
 from tests.fakes.bot_connector import TeamsActivities, new_user
 from tests.fakes.openid import KEY_ID, FakeOpenIdProvider
@@ -50,7 +51,7 @@ def forged_token(issuer: str) -> str:
 
 
 def nothing_processed(server, connector, tenant: str) -> None:  # noqa: F811
-    store = server.app["ctx"].store
+    store = server.app[RUNTIME].ctx.store
     assert connector.calls == []
     assert store.tasks(tenant, statuses=None) == []
     assert store.people(tenant) == []
@@ -120,7 +121,7 @@ async def test_a_user_of_tenant_a_cannot_see_or_change_tasks_of_tenant_b(server,
     mallory = new_user("Mallory")  # tenant B, admin of her own tenant
     connector.add_members(alice, bob)
     done = button((await assign_and_list(server, connector, tenant_a, alice, bob)).cards()[0], "done")
-    store = server.app["ctx"].store
+    store = server.app[RUNTIME].ctx.store
     [task] = store.tasks(tenant_a.tenant_id)
 
     # Mallory lists tasks in tenant B: nothing of tenant A shows.
@@ -144,7 +145,7 @@ async def test_contradictory_tenant_ids_are_not_trusted(server, connector):  # n
     assert await server.post(activity) == 201
     [call] = await connector.wait_for(1)
     assert "tenant" in call.text.lower()
-    assert server.app["ctx"].store.db.execute("SELECT count(*) FROM teams_conversations").fetchone()[0] == 0
+    assert server.app[RUNTIME].ctx.store.db.execute("SELECT count(*) FROM teams_conversations").fetchone()[0] == 0
 
 
 async def test_a_40000_character_message_is_refused_politely(server, connector):  # noqa: F811
@@ -152,7 +153,7 @@ async def test_a_40000_character_message_is_refused_politely(server, connector):
     assert await server.post(teams.personal(new_user("Long"), "x" * 40_000)) == 201
     [call] = await connector.wait_for(1)
     assert "40,000" in call.text and "shorter" in call.text
-    assert server.app["ctx"].store.tasks(teams.tenant_id, statuses=None) == []
+    assert server.app[RUNTIME].ctx.store.tasks(teams.tenant_id, statuses=None) == []
 
 
 # -- tokens that look like the Bot Framework's: real signature and claim checks, without the network ----
@@ -198,7 +199,7 @@ async def test_a_genuine_token_passes_authentication(secured, connector, microso
     teams = TeamsActivities(connector.service_url)
     activity = parse_activity(teams.personal(new_user("Alice"), "tasks"))
     token = bot_framework_token(microsoft_signing_key, connector.service_url)
-    adapter = secured.app["teams_adapter"]
+    adapter = secured.app[RUNTIME].teams_adapter
     result = await adapter.bot_framework_authentication.authenticate_request(activity, f"Bearer {token}")
     assert result.claims_identity.is_authenticated
     assert result.claims_identity.claims["aud"] == APP_ID
@@ -258,7 +259,7 @@ async def test_after_the_key_endpoint_recovers_genuine_tokens_pass_again(secured
     openid.fail = False
     activity = parse_activity(TeamsActivities(connector.service_url).personal(new_user("Alice"), "tasks"))
     token = bot_framework_token(openid.key, connector.service_url)
-    authentication = secured.app["teams_adapter"].bot_framework_authentication
+    authentication = secured.app[RUNTIME].teams_adapter.bot_framework_authentication
     deadline = time.monotonic() + REFUSED_WITHIN
     while True:
         try:

@@ -30,6 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from bot import logs
+    from bot.runtime import RUNTIME
     from bot.server import SHUTDOWN_TIMEOUT_SECONDS, create_app
 
     logs.setup(settings.log_level)
@@ -45,9 +46,10 @@ def run(args: argparse.Namespace) -> int:
     def announce(_aiohttp_banner: str) -> None:
         """Called by run_app once the socket is bound (not before: the port may be taken)."""
         url = f"http://{settings.host}:{settings.port}/"
-        logs.event("serve.start", host=settings.host, port=settings.port, platforms=",".join(app["platforms"]) or "none",
-                   playground=url if app.get("playground") else None, db=settings.db_path)
-        if app.get("playground"):
+        runtime = app[RUNTIME]
+        logs.event("serve.start", host=settings.host, port=settings.port, platforms=",".join(runtime.platforms) or "none",
+                   playground=url if runtime.playground is not None else None, db=settings.db_path)
+        if runtime.playground is not None:
             print(f"complybot playground: open {url} in your browser (Ctrl+C to stop)", flush=True)
 
     try:

@@ -23,6 +23,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot import logs
 from bot.config import Settings
+from bot.runtime import RUNTIME
 from bot.slack import listeners
 from bot.slack.conversation import SORRY, SlackRuntime
 from bot.slack.edge import NOT_A_SLACK_PAYLOAD, NOT_SIGNED, replay_key, signed_bolt_request, signed_by_slack
@@ -141,12 +142,11 @@ def _claim(store, table: str, column: str, key: str, team: str, memory_seconds: 
 
 
 def mount(app: web.Application, settings: Settings) -> SlackRuntime:
-    """Serve Slack from `app`. Call before the app starts; `app["ctx"]` must be set by then."""
+    """Serve Slack from `app`. Call before the app starts; `app[RUNTIME]` must be set by then."""
     runtime = SlackRuntime(web_app=app, answers=ResponseURLs(settings.slack_api_url))
     bolt = build_bolt_app(settings, runtime)
-    app["slack_runtime"] = runtime
-    app["slack_bolt"] = bolt
-    app.setdefault("health_reports", {})["slack"] = runtime.answers.report
+    app[RUNTIME].slack_runtime = runtime
+    app[RUNTIME].health_reports["slack"] = runtime.answers.report
 
     if settings.slack_signing_secret:  # never serve HTTP without verifying Slack's signature
         app.router.add_post(EVENTS_PATH, _events_route(bolt, SignatureVerifier(settings.slack_signing_secret)))
@@ -169,13 +169,10 @@ def mount(app: web.Application, settings: Settings) -> SlackRuntime:
         await runtime.work.drain()
 
     app.on_shutdown.append(finish_work)
-    if "senders" not in app:
-        app["senders"] = {}
-    app["senders"]["slack"] = SlackSender(_client_for(bolt, settings, runtime))
-    app.setdefault("directories", {})["slack"] = SlackDirectory(_client_for(bolt, settings, runtime),
-                                                                lambda: runtime.ctx.store)
-    if "platforms" in app and "slack" not in app["platforms"]:
-        app["platforms"].append("slack")
+    app[RUNTIME].senders["slack"] = SlackSender(_client_for(bolt, settings, runtime))
+    app[RUNTIME].directories["slack"] = SlackDirectory(_client_for(bolt, settings, runtime), lambda: runtime.ctx.store)
+    if "slack" not in app[RUNTIME].platforms:
+        app[RUNTIME].platforms.append("slack")
     return runtime
 
 

@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import logs
 from bot.background import BackgroundWork
+from bot.runtime import RUNTIME
 from bot.slack.people import People, mentioned_users
 from bot.slack.response_urls import ResponseURLs
 from bot.slack.sender import message_kwargs
@@ -29,7 +30,7 @@ SORRY = Reply("Sorry, something went wrong on my side and I could not finish tha
 
 @dataclass
 class SlackRuntime:
-    """What the listeners share: the aiohttp app (its `ctx` holds the store), the people cache and the
+    """What the listeners share: the aiohttp app (its `RUNTIME.ctx` holds the store), the people cache and the
     tracker of work done after Slack got its acknowledgement."""
 
     web_app: web.Application
@@ -41,7 +42,7 @@ class SlackRuntime:
 
     @property
     def ctx(self) -> Context:
-        return self.web_app["ctx"]
+        return self.web_app[RUNTIME].ctx
 
     async def reply_to(self, client: AsyncWebClient, message: Message) -> Reply:
         """Learn the people involved, then let the shared router answer. Never raises."""

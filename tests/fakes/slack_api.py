@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 from aiohttp import ClientSession, web
 from slack_sdk.signature import SignatureVerifier
 
+from bot.runtime import RUNTIME
 from tests.fakes.loopback import forbid_internet, serve_on_loopback
 
 TEAM_ID = "T0001"
@@ -380,11 +381,11 @@ class SlackServer:
 
     @property
     def store(self):
-        return self.app["ctx"].store
+        return self.app[RUNTIME].ctx.store
 
     async def settle(self) -> None:
         """Wait for the work the server does after acknowledging Slack (lazy listeners)."""
-        await self.app["slack_runtime"].work.drain(timeout=10)
+        await self.app[RUNTIME].slack_runtime.work.drain(timeout=10)
 
     async def stop(self) -> None:
         await self.runner.cleanup()

@@ -1,0 +1,266 @@
+"""A `Question`, read once: the text without greetings and courtesies, its words, its clauses (which one
+asks and which only give context), its form (yes/no, how long, how much, which/what, compare, define), the
+references and frameworks it names, whether a choice is asked, and the subject of the previous answer in the
+conversation. The rankings of its words (controls, FAQ, ISO titles) are computed once, when a stage asks.
+"""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from functools import cached_property
+
+from knowledge import lexicon
+from knowledge.answer import bars, rank
+from knowledge.answer import words as W
+from knowledge.answer.index import Index
+from knowledge.references import Ref, find_refs
+
+FORMS = ("why", "yes_no", "how_long", "how_much", "compare", "define", "which", "other")
+_FORMS = (  # the first that matches the asking clause's opening, else anywhere in it, names its form
+    ("compare", re.compile(r"\b(vs\.?|versus|compared?\s+(to|with)|difference|differ|same\s+as|"
+                           r"similar\s+to|or\s+the\s+same)\b", re.I)),
+    ("why", re.compile(r"^\W*(why|how\s+come)\b", re.I)),
+    ("how_long", re.compile(r"\bhow\s+(long|soon|quickly|fast|often)\b|\bhow\s+many\s+(weeks|months|days|years)\b",
+                            re.I)),
+    ("how_much", re.compile(r"\bhow\s+(much|many)\b|\b(cost|price|fee)s?\b", re.I)),
+    ("yes_no", re.compile(r"^\W*(is|are|do|does|did|can|could|should|would|will|must|may|has|have|am)\b", re.I)),
+    ("define", W.DEFINE),
+    ("which", re.compile(r"\b(which|what)\b", re.I)),
+)
+_CLAUSE_END = re.compile(  # every break starts at a space, comma or dash: the first look-ahead says so fast
+    r"(?=[\s,\-–—])(?:(?<=[?!.;:])\s+|\s+[-–—]\s+|(?<=\))\s*[-–—,]\s*|\s*\n+\s*"
+    # "..., but how much does it cost?": a conjunction before a question word starts the asking clause
+    # ("..., and is a Type 1 quicker?" stays whole: both halves are asked)
+    r"|,\s*(?=(?:but|so|anyway|now|then)\s+(?:how|what|which|who|why|when|where|is|are|do|does|can|should)\b))",
+    re.I)
+_PARENTHESES = re.compile(r"\s*\([^()]*\)")
+_ASKS = re.compile(r"\?\s*$")
+_FRAMEWORK_TOKEN = {"soc2": "soc2", "iso27001": "iso"}
+
+
+def clean(text: str) -> str:
+    """Full-width and other compatibility forms read as their plain letters ("Ａ.8.1", "ｃｃ6.1")."""
+    return unicodedata.normalize("NFKC", (text or "").replace("\x00", " ")).strip()
+
+
+def without_courtesies(text: str) -> str:
+    """"hey complybot, what is SOC 2? thanks" -> "what is SOC 2?" (the text itself if nothing else is left).
+    Courtesies end a question, so only its last characters are searched for them."""
+    text = W.ADDRESS.sub("", text, count=1) or text
+    if _last_word(text[-bars.COURTESY_REACH:]) not in _COURTESY_ENDS:  # the courtesy pattern can only match before one of these
+        return text
+    head, tail = text[:-bars.COURTESY_REACH], text[-bars.COURTESY_REACH:]
+    kept = W.COURTESY.sub("", tail)
+    return head + kept if kept or head else text
+
+
+# the last word of each courtesy words.COURTESY knows ("thank you", "in plain english", "in a nutshell" ...)
+_COURTESY_ENDS = frozenset("thanks you thx ty please pls plz cheers briefly short nutshell terms english words "
+                           "language".split())
+
+
+def _last_word(text: str) -> str:
+    end = len(text)
+    while end and not (text[end - 1].isalnum() or text[end - 1] == "_"):
+        end -= 1
+    start = end
+    while start and (text[start - 1].isalnum() or text[start - 1] == "_"):
+        start -= 1
+    return text[start:end].lower()
+
+
+def clauses(text: str) -> list[str]:
+    """Sentences and dash- or parenthesis-separated parts: "Backups (nightly) - which controls is that?"."""
+    return [part for part in (p.strip(" ,;:") for p in _CLAUSE_END.split(text)) if part]
+
+
+def without_parentheses(text: str) -> str:
+    """"Backups (nightly snapshots, a second region)" -> "Backups": an aside says how, not what."""
+    return _PARENTHESES.sub("", text).strip() or text
+
+
+def asking_clause(parts: list[str]) -> str:
+    """The clause that asks: the last one ending in "?" unless that is a short follow-on ("Is that allowed?",
+    "Thoughts?"), then the one before; else the last opened by a question word; else all."""
+    asking = [part for part in parts if _ASKS.search(part)]
+    for part in reversed(asking):
+        if len(part.split()) > bars.FOLLOW_ON_WORDS:
+            return part
+    if asking:
+        return asking[0]
+    for part in reversed(parts):
+        if W.QUESTION_START.search(part):
+            return part
+    return " ".join(parts)
+
+
+def form_of(asked: str) -> str:
+    for name, pattern in _FORMS:
+        if pattern.search(asked):
+            return name
+    return "other"
+
+
+class Question:
+    def __init__(self, ix: Index, raw: str, previous: str | None = None, parts: dict | None = None):
+        self.ix = ix
+        if parts is None:  # a message as sent
+            self.raw = clean(raw)  # what the refusals read: length and emptiness as typed
+            # (a text too long to read is refused as it is: nothing of it is read)
+            self.text = without_courtesies(self.raw) if 0 < len(self.raw) <= bars.MAX_QUESTION_CHARS else self.raw
+        else:  # a part of one, already cleaned
+            self.raw = self.text = raw
+        self.previous = _subject(previous)
+        self._parts = {} if parts is None else parts  # the parts read so far, shared by every part of one message
+        self._parts.setdefault(self.text, self)
+
+    def half(self, text: str) -> Question:
+        """A part of this question read as a question of its own (each part read once per message)."""
+        found = self._parts.get(text)
+        if found is None:
+            found = self._parts[text] = Question(self.ix, text, parts=self._parts)
+        return found
+
+    def joined(self, *texts: str) -> Question:
+        """Parts of this question read together as one, their words read once each ("which controls is that?"
+        with the clause before it)."""
+        text = " ".join(texts)
+        found = self._parts.get(text)
+        if found is None:
+            found = self._parts[text] = Question(self.ix, text, parts=self._parts)
+            found.__dict__["tokens"] = [t for part in texts for t in self.half(part).tokens]
+        return found
+
+    @cached_property
+    def tokens(self) -> list[str]:
+        """The words of the whole text: each clause's, read once (a stage reading a clause alone reads no more)."""
+        parts = self.clauses
+        if len(parts) == 1:
+            return self.ix.tokens(self.text)
+        return [t for part in parts for t in self._clause_tokens(part)][:lexicon.MAX_WORDS]
+
+    def _clause_tokens(self, part: str) -> list[str]:
+        found = self._parts.get(part)
+        if found is None or "tokens" not in found.__dict__:
+            found = self._parts.get(part) or Question(self.ix, part, parts=self._parts)
+            self._parts[part] = found
+            found.__dict__["tokens"] = self.ix.tokens(part)
+        return found.tokens
+
+    @cached_property
+    def words(self) -> list[str]:
+        """The words as typed (no typo fixed): for readings that must not guess."""
+        return self.ix.words(self.text)
+
+    @cached_property
+    def clauses(self) -> list[str]:
+        return clauses(self.text) or [self.text]
+
+    @cached_property
+    def asked(self) -> str:
+        """The clause that asks; the others are context."""
+        return asking_clause(self.clauses)
+
+    @cached_property
+    def asked_tokens(self) -> list[str]:
+        if self.asked == self.text:
+            return self.tokens
+        return self._clause_tokens(self.asked) if self.asked in self.clauses else self.half(self.asked).tokens
+
+    @cached_property
+    def context(self) -> list[str]:
+        return [part for part in self.clauses if part != self.asked]
+
+    @cached_property
+    def form(self) -> str:
+        return form_of(self.asked)
+
+    @cached_property
+    def refs(self) -> list[Ref]:
+        return find_refs(self.text)
+
+    @cached_property
+    def frameworks(self) -> frozenset[str]:
+        """"soc2" / "iso" as named ("ISO" alone is ISO 27001 here)."""
+        return frozenset(_FRAMEWORK_TOKEN[t] for t in self.tokens if t in _FRAMEWORK_TOKEN)
+
+    @cached_property
+    def mapping_asked(self) -> bool:
+        """The asking clause asks for controls or references ("which ISO controls does that give us"), not for
+        a framework ("which framework", "which certification")."""
+        return self.asks_mapping(self.asked)
+
+    def asks_mapping(self, part: str) -> bool:
+        """Whether a clause of this question asks for controls or references: a question ("?" or a question
+        word first) with words of mapping and none of choosing a framework."""
+        if part != self.asked and not (_ASKS.search(part) or W.QUESTION_START.search(part)):
+            return False
+        words = set(self.asked_tokens if part == self.asked else self.half(part).tokens)
+        return (not W.MAPPING_ASK.isdisjoint(words) or bool(W.PLACED_IN.search(part))) and (
+            W.FRAMEWORK_CHOICE.isdisjoint(words))
+
+    @cached_property
+    def choice_asked(self) -> bool:
+        """The asking clause asks to choose: "should we", "pick", "which one", "start with" ..."""
+        return bool(W.CHOICE_ASKED.search(self.asked))
+
+    @cached_property
+    def comparing(self) -> bool:
+        """The asking clause compares ("is SOC 2 the same as ISO", "how do they differ"): no choice asked."""
+        return not W.COMPARING.isdisjoint(self.asked_tokens)
+
+    @cached_property
+    def question_form(self) -> bool:
+        return bool(W.QUESTION_START.search(self.text)) or self.text.rstrip().endswith("?")
+
+    @cached_property
+    def controls(self) -> rank.Ranked:
+        return rank.best_controls(self.ix, self.tokens)
+
+    @cached_property
+    def control_score(self) -> float:
+        return self.controls[0][1] if self.controls else 0.0
+
+    @cached_property
+    def faq_lead(self):
+        return rank.faq_with_lead(self.ix, self.tokens)
+
+    @property
+    def faq(self):
+        return self.faq_lead[:2]
+
+    @property
+    def faq_margin(self) -> float:
+        return self.faq_lead[2]
+
+    @cached_property
+    def framed(self) -> bool:
+        """SOC 2, ISO 27001 or another name only these frameworks use is said: the question is ours."""
+        return not W.STRONG_DOMAIN_WORDS.isdisjoint(self.tokens)
+
+    @property
+    def faq_score(self) -> float:
+        return self.faq[1]
+
+    @cached_property
+    def titles(self) -> rank.Ranked:
+        return rank.best_iso_titles(self.ix, self.tokens)
+
+    @cached_property
+    def unplaced(self) -> list[str]:
+        """Words of the question (as typed) that are in no phrasing of ours: shown back as "I could not place"."""
+        known = self.ix.placed
+        return [w for w in lexicon.content(self.tokens) if w not in known and w not in W.CONTROL_FILLER
+                and w not in W.MAPPING_WORDS and not w.isdigit() and len(w) > 2]
+
+
+def _subject(previous: str | None) -> dict:
+    """The previous answer's subject (JSON text, see build.subject); anything unreadable is no subject."""
+    if not previous:
+        return {}
+    try:
+        found = json.loads(previous)
+    except (TypeError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
