@@ -8,6 +8,7 @@ bot uses, as Teams does, and records every call:
     POST /v3/conversations/{id}/activities/{activityId}      reply to an activity
     PUT  /v3/conversations/{id}/activities/{activityId}      update an activity (a card after a button)
     GET  /v3/conversations/{id}/members/{memberId}           one member (aadObjectId, email) or 404
+    GET  /v3/conversations/{id}/pagedmembers                 the team's roster, paged
 
 Register the people Teams knows with `add_members(...)`; `fail_next = n` answers the next n sends, replies
 and updates with 500, as Teams does in an outage.
@@ -81,6 +82,7 @@ class FakeBotConnector:
         app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", self._reply)
         app.router.add_put("/v3/conversations/{conversation}/activities/{activity}", self._update)
         app.router.add_get("/v3/conversations/{conversation}/members/{member}", self._member)
+        app.router.add_get("/v3/conversations/{conversation}/pagedmembers", self._paged_members)
         self._changed = asyncio.Condition()
         self._runner, self.service_url = await serve_on_loopback(app)
         return self
@@ -136,6 +138,14 @@ class FakeBotConnector:
             return web.json_response({"error": {"code": "MemberNotFoundInConversation",
                                                 "message": "The member could not be found."}}, status=404)
         return web.json_response(self.members[member_id])
+
+    async def _paged_members(self, request: web.Request) -> web.Response:
+        """The roster of the team a channel belongs to, `pageSize` at a time (continuationToken: an offset)."""
+        start = int(request.query.get("continuationToken") or 0)
+        size = int(request.query.get("pageSize") or 200)
+        members = list(self.members.values())
+        following = str(start + size) if start + size < len(members) else None
+        return web.json_response({"members": members[start:start + size], "continuationToken": following})
 
     def add_members(self, *users: "TeamsUser") -> None:
         for user in users:
