@@ -354,10 +354,12 @@ class SignedSlack:
         return await self.event({"type": "app_home_opened", "user": user, "channel": "D" + user.removeprefix("U"),
                                  "tab": tab, "event_ts": f"{int(time.time())}.{next(self._ids):06d}"})
 
-    async def direct_message(self, user: str, text: str, channel: str = "D0001", **extra) -> tuple[int, str]:
+    async def direct_message(self, user: str, text: str, channel: str = "", **extra) -> tuple[int, str]:
+        """In the person's DM with the bot: by default the one id Slack keeps for it (as conversations.open
+        and app_home_opened give it), since the bot keeps a DM id an event brings (bot/slack/dm_channels)."""
         ts = f"{int(time.time())}.{next(self._ids):06d}"
         event = {"type": "message", "channel_type": "im", "user": user, "text": text, "ts": ts,
-                 "channel": channel, "event_ts": ts, "team": TEAM_ID, **extra}
+                 "channel": channel or "D" + user.removeprefix("U"), "event_ts": ts, "team": TEAM_ID, **extra}
         return await self.event(event)
 
     async def command(self, user: str, text: str, channel: str = "C0001", timestamp: int | None = None,
