@@ -48,8 +48,9 @@ class Context:
 
 class Directory(Protocol):
     """Who belongs to a workspace or a channel, as the platform says (campaign audiences). Implemented
-    by the Slack adapter (users.list, conversations.members) and, for the console, the playground and
-    Teams, by the people the store knows (`bot.directory.KnownPeople`)."""
+    by the Slack adapter (users.list, conversations.members), the Teams one (the teams' rosters,
+    `bot.teams.members.TeamsDirectory`) and, for the console and the playground, by the people the store
+    knows (`bot.directory.KnownPeople`)."""
 
     async def members(self, workspace: str, channel: str = "") -> list[str] | None:
         """User ids of the workspace's people (channel empty) or of a channel's, people of other

@@ -153,6 +153,26 @@ async def test_everyone_in_teams_is_the_roster_of_the_team_guests_left_out(serve
     assert {"id": carol.member_id} in [m[0] for m in opened]
 
 
+async def test_a_teams_roster_is_read_page_by_page_and_an_outage_is_no_roster(server, connector):  # noqa: F811
+    """Every page of the roster is read (two members a page here); a member of another tenant is left out.
+    When Teams fails for the only team the directory cannot tell (None) and posts nothing in the channel."""
+    teams = TeamsActivities(connector.service_url)
+    people = [new_user(f"Person {n}") for n in range(5)]
+    stranger = new_user("Stranger")
+    connector.add_members(*people, stranger)
+    connector.members[stranger.member_id]["tenantId"] = "other-tenant"
+    await server.post(teams.channel(people[0], "hello"))
+    await connector.wait_for(1)
+    directory = server.app[RUNTIME].directories["teams"]
+    directory.PAGE = 2
+    assert sorted(await directory.members(teams.tenant_id)) == sorted(p.aad_object_id for p in people)
+    assert await directory.members(teams.tenant_id, "19:some-channel") is None  # channel audiences: Slack's
+    calls = len(connector.calls)
+    connector.fail_next = 1
+    assert await directory.members(teams.tenant_id) is None
+    assert connector.failed == 1 and len(connector.calls) == calls  # no apology in the team's channel
+
+
 async def test_a_server_killed_mid_campaign_asks_everyone_exactly_once(tmp_path):
     """40 people; Slack takes the first batch of DMs and does not answer; the process is SIGKILLed. After a
     restart past the lease, every person has exactly one DM: 0 duplicates, 0 lost."""
