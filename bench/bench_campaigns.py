@@ -35,7 +35,7 @@ from tests.fakes.slack_api import BOT_TOKEN, TEAM_ID, FakeSlackAPI  # noqa: E402
 
 UTC = timezone.utc
 MORNING = datetime(2027, 1, 18, 9, 0, tzinfo=UTC)  # a Monday, everyone's working morning (UTC)
-SLACK_TIER3_PER_MINUTE = 50  # conversations.open (one per DM): Tier 3, "50+ per minute"
+SLACK_TIER3_PER_MINUTE = 50  # conversations.open (one per person never DMed: all of them here): Tier 3, "50+ per minute"
 
 
 class Clock:
@@ -98,9 +98,9 @@ async def main(people: int) -> None:
     print(f"first DMs claimed: {len(claimed_ids):,} in {ticks} ticks of at most {ASKS_PER_TICK}; claiming work "
           f"{claim_s * 1000:.0f} ms in all ({claim_s * 1000 / max(ticks, 1):.1f} ms per tick)")
     print(f"paced schedule: all asked after {paced_minutes:.0f} min of ticks ({ASKS_PER_TICK * 60 / TICK_SECONDS:.0f} "
-          f"DMs/min; Slack's conversations.open, one per DM, is Tier 3: ~{SLACK_TIER3_PER_MINUTE}/min)")
+          f"DMs/min; Slack's conversations.open, one per new person, is Tier 3: ~{SLACK_TIER3_PER_MINUTE}/min)")
     print(f"sending to the fake Web API: {sent:,} DMs ({posted:,} chat.postMessage) in {send_s:.2f} s = "
-          f"{sent / send_s:.0f} messages/s unpaced (each DM: conversations.open + chat.postMessage)")
+          f"{sent / send_s:.0f} messages/s unpaced (each DM to a new person: conversations.open + chat.postMessage)")
     print(f"policy status on {people:,} people: median {statistics.median(runs):.1f} ms, "
           f"p99 {percentile(runs, 0.99):.1f} ms (target < 100 ms)")
 

@@ -5,7 +5,7 @@
 the link and two buttons that are commands (`policy accept <campaign>`, `policy question <campaign>`),
 exactly once (sent-log key `campaign:{workspace}:{campaign}:{user}:ask`), in their own working hours
 (from the nudge window's start to WORKDAY_END on workdays), at most ASKS_PER_TICK per workspace and
-tick (Slack's rate limits). Whoever has not answered is nudged on the workspace's ladder towards their
+tick (Slack's conversations.open limit, for people the bot never DMed). Whoever has not answered is nudged on the workspace's ladder towards their
 own due date (default 14 days after they were first put in the audience), each rung once, in their
 working morning, not while they snoozed them (a reminder's "Remind me next week"). The audience is read from the
 platform (everyone, or a channel's members) through the `Directory` port and refreshed, so a person
@@ -34,7 +34,8 @@ MAX_DUE_DAYS = 365
 MAX_NAME = 120
 MAX_VERSION = 40
 MAX_LISTED = 20  # names shown per answer in `policy status`; the export has them all
-ASKS_PER_TICK = 50  # first DMs claimed per workspace per tick: Slack's conversations.open is Tier 3 (~50/min)
+ASKS_PER_TICK = 50  # first DMs claimed per workspace per tick: each to someone never DMed costs a conversations.open
+# (Tier 3, ~50/min; the DM id is then kept, bot/slack/dm_channels), as every person is on a fresh install
 WORKDAY_END = time(17, 0)  # first DMs go out from the start of the nudge window until then, on workdays
 MEMBERS_TTL = timedelta(minutes=15)  # how long the platform's membership of an audience is trusted
 SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"'})
