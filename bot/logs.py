@@ -75,7 +75,20 @@ class JsonLineFormatter(logging.Formatter):
         request = _request_fields.get()
         if request and "request_id" not in line:
             line["request_id"] = request.get("request_id")
-        return redact(json.dumps(line, ensure_ascii=False, default=str))
+        # Redact the values, then serialise: redacting the serialised line could eat the backslash of an
+        # escaped quote (a path with `token=\"`) and end the JSON string early, so anyone could cut their
+        # request's line short of its status and id.
+        return json.dumps(_redacted(line), ensure_ascii=False, default=lambda value: redact(str(value)))
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: _redacted(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redacted(item) for item in value]
+    return value
 
 
 def setup(level: str = "INFO", stream: Any = None) -> None:

@@ -44,7 +44,8 @@ def _hostname(host: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
-def _from_this_machine(request: web.Request) -> bool:
+def from_this_machine(request: web.Request) -> bool:
+    """A loopback peer that names a loopback `Host` (also the Teams route with auth off, bot.teams)."""
     try:
         remote_ok = ipaddress.ip_address(request.remote or "").is_loopback
     except ValueError:
@@ -55,7 +56,7 @@ def _from_this_machine(request: web.Request) -> bool:
 @web.middleware
 async def local_only(request: web.Request, handler):
     if request.path in ("/", "/api/playground") or request.path.startswith("/playground/"):
-        if not _from_this_machine(request):
+        if not from_this_machine(request):
             raise web.HTTPForbidden(text="The playground answers only on this machine (127.0.0.1).")
     return await handler(request)
 
@@ -73,7 +74,7 @@ def message_for(text: str, as_name: str, conversation: str = "") -> Message:
                    text=text, channel="playground", thread=thread, is_direct=True)
 
 
-def _cross_site(request: web.Request) -> bool:
+def cross_site(request: web.Request) -> bool:
     """A page of another site posting here from the user's browser (CSRF). Requiring a JSON body makes
     browsers ask first (CORS preflight, which we never grant); the Origin check covers the rest."""
     origin = request.headers.get("Origin")
@@ -83,7 +84,7 @@ def _cross_site(request: web.Request) -> bool:
 
 
 async def post_message(request: web.Request) -> web.Response:
-    if _cross_site(request):
+    if cross_site(request):
         raise web.HTTPForbidden(text="The playground accepts messages from its own page only.")
     if request.content_type != "application/json":
         raise web.HTTPUnsupportedMediaType(text=USAGE)

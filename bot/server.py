@@ -27,7 +27,9 @@ SHUTDOWN_TIMEOUT_SECONDS = 25.0  # platforms send SIGKILL ~30 s after SIGTERM (H
 PLATFORM_BY_PATH = (("/slack/", "slack"), ("/api/messages", "teams"), ("/api/playground", "playground"))
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 QUIET_PATHS = ("/healthz",)  # probed every few seconds: logged at debug level only
-QUIET_STATUSES = (401,)  # anyone can send unsigned requests: at info level they could fill the log
+CLIENT_GONE = 499  # the client closed the connection before the answer (nginx's code)
+# anyone can send unsigned requests, or half a body and hang up: at info level they could fill the log
+QUIET_STATUSES = (401, CLIENT_GONE)
 
 
 def platform_for(path: str) -> str:
@@ -58,9 +60,12 @@ async def request_log(request: web.Request, handler) -> web.StreamResponse:
         status = http_error.status
         raise
     except asyncio.CancelledError:
-        status = 499  # the client went away
+        status = CLIENT_GONE
         raise
     except Exception as error:
+        if isinstance(error, ConnectionResetError) and client_gone(request):  # e.g. closed mid-body: no error of ours
+            status = CLIENT_GONE
+            return web.Response(status=status)  # nobody is there to read it
         logs.event("request.error", logging.ERROR, error=logs.describe_exception(error))
         return web.json_response(
             {"ok": False, "error": "Something went wrong on our side. It has been logged.", "request_id": request_id},
@@ -75,6 +80,11 @@ async def request_log(request: web.Request, handler) -> web.StreamResponse:
             "request", level, method=request.method, path=request.path, status=status,
             latency_ms=round((time.perf_counter() - started) * 1000, 1), **fields,
         )
+
+
+def client_gone(request: web.Request) -> bool:
+    """The client's connection is closed (a reset of ours to Slack or Microsoft leaves it open)."""
+    return request.transport is None or request.transport.is_closing()
 
 
 HEALTH_WAIT_SECONDS = 0.5  # /healthz answers within this however busy or locked the database is

@@ -1,8 +1,8 @@
 """Due dates as people type them, read in the person's own time zone.
 
 `2026-12-15`, `Dec 15`, `15 December 2026`, `today`, `tomorrow`, `friday`, `next friday`, `next week`,
-`in 2 weeks`, `in three days`, `end of month`, `end of quarter`, `end of year`. A past or unreadable
-date raises `DateError` with a message meant for the person.
+`in 2 weeks`, `in three days`, `end of month`, `end of quarter`, `end of year`, `31/12/2026`. A past,
+unreadable or two-way date (`01/02/2027`) raises `DateError` with a message meant for the person.
 """
 from __future__ import annotations
 
@@ -107,11 +107,28 @@ def _end_of(unit: str, today: date, ahead: int) -> date:
     return first - timedelta(days=1)
 
 
+def _refuse_ambiguous_numeric(text: str, today: date) -> None:
+    """`01/02/2027` is 2 January to an American and 1 February to a European: ask, never guess. One whose
+    parts read only one way (`31/12/2026`, `12/15/2026`) or that are equal (`03/03`) is taken."""
+    match = re.fullmatch(r"(\d{1,2})[/.](\d{1,2})(?:[/.](\d{2}|\d{4}))?", text)
+    if not match or int(match[1]) == int(match[2]) or not (1 <= int(match[1]) <= 12 and 1 <= int(match[2]) <= 12):
+        return
+    year = int(match[3]) + (2000 if len(match[3]) == 2 else 0) if match[3] else today.year
+    try:
+        month_first, day_first = date(year, int(match[1]), int(match[2])), date(year, int(match[2]), int(match[1]))
+    except ValueError:
+        return
+    raise DateError(f"{text!r} could be {month_first:%Y-%m-%d} (month first) or {day_first:%Y-%m-%d} (day first). "
+                    f"Please write the month by name ({month_first:%b} {month_first.day} or {day_first:%b} {day_first.day}) "
+                    f"or the date as YYYY-MM-DD.")
+
+
 def _absolute(text: str, today: date) -> date | None:
     if not re.search(r"\d", text) or len(text) > 40:
         return None  # dateutil would read "friday" or junk as today; those are handled above or refused
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         return date.fromisoformat(text)  # the common, exact form: no need for dateutil's guessing
+    _refuse_ambiguous_numeric(text, today)
     try:
         parsed = dateutil_parser.parse(text, default=datetime(today.year, today.month, today.day)).date()
     except (ValueError, OverflowError):

@@ -64,7 +64,7 @@ def soa(store, workspace: str) -> Table:
         done = sorted(t.done_at for t in related if t.status == "done" and t.done_at)
         reviews = sorted(t.due for t in active if t.recurrence and t.due)
         evidence = [link_text(e, periods.get(t.control), today) for t in related for e in t.evidence]
-        implementing = controls + ([f"{ref} itself"] if any(t.control == ref for t in related) else [])
+        implementing = controls + ([f"{ref} (implemented directly)"] if _direct(ref, related) else [])
         rows.append([ref, item.title, item.theme, "No" if excluded else "Yes", justification, source,
                      _implementation(ref, related, coverage, excluded), "; ".join(implementing), "; ".join(owners),
                      done[-1][:10] if done else "", reviews[0].isoformat() if reviews else "", "\n".join(evidence)])
@@ -72,11 +72,18 @@ def soa(store, workspace: str) -> Table:
 
 
 def _default_inclusion(ref: str, controls: list[str], related: list) -> str:
-    """Why an Annex A control is included when nobody wrote why: the controls that implement it."""
-    implementing = controls + ([f"a task for {ref} itself"] if any(t.control == ref for t in related) else [])
-    if implementing:
-        return f"Included to treat identified information security risks; implemented by {', '.join(implementing)}."
-    return "Included to treat identified information security risks; implementing measures to be assigned."
+    """Why an Annex A control is included when nobody wrote why: the controls that implement it, in an
+    auditor's words (never the tool's: no "task", no "itself")."""
+    lead = "Included to treat identified information security risks; "
+    by = f"implemented by {', '.join(controls)}" if controls else ""
+    if _direct(ref, related):
+        return lead + (f"{by} and directly." if by else "implemented directly.")
+    return lead + (f"{by}." if by else "implementation planned.")
+
+
+def _direct(ref: str, related: list) -> bool:
+    """Whether a task works on the Annex A control itself rather than through a control of the table."""
+    return any(t.control == ref for t in related)
 
 
 def _na_justification(ref: str, controls: list[str], coverage: Coverage) -> str:

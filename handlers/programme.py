@@ -131,7 +131,7 @@ def checked_refs(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
             ref = _canonical(raw, framework.casefold() == "iso")
             if ref not in known:
                 near = difflib.get_close_matches(ref or raw, list(known), n=NEAREST_REFS, cutoff=0.5)
-                raise Refusal(f"{raw!r} is not a {'ISO 27001:2022' if known is catalog().iso else 'SOC 2'} "
+                raise Refusal(f"{raw!r} is not {'an ISO 27001:2022' if known is catalog().iso else 'a SOC 2'} "
                               f"reference. Did you mean {' or '.join(near) or 'another one'}?",
                               kind="unknown_ref", field="control")
             if ref not in target:

@@ -445,5 +445,5 @@ COMMANDS = (
             "nudges · nudges before 7,1 every 3 escalate 7 window 09:00-10:00 days mon-fri · nudges default",
             "show the reminder schedule, or change it for this workspace (admins)", configure),
     Command("need_help", "help <task>", "what a task asks for and who can help (the nudge's Need help button)",
-            need_help, words=("help",), accepts=_is_task_number, hidden=True),
+            need_help, words=("help",), accepts=_is_task_number),  # listed: a clause's what-to-do, read again
 )

@@ -13,6 +13,8 @@ from handlers.types import MAX_MESSAGE_CHARS, Command, Message, Reply
 
 log = logging.getLogger(__name__)
 
+ABSTAINED = "abstain"  # the answer kind of a question the knowledge base cannot answer
+
 DATE_HELP = "Dates: 2026-12-15, Dec 15, tomorrow, friday, next friday, in 2 weeks, end of month, end of quarter."
 ROLE_HELP = ("Roles: admins assign and change any task; members update their own tasks and assign only to "
              "themselves. The first person of a workspace is an admin.")
@@ -23,10 +25,12 @@ def handle(message: Message, ctx: Context | None = None) -> Reply:
         return _too_long(text)
     command = parse(text)
     if command is None:
-        from handlers import ask, memory
+        from handlers import ask, hints, memory
 
         reply = ask.reply_for(text, memory.recall(message, ctx))
         memory.remember(message, ctx, reply)
+        if reply.kind == ABSTAINED:  # nothing to answer: perhaps a task command typed another way
+            return hints.command_hint(text) or reply
         return reply
     name, args = command
     if not commands()[name].needs_store:

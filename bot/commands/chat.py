@@ -26,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
     with LocalSession(args.db, args.as_name, args.workspace) as session:
         interactive = sys.stdin.isatty()
         if interactive:
+            _line_editing()
             print(f"complybot — local chat as @{session.name}. Ask a question or type `help`; Ctrl-D or `exit` "
                   "quits.")
         for line in _lines(interactive):
@@ -86,6 +87,15 @@ def _lines(interactive: bool):
                 print()
             return
         yield line
+
+
+def _line_editing() -> None:
+    """Arrow keys and history at the prompt, as in any shell; readline also reads the line itself, so a
+    paste is not cut at the terminal's 4,095 characters (the router then says its real length)."""
+    try:
+        import readline  # noqa: F401 (importing it is what makes input() use it)
+    except ImportError:  # not on every platform (Windows): plain input() still works
+        pass
 
 
 def _configured_admins() -> tuple[str, ...]:

@@ -12,6 +12,8 @@ SHEET_TITLES = {"soa": "Statement of Applicability", "tasks": "Tasks", "audit-lo
                 "mapping": "SOC 2 - ISO 27001 mapping", "acceptances": "Policy acceptance",
                 "review": "Access review"}
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run these as formulas
+MAX_COLUMN_WIDTH = 40  # characters: wider text wraps, so twelve SoA columns still print one page wide
+LINE_HEIGHT_POINTS = 15  # one line of 11-point text; LibreOffice does not grow rows to wrapped text itself
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -151,9 +153,41 @@ def write_xlsx(path, title: str, header: list[str], rows: list[list[str]],
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
     for cell in sheet[first]:
         cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
     sheet.freeze_panes = f"A{first + 1}"
     sheet.auto_filter.ref = f"A{first}:{sheet.cell(first, len(header)).column_letter}{sheet.max_row}"
-    for column, name in enumerate(header, start=1):
-        longest = max([len(name)] + [len(str(r[column - 1]).split("\n")[0]) for r in rows[:200]])
-        sheet.column_dimensions[sheet.cell(first, column).column_letter].width = min(max(longest + 2, 8), 60)
+    widths = _column_widths(header, rows, preamble)
+    for column, width in enumerate(widths, start=1):
+        sheet.column_dimensions[sheet.cell(first, column).column_letter].width = width
+    for cells in sheet.iter_rows(min_row=first):
+        lines = max(_lines(str(cell.value or ""), widths[cell.column - 1]) for cell in cells)
+        if lines > 1:
+            sheet.row_dimensions[cells[0].row].height = lines * LINE_HEIGHT_POINTS
+    _print_setup(sheet, first)
     book.save(path)
+
+
+def _column_widths(header: list[str], rows: list[list[str]], preamble) -> list[int]:
+    """Each column as wide as its longest line (a header wraps at its words), within MAX_COLUMN_WIDTH;
+    the first column also fits the preamble's labels."""
+    widths = []
+    for column, name in enumerate(header):
+        longest = max([len(word) for word in name.split()] + [len(str(r[column]).split("\n")[0]) for r in rows[:200]])
+        if column == 0:
+            longest = max([longest] + [len(label) for label, _ in preamble])
+        widths.append(min(max(longest + 2, 8), MAX_COLUMN_WIDTH))
+    return widths
+
+
+def _lines(text: str, width: int) -> int:
+    """How many lines `text` wraps to in a column `width` characters wide."""
+    return sum(max(1, -(-len(line) // max(width - 2, 1))) for line in text.split("\n"))
+
+
+def _print_setup(sheet, header_row: int) -> None:
+    """Printed or saved as PDF: landscape, every column on one page width, the header row on each page."""
+    sheet.page_setup.orientation = "landscape"
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0  # as many pages down as the rows need
+    sheet.print_title_rows = f"{header_row}:{header_row}"

@@ -15,8 +15,14 @@ from bot import logs
 from bot.slack.blocks import USER_MENTION
 from handlers.types import clean_text
 
+# A command names a person or two; more mentions in one message are text. Each unknown one costs a
+# users.info call (and a row of people): 330 of them in one DM spent the workspace's rate limit.
+MENTIONS_LEARNED = 10
+
+
 def mentioned_users(text: str) -> list[str]:
-    return USER_MENTION.findall(text)
+    """The first MENTIONS_LEARNED people a message mentions, each once."""
+    return list(dict.fromkeys(USER_MENTION.findall(text)))[:MENTIONS_LEARNED]
 
 
 class People:

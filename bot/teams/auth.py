@@ -173,11 +173,17 @@ class Authenticator:
             return None
         try:
             identity = await self.validator.validate_token(token)
-        except Exception as error:  # malformed, forged, expired, other audience, keys unavailable alike
-            logs.event("teams.unauthorized", logging.WARNING, error=type(error).__name__)
+        except Exception as error:  # malformed, forged, expired, other audience, keys unavailable alike;
+            # anyone can send these, so a debug line, as Slack's 401s: at warning they could fill the log
+            logs.event("teams.unauthorized", logging.DEBUG, error=type(error).__name__)
             return None
         if not _same_service_url(identity, activity):
-            logs.event("teams.unauthorized", logging.WARNING, error="ServiceUrlMismatch")
+            logs.event("teams.unauthorized", logging.DEBUG, error="ServiceUrlMismatch")
+            return None
+        if not isinstance(identity.get_claim_value("exp"), (int, float)):
+            # PyJWT checks `exp` only when present: a token without one (Microsoft's always carry one)
+            # would be good for ever, so a leaked one would never stop working
+            logs.event("teams.unauthorized", logging.DEBUG, error="NoExpiry")
             return None
         return identity
 

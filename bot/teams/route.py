@@ -22,6 +22,7 @@ from microsoft_agents.hosting.core.connector.teams import TeamsConnectorClient
 from bot import logs
 from bot.background import BackgroundWork
 from bot.config import Settings, is_loopback
+from bot.playground import cross_site, from_this_machine
 from bot.runtime import RUNTIME
 from bot.teams.activities import CONTRADICTORY, ComplyBot, tenant_of
 from bot.teams.auth import Authenticator, check_auth, connection_settings
@@ -33,8 +34,10 @@ ACK_WAIT_SECONDS = 2.0  # Teams re-sends what it has no answer for in 15 s; a sl
 CONNECTOR_CONNECTIONS = 64  # kept-alive connections to the Bot Connector, shared by every turn and send
 TURN_FAILED = "Sorry, something went wrong on my side. Check with `tasks` before trying again."
 # The SDK logs a rejected activity's validation error at ERROR with the offending values (people's
-# words) and a traceback; we answer 400 and log the refusal ourselves.
-QUIET_LOGGERS = ("microsoft_agents.activity.activity",)
+# words) and a traceback; we answer 400 and log the refusal ourselves. Its token validator warns of every
+# refused audience, issuer or tenant, which anyone can send: our refusal is a debug line (teams.unauthorized).
+QUIET_LOGGERS = ("microsoft_agents.activity.activity",
+                 "microsoft_agents.hosting.core.authorization.jwt.jwt_token_validator")
 
 
 def connections(settings: Settings) -> ConnectionManager:
@@ -148,8 +151,13 @@ def parse_activity(body: object) -> Activity | None:
 
 async def _process(request: web.Request, adapter: CloudAdapter, bot: ComplyBot, auth: Authenticator,
                    work: BackgroundWork) -> web.Response:
-    if "application/json" not in request.headers.get("Content-Type", ""):
+    # The media type itself: a page in someone's browser may post "text/plain; x=application/json"
+    # cross-site without asking first (a CORS simple request), but never application/json.
+    if request.content_type != "application/json":
         return _refuse(415, "expected an application/json Bot Framework activity")
+    if not auth.enabled and (not from_this_machine(request) or cross_site(request)):
+        # Auth off trusts this machine only, so also no page on another site and no DNS-rebound name.
+        return _refuse(403, "with auth off (local mode) only this machine may post activities")
     try:
         activity = parse_activity(json.loads(await request.read()))  # bytes: a bogus charset is a 400, not a 500
     except Exception:  # not JSON, or not an activity (the SDK's model also raises a bare Exception)

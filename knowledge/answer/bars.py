@@ -61,6 +61,10 @@ MAX_REFS = 10  # references answered in one question
 MAX_COMPLETIONS = 12  # words an unfinished last word may stand for, when ranking controls as typed
 MAX_SUGGESTIONS = 3  # follow-up buttons under one answer
 ROLE_BEFORE, ROLE_AFTER = 8, 3  # words around a place that say whose place it is (customers', ours)
+# characters read either side of a "US" for those words, and only so many of them: reading the whole text for
+# each of a thousand "US" took seconds of the event loop (4,000 characters of "US US ..."); a question is read
+# by its first words (lexicon.MAX_WORDS) anyway
+ROLE_CHARS, MAX_US = 400, 16
 DEMAND_REACH = 6  # words between a customer or contract and its verb ("the RFP from a French bank requires")
 FOLLOW_ON_WORDS = 5  # "... ? Is that allowed?": a question this short after another one only follows it on
 COURTESY_REACH = 80  # courtesies end a question: only its last characters are searched for them

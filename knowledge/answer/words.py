@@ -57,7 +57,7 @@ ASKING = frozenset(lexicon.stem(w) for w in "how what which who why when where d
 NEEDING = frozenset(lexicon.stem(w) for w in "need needs want wants require requires must".split())
 
 DEFINE = re.compile(  # at the start of the text or of a clause, as QUESTION_START
-    r"(?:^|[,.;:!?]\s)\W*(what\s+is|what's|whats|what\s+are|define|definition|meaning\s+of|explain|describe|"
+    r"(?:^|[,.;:!?]\s)\W*+(what\s+is|what's|whats|what\s+are|define|definition|meaning\s+of|explain|describe|"
     r"tell\s+me\s+about|"
     r"what\s+does\s+(?P<subject>\S+)\s+(mean|say|cover|require|stand))\b",
     re.IGNORECASE,
@@ -70,7 +70,7 @@ CHOICE = frozenset(
 CHOICE_SUBJECT = frozenset("framework frameworks certification one standard option audit report".split())
 # a question word opening the text or a clause of it ("hey complybot, what is ...", "quick one: how long ...")
 QUESTION_START = re.compile(
-    r"(?:^|[,.;:!?]\s)\W*(how|what|whats|when|why|who|which|where|is|are|do|does|did|can|could|should|would|will|"
+    r"(?:^|[,.;:!?]\s)\W*+(how|what|whats|when|why|who|which|where|is|are|do|does|did|can|could|should|would|will|"
     r"must|may)\b",
     re.IGNORECASE,
 )

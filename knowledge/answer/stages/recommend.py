@@ -51,8 +51,9 @@ def _recommend(q: Question, tokens: list[str], described: bool = False) -> Answe
     # "US" in capitals is the country unless all is shouted; "the us" in any case is never the pronoun
     found = list(W.THE_US.finditer(home)) if text.isupper() else (
         list(W.US_PRONOUN.finditer(home)) or list(W.THE_US.finditer(home)))
-    us_market += [(m.group(1).upper(), W.place_role(lexicon.words(home[: m.start(1)])[-bars.ROLE_BEFORE:],
-                                                   lexicon.words(home[m.end(1):])[:bars.ROLE_AFTER])) for m in found]
+    us_market += [(m.group(1).upper(), W.place_role(
+        lexicon.words(home[max(0, m.start(1) - bars.ROLE_CHARS): m.start(1)])[-bars.ROLE_BEFORE:],
+        lexicon.words(home[m.end(1): m.end(1) + bars.ROLE_CHARS])[:bars.ROLE_AFTER])) for m in found[:bars.MAX_US]]
     # a company sells at home too ("a US startup whose first big client is in Germany": both), unless its
     # customers are said to be elsewhere only ("we're a US company but all our customers are in Japan")
     if W.ONLY.search(text) and any(role == "customer" for _, role in (*abroad, *us_market)):
