@@ -11,7 +11,9 @@ import sys
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "ask": ("ask", "answer a question (or one per line from standard input)"),
     "chat": ("chat", "chat with complybot in this terminal (the local workspace)"),
-    "export": ("export", "export the mapping, the Statement of Applicability, tasks or the audit log"),
+    "export": ("export", "export the mapping, the Statement of Applicability, tasks, the audit log, a policy's "
+                         "acceptances or an access review"),
+    "review": ("review", "start an access review with its accounts from a CSV file (review import)"),
     "tasks": ("tasks", "list control tasks of the local workspace (mine, overdue, due soon, all, @person)"),
     "serve": ("serve", "run the server: Slack, Teams, reminders, /healthz, and the local web playground"),
     "digest": ("digest", "print the weekly status digest of a workspace (--preview)"),

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Callable
 from aiohttp import web
 
 from bot.config import Settings
-from handlers.ports import Context, Sender
+from handlers.ports import Context, Directory, Sender
 
 if TYPE_CHECKING:  # platform libraries are imported only when that platform is configured
     from bot.background import BackgroundWork
@@ -24,6 +24,7 @@ class Runtime:
     settings: Settings
     ctx: Context  # the one store of the process, shared by every platform
     senders: dict[str, Sender] = field(default_factory=dict)  # platform -> Sender; bot.delivery.FALLBACK: the log
+    directories: dict[str, Directory] = field(default_factory=dict)  # platform -> campaign audiences (else known people)
     platforms: list[str] = field(default_factory=list)  # the chat platforms mounted
     health_reports: dict[str, Callable[[], dict]] = field(default_factory=dict)  # counters /healthz shows
     scheduler: Scheduler | None = None  # while the scheduler runs (not with COMPLYBOT_SCHEDULER=off)

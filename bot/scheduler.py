@@ -1,8 +1,9 @@
 """The one scheduler of `complybot serve`: a short tick for nudges and a CronTrigger per digest subscription.
 
 The database is the truth. The tick (every TICK_SECONDS) reads open tasks and people, asks
-`handlers.reminders` who is due a nudge now, claims and sends through `bot.delivery`, retries what
-failed, and catches up digests missed while the process was down. The digest crons only make digests
+`handlers.reminders` who is due a nudge now and `handlers.evidence` whose evidence is going stale,
+claims and sends through `bot.delivery`, retries what failed, and catches up digests missed while
+the process was down. The digest crons only make digests
 punctual; both paths claim the same key (`digest:{workspace}:{subscription}:{local date}`), so a digest
 goes out once. Digest jobs are rebuilt from the `digests` table at start and whenever it changes (the
 tick compares a fingerprint), so `digest here …` in chat takes effect within a tick.
@@ -26,7 +27,7 @@ from bot import logs
 from bot.delivery import (Claim, Draft, Senders, claim, claim_all, deliver_pending, prepared, send, send_batch,
                           settle_in_doubt)
 from bot.runtime import RUNTIME
-from handlers import reminders
+from handlers import campaigns, evidence, reminders
 from handlers.reminders import Ladder, OpenTask, Person
 
 TICK_SECONDS = 60
@@ -296,8 +297,102 @@ def _unclaimed(candidate: Candidate, escalation: bool) -> bool:
     return candidate.escalation_unclaimed if escalation else candidate.owner_unclaimed
 
 
+async def campaign_drafts(store, senders: Senders, directories: Mapping[str, Any], now: datetime) -> list[Draft]:
+    """Open a recurring campaign's next round when its anniversary came, read each open campaign's
+    audience from the platform when the last read is older than MEMBERS_TTL (late joiners), then a
+    draft for each first ask and each nudge due now (handlers.campaigns.due_messages decides, in each
+    person's working hours and morning). The store's work runs on its thread, the platforms' on the loop."""
+    current = await store.call(open_campaigns, store, senders, now)
+    for campaign in current:
+        await refresh_members(store, directories, campaign, now)
+    return await store.call(_campaign_drafts, store, current, now)
+
+
+def open_campaigns(store, senders: Senders, now: datetime) -> list:
+    """The open campaigns this process can deliver, after opening the recurring rounds that are due."""
+    for campaign in store.recurring_campaigns():  # a finished review repeats too
+        if senders.can_send(campaign.platform) and campaigns.round_due(campaign, now):
+            next_round(store, campaign, now)
+    return [campaign for campaign in store.open_campaigns() if senders.can_send(campaign.platform)]
+
+
+def _campaign_drafts(store, current: list, now: datetime) -> list[Draft]:
+    ladders = {row["id"]: Ladder.from_settings(row["settings"]) for row in workspaces(store)}
+    drafts = []
+    for campaign in current:
+        if campaign.workspace not in ladders:
+            continue
+        pending = store.campaign_pending(campaign.workspace, campaign.id)
+        for message in campaigns.due_messages(campaign.workspace, campaign.id, pending, now, ladders[campaign.workspace]):
+            if message.kind != "ask" and store.sent(message.key):
+                continue
+            drafts.append(prepared(Draft(
+                campaign.workspace, campaign.platform, [Claim(message.key, None, f"campaign-{message.kind}")],
+                compose=lambda _won, c=campaign, m=message: campaigns.compose(c, m), user=message.user)))
+    return drafts
+
+
+def next_round(store, campaign, now: datetime):
+    """The same policy and version asked again of the same audience (`policy every year`); a review's
+    next round (`every quarter`) of the accounts as the last one left them, for the same reviewer."""
+    from handlers.reviews import next_accounts
+
+    following = store.publish_campaign(
+        campaign.workspace, kind=campaign.kind, name=campaign.name, url=campaign.url, version=campaign.version,
+        platform=campaign.platform, audience=campaign.audience, channel=campaign.channel, owner=campaign.owner,
+        due_days=campaign.due_days, recurrence=campaign.recurrence, actor="complybot")
+    if campaign.kind == "review":  # the next one repeats (a policy's previous round is superseded)
+        store.set_campaign_recurrence(campaign.workspace, campaign.id, None, "complybot")
+        store.add_review_accounts(campaign.workspace, following.id,
+                                  next_accounts(store.review_accounts(campaign.workspace, campaign.id)))
+    if campaign.audience == "people":
+        store.add_campaign_people(campaign.workspace, following, store.campaign_users(campaign.workspace, campaign.id),
+                                  _iso_utc(now))
+    return following
+
+
+async def refresh_members(store, directories: Mapping[str, Any], campaign, now: datetime) -> None:
+    """Read the audience again from the platform (everyone, or a channel) once MEMBERS_TTL has passed."""
+    from bot.directory import KnownPeople
+
+    if campaign.audience == "people":
+        return
+    checked = campaign.members_checked_at
+    if checked and now - datetime.fromisoformat(checked) < campaigns.MEMBERS_TTL:
+        return
+    directory = directories.get(campaign.platform) or KnownPeople(store)
+    try:
+        users = await directory.members(campaign.workspace, campaign.channel)
+    except Exception as error:  # the platform is down or refuses: keep the audience as it is, try later
+        logs.event("campaign.members_failed", logging.WARNING, workspace=campaign.workspace,
+                   error=logs.describe_exception(error))
+        return
+    if users is not None:
+        added = await store.call(store.add_campaign_people, campaign.workspace, campaign, users, _iso_utc(now))
+        if added:
+            logs.event("campaign.members", workspace=campaign.workspace, campaign=campaign.id, added=added)
+
+
+def _iso_utc(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
 async def claim_nudges(store, senders: Senders, now: datetime, composed: dict | None = None) -> list[int]:
     return await store.call(claim_all, store, await nudge_drafts(store, senders, now), now, composed)
+
+
+def evidence_drafts(store, awake: list[AwakeWorkspace], now: datetime) -> list[Draft]:
+    """A draft for every owner whose stale (or soon stale) evidence reached a rung of the ladder now,
+    in awake workspaces; keys already in the sent-log are left out (claiming still decides)."""
+    drafts = []
+    for plan in awake:
+        nudges = [n for n in evidence.due_nudges(evidence.of(store, plan.workspace), now, plan.ladder)
+                  if not store.sent(n.key)]
+        for user, theirs in evidence.by_owner(nudges).items():
+            drafts.append(prepared(Draft(
+                plan.workspace, plan.platform, [Claim(n.key, n.evidenced.task_id, n.kind) for n in theirs],
+                compose=lambda won, theirs=theirs: evidence.compose_nudge([theirs[i] for i in won]), user=user)))
+    return drafts
 
 
 @contextlib.contextmanager
@@ -315,13 +410,17 @@ def cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-async def run_tick(store, senders: Senders, now: datetime) -> TickResult:
-    """Settle sends cut short by a crash, claim what is due now, send it, then retry what failed."""
+async def run_tick(store, senders: Senders, now: datetime, directories: Mapping[str, Any] | None = None) -> TickResult:
+    """Settle sends cut short by a crash, claim what is due now, send it, then retry what failed.
+    `directories`: the platforms' `handlers.ports.Directory` (campaign audiences), the store's people else."""
     result = TickResult()
     await settle_in_doubt(store, senders, now)
     composed: dict = {}
+    asks = await campaign_drafts(store, senders, directories or {}, now)
+    evidence = await store.call(evidence_drafts, store, await store.call(awake_workspaces, store, senders, now), now)
     with cyclic_gc_paused():
         result.claimed = (await claim_nudges(store, senders, now, composed)
+                          + await store.call(claim_all, store, evidence + asks, now, composed)
                           + await store.call(claim_missed_digests, store, senders, now))
     result.sent = await send_batch(store, senders, result.claimed, now, composed)
     result.sent += await deliver_pending(store, senders, now)
@@ -393,13 +492,15 @@ def digests_fingerprint(subscriptions: list[dict]) -> tuple:
 class Scheduler:
     """APScheduler's AsyncIOScheduler with the nudge tick and one cron job per digest subscription."""
 
-    def __init__(self, store, senders: Mapping[str, Any], tick_seconds: float = TICK_SECONDS, clock=None):
+    def __init__(self, store, senders: Mapping[str, Any], tick_seconds: float = TICK_SECONDS, clock=None,
+                 directories: Mapping[str, Any] | None = None):
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
         from handlers.ports import SystemClock
 
         self.store = store
         self.senders = Senders(senders)
+        self.directories = directories if directories is not None else {}  # platform -> handlers.ports.Directory
         self.clock = clock or SystemClock()
         self.tick_seconds = tick_seconds
         self._fingerprint: tuple | None = None
@@ -442,7 +543,7 @@ class Scheduler:
     async def tick(self) -> TickResult | None:
         self._ticking = asyncio.current_task()
         try:
-            result = await run_tick(self.store, self.senders, self.clock.now())
+            result = await run_tick(self.store, self.senders, self.clock.now(), self.directories)
             self.sync_digest_jobs(await self.store.call(self.store.digests))
             if result.claimed or result.sent:
                 logs.event("scheduler.tick", claimed=len(result.claimed), sent=result.sent)
@@ -507,7 +608,8 @@ async def scheduler_context(app):
     runtime = app[RUNTIME]
     senders = runtime.senders
     install_log_senders(senders, tuple(runtime.settings.platforms))
-    scheduler = Scheduler(runtime.ctx.store, senders, tick_seconds=runtime.tick_seconds or TICK_SECONDS)
+    scheduler = Scheduler(runtime.ctx.store, senders, tick_seconds=runtime.tick_seconds or TICK_SECONDS,
+                          directories=runtime.directories)
     runtime.scheduler = scheduler
     scheduler.start()
     try:

@@ -43,6 +43,8 @@ from typing import Any, Callable, Iterator, TypeVar
 import sqlite_utils
 
 from bot.memory_store import CONVERSATION_SUBJECTS_SCHEMA, SubjectStore
+from bot.campaign_store import CAMPAIGNS_SCHEMA, REVIEW_ACCOUNTS_SCHEMA, CampaignStore
+from bot.evidence_store import EVIDENCE_FRESHNESS_SCHEMA, EvidenceStore
 from bot.programme_store import CUSTOM_CONTROLS_SCHEMA, SOA_JUSTIFICATIONS_SCHEMA, ProgrammeStore
 from bot.slack.dm_channels import DM_CHANNELS_SCHEMA
 
@@ -247,6 +249,12 @@ CREATE INDEX slack_requests_by_age ON slack_requests (received_at);
     (12, SOA_JUSTIFICATIONS_SCHEMA),
     # bot/slack/dm_channels.py: each person's DM channel id (conversations.open once per person, ever)
     (14, DM_CHANNELS_SCHEMA),
+    # bot/evidence_store.py: how long a control's evidence stays valid (`freshness <control> quarterly`)
+    (15, EVIDENCE_FRESHNESS_SCHEMA),
+    # bot/campaign_store.py: policy acceptance campaigns and the people each asks
+    (16, CAMPAIGNS_SCHEMA),
+    # bot/campaign_store.py: the accounts of an access review and the reviewer's decision on each
+    (17, REVIEW_ACCOUNTS_SCHEMA),
 ]
 
 
@@ -336,7 +344,7 @@ def _person(row: dict) -> Person:
 
 
 @dataclass
-class Store(ProgrammeStore, SubjectStore):
+class Store(ProgrammeStore, SubjectStore, EvidenceStore, CampaignStore):
     """The SQLite store. Open with `Store.open(path)`; every method takes the workspace first."""
 
     db: sqlite_utils.Database
@@ -548,6 +556,15 @@ class Store(ProgrammeStore, SubjectStore):
                     self.db.execute(f"UPDATE people SET {sets} WHERE workspace = ? AND user_id = ?",
                                     [*changes.values(), workspace, user_id])
             return self.person(workspace, user_id)
+
+    def learn_people(self, workspace: str, people: list[tuple[str, str, str, str]]) -> int:
+        """Add people a platform's directory lists, (user id, name, email, tz), as members, in one
+        transaction; people already known are left as they are. Returns how many were new."""
+        with self.transaction():
+            return self.db.conn.executemany(
+                "INSERT OR IGNORE INTO people (workspace, user_id, name, email, tz, role, is_bot, created_at)"
+                " VALUES (?, ?, ?, ?, ?, 'member', 0, ?)",
+                [(workspace, user, name, email, tz or "UTC", utc_now()) for user, name, email, tz in people]).rowcount
 
     def set_role(self, workspace: str, user_id: str, role: str, actor: str) -> Person:
         if role not in ROLES:

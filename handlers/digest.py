@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from handlers.reminders import WEEKDAY_NAMES as DAY_NAMES, zone
 from handlers.roles import Refusal, Request, require_admin
-from handlers.status import Coverage, parts, refs_of, scope_line
+from handlers.status import Coverage, parts, refs_of, scope_line, stale_section
 from handlers.replies import sections_reply
 from handlers.types import Command, Reply, Section
 
@@ -63,6 +63,8 @@ def compose(store, workspace: str, now: datetime, tz: str = "UTC") -> Reply:
                              [f"#{t.id} {t.control} — {who(t.owner)}, {t.due:%a %d %b}" for t in soon],
                              "Nothing due in the next 7 days."))
     sections.append(_listing("Top gaps", _top_gaps(coverage, who), "No gaps: every reference is covered."))
+    stale = stale_section(store, workspace, coverage.programme, today, ("soc2", "iso"))
+    sections += [stale] if stale else []
     if not store.count_tasks(workspace):  # a newcomer's first digest says how to begin, first
         sections.insert(0, Section(title="Getting started", lines=START_LINES))
     headline = f"Weekly compliance digest — week of {today - timedelta(days=today.weekday()):%d %b %Y}"

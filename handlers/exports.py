@@ -7,8 +7,10 @@ with a recorded justification.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime, timezone
 
+from handlers import evidence
+from handlers.evidence import link_text
 from handlers.programme import Programme, is_requirement, requirement
 from handlers.replies import sections_reply
 from handlers.status import Coverage
@@ -43,6 +45,7 @@ def soa(store, workspace: str) -> Table:
     recorded = store.soa_justifications(workspace)
     names = _names(store, workspace)
     tasks = store.tasks(workspace, statuses=None)
+    periods, today = store.freshness_periods(workspace), _utc_today()
     rows = []
     for ref, item in cat.iso.items():
         if not ref.startswith("A."):
@@ -60,7 +63,7 @@ def soa(store, workspace: str) -> Table:
         owners = dict.fromkeys(names.get(t.owner, t.owner) for t in (active or related))
         done = sorted(t.done_at for t in related if t.status == "done" and t.done_at)
         reviews = sorted(t.due for t in active if t.recurrence and t.due)
-        evidence = [e["url"] for t in related for e in t.evidence]
+        evidence = [link_text(e, periods.get(t.control), today) for t in related for e in t.evidence]
         implementing = controls + ([f"{ref} (implemented directly)"] if _direct(ref, related) else [])
         rows.append([ref, item.title, item.theme, "No" if excluded else "Yes", justification, source,
                      _implementation(ref, related, coverage, excluded), "; ".join(implementing), "; ".join(owners),
@@ -105,8 +108,10 @@ def _implementation(ref: str, related: list, coverage: Coverage, excluded: str) 
 def tasks(store, workspace: str) -> Table:
     header = ["Task", "Control", "SOC 2", "ISO 27001:2022", "Owner", "Owner email", "Assigned by", "Status",
               "Due date", "Recurrence", "Snoozed until", "Note", "Blocked because", "Evidence links",
-              "Previous occurrence", "Created", "Updated", "Done at"]
+              "Previous occurrence", "Created", "Updated", "Done at", "Evidence freshness"]
     people = {p.user_id: p for p in store.people(workspace)}
+    periods, today = store.freshness_periods(workspace), _utc_today()
+    counted = {e.task_id: e for e in evidence.of(store, workspace)}
     names = _names(store, workspace)
     rows = []
     programme = Programme.of(store, workspace)
@@ -117,9 +122,22 @@ def tasks(store, workspace: str) -> Table:
         rows.append([str(task.id), task.control, "; ".join(control.soc2) if control else "",
                      "; ".join(control.iso) if control else "", names.get(task.owner, task.owner),
                      owner.email if owner else "", names.get(task.assigner, task.assigner), task.status, _iso(task.due), task.recurrence or "", _iso(task.snoozed_until),
-                     task.note, task.blocked_reason, "\n".join(e["url"] for e in task.evidence),
-                     str(task.previous_id or ""), task.created_at, task.updated_at, task.done_at or ""])
+                     task.note, task.blocked_reason,
+                     "\n".join(link_text(e, periods.get(task.control), today) for e in task.evidence),
+                     str(task.previous_id or ""), task.created_at, task.updated_at, task.done_at or "",
+                     _freshness(task, counted.get(task.id), today)])
     return header, rows
+
+
+def _freshness(task, counted, today: date) -> str:
+    """The task's evidence age; a task whose control's newer task carries the evidence says so."""
+    if counted is None and task.evidence:
+        return "superseded by a newer task" if task.status != "na" else ""
+    return evidence.freshness_text(counted, today)
+
+
+def _utc_today() -> date:
+    return datetime.now(timezone.utc).date()
 
 
 def audit_log(store, workspace: str) -> Table:
@@ -128,6 +146,45 @@ def audit_log(store, workspace: str) -> Table:
     rows = [[str(e.id), e.at, names.get(e.actor, e.actor), e.actor, str(e.task_id or ""), e.action,
              names.get(e.old, e.old), names.get(e.new, e.new)] for e in store.events(workspace)]
     return header, rows
+
+
+ACCEPTANCE_HEADER = ["Version", "Campaign", "Person", "Person id", "Email", "In the audience since (UTC)",
+                     "Asked at (UTC)", "Asking message", "Delivery", "Answer", "Answered at (UTC)", "Answered via"]
+
+
+def acceptances(store, workspace: str, policy: str) -> Table:
+    """Everyone asked to accept a policy, in every version and round: when they were asked, by which
+    message (its sent-log key), what they answered, when and where."""
+    rows = [[str(cell) for cell in row] for row in store.acceptance_rows(workspace, policy)]
+    return ACCEPTANCE_HEADER, [[row[0], row[1], row[3] or row[2], row[2], *row[4:]] for row in rows]
+
+
+REVIEW_HEADER = ["Line", "Account", "Role", "Decision", "New role", "Decided by", "Decided at (UTC)",
+                 "Task for the change", "Task status"]
+
+
+def review(store, workspace: str, campaign_id: int) -> tuple[list[list[str]], list[str], list[list[str]]]:
+    """An access review for the auditor: who reviewed what, asked when and by which message, signed off
+    when; then each account with the decision, who made it, when, and the task that carries it out."""
+    campaign = store.campaign(workspace, campaign_id)
+    if campaign is None or campaign.kind != "review":
+        raise LookupError(f"no access review {campaign_id} in workspace {workspace}")
+    names = _names(store, workspace)
+    [asked] = store.acceptance_rows(workspace, campaign.name, kind="review", campaign_id=campaign_id) or [
+        ("", campaign_id, "", "", "", "", "", "", "not sent yet", "pending", "", "")]
+    preamble = [["System", campaign.name], ["Access review", str(campaign.id)],
+                ["Reviewer", names.get(asked[2], asked[2])], ["System owner", names.get(campaign.owner, campaign.owner)],
+                ["Started (UTC)", campaign.created_at], ["Started by", names.get(campaign.created_by, campaign.created_by)],
+                ["Asked at (UTC)", asked[6]], ["Asking message", asked[7]],
+                ["Signed off at (UTC)", asked[10] if asked[9] == "signed_off" else ""],
+                ["State", {"open": "open", "finished": "signed off"}.get(campaign.state, campaign.state)]]
+    rows = []
+    for row in store.review_accounts(workspace, campaign_id):
+        task = store.task(workspace, row["task_id"]) if row["task_id"] else None
+        rows.append([str(row["line"]), row["account"], row["role"], row["decision"] or "undecided", row["new_role"],
+                     names.get(row["decided_by"], row["decided_by"]), row["decided_at"] or "",
+                     str(row["task_id"] or ""), task.status if task else ""])
+    return preamble, REVIEW_HEADER, rows
 
 
 def mapping() -> Table:

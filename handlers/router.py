@@ -59,11 +59,12 @@ def commands() -> dict[str, Command]:
     """The one table of commands, in the order `help` lists them: each handler module's `COMMANDS`."""
     global _TABLE
     if _TABLE is None:
-        from handlers import digest, exports, programme, reminders, roles, status, tasks
+        from handlers import campaigns, digest, evidence, exports, programme, reminders, reviews, roles, status, tasks
 
         table: dict[str, Command] = {}
-        for command in (*tasks.COMMANDS, *status.COMMANDS, *programme.COMMANDS, *exports.COMMANDS,
-                        *roles.COMMANDS, *digest.COMMANDS, *reminders.COMMANDS, *COMMANDS):
+        for command in (*tasks.COMMANDS, *evidence.COMMANDS, *status.COMMANDS, *programme.COMMANDS, *exports.COMMANDS,
+                        *roles.COMMANDS, *digest.COMMANDS, *reminders.COMMANDS, *campaigns.COMMANDS, *reviews.COMMANDS,
+                        *COMMANDS):
             if command.name in table:
                 raise ValueError(f"two commands are called {command.name!r}")
             table[command.name] = command

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from handlers import evidence
 from handlers.programme import Programme
 from handlers.roles import Refusal, Request, label
 from handlers.replies import sections_reply
@@ -94,6 +95,8 @@ def status(req: Request, args: str) -> Reply:
     coverage = Coverage.of(req.store, req.workspace)
     frameworks = (wanted,) if wanted else ("soc2", "iso")
     sections = [part.section() for part in parts(coverage, frameworks)]
+    stale = stale_section(req.store, req.workspace, coverage.programme, req.today, frameworks)
+    sections += [stale] if stale else []
     controls = coverage.programme.controls()
     finished = sum(1 for c in controls if c.name in coverage.finished)
     scope = scope_line(coverage) if "soc2" in frameworks else ""
@@ -101,6 +104,14 @@ def status(req: Request, args: str) -> Reply:
               f"in progress. One finished control counts for both frameworks. {scope + ' ' if scope else ''}"
               "`gap iso` or `gap soc2` lists what is missing.")
     return sections_reply("Compliance status:", sections, "status", footer)
+
+
+def stale_section(store, workspace: str, programme: Programme, today, frameworks: tuple[str, ...]) -> Section | None:
+    """Stale evidence counted per framework (status, digest); None when there is none."""
+    found = evidence.by_framework(evidence.stale(store, workspace, today), programme)
+    lines = tuple(f"{FRAMEWORK_NAMES[f]}: {len(found[f])} task{'s' * (len(found[f]) != 1)} "
+                  f"({', '.join(f'#{e.task_id}' for e in found[f][:evidence.MAX_SHOWN])})" for f in frameworks if found[f])
+    return Section(title="Stale evidence", lines=lines + ("`gap iso` or `gap soc2` lists it.",)) if lines else None
 
 
 def gap(req: Request, args: str) -> Reply:
@@ -141,6 +152,11 @@ def gap(req: Request, args: str) -> Reply:
     if clauses:
         hint = "Assign each clause to an owner: `assign Clause 9.3 to @person`."
         sections.append(Section(title=f"Clauses 4–10, the ISMS itself ({len(clauses)})", lines=(*clauses, hint)))
+    stale = evidence.by_framework(evidence.stale(req.store, req.workspace, req.today), coverage.programme)[framework]
+    if stale:
+        names = {p.user_id: p.label for p in req.store.people(req.workspace)}
+        sections.append(evidence.listing(f"{FRAMEWORK_NAMES[framework]} evidence gone stale ({len(stale)})", stale,
+                                         req.today, lambda user: names.get(user, f"@{user}")))
     scope = scope_line(coverage) if framework == "soc2" else ""
     if not sections:
         return Reply(f"No gaps: every {name} reference is covered." + (f" {scope}" if scope else ""), kind="gap")

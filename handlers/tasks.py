@@ -1,4 +1,4 @@
-"""Task commands: assign, tasks, done/start/reopen, block, reassign, due, snooze, evidence, na, history.
+"""Task commands: assign, tasks, done/start/reopen, block, reassign, due, snooze, na, history (evidence: handlers/evidence.py).
 
 Each command takes a `Request` and the text after the command word, returns a `Reply`, and raises
 `Refusal` for anything it will not do (the router then rolls back, so nothing changes).
@@ -24,7 +24,6 @@ SURE_MARGIN = 6  # how far ahead of the runner-up a sure match must be
 MAX_CHOICES = 10
 DUE_SOON_DAYS = 7
 MAX_SNOOZE_DAYS = 90
-MAX_EVIDENCE = 50
 STATUS_WORDS = {"open": "open", "in_progress": "in progress", "blocked": "blocked", "done": "done",
                 "na": "not applicable"}
 _RECURRENCE = re.compile(r"\b(?:every\s+(month|quarter|year)|(month|quarter|year)ly|(annual)ly)\b", re.I)
@@ -481,30 +480,6 @@ def snooze(req: Request, args: str) -> Reply:
     return one_task_reply(req, f"No reminders for task {task.id} until {until:%Y-%m-%d}.", task, "snooze")
 
 
-def evidence(req: Request, args: str) -> Reply:
-    task, rest = split_task(req, args)
-    url, _, note = rest.strip().partition(" ")
-    url = _unwrap_link(url)
-    problem = url_problem(url)
-    if problem:
-        raise Refusal(f"{problem} Usage: `evidence {task.id} https://... [note]`.", kind="bad_url")
-    require_owner_or_admin(req, task)
-    if len(task.evidence) >= MAX_EVIDENCE:
-        raise Refusal(f"Task {task.id} already has {MAX_EVIDENCE} evidence links; link a folder instead.",
-                      kind="bad_state")
-    item = {"url": url, "note": note.strip()[:500], "by": req.actor.user_id,
-            "at": req.ctx.clock.now().astimezone(timezone.utc).isoformat(timespec="seconds")}
-    task = req.store.update_task(req.workspace, task.id, req.actor.user_id, "evidence", new=url,
-                                 evidence=[*task.evidence, item])
-    return one_task_reply(req, f"Evidence added to task {task.id} ({task.control}): {url}", task, "evidence")
-
-
-def _unwrap_link(text: str) -> str:
-    """Slack sends links as <https://x|label>; Teams and the console send them bare."""
-    match = re.fullmatch(r"<([^>|]+)(?:\|[^>]*)?>", text)
-    return match[1] if match else text
-
-
 def url_problem(url: str) -> str:
     """Why `url` is not a usable evidence link, or '' when it is."""
     if not url:
@@ -665,10 +640,6 @@ def _ends_with_date(args: str) -> bool:
     return False
 
 
-def _names_link(args: str) -> bool:
-    return bool(_TASK_NUMBER.match(args) or re.search(r"<?https?://", args, re.I))
-
-
 COMMANDS = (
     Command("assign", "assign <control> to @person [due <date>] [every month|quarter|year] [note ...]",
             "give a control to an owner; the control by name (typos are fine) or by reference (`assign CC6.1 to "
@@ -688,8 +659,6 @@ COMMANDS = (
             needs_args=True),
     Command("due", "due <task> <date>", "change the due date", due, needs_args=True, accepts=_ends_with_date),
     Command("snooze", "snooze <task> <days>", "pause reminders for a few days (1–90)", snooze, needs_args=True),
-    Command("evidence", "evidence <task> <url> [note]", "attach an evidence link for the auditor", evidence,
-            needs_args=True, accepts=_names_link),
     Command("na", "na <control or reference> <justification>", "not applicable, with the reason the Statement "
             "of Applicability shows (admins)", not_applicable, needs_args=True),
     Command("applicable", "applicable <control or reference>", "undo `na`: it applies again (admins)", applicable,

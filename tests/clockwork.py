@@ -29,9 +29,10 @@ def at(text: str, tz: str = "UTC") -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(tz))
 
 
-def run_schedule(store, start: datetime, end: datetime, step=timedelta(minutes=30), platform="slack") -> RecordingSender:
+def run_schedule(store, start: datetime, end: datetime, step=timedelta(minutes=30), platform="slack",
+                 sender=None) -> RecordingSender:
     """Tick every `step` from `start` to `end` with the clock moved there; what reached the platform."""
-    sender = RecordingSender()
+    sender = sender or RecordingSender()
     senders = Senders({platform: sender})
     with time_machine.travel(start, tick=False) as traveller:
         moment = start

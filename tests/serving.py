@@ -18,6 +18,8 @@ from bot.config import Settings
 
 COMPLYBOT = str(Path(sys.executable).parent / "complybot")
 SETTING_NAMES = {f.metadata["env"] for f in fields(Settings)}
+SERVE_AT = ("import sys, time_machine; time_machine.travel(sys.argv[1], tick=True).start(); "
+            "from bot.cli import main; sys.exit(main(sys.argv[2:]))")
 
 
 def clean_env(**settings: str) -> dict[str, str]:
@@ -41,16 +43,19 @@ class ServeProcess:
     The scheduler is off unless a test asks (COMPLYBOT_SCHEDULER="on"): its tick at start-up could
     send a nudge the test does not expect whenever it happens to be a working morning somewhere."""
 
-    def __init__(self, workdir: Path, *args: str, program: tuple[str, ...] = (COMPLYBOT,), **settings: str):
-        """`program`: what runs `serve` (another checkout's `python -m bot.cli`, for benchmarks)."""
+    def __init__(self, workdir: Path, *args: str, program: tuple[str, ...] = (COMPLYBOT,), clock_at: str = "",
+                 **settings: str):
+        """`program`: what runs `serve` (another checkout's `python -m bot.cli`, for benchmarks);
+        `clock_at` (ISO time): the process's clock starts there and runs on (time-machine)."""
         settings = {"COMPLYBOT_SCHEDULER": "off", **settings}
         self.workdir = workdir
         self.port = free_port()
         self.log_path = workdir / f"serve-{self.port}.log"
         env = clean_env(COMPLYBOT_DB=str(workdir / "complybot.db"), **settings)
         self._log = open(self.log_path, "w")
+        command = [sys.executable, "-c", SERVE_AT, clock_at] if clock_at else list(program)
         self.process = subprocess.Popen(
-            [*program, "serve", "--port", str(self.port), *args],
+            [*command, "serve", "--port", str(self.port), *args],
             cwd=workdir, env=env, stdout=self._log, stderr=subprocess.STDOUT,
         )
         self.url = f"http://127.0.0.1:{self.port}"

@@ -11,7 +11,7 @@ SAMPLES = {"<control>": "Disk Encryption", "<control or reference>": "A.7.4", "@
            "<task>": "12", "<date>": "next friday", "<reason>": "waiting for the vendor", "<days>": "7",
            "<url>": "https://drive.example.com/q3", "<justification>": "we run no office of our own",
            "<reference>": "A.8.1", "<name>": "Code Review", "<refs>": "A.8.28", "<field>": "org",
-           "<value>": "Acme Ltd", "<category>": "availability", '"<name>"': '"Code Review"'}
+           "<value>": "Acme Ltd", "<version>": "3", '"<system>"': '"AWS production"', "<number>": "3", "<category>": "availability", '"<name>"': '"Code Review"'}
 
 
 def examples(usage: str) -> list[str]:

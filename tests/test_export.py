@@ -59,7 +59,7 @@ def test_soa_xlsx_has_the_header_block_93_rows_and_a_justification_on_each(db, t
     assert rows["A.5.7"]["Implementation status"] == "Implemented" and rows["A.5.7"]["Owner"] == "bob"
     assert rows["A.5.7"]["Last completed"] == "2026-03-02"
     assert rows["A.8.1"]["Implementation status"] == "In progress" and not rows["A.8.1"]["Last completed"]
-    assert rows["A.8.1"]["Evidence links"] == "https://drive.example.com/filevault"
+    assert rows["A.8.1"]["Evidence links"] == "https://drive.example.com/filevault (added 2026-03-02, no expiry)"
     assert "Disk Encryption" in rows["A.8.1"]["Justification"]
     assert rows["A.8.1"]["Justification source"].startswith("Default")
     assert (rows["A.8.5"]["Justification"], rows["A.8.5"]["Justification source"]) == (

@@ -19,7 +19,7 @@ async def test_a_direct_message_is_answered_in_the_dm(server, slack, api):
     assert status == 200
     await server.settle()
     [post] = api.to("chat.postMessage")
-    assert post.body["channel"] == "D0001" and "thread_ts" not in post.body
+    assert post.body["channel"] == "D" + ADMIN.removeprefix("U") and "thread_ts" not in post.body
     assert "40,000 characters" in visible(post)
     assert post.token == BOT_TOKEN
     assert api.calls[0].method == "auth.test"  # Bolt checks its token before anything else

@@ -439,7 +439,8 @@ def test_a_person_of_another_organisation_may_ask_questions_and_nothing_else(tea
              "reassign 1 to me", "due 1 tomorrow", "snooze 1 7", "evidence 1 https://x.example", "history 1",
              "na Penetration Test no need", "status", "gap iso", "admin add me", "digest now", "help 1", "nudges",
              "applicable Penetration Test", "unblock 1", 'control add "Guest rule" iso A.5.1', "scope",
-             "justify A.5.1 we need it", "soa header", "export soa")
+             "justify A.5.1 we need it", "soa header", "export soa", "freshness 1 quarterly", "policy accept 1",
+             "review 1")
     assert {parse(text)[0] for text in texts} == set(commands()) - {"help"}  # every command of the grammar
     for text in texts:
         reply = handle(Message("slack", "T1", "UGUEST", text, external=True), team)

@@ -1,5 +1,5 @@
-"""`complybot export soa|tasks|audit-log|mapping [--format csv|xlsx] [--out PATH] [--workspace ID]`:
-tables for auditors. CSV goes to standard output without --out; XLSX needs --out."""
+"""`complybot export soa|tasks|audit-log|mapping|acceptances|review [--policy NAME] [--id N] [--format csv|xlsx]
+[--out PATH] [--workspace ID]`: tables for auditors. CSV goes to standard output without --out; XLSX needs --out."""
 from __future__ import annotations
 
 import argparse
@@ -7,16 +7,20 @@ import sys
 
 from bot.console import LOCAL_WORKSPACE
 
-WHAT = ("soa", "tasks", "audit-log", "mapping")
+WHAT = ("soa", "tasks", "audit-log", "mapping", "acceptances", "review")
 SHEET_TITLES = {"soa": "Statement of Applicability", "tasks": "Tasks", "audit-log": "Audit log",
-                "mapping": "SOC 2 - ISO 27001 mapping"}
+                "mapping": "SOC 2 - ISO 27001 mapping", "acceptances": "Policy acceptance",
+                "review": "Access review"}
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run these as formulas
 MAX_COLUMN_WIDTH = 40  # characters: wider text wraps, so twelve SoA columns still print one page wide
 LINE_HEIGHT_POINTS = 15  # one line of 11-point text; LibreOffice does not grow rows to wrapped text itself
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("what", choices=WHAT, help="soa (Statement of Applicability), tasks, audit-log, mapping")
+    parser.add_argument("what", choices=WHAT, help="soa (Statement of Applicability), tasks, audit-log, mapping, "
+                        "acceptances (of one policy: --policy), review (one access review: --id)")
+    parser.add_argument("--policy", metavar="NAME", help="acceptances: the policy's name, as published")
+    parser.add_argument("--id", type=int, metavar="N", help="review: the access review's number")
     parser.add_argument("--format", choices=("csv", "xlsx"), help="default: from --out's extension, else csv")
     parser.add_argument("--out", metavar="PATH", help="file to write (default: CSV to standard output)")
     parser.add_argument("--workspace", default=LOCAL_WORKSPACE, help="workspace id (default: local, the chat's)")
@@ -28,7 +32,17 @@ def run(args: argparse.Namespace) -> int:
     if fmt == "xlsx" and not args.out:
         print("complybot export: --format xlsx needs --out PATH", file=sys.stderr)
         return 2
-    preamble, header, rows = table(args.what, args.workspace, args.db)
+    if args.what == "acceptances" and not args.policy:
+        print('complybot export acceptances: name the policy with --policy "Acceptable Use Policy"', file=sys.stderr)
+        return 2
+    if args.what == "review" and args.id is None:
+        print("complybot export review: name the access review with --id N", file=sys.stderr)
+        return 2
+    try:
+        preamble, header, rows = table(args.what, args.workspace, args.db, args.policy or args.id)
+    except LookupError as error:
+        print(f"complybot export: {error}", file=sys.stderr)
+        return 1
     if not args.out:
         write_csv(sys.stdout, header, rows, preamble)
         return 0
@@ -45,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def table(what: str, workspace: str, db_path: str | None):
+def table(what: str, workspace: str, db_path: str | None, which: str | int | None = None):
     """(preamble rows, header, rows) of the database at `db_path`."""
     from handlers import exports
 
@@ -56,17 +70,22 @@ def table(what: str, workspace: str, db_path: str | None):
 
     store = Store.open(db_path or database_path())
     try:
-        return build(what, store, workspace)
+        return build(what, store, workspace, which)
     finally:
         store.close()
 
 
-def build(what: str, store, workspace: str):
-    """(preamble rows, header, rows): the SoA's preamble is its header block (organisation, scope ...)."""
+def build(what: str, store, workspace: str, which: str | int | None = None):
+    """(preamble rows, header, rows): the SoA's preamble is its header block (organisation, scope ...);
+    `which` is the policy (acceptances) or the review's number (review)."""
     from datetime import datetime, timezone
 
     from handlers import exports
 
+    if what == "acceptances":
+        return [["Policy", str(which)], ["Workspace", workspace]], *exports.acceptances(store, workspace, str(which))
+    if what == "review":
+        return exports.review(store, workspace, int(which))
     builder = {"soa": exports.soa, "tasks": exports.tasks, "audit-log": exports.audit_log}[what]
     preamble = exports.soa_preamble(store, workspace, datetime.now(timezone.utc).date()) if what == "soa" else []
     return preamble, *builder(store, workspace)

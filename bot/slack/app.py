@@ -28,6 +28,7 @@ from bot.slack import listeners
 from bot.slack.conversation import SORRY, SlackRuntime
 from bot.slack.edge import NOT_A_SLACK_PAYLOAD, NOT_SIGNED, replay_key, signed_bolt_request, signed_by_slack
 from bot.slack.installations import SQLiteInstallationStore, SQLiteOAuthStateStore
+from bot.slack.people import SlackDirectory
 from bot.slack.response_urls import ResponseURLs
 from bot.slack.sender import SlackSender, web_client
 from bot.slack.work import TrackedLazyListenerRunner
@@ -40,9 +41,11 @@ OAUTH_REDIRECT_PATH = "/slack/oauth_redirect"
 BOT_SCOPES = {  # the least the app needs, each for a reason (views.*, chat.getPermalink need none)
     "app_mentions:read": "the app_mention event: questions and commands by @mention",
     "assistant:write": "assistant.threads.setSuggestedPrompts: the Messages tab's suggested prompts",
+    "channels:read": "conversations.list/.members: a policy published to a #channel asks its members",
     "chat:write": "answers, nudges, digests and updated buttons (chat.postMessage, .postEphemeral, .update)",
     "commands": "/comply and the shortcuts (Attach as evidence, Ask complybot, Assign a control)",
     "files:write": "`export soa` attaches the SoA workbook (files_upload_v2)",
+    "groups:read": "the same for a private channel the bot was added to",
     "im:history": "the message.im event: direct messages to the bot",
     "im:write": "conversations.open: the DM a nudge goes to (once per person, then kept)",
     "users:read": "users.info: names and time zones (nudges in each person's morning)",
@@ -177,6 +180,7 @@ def mount(app: web.Application, settings: Settings) -> SlackRuntime:
 
     app.on_shutdown.append(finish_work)
     app[RUNTIME].senders["slack"] = SlackSender(_client_for(bolt, settings, runtime), runtime.dm_channel)
+    app[RUNTIME].directories["slack"] = SlackDirectory(_client_for(bolt, settings, runtime), lambda: runtime.ctx.store)
     if "slack" not in app[RUNTIME].platforms:
         app[RUNTIME].platforms.append("slack")
     return runtime

@@ -62,8 +62,62 @@ class People:
                        status=error.response.status_code, error=data.get("error"))
             await store.call(functools.partial(store.upsert_person, workspace, user_id, platform="slack"))
             return
-        profile = user.get("profile") or {}
-        name = clean_text(profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name", ""))
-        await store.call(functools.partial(store.upsert_person, workspace, user_id, name=name,
-                                           email=profile.get("email", ""), tz=user.get("tz", ""),
-                                           is_bot=bool(user.get("is_bot")), platform="slack"))
+        name, email = display_name(user), (user.get("profile") or {}).get("email", "")
+        await store.call(functools.partial(store.upsert_person, workspace, user_id, name=name, email=email,
+                                           tz=user.get("tz", ""), is_bot=bool(user.get("is_bot")), platform="slack"))
+
+
+def display_name(user: dict) -> str:
+    profile = user.get("profile") or {}
+    return clean_text(profile.get("display_name") or profile.get("real_name") or user.get("real_name")
+                      or user.get("name", ""))
+
+
+DIRECTORY_PAGE = 200  # users per users.list / conversations.members call (Slack recommends at most 200)
+
+
+class SlackDirectory:
+    """`handlers.ports.Directory` for Slack (campaign audiences): the workspace's people from users.list,
+    a channel's from conversations.members. Bots, deactivated accounts and people of other
+    organisations (Slack Connect: another team id) are left out; people new to the store are added
+    (name, email, time zone) so they are asked in their own working morning."""
+
+    def __init__(self, client_for, store):
+        self._client_for = client_for  # workspace -> a client with that workspace's bot token
+        self._store = store  # a callable: the store opens with the server
+
+    async def members(self, workspace: str, channel: str = "") -> list[str] | None:
+        client = await self._client_for(workspace)
+        people = {}
+        async for page in await client.users_list(limit=DIRECTORY_PAGE):
+            for user in page.get("members", []):
+                if _is_colleague(user, workspace):
+                    people[user["id"]] = (user["id"], display_name(user), (user.get("profile") or {}).get("email", ""),
+                                          user.get("tz", ""))
+        store = self._store()
+        await store.call(store.learn_people, workspace, list(people.values()))
+        if not channel:
+            return list(people)
+        if channel.startswith("#"):  # named in the message (Slack's markup arrives as `#name`)
+            channel = await _channel_id(client, channel[1:])
+            if channel is None:
+                logs.event("slack.channel_not_found", logging.WARNING, workspace=workspace)
+                return None
+        found = []
+        async for page in await client.conversations_members(channel=channel, limit=DIRECTORY_PAGE):
+            found += [user for user in page.get("members", []) if user in people]
+        return found
+
+
+def _is_colleague(user: dict, workspace: str) -> bool:
+    return (not user.get("deleted") and not user.get("is_bot") and user.get("id") != "USLACKBOT"
+            and user.get("team_id", workspace) == workspace and not user.get("is_stranger"))
+
+
+async def _channel_id(client, name: str) -> str | None:
+    async for page in await client.conversations_list(types="public_channel,private_channel", limit=DIRECTORY_PAGE,
+                                                      exclude_archived=True):
+        for channel in page.get("channels", []):
+            if channel.get("name") == name:
+                return channel["id"]
+    return None

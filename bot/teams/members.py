@@ -1,5 +1,6 @@
 """Who and where in Teams: the member map (Teams id ↔ complybot id, name), saved conversation references
-(for proactive messages) and activity ids already handled, per tenant, in the shared SQLite store."""
+(for proactive messages) and activity ids already handled, per tenant, in the shared SQLite store; and
+the teams' rosters as the campaign Directory (`TeamsDirectory`)."""
 from __future__ import annotations
 
 import functools
@@ -13,6 +14,7 @@ from microsoft_agents.hosting.core import TurnContext
 from microsoft_agents.hosting.core.connector import ConnectorClientBase
 
 from bot import logs
+from bot.runtime import RUNTIME
 from bot.store import utc_now
 from handlers.types import clean_text
 
@@ -106,6 +108,20 @@ class ConversationBook:
             "SELECT reference FROM teams_conversations WHERE workspace = ? AND conversation_id = ?",
             [workspace, conversation_id])
 
+    def channels(self, workspace: str) -> list[ConversationReference]:
+        """The channel conversations of the tenant the bot is in (their teams' rosters are its people)."""
+        rows = self.store.db.execute("SELECT reference FROM teams_conversations WHERE workspace = ? AND kind = 'channel'"
+                                     " ORDER BY conversation_id", [workspace]).fetchall()
+        return [ConversationReference.model_validate(json.loads(row[0])) for row in rows]
+
+    def learn_roster(self, workspace: str, members: list[ChannelAccount]) -> None:
+        """Remember a team's colleagues (Teams id ↔ person, name) and add them as people, in one transaction."""
+        with self.store.transaction():
+            for member in members:
+                self.remember_member(workspace, member.id, person_id(member), clean_text(member.name or ""))
+            self.store.learn_people(workspace, [(person_id(m), clean_text(m.name or ""),
+                                                 str((m.model_extra or {}).get("email") or ""), "") for m in members])
+
     def any_in(self, workspace: str) -> ConversationReference | None:
         """Any reference of the tenant: its service URL and bot account open new personal chats."""
         return self._reference(
@@ -144,3 +160,54 @@ async def _member(turn_context: TurnContext, member_id: str) -> ChannelAccount:
     connector = turn_context.services.get(ConnectorClientBase)
     return await connector.conversations.get_conversation_member(str(team.get("id") or activity.conversation.id),
                                                                  member_id)
+
+
+class TeamsDirectory:
+    """`handlers.ports.Directory` for Teams (campaign audiences): the rosters of the teams complybot was
+    added to, read through a saved channel reference (GET …/pagedmembers). Guests and people of another
+    tenant are left out; everyone found is remembered (Teams id ↔ person, name, email) so the Teams sender
+    can open a chat with them. Channels' own audiences are Slack's only (None)."""
+
+    PAGE = 200  # members per page: the most …/pagedmembers gives at once
+
+    def __init__(self, adapter, app, app_id: str):
+        self.adapter, self.app, self.app_id = adapter, app, app_id
+
+    async def members(self, workspace: str, channel: str = "") -> list[str] | None:
+        book = ConversationBook(self.app[RUNTIME].ctx.store)
+        references = await book.store.call(book.channels, workspace)
+        if channel or not references:
+            return None
+        found: dict[str, ChannelAccount] = {}  # person id -> member
+        failed: list[Exception] = []
+
+        async def collect(turn_context: TurnContext) -> None:
+            # Caught here: the SDK would hand an error to on_turn_error, which apologises in the channel.
+            connector, token = turn_context.services.get(ConnectorClientBase), None
+            try:
+                while True:
+                    page = await connector.conversations.get_conversation_paged_members(
+                        turn_context.activity.conversation.id, self.PAGE, token)
+                    found.update((person_id(m), m) for m in page.members or [] if _is_colleague(m, workspace))
+                    token = page.continuation_token
+                    if not token:
+                        return
+            except Exception as error:  # Teams unreachable, the bot removed from the team, …
+                failed.append(error)
+
+        for reference in references:
+            await self.adapter.continue_conversation(self.app_id, reference.get_continuation_activity(), collect)
+        if failed:
+            logs.event("teams.roster_failed", logging.WARNING, teams=len(failed), of=len(references),
+                       error=logs.describe_exception(failed[0]))
+            if len(failed) == len(references):  # nothing read: cannot tell now, the campaign asks again later
+                return None
+        # Audiences only grow, so the rosters that were read count now (a team the bot left fails each time).
+        await book.store.call(book.learn_roster, workspace, list(found.values()))
+        return list(found)
+
+
+def _is_colleague(member: ChannelAccount, workspace: str) -> bool:
+    """Not a guest (userRole), and of this tenant when Teams says which."""
+    role = str((member.model_extra or {}).get("userRole") or "")
+    return role.casefold() != "guest" and (member.tenant_id or "") in ("", workspace)

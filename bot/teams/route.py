@@ -26,6 +26,7 @@ from bot.playground import cross_site, from_this_machine
 from bot.runtime import RUNTIME
 from bot.teams.activities import CONTRADICTORY, ComplyBot, tenant_of
 from bot.teams.auth import Authenticator, check_auth, connection_settings
+from bot.teams.members import TeamsDirectory
 from bot.teams.sender import TeamsSender
 
 ROUTE = "/api/messages"
@@ -109,7 +110,7 @@ async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
 
 
 def mount(app: web.Application, settings: Settings) -> None:
-    """Serve Teams at POST /api/messages and register the Teams sender."""
+    """Serve Teams at POST /api/messages and register the Teams sender and directory."""
     check_auth(settings)
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.CRITICAL)
@@ -120,6 +121,7 @@ def mount(app: web.Application, settings: Settings) -> None:
     bot = ComplyBot(app, auth.enabled)
     app[RUNTIME].teams_work = work = BackgroundWork("teams")
     app[RUNTIME].senders["teams"] = TeamsSender(adapter, app, settings.microsoft_app_id)
+    app[RUNTIME].directories["teams"] = TeamsDirectory(adapter, app, settings.microsoft_app_id)
     app[RUNTIME].platforms.append("teams")
 
     async def messages(request: web.Request) -> web.Response:

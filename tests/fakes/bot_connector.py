@@ -8,9 +8,10 @@ bot uses, as Teams does, and records every call:
     POST /v3/conversations/{id}/activities/{activityId}      reply to an activity
     PUT  /v3/conversations/{id}/activities/{activityId}      update an activity (a card after a button)
     GET  /v3/conversations/{id}/members/{memberId}           one member (aadObjectId, email) or 404
+    GET  /v3/conversations/{id}/pagedmembers                 the team's roster, paged
 
-Register the people Teams knows with `add_members(...)`; `fail_next = n` answers the next n sends, replies
-and updates with 500, as Teams does in an outage.
+Register the people Teams knows with `add_members(...)`; `fail_next = n` answers the next n sends, replies,
+updates and roster pages with 500, as Teams does in an outage.
 
 Conversation ids arrive URL-encoded (`19%3A…%40thread.tacv2`); aiohttp decodes them in match_info.
 Put `connector.service_url` in the `serviceUrl` of the activities you post to the bot.
@@ -68,7 +69,7 @@ class FakeBotConnector:
     member_lookups: list[str] = field(default_factory=list)
     member_lookup_conversations: list[str] = field(default_factory=list)  # decoded, as asked
     service_url: str = ""
-    fail_next: int = 0  # answer this many of the next sends, replies and updates with 500 (not recorded)
+    fail_next: int = 0  # answer this many of the next sends, replies, updates, roster pages with 500 (not recorded)
     failed: int = 0
     _ids = itertools.count(1000)
     _runner: web.AppRunner | None = None
@@ -81,6 +82,7 @@ class FakeBotConnector:
         app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", self._reply)
         app.router.add_put("/v3/conversations/{conversation}/activities/{activity}", self._update)
         app.router.add_get("/v3/conversations/{conversation}/members/{member}", self._member)
+        app.router.add_get("/v3/conversations/{conversation}/pagedmembers", self._paged_members)
         self._changed = asyncio.Condition()
         self._runner, self.service_url = await serve_on_loopback(app)
         return self
@@ -136,6 +138,18 @@ class FakeBotConnector:
             return web.json_response({"error": {"code": "MemberNotFoundInConversation",
                                                 "message": "The member could not be found."}}, status=404)
         return web.json_response(self.members[member_id])
+
+    async def _paged_members(self, request: web.Request) -> web.Response:
+        """The roster of the team a channel belongs to, `pageSize` at a time (continuationToken: an offset)."""
+        if self._failing():
+            return web.json_response({"error": {"code": "ServiceError"}}, status=500)
+        start = int(request.query.get("continuationToken") or 0)
+        size = int(request.query.get("pageSize") or 200)
+        members = list(self.members.values())
+        page = {"members": members[start:start + size]}
+        if start + size < len(members):  # the last page has no continuationToken (the SDK refuses a null one)
+            page["continuationToken"] = str(start + size)
+        return web.json_response(page)
 
     def add_members(self, *users: "TeamsUser") -> None:
         for user in users:

@@ -65,6 +65,8 @@ class FakeSlackAPI:
     sockets: list = field(default_factory=list)  # Socket Mode connections (web.WebSocketResponse)
     arrival_times: dict[str, float] = field(default_factory=dict)  # response URL path -> first arrival (perf_counter)
     uploads: dict[str, bytes] = field(default_factory=dict)  # file id -> the bytes a files_upload_v2 sent
+    channel_members: dict[str, list[str]] = field(default_factory=dict)  # channel id -> user ids (conversations.members)
+    channel_names: dict[str, str] = field(default_factory=dict)  # channel id -> name (conversations.list)
     fail_rate: float = 0.0  # share of calls (Web API and response URLs) answered with a random failure
     _failures: list[tuple[str, int, int]] = field(default_factory=list)
     _random: random.Random = field(default_factory=lambda: random.Random(10))  # seeded: runs compare
@@ -117,9 +119,10 @@ class FakeSlackAPI:
         return web.json_response({"ok": False, "error": "ratelimited" if status == 429 else "fatal_error"},
                                  status=status, headers=headers)
 
-    def add_user(self, user_id: str, name: str, email: str = "", tz: str = "Europe/Berlin") -> None:
+    def add_user(self, user_id: str, name: str, email: str = "", tz: str = "Europe/Berlin", team_id: str = "") -> None:
+        """A person of the workspace (of another organisation's, Slack Connect, with `team_id`)."""
         self.users[user_id] = {
-            "id": user_id, "team_id": TEAM_ID, "name": name.lower(), "real_name": name, "tz": tz,
+            "id": user_id, "team_id": team_id or TEAM_ID, "name": name.lower(), "real_name": name, "tz": tz,
             "is_bot": False, "profile": {"display_name": name, "real_name": name, "email": email},
         }
 
@@ -230,6 +233,12 @@ class FakeSlackAPI:
         if method == "users.info":
             user = self.users.get(body.get("user", ""))
             return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method == "users.list":  # paged like Slack: `limit` per page, then response_metadata.next_cursor
+            return self._page("members", list(self.users.values()), body)
+        if method == "conversations.list":
+            return self._page("channels", [{"id": i, "name": n} for i, n in self.channel_names.items()], body)
+        if method == "conversations.members":
+            return self._page("members", self.channel_members.get(body.get("channel", ""), []), body)
         if method == "conversations.open":
             users = str(body.get("users", ""))
             return {"ok": True, "channel": {"id": "D" + users.split(",")[0].removeprefix("U")}}
@@ -248,6 +257,13 @@ class FakeSlackAPI:
                     "enterprise": None, "is_enterprise_install": False,
                     "authed_user": {"id": "U0001", "scope": "", "access_token": None, "token_type": None}}
         return {"ok": False, "error": "unknown_method"}
+
+
+    @staticmethod
+    def _page(name: str, items: list, body: dict) -> dict:
+        start, limit = int(body.get("cursor") or 0), int(body.get("limit") or 100)
+        following = str(start + limit) if start + limit < len(items) else ""
+        return {"ok": True, name: items[start:start + limit], "response_metadata": {"next_cursor": following}}
 
 
 def _invalid_payload(method: str, body: dict) -> str:
@@ -338,10 +354,12 @@ class SignedSlack:
         return await self.event({"type": "app_home_opened", "user": user, "channel": "D" + user.removeprefix("U"),
                                  "tab": tab, "event_ts": f"{int(time.time())}.{next(self._ids):06d}"})
 
-    async def direct_message(self, user: str, text: str, channel: str = "D0001", **extra) -> tuple[int, str]:
+    async def direct_message(self, user: str, text: str, channel: str = "", **extra) -> tuple[int, str]:
+        """In the person's DM with the bot: by default the one id Slack keeps for it (as conversations.open
+        and app_home_opened give it), since the bot keeps a DM id an event brings (bot/slack/dm_channels)."""
         ts = f"{int(time.time())}.{next(self._ids):06d}"
         event = {"type": "message", "channel_type": "im", "user": user, "text": text, "ts": ts,
-                 "channel": channel, "event_ts": ts, "team": TEAM_ID, **extra}
+                 "channel": channel or "D" + user.removeprefix("U"), "event_ts": ts, "team": TEAM_ID, **extra}
         return await self.event(event)
 
     async def command(self, user: str, text: str, channel: str = "C0001", timestamp: int | None = None,
