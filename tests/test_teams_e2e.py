@@ -3,6 +3,7 @@ sends them posted to /api/messages, and a fake Bot Connector (another port) that
 sends. Auth is off here (COMPLYBOT_TEAMS_LOCAL=1 on loopback); tests/test_teams_security.py covers auth."""
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from urllib.parse import unquote
@@ -260,6 +261,25 @@ async def test_personal_install_welcomes_and_keeps_the_chat_for_reminders(server
     calls = await connector.wait_for(2)
     assert calls[1].conversation_id == added["conversation"]["id"] and calls[1].text == "Due soon"
     assert all(call.kind != "create_conversation" for call in calls)
+
+
+async def test_a_proactive_send_teams_refuses_raises_so_delivery_retries_it(server, connector):
+    """The SDK hands an error inside a proactive turn to on_turn_error; the sender must still see it,
+    or delivery would record a nudge Teams never took as sent (and the person would get an apology)."""
+    teams = TeamsActivities(connector.service_url)
+    ida = new_user("Ida")
+    assert await server.post(teams.bot_added(ida, personal=True)) == 201
+    await connector.wait_for(1)
+    connector.fail_next = 1  # Teams answers the proactive post with a 500
+    with pytest.raises(Exception):
+        await server.app[RUNTIME].senders["teams"].send(
+            Outgoing(workspace=teams.tenant_id, user=ida.aad_object_id, reply=Reply("Due soon"), platform="teams"))
+    await asyncio.sleep(0.2)
+    assert len(connector.calls) == 1  # no apology went out in its place
+    await server.app[RUNTIME].senders["teams"].send(  # and the retry goes through
+        Outgoing(workspace=teams.tenant_id, user=ida.aad_object_id, reply=Reply("Due soon"), platform="teams"))
+    calls = await connector.wait_for(2)
+    assert calls[1].text == "Due soon"
 
 
 async def test_group_chat_message_is_handled(server, connector):

@@ -15,6 +15,7 @@ from microsoft_agents.hosting.core.connector import ConnectorClientBase
 
 from bot import logs
 from bot.runtime import RUNTIME
+from bot.teams.proactive import proactively
 from bot.store import utc_now
 from handlers.types import clean_text
 
@@ -182,21 +183,21 @@ class TeamsDirectory:
         failed: list[Exception] = []
 
         async def collect(turn_context: TurnContext) -> None:
-            # Caught here: the SDK would hand an error to on_turn_error, which apologises in the channel.
             connector, token = turn_context.services.get(ConnectorClientBase), None
-            try:
-                while True:
-                    page = await connector.conversations.get_conversation_paged_members(
-                        turn_context.activity.conversation.id, self.PAGE, token)
-                    found.update((person_id(m), m) for m in page.members or [] if _is_colleague(m, workspace))
-                    token = page.continuation_token
-                    if not token:
-                        return
-            except Exception as error:  # Teams unreachable, the bot removed from the team, …
-                failed.append(error)
+            while True:
+                page = await connector.conversations.get_conversation_paged_members(
+                    turn_context.activity.conversation.id, self.PAGE, token)
+                found.update((person_id(m), m) for m in page.members or [] if _is_colleague(m, workspace))
+                token = page.continuation_token
+                if not token:
+                    return
 
         for reference in references:
-            await self.adapter.continue_conversation(self.app_id, reference.get_continuation_activity(), collect)
+            try:
+                await proactively(lambda turn: self.adapter.continue_conversation(
+                    self.app_id, reference.get_continuation_activity(), turn), collect)
+            except Exception as error:  # Teams unreachable, the bot removed from the team, …
+                failed.append(error)
         if failed:
             logs.event("teams.roster_failed", logging.WARNING, teams=len(failed), of=len(references),
                        error=logs.describe_exception(failed[0]))

@@ -10,6 +10,7 @@ from microsoft_agents.hosting.core.authorization import AuthenticationConstants
 from bot.runtime import RUNTIME
 from bot.teams.cards import render
 from bot.teams.members import ConversationBook
+from bot.teams.proactive import proactively
 from handlers.types import Outgoing
 
 
@@ -43,7 +44,8 @@ class TeamsSender:
         async def deliver(turn_context: TurnContext) -> None:
             await turn_context.send_activity(activity)
 
-        await self.adapter.continue_conversation(self.app_id, reference.get_continuation_activity(), deliver)
+        await proactively(lambda turn: self.adapter.continue_conversation(
+            self.app_id, reference.get_continuation_activity(), turn), deliver)
 
     async def _open_personal_chat(self, workspace: str, user: str, activity: Activity) -> None:
         """Start a 1:1 chat with someone the bot has seen (e.g. mentioned in a channel) and post there."""
@@ -64,7 +66,7 @@ class TeamsSender:
             await call(book.save, workspace, "personal", reference.conversation.id, user, reference)
             await turn_context.send_activity(activity)
 
-        await self.adapter.create_conversation(
+        await proactively(lambda turn: self.adapter.create_conversation(
             self.app_id, known.channel_id or "msteams", known.service_url,
-            AuthenticationConstants.AGENTS_SDK_SCOPE, parameters, deliver,
-        )
+            AuthenticationConstants.AGENTS_SDK_SCOPE, parameters, turn,
+        ), deliver)
