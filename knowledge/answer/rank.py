@@ -70,14 +70,15 @@ def _rank_names(ix: Index, index: lexicon.PhraseIndex, wanted: set[str], framed:
     best: dict[str, float] = {}
     said: dict[str, float] = {}  # per group: the weight of the question's words any of its names uses
     matched_weights, counts = index.counted(wanted)
-    phrases, idf = index.phrases, index.idf
+    phrases, idf, group_words, half = index.phrases, index.idf, index.group_words, bars.NAME_HALF
     for number, matched in matched_weights.items():
         name, words, total = phrases[number]
-        if counts[number] < bars.NAME_HALF * len(words):  # say at least half of a name
+        if counts[number] < half * len(words):  # say at least half of a name
             continue
-        if name not in said:  # "secrets ... api keys ... env vars": three names of one control
-            said[name] = sum(idf[w] for w in index.group_words[name] & wanted)
-        recall, precision = matched / total, said[name] / asked
+        precision = said.get(name)
+        if precision is None:  # "secrets ... api keys ... env vars": three names of one control
+            precision = said[name] = sum(idf[w] for w in group_words[name] & wanted) / asked
+        recall = matched / total
         score = 2 * recall * precision / (recall + precision)
         if score > best.get(name, 0.0):
             best[name] = score
@@ -140,7 +141,7 @@ def faq_with_lead(ix: Index, tokens: list[str]) -> tuple[FaqEntry | None, float,
 
 
 _second = itemgetter(1)
-_COMMON = ("soc2", "iso27001")  # words most FAQ phrasings use: scored per entry in one step, not per phrasing
+_COMMON = ("soc2", "iso27001", "how", "audit")  # words most FAQ phrasings use: scored per entry in one step, not per phrasing
 
 
 def _best_phrasings(index: lexicon.PhraseIndex, unique: set[str], asked: float) -> dict[str, float]:

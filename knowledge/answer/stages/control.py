@@ -14,8 +14,11 @@ from knowledge.references import Ref
 def control_fits(q: Question) -> bool:
     """A control is what the question names: well enough, not far below the best FAQ entry, and (when an
     FAQ entry answers too) holding half of the question's words."""
-    score, faq = q.control_score, q.faq_score
-    return score >= bars.CONTROL_BAR and score >= faq - bars.CONTROL_FAQ_MARGIN and (
+    score = q.control_score
+    if score < bars.CONTROL_BAR:  # (the FAQ ranking is not needed then)
+        return False
+    faq = q.faq_score
+    return score >= faq - bars.CONTROL_FAQ_MARGIN and (
         faq < bars.FAQ_BAR or rank.covers_half(q.ix, q.controls[0][0], q.tokens))
 
 
