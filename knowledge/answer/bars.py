@@ -35,7 +35,6 @@ FAQ_FAMILY_CONFLICT = 0.6  # an entry about SOC 1 does not answer SOC 2: its sco
 FAQ_FAMILY_BONUS = 0.05  # about exactly the framework or type asked
 FAQ_CANDIDATES = 12  # entries whose best phrasing scores highest; only they are weighed as a whole
 FAQ_UNKNOWN_WORD_WEIGHT = 2.5  # a question word no FAQ entry uses counts this much against every entry
-FAQ_PROSE_WORD_WEIGHT = 1.0  # ... and this much when our answers' prose uses it: an everyday word, not a subject
 FAQ_NEAR = 0.34  # last resort: a question naming SOC 2 or ISO whose best FAQ entry is this close to the bar ...
 FAQ_NEAR_LEAD = 0.06  # ... and leads every other entry by this much is answered, less sure, rather than refused
 FAQ_CLAUSE_LEAD = 0.2  # the asking clause alone fits another entry this much better: that entry answers

@@ -55,7 +55,6 @@ class Index:
     demand_words: frozenset[str]  # words a demand is made of
     domain: frozenset[str]  # content words of our own phrasings: a question using them is in our field
     topic_words: frozenset[str]  # FAQ topic words ("audit", "evidence"): no sign of another subject
-    prose: frozenset[str]  # every word of our FAQ answers: everyday words ("actually", "check"), not another subject
     placed: frozenset[str]  # every word some name, phrasing or keyword of ours uses
     control_by_name: dict[str, Control]
     categories: dict[str, tuple[str, ...]]  # a SOC 2 category's words -> its series
@@ -130,13 +129,11 @@ class _Builder:
         self.raw: Counter[str] = Counter()
         self.rewrite = _abbreviation_rewriter(kn.abbreviations)
 
-    def phrase(self, text: str, spelled: bool = True) -> tuple[str, ...]:
-        """`spelled`: its words join the speller's vocabulary (an answer's prose does not: it is no phrasing)."""
-        raw = lexicon.normalize(text).split()
-        expanded = self.rewrite(raw if not spelled else raw[: lexicon.MAX_WORDS])
-        if spelled:
-            self.raw.update(raw[: lexicon.MAX_WORDS])
-            self.raw.update(expanded)
+    def phrase(self, text: str) -> tuple[str, ...]:
+        raw = lexicon.normalize(text).split()[: lexicon.MAX_WORDS]
+        expanded = self.rewrite(raw)
+        self.raw.update(raw)
+        self.raw.update(expanded)
         return tuple(w if w in lexicon.STOPWORDS else lexicon.stem(w) for w in expanded)
 
     def phrase_set(self, phrases) -> lexicon.PhraseFinder:
@@ -211,7 +208,6 @@ class _Builder:
             topic_words=topic_words | W.STRONG_DOMAIN_WORDS,
             categories=self.categories(), children=self.children(),
         )
-        fields["prose"] = frozenset(w for e in kn.faq for w in self.phrase(e.answer, spelled=False))
         fields["control_by_name"] = {c.name: c for c in cat.controls}
         fields["placed"] = frozenset(fields["domain"] | fields["topic_words"] | controls.idf.keys() | faq.idf.keys())
         vocabulary = Counter(self.raw)  # last: every phrase of our data has been read

@@ -109,9 +109,7 @@ def faq_with_lead(ix: Index, tokens: list[str]) -> tuple[FaqEntry | None, float,
     asked = index.weight(w for w in unique if w in index.idf)
     if not asked or (anchor == "none" and unknown):
         return None, 0.0, 0.0
-    # a word of no phrasing weighs against every entry; an everyday one our answers use too, less
-    asked += sum(bars.FAQ_PROSE_WORD_WEIGHT if w in ix.prose else bars.FAQ_UNKNOWN_WORD_WEIGHT
-                 for w in unique if w not in index.idf and not w.isdigit())
+    asked += unknown * bars.FAQ_UNKNOWN_WORD_WEIGHT
     scores = _best_phrasings(index, unique, asked)
     asked_families = families(unique)
     named = any(asked_families)
