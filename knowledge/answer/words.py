@@ -18,7 +18,6 @@ MAPPING_WORDS = frozenset(
 # words of asking for controls or references in the asking clause: a mapping asked, not a framework chosen
 MAPPING_ASK = frozenset(lexicon.stem(w) for w in """control controls map maps mapping mapped criteria criterion annex
     clause clauses equivalent equivalents correspond corresponds reference references satisfy satisfies""".split())
-MAPPING_WORDS = MAPPING_WORDS | MAPPING_ASK  # "which controls does that satisfy": asking, naming no control
 PLACED_IN = re.compile(r"\b(fits?|falls?|belongs?)\s+(in|into|under)\b", re.I)  # "where does X fit in"
 # a choice of something else than a framework: "recommend a good SOC 2 auditor in Denver"
 OTHER_CHOICE = frozenset(lexicon.stem(w) for w in """auditor auditors firm firms cpa tool tools platform platforms
