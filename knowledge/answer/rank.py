@@ -167,11 +167,10 @@ def _best_phrasings(index: lexicon.PhraseIndex, unique: set[str], asked: float) 
         if score > best(entry_id, 0.0):
             scores[entry_id] = score
     if common:
-        for entry_id, options in _common_only(index)[common].items():
-            for weight, total in options:
-                score = 2 * weight / (total + asked)
-                if score > best(entry_id, 0.0):
-                    scores[entry_id] = score
+        for entry_id, weight, total in _common_only(index)[common]:
+            score = 2 * weight / (total + asked)
+            if score > best(entry_id, 0.0):
+                scores[entry_id] = score
     return scores
 
 
@@ -187,9 +186,10 @@ def _common_weights(index: lexicon.PhraseIndex) -> list[dict[tuple[str, ...], fl
 
 
 @functools.lru_cache(maxsize=8)
-def _common_only(index: lexicon.PhraseIndex) -> dict[tuple[str, ...], dict[str, list[tuple[float, float]]]]:
-    """Per set of common words asked, per entry: (weight matched, lightest phrasing weight) for each weight a
-    phrasing of the entry can match with those words alone."""
+def _common_only(index: lexicon.PhraseIndex) -> dict[tuple[str, ...], list[tuple[str, float, float]]]:
+    """Per set of common words asked: (entry, weight matched, lightest phrasing weight) for each weight a
+    phrasing of the entry can match with those words alone, but none another option of the entry beats
+    whatever the question (as much matched, no heavier phrasing)."""
     found: dict[tuple[str, ...], dict[str, dict[float, float]]] = {subset: {} for subset in _subsets()}
     for entry_id, words, total in index.phrases:
         for subset in _subsets():
@@ -197,7 +197,9 @@ def _common_only(index: lexicon.PhraseIndex) -> dict[tuple[str, ...], dict[str, 
             if weight:
                 lightest = found[subset].setdefault(entry_id, {})
                 lightest[weight] = min(total, lightest.get(weight, total))
-    return {subset: {entry_id: list(options.items()) for entry_id, options in entries.items()}
+    return {subset: [(entry_id, weight, total) for entry_id, options in entries.items()
+                     for weight, total in options.items()
+                     if not any(w >= weight and t <= total and (w, t) != (weight, total) for w, t in options.items())]
             for subset, entries in found.items()}
 
 

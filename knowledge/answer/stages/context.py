@@ -48,11 +48,13 @@ def asked_mapping(q: Question) -> Answer | None:
     asking = [part for part in q.clauses if q.asks_mapping(part)]
     answered = set()  # clauses naming no control that the words stages answer alone
     for part in asking:  # the clause, then without its asides ("(AWS, Stripe, etc.)"), read as the words stages
-        named = bool(control_words(q.half(part).tokens))  # (whether a clause naming none is answered matters)
+        named = bool(control_words(q.half(part).tokens))  # naming none, it gives no control answer: whether
+        if not named and _POINTING.search(part):  # it is answered matters only when it does not point back
+            continue
         for alone in dict.fromkeys((q.half(part), q.half(without_parentheses(part)))):  # would read it alone
             if alone.text == q.text:
                 continue
-            fits = control_fits(alone)
+            fits = named and control_fits(alone)
             if named and not fits:  # no control answer, and nothing else about this clause matters below
                 continue
             found = first_answer(alone, WORD_STAGES)
