@@ -167,10 +167,17 @@ def _best_phrasings(index: lexicon.PhraseIndex, unique: set[str], asked: float) 
         if score > best(entry_id, 0.0):
             scores[entry_id] = score
     if common:
-        for entry_id, weight, total in _common_only(index)[common]:
-            score = 2 * weight / (total + asked)
-            if score > best(entry_id, 0.0):
-                scores[entry_id] = score
+        # only the FAQ_CANDIDATES best entries are weighed further: an option below the score the best of them
+        # already reach cannot make one (each run is lightest phrasing first, so the rest of it scores lower)
+        found = sorted(scores.values())
+        floor = found[-bars.FAQ_CANDIDATES] if len(found) >= bars.FAQ_CANDIDATES else 0.0
+        for weight, options in _common_only(index)[common]:
+            for total, entry_id in options:
+                score = 2 * weight / (total + asked)
+                if score < floor:
+                    break
+                if score > best(entry_id, 0.0):
+                    scores[entry_id] = score
     return scores
 
 
@@ -186,10 +193,9 @@ def _common_weights(index: lexicon.PhraseIndex) -> list[dict[tuple[str, ...], fl
 
 
 @functools.lru_cache(maxsize=8)
-def _common_only(index: lexicon.PhraseIndex) -> dict[tuple[str, ...], list[tuple[str, float, float]]]:
-    """Per set of common words asked: (entry, weight matched, lightest phrasing weight) for each weight a
-    phrasing of the entry can match with those words alone, but none another option of the entry beats
-    whatever the question (as much matched, no heavier phrasing)."""
+def _common_only(index: lexicon.PhraseIndex) -> dict[tuple[str, ...], list[tuple[float, list[tuple[float, str]]]]]:
+    """Per set of common words asked, per weight a phrasing can match with those words alone: (the lightest
+    such phrasing's weight, its entry) for each entry, lightest first."""
     found: dict[tuple[str, ...], dict[str, dict[float, float]]] = {subset: {} for subset in _subsets()}
     for entry_id, words, total in index.phrases:
         for subset in _subsets():
@@ -197,10 +203,13 @@ def _common_only(index: lexicon.PhraseIndex) -> dict[tuple[str, ...], list[tuple
             if weight:
                 lightest = found[subset].setdefault(entry_id, {})
                 lightest[weight] = min(total, lightest.get(weight, total))
-    return {subset: [(entry_id, weight, total) for entry_id, options in entries.items()
-                     for weight, total in options.items()
-                     if not any(w >= weight and t <= total and (w, t) != (weight, total) for w, t in options.items())]
-            for subset, entries in found.items()}
+    runs: dict[tuple[str, ...], dict[float, list[tuple[float, str]]]] = {subset: {} for subset in found}
+    for subset, entries in found.items():
+        for entry_id, options in entries.items():
+            for weight, total in options.items():
+                runs[subset].setdefault(weight, []).append((total, entry_id))
+    return {subset: [(weight, sorted(options)) for weight, options in by_weight.items()]
+            for subset, by_weight in runs.items()}
 
 
 def speaks_of(ix: Index, entry: FaqEntry, name: str, tokens: list[str]) -> bool:
