@@ -113,17 +113,15 @@ def faq_with_lead(ix: Index, tokens: list[str]) -> tuple[FaqEntry | None, float,
     scores = _best_phrasings(index, unique, asked)
     asked_families = families(unique)
     named = any(asked_families)
-    idf = index.idf
+    said = {w: index.idf[w] for w in unique if w in index.idf}  # the question's words our phrasings use
     weighed: dict[str, float] = {}
     for entry_id, score in heapq.nlargest(bars.FAQ_CANDIDATES, scores.items(), key=_second):
         # how much of the question the entry as a whole speaks about, not just its best phrasing
-        coverage = sum(idf[w] for w in unique & ix.faq_words[entry_id] if w in idf) / asked
+        coverage = sum(map(said.__getitem__, said.keys() & ix.faq_words[entry_id])) / asked
         score = bars.FAQ_SHAPE * score + bars.FAQ_COVERAGE * coverage
         if named:
-            if ix.conflicts(asked_families, entry_id):
-                score *= bars.FAQ_FAMILY_CONFLICT
-            elif any(a and a == e for a, e in zip(asked_families, ix.faq_families[entry_id])):
-                score += bars.FAQ_FAMILY_BONUS  # about exactly the framework or type asked
+            factor, bonus = _family_weight(ix, asked_families, entry_id)
+            score = score * factor + bonus
         weighed[entry_id] = score
     if not weighed:
         return None, 0.0, 0.0
@@ -138,6 +136,17 @@ def faq_with_lead(ix: Index, tokens: list[str]) -> tuple[FaqEntry | None, float,
     return ix.faq_by_id[entry_id], weighed[entry_id] * scale, (weighed[entry_id] - second) * scale
 
 
+@functools.lru_cache(maxsize=4096)
+def _family_weight(ix: Index, asked: tuple[frozenset, ...], entry_id: str) -> tuple[float, float]:
+    """(factor, bonus) of an entry's score for the frameworks and types a question names: an entry about
+    another member of a family is scaled down; one about exactly those named gains a little."""
+    if ix.conflicts(asked, entry_id):
+        return bars.FAQ_FAMILY_CONFLICT, 0.0
+    if any(a and a == e for a, e in zip(asked, ix.faq_families[entry_id])):
+        return 1.0, bars.FAQ_FAMILY_BONUS  # about exactly the framework or type asked
+    return 1.0, 0.0
+
+
 _second = itemgetter(1)
 _COMMON = ("soc2", "iso27001", "how", "audit")  # words most FAQ phrasings use: scored per entry in one step, not per phrasing
 
@@ -149,7 +158,7 @@ def _best_phrasings(index: lexicon.PhraseIndex, unique: set[str], asked: float) 
     gets their weight added there, and the phrasings matched by them alone are scored per entry from
     `_common_only` (the lightest phrasing holding each amount of them), which never overrates one."""
     common = tuple(w for w in _COMMON if w in unique)
-    extra = _common_weights(index)
+    extra = _common_weights(index)[common] if common else None
     matched: dict[int, float] = {}
     get, idf, by_word = matched.get, index.idf, index.by_word
     for token in unique:
@@ -161,8 +170,8 @@ def _best_phrasings(index: lexicon.PhraseIndex, unique: set[str], asked: float) 
     best, phrases = scores.get, index.phrases
     for number, weight in matched.items():
         entry_id, _, total = phrases[number]
-        if common:
-            weight += extra[number].get(common, 0.0)
+        if extra:
+            weight += extra[number]
         score = 2 * weight / (total + asked)
         if score > best(entry_id, 0.0):
             scores[entry_id] = score
@@ -186,10 +195,10 @@ def _subsets() -> list[tuple[str, ...]]:
 
 
 @functools.lru_cache(maxsize=8)
-def _common_weights(index: lexicon.PhraseIndex) -> list[dict[tuple[str, ...], float]]:
-    """Per phrasing: the weight of each set of the common words it holds."""
-    return [{subset: sum(index.idf[w] for w in subset if w in words) for subset in _subsets()}
-            for _, words, _ in index.phrases]
+def _common_weights(index: lexicon.PhraseIndex) -> dict[tuple[str, ...], list[float]]:
+    """Per set of common words asked: per phrasing (by number), the weight of those it holds."""
+    return {subset: [sum(index.idf[w] for w in subset if w in words) for _, words, _ in index.phrases]
+            for subset in _subsets()}
 
 
 @functools.lru_cache(maxsize=8)
