@@ -236,14 +236,15 @@ class PhraseIndex:
 
     def counted(self, tokens: Iterable[str]) -> tuple[dict[int, float], dict[int, int]]:
         """Phrase number -> summed weight of the question's words it contains, and how many of them it holds."""
-        matched: dict[int, float] = defaultdict(float)
-        count: dict[int, int] = defaultdict(int)
+        matched: dict[int, float] = {}
+        count: dict[int, int] = {}
+        get_matched, get_count, idf, by_word = matched.get, count.get, self.idf, self.by_word
         for token in set(tokens):
-            weight = self.idf.get(token)
+            weight = idf.get(token)
             if weight:
-                for number in self.by_word[token]:
-                    matched[number] += weight
-                    count[number] += 1
+                for number in by_word[token]:
+                    matched[number] = get_matched(number, 0.0) + weight
+                    count[number] = get_count(number, 0) + 1
         return matched, count
 
 

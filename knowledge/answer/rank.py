@@ -70,14 +70,15 @@ def _rank_names(ix: Index, index: lexicon.PhraseIndex, wanted: set[str], framed:
     best: dict[str, float] = {}
     said: dict[str, float] = {}  # per group: the weight of the question's words any of its names uses
     matched_weights, counts = index.counted(wanted)
-    phrases, idf = index.phrases, index.idf
+    phrases, idf, group_words, half = index.phrases, index.idf, index.group_words, bars.NAME_HALF
     for number, matched in matched_weights.items():
         name, words, total = phrases[number]
-        if counts[number] < bars.NAME_HALF * len(words):  # say at least half of a name
+        if counts[number] < half * len(words):  # say at least half of a name
             continue
-        if name not in said:  # "secrets ... api keys ... env vars": three names of one control
-            said[name] = sum(idf[w] for w in index.group_words[name] & wanted)
-        recall, precision = matched / total, said[name] / asked
+        precision = said.get(name)
+        if precision is None:  # "secrets ... api keys ... env vars": three names of one control
+            precision = said[name] = sum(idf[w] for w in group_words[name] & wanted) / asked
+        recall = matched / total
         score = 2 * recall * precision / (recall + precision)
         if score > best.get(name, 0.0):
             best[name] = score
@@ -112,17 +113,15 @@ def faq_with_lead(ix: Index, tokens: list[str]) -> tuple[FaqEntry | None, float,
     scores = _best_phrasings(index, unique, asked)
     asked_families = families(unique)
     named = any(asked_families)
-    idf = index.idf
+    said = {w: index.idf[w] for w in unique if w in index.idf}  # the question's words our phrasings use
     weighed: dict[str, float] = {}
     for entry_id, score in heapq.nlargest(bars.FAQ_CANDIDATES, scores.items(), key=_second):
         # how much of the question the entry as a whole speaks about, not just its best phrasing
-        coverage = sum(idf[w] for w in unique & ix.faq_words[entry_id] if w in idf) / asked
+        coverage = sum(map(said.__getitem__, said.keys() & ix.faq_words[entry_id])) / asked
         score = bars.FAQ_SHAPE * score + bars.FAQ_COVERAGE * coverage
         if named:
-            if ix.conflicts(asked_families, entry_id):
-                score *= bars.FAQ_FAMILY_CONFLICT
-            elif any(a and a == e for a, e in zip(asked_families, ix.faq_families[entry_id])):
-                score += bars.FAQ_FAMILY_BONUS  # about exactly the framework or type asked
+            factor, bonus = _family_weight(ix, asked_families, entry_id)
+            score = score * factor + bonus
         weighed[entry_id] = score
     if not weighed:
         return None, 0.0, 0.0
@@ -137,8 +136,19 @@ def faq_with_lead(ix: Index, tokens: list[str]) -> tuple[FaqEntry | None, float,
     return ix.faq_by_id[entry_id], weighed[entry_id] * scale, (weighed[entry_id] - second) * scale
 
 
+@functools.lru_cache(maxsize=4096)
+def _family_weight(ix: Index, asked: tuple[frozenset, ...], entry_id: str) -> tuple[float, float]:
+    """(factor, bonus) of an entry's score for the frameworks and types a question names: an entry about
+    another member of a family is scaled down; one about exactly those named gains a little."""
+    if ix.conflicts(asked, entry_id):
+        return bars.FAQ_FAMILY_CONFLICT, 0.0
+    if any(a and a == e for a, e in zip(asked, ix.faq_families[entry_id])):
+        return 1.0, bars.FAQ_FAMILY_BONUS  # about exactly the framework or type asked
+    return 1.0, 0.0
+
+
 _second = itemgetter(1)
-_COMMON = ("soc2", "iso27001")  # words most FAQ phrasings use: scored per entry in one step, not per phrasing
+_COMMON = ("soc2", "iso27001", "how", "audit")  # words most FAQ phrasings use: scored per entry in one step, not per phrasing
 
 
 def _best_phrasings(index: lexicon.PhraseIndex, unique: set[str], asked: float) -> dict[str, float]:
@@ -148,7 +158,7 @@ def _best_phrasings(index: lexicon.PhraseIndex, unique: set[str], asked: float) 
     gets their weight added there, and the phrasings matched by them alone are scored per entry from
     `_common_only` (the lightest phrasing holding each amount of them), which never overrates one."""
     common = tuple(w for w in _COMMON if w in unique)
-    extra = _common_weights(index)
+    extra = _common_weights(index)[common] if common else None
     matched: dict[int, float] = {}
     get, idf, by_word = matched.get, index.idf, index.by_word
     for token in unique:
@@ -160,15 +170,21 @@ def _best_phrasings(index: lexicon.PhraseIndex, unique: set[str], asked: float) 
     best, phrases = scores.get, index.phrases
     for number, weight in matched.items():
         entry_id, _, total = phrases[number]
-        if common:
-            weight += extra[number].get(common, 0.0)
+        if extra:
+            weight += extra[number]
         score = 2 * weight / (total + asked)
         if score > best(entry_id, 0.0):
             scores[entry_id] = score
     if common:
-        for entry_id, options in _common_only(index)[common].items():
-            for weight, total in options:
+        # only the FAQ_CANDIDATES best entries are weighed further: an option below the score the best of them
+        # already reach cannot make one (each run is lightest phrasing first, so the rest of it scores lower)
+        found = sorted(scores.values())
+        floor = found[-bars.FAQ_CANDIDATES] if len(found) >= bars.FAQ_CANDIDATES else 0.0
+        for weight, options in _common_only(index)[common]:
+            for total, entry_id in options:
                 score = 2 * weight / (total + asked)
+                if score < floor:
+                    break
                 if score > best(entry_id, 0.0):
                     scores[entry_id] = score
     return scores
@@ -179,16 +195,16 @@ def _subsets() -> list[tuple[str, ...]]:
 
 
 @functools.lru_cache(maxsize=8)
-def _common_weights(index: lexicon.PhraseIndex) -> list[dict[tuple[str, ...], float]]:
-    """Per phrasing: the weight of each set of the common words it holds."""
-    return [{subset: sum(index.idf[w] for w in subset if w in words) for subset in _subsets()}
-            for _, words, _ in index.phrases]
+def _common_weights(index: lexicon.PhraseIndex) -> dict[tuple[str, ...], list[float]]:
+    """Per set of common words asked: per phrasing (by number), the weight of those it holds."""
+    return {subset: [sum(index.idf[w] for w in subset if w in words) for _, words, _ in index.phrases]
+            for subset in _subsets()}
 
 
 @functools.lru_cache(maxsize=8)
-def _common_only(index: lexicon.PhraseIndex) -> dict[tuple[str, ...], dict[str, list[tuple[float, float]]]]:
-    """Per set of common words asked, per entry: (weight matched, lightest phrasing weight) for each weight a
-    phrasing of the entry can match with those words alone."""
+def _common_only(index: lexicon.PhraseIndex) -> dict[tuple[str, ...], list[tuple[float, list[tuple[float, str]]]]]:
+    """Per set of common words asked, per weight a phrasing can match with those words alone: (the lightest
+    such phrasing's weight, its entry) for each entry, lightest first."""
     found: dict[tuple[str, ...], dict[str, dict[float, float]]] = {subset: {} for subset in _subsets()}
     for entry_id, words, total in index.phrases:
         for subset in _subsets():
@@ -196,8 +212,13 @@ def _common_only(index: lexicon.PhraseIndex) -> dict[tuple[str, ...], dict[str, 
             if weight:
                 lightest = found[subset].setdefault(entry_id, {})
                 lightest[weight] = min(total, lightest.get(weight, total))
-    return {subset: {entry_id: list(options.items()) for entry_id, options in entries.items()}
-            for subset, entries in found.items()}
+    runs: dict[tuple[str, ...], dict[float, list[tuple[float, str]]]] = {subset: {} for subset in found}
+    for subset, entries in found.items():
+        for entry_id, options in entries.items():
+            for weight, total in options.items():
+                runs[subset].setdefault(weight, []).append((total, entry_id))
+    return {subset: [(weight, sorted(options)) for weight, options in by_weight.items()]
+            for subset, by_weight in runs.items()}
 
 
 def speaks_of(ix: Index, entry: FaqEntry, name: str, tokens: list[str]) -> bool:

@@ -46,11 +46,19 @@ def asked_mapping(q: Question) -> Answer | None:
     from knowledge.answer import WORD_STAGES, first_answer
 
     asking = [part for part in q.clauses if q.asks_mapping(part)]
-    answered = set()  # clauses the words stages answer alone, with a control or otherwise
+    answered = set()  # clauses naming no control that the words stages answer alone
     for part in asking:  # the clause, then without its asides ("(AWS, Stripe, etc.)"), read as the words stages
+        named = bool(control_words(q.half(part).tokens))  # naming none, it gives no control answer: whether
+        if not named and _POINTING.search(part):  # it is answered matters only when it does not point back
+            continue
         for alone in dict.fromkeys((q.half(part), q.half(without_parentheses(part)))):  # would read it alone
-            found = first_answer(alone, WORD_STAGES) if alone.text != q.text else None
-            if found is not None and found.kind == "control" and control_fits(alone):
+            if alone.text == q.text:
+                continue
+            fits = named and control_fits(alone)
+            if named and not fits:  # no control answer, and nothing else about this clause matters below
+                continue
+            found = first_answer(alone, WORD_STAGES)
+            if found is not None and found.kind == "control" and fits:
                 return _less_sure(found, q)
             if found is not None:
                 answered.add(part)

@@ -14,19 +14,32 @@ from knowledge.references import Ref
 def control_fits(q: Question) -> bool:
     """A control is what the question names: well enough, not far below the best FAQ entry, and (when an
     FAQ entry answers too) holding half of the question's words."""
-    score, faq = q.control_score, q.faq_score
-    return score >= bars.CONTROL_BAR and score >= faq - bars.CONTROL_FAQ_MARGIN and (
+    score = q.control_score
+    if score < bars.CONTROL_BAR:  # (the FAQ ranking is not needed then)
+        return False
+    faq = q.faq_score
+    return score >= faq - bars.CONTROL_FAQ_MARGIN and (
         faq < bars.FAQ_BAR or rank.covers_half(q.ix, q.controls[0][0], q.tokens))
 
 
 def control(q: Question) -> Answer | None:
-    if not control_fits(q):
+    if not control_fits(q) or _asked_elsewhere(q):
         return None
     if W.FIGURE_ASKED.search(q.text):  # "how much does a pentest cost": we know its mapping, no figure
         name = q.controls[0][0]
         return build.abstain(0.0, f"I know how {name} maps to SOC 2 and ISO 27001, not what it costs, how long "
                                   "it takes or how often it is done. ", (name,))
     return yes_or_no(q, build.controls(q.ix, q.controls))
+
+
+def _asked_elsewhere(q: Question) -> bool:
+    """The asking clause alone fits an FAQ entry better than the whole message names a control ("Which SOC 2
+    categories are optional? I only want security in scope"): context informs, it does not pick the control.
+    (The context stage then answers the asking clause.)"""
+    if len(q.clauses) < 2 or q.asked == q.text or q.mapping_asked:
+        return False
+    alone = q.half(q.asked)
+    return alone.faq_score >= bars.FAQ_BAR and alone.faq_score > q.control_score
 
 
 def yes_or_no(q: Question, found: Answer) -> Answer:

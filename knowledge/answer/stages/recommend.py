@@ -5,7 +5,7 @@ from knowledge import lexicon
 from knowledge.answer import bars, build, rank
 from knowledge.answer import words as W
 from knowledge.answer.build import Answer
-from knowledge.answer.question import Question
+from knowledge.answer.question import Question, without_parentheses
 
 
 def recommend(q: Question) -> Answer | None:
@@ -41,9 +41,11 @@ def _recommend(q: Question, tokens: list[str], described: bool = False) -> Answe
     ix, text = q.ix, q.text
     faq = (lambda: q.faq) if tokens is q.tokens else (lambda: rank.best_faq(ix, tokens))
     named = {W.FRAMEWORK_WORD[t] for t in tokens if t in W.FRAMEWORK_WORD}
-    # a word of choosing counts in the asking clause only ("our auditor said they fit together" chooses nothing)
-    choice = any(t in W.CHOICE for t in (tokens if described else q.asked_tokens))
-    which = any(t in ("which", "need", "both") for t in tokens)  # a choice only with a market
+    # a word of choosing counts in the asking clause only, outside its asides ("our auditor said they fit
+    # together" chooses nothing, nor does "how do the frameworks cover X (approvals need two people)?")
+    asking = tokens if described else q.half(without_parentheses(q.asked)).tokens
+    choice = any(t in W.CHOICE for t in asking)
+    which = any(t in ("which", "need", "both") for t in asking)  # a choice only with a market
     versus = len(named) == 2 and any(t in ("vs", "versus", "or") for t in tokens) and not q.comparing
     abroad = _placed(tokens, ix.markets["international"])
     home = W.NOT_US.sub(" ", text)  # "outside the US" is not a US market

@@ -21,11 +21,14 @@ def two_questions(q: Question) -> Answer | None:
     if len(halves) != 2:
         return None
     first = q.half(halves[0])
+    head = answer_words(first)
+    if head.kind != "faq":  # (the second half is not read then)
+        return None
     named = [t for t in first.tokens if t in W.FRAMEWORK_WORD]
     second = q.half(halves[1])
     if not any(t in W.FRAMEWORK_WORD for t in second.tokens):
         second = q.half(f"{halves[1]} {' '.join(named)}")
-    parts = [answer_words(half) for half in (first, second)]
-    if any(part.kind != "faq" for part in parts) or parts[0].text == parts[1].text:
+    parts = [head, answer_words(second)]
+    if parts[1].kind != "faq" or parts[0].text == parts[1].text:
         return None
     return build.merge(parts, "\n\n".join(part.text for part in parts))
