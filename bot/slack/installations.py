@@ -1,7 +1,10 @@
 """Slack OAuth (distribution to many workspaces): installations and OAuth states in our SQLite file.
 
 Tables `slack_installations` and `slack_oauth_states` come from the store's MIGRATIONS. The installation
-is kept as slack_sdk's own `Installation.to_dict()` JSON, so every field Slack returns survives."""
+is kept as slack_sdk's own `Installation.to_dict()` JSON, so every field Slack returns survives. The
+installing user (`authed_user.id`) is stored with it as the workspace's first person, so its admin: in
+OAuth mode the first to talk may be anyone. A reinstall into a workspace with people changes no role;
+an org-wide install (no team) leaves each team's first admin to its first person, as token mode does."""
 from __future__ import annotations
 
 import json
@@ -44,6 +47,8 @@ class SQLiteInstallationStore(AsyncInstallationStore):
                 [_key(installation.enterprise_id, installation.team_id, installation.is_enterprise_install),
                  installation.enterprise_id or "", installation.team_id or "", json.dumps(data), time.time()],
             )
+            if installation.team_id and installation.user_id:  # the installer, not whoever talks first
+                self.store.upsert_person(installation.team_id, installation.user_id, platform="slack")
 
     async def async_find_installation(self, *, enterprise_id: Optional[str], team_id: Optional[str],
                                       user_id: Optional[str] = None,
