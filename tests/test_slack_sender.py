@@ -128,6 +128,28 @@ async def test_the_installing_user_is_the_workspaces_first_admin_not_the_first_t
         await server.stop()
 
 
+async def test_install_page_hits_keep_a_bounded_number_of_states_and_the_newest_still_installs(tmp_path, api):
+    from bot.slack.installations import MAX_LIVE_STATES
+
+    server = await start_oauth_server(tmp_path, api)
+    try:
+        async with ClientSession() as browser:
+            states = []
+            for _ in range(MAX_LIVE_STATES + 50):  # anyone may open the install page, as often as they like
+                async with browser.get(f"{server.url}/slack/install") as page:
+                    states.append(re.search(r"state=([\w-]+)", await page.text()).group(1))
+            assert server.store.db.execute("SELECT COUNT(*) FROM slack_oauth_states").fetchone()[0] == MAX_LIVE_STATES
+            async with browser.get(f"{server.url}/slack/oauth_redirect?code=c0de&state={states[0]}",
+                                   headers={"Cookie": f"slack-app-oauth-state={states[0]}"}) as oldest:
+                assert oldest.status >= 400  # expired to make room
+            async with browser.get(f"{server.url}/slack/oauth_redirect?code=c0de&state={states[-1]}",
+                                   headers={"Cookie": f"slack-app-oauth-state={states[-1]}"}) as newest:
+                assert newest.status == 200
+        assert server.store.db.execute("SELECT team_id FROM slack_installations").fetchall() == [(TEAM_ID,)]
+    finally:
+        await server.stop()
+
+
 async def test_socket_mode_receives_events_over_the_websocket_and_serves_no_http_route(tmp_path, api):
     server = await start_slack_server(tmp_path / "complybot.db", api, SLACK_SIGNING_SECRET="",
                                       SLACK_APP_TOKEN="xapp-1-test")

@@ -18,6 +18,9 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
 STATE_TTL_SECONDS = 600
+# `GET /slack/install` is open to anyone and issues a state per hit: keep at most this many (far more
+# installs than are ever in flight at once), the oldest going first, so a flood of GETs cannot grow the table.
+MAX_LIVE_STATES = 200
 
 
 def _key(enterprise_id: Optional[str], team_id: Optional[str], is_enterprise_install: Optional[bool]) -> str:
@@ -80,7 +83,8 @@ class SQLiteInstallationStore(AsyncInstallationStore):
 
 
 class SQLiteOAuthStateStore(AsyncOAuthStateStore):
-    """One-time `state` values of the OAuth flow (CSRF protection), valid for ten minutes."""
+    """One-time `state` values of the OAuth flow (CSRF protection), valid for ten minutes, at most
+    MAX_LIVE_STATES of them."""
 
     def __init__(self, get_store: Callable):
         self._get_store = get_store
@@ -102,6 +106,9 @@ class SQLiteOAuthStateStore(AsyncOAuthStateStore):
             self.store.db.execute("DELETE FROM slack_oauth_states WHERE expires_at < ?", [time.time()])
             self.store.db.execute("INSERT INTO slack_oauth_states (state, expires_at) VALUES (?, ?)",
                                   [state, time.time() + STATE_TTL_SECONDS])
+            self.store.db.execute("DELETE FROM slack_oauth_states WHERE rowid NOT IN (SELECT rowid FROM"
+                                  " slack_oauth_states ORDER BY expires_at DESC, rowid DESC LIMIT ?)",
+                                  [MAX_LIVE_STATES])
         return state
 
     async def async_consume(self, state: str) -> bool:
