@@ -141,6 +141,10 @@ SIGNED_ODD_SHAPES = [  # JSON objects, signed, but not as Slack shapes them (eac
       for view in ({"type": "modal", "callback_id": "complybot_assign"}, {"id": "V1", "callback_id": "complybot_assign"},
                    {"type": "modal", "callback_id": "complybot_evidence"}, {"id": "V1", "callback_id": "complybot_evidence"})),
     ("application/json", '{"type": "event_callback", "team_id": "T0001", "event": {"user": "U1", "text": "hi"}}'),
+    *(("application/x-www-form-urlencoded", "payload=" + json.dumps(
+        {"type": kind, "team": {"id": "T0001"}, "user": {"id": "U0001"}, "trigger_id": "t.1", **extra}))
+      for kind, extra in (("block_actions", {"actions": []}), ("block_actions", {}), ("shortcut", {}),
+                          ("message_action", {}), ("block_actions", {"actions": [{"block_id": "b"}]}))),
 ]
 
 
