@@ -251,6 +251,7 @@ def soa_command(req, args: str) -> Reply:
 
 def justify(req, args: str) -> Reply:
     """`justify A.8.1 <reason>`: why an applicable Annex A control is included (clause 6.1.3 d), admins."""
+    from handlers.programme import nearest_refs
     from handlers.roles import Refusal, require_admin
     from handlers.tasks import refs_in
 
@@ -259,9 +260,13 @@ def justify(req, args: str) -> Reply:
     ref, reason = "", ""
     for size in range(1, min(len(words), 3) + 1):
         refs = refs_in(" ".join(words[:size]))
-        if len(refs) == 1 and refs[0].startswith("A.") and refs[0] in catalog().iso:
+        if len(refs) == 1 and refs[0].startswith("A."):
             ref, reason = refs[0], " ".join(words[size:])
             break
+    annex_a = [r for r in catalog().iso if r.startswith("A.")]
+    if ref and ref not in annex_a:
+        raise Refusal(f"{ref} is not an ISO 27001:2022 Annex A control. Did you mean {nearest_refs(ref, annex_a)}? "
+                      f"`justify <control> <why it is included>`.", kind="unknown_ref", field="control")
     if not ref:
         raise Refusal("Which Annex A control? `justify A.8.1 <why it is included>`.", kind="unknown_control",
                       field="control")

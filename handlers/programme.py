@@ -130,15 +130,19 @@ def checked_refs(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
                 continue
             ref = _canonical(raw, framework.casefold() == "iso")
             if ref not in known:
-                near = difflib.get_close_matches(ref or raw, list(known), n=NEAREST_REFS, cutoff=0.5)
                 raise Refusal(f"{raw!r} is not {'an ISO 27001:2022' if known is catalog().iso else 'a SOC 2'} "
-                              f"reference. Did you mean {' or '.join(near) or 'another one'}?",
+                              f"reference. Did you mean {nearest_refs(ref or raw, known)}?",
                               kind="unknown_ref", field="control")
             if ref not in target:
                 target.append(ref)
     if not soc2 and not iso:
         raise Refusal(f"Name at least one reference it counts for. Usage: {CONTROL_USAGE}.", kind="usage")
     return tuple(soc2), tuple(iso)
+
+
+def nearest_refs(ref: str, known) -> str:
+    """The real references nearest to the unknown `ref`, for a refusal: "A.5.9 or A.8.9"."""
+    return " or ".join(difflib.get_close_matches(ref, list(known), n=NEAREST_REFS, cutoff=0.5)) or "another one"
 
 
 def _canonical(raw: str, iso: bool) -> str:

@@ -4,8 +4,10 @@ A control is *finished* when one of its tasks is done or it is justified not app
 criterion or an ISO reference is *covered* when it is itself justified not applicable, when a task for
 the requirement itself is done, or when it has mapped controls (the table's and the workspace's own) and
 every one of them is finished. So one finished control counts for both frameworks. SOC 2 counts only the
-criteria in the workspace's scope. `parts(coverage)` is the one count that status, gap, the digest and
-App Home show. A table control maps the references of the article's table plus those our
+criteria in the workspace's scope. Clauses follow their hierarchy: a finished task for a heading clause
+(6.1, 7.5, 9.2, 9.3) covers its sub-clauses, and a heading is covered when all its sub-clauses are.
+Clauses cannot be marked not applicable (they are the ISMS itself; `na` refuses them, headings too).
+`parts(coverage)` is the one count that status, gap, the digest and App Home show. A table control maps the references of the article's table plus those our
 review adds (`Catalog.covering`).
 """
 from __future__ import annotations
@@ -40,10 +42,34 @@ class Coverage:
         return cls(frozenset(finished | set(na)), na, active, Programme.of(store, workspace))
 
     def covered(self, ref: str) -> bool:
+        """`ref` itself, a heading clause above it finished (its task is the whole clause's work), or a
+        heading clause whose every sub-clause is covered."""
+        if self._covered_itself(ref) or any(parent in self.finished for parent in clause_parents(ref)):
+            return True
+        subs = sub_clauses(ref)
+        return bool(subs) and all(self.covered(s) for s in subs)
+
+    def _covered_itself(self, ref: str) -> bool:
         if ref in self.na or ref in self.finished:
             return True
         controls = self.programme.controls_for(ref)
         return bool(controls) and all(c.name in self.finished for c in controls)
+
+
+def clause_parents(ref: str) -> list[str]:
+    """The heading clauses above `ref` ("Clause 9.3" for "Clause 9.3.1"); [] for anything else."""
+    if not ref.startswith("Clause "):
+        return []
+    numbers = ref.removeprefix("Clause ").split(".")
+    return [f"Clause {'.'.join(numbers[:n])}" for n in range(2, len(numbers))]
+
+
+def sub_clauses(ref: str) -> list[str]:
+    """The clauses directly under heading `ref` ("Clause 9.3.1" ... for "Clause 9.3"); [] for the others."""
+    if not ref.startswith("Clause "):
+        return []
+    depth = ref.count(".") + 1
+    return [r for r in catalog().iso if r.startswith(ref + ".") and r.count(".") == depth]
 
 
 def refs_of(framework: str, programme: Programme | None = None) -> dict[str, list[str]]:

@@ -491,7 +491,7 @@ def url_problem(url: str) -> str:
     except ValueError:
         return f"{url[:80]!r} is not a valid link."
     if parts.scheme not in ("http", "https") or not parts.hostname or "." not in parts.hostname.strip("."):
-        return f"{url[:80]!r} is not a web link (it must start with https:// and name a host)."
+        return f"{url[:80]!r} is not a web link (it must start with https:// or http:// and name a full host, such as drive.example.com)."
     return ""
 
 

@@ -135,6 +135,16 @@ SIGNED_ODD_SHAPES = [  # JSON objects, signed, but not as Slack shapes them (eac
     ("application/x-www-form-urlencoded", "payload=" + json.dumps({"type": "view_submission", "view": []})),
     ("application/json", '{"command": "/comply", "team_id": {"id": "T1"}, "user_id": "U1", "text": "help"}'),
     ("application/json", '{"type": "block_actions", "response_url": 5, "actions": [{"action_id": 1}]}'),
+    *(("application/x-www-form-urlencoded", "payload=" + json.dumps(
+        {"type": kind, "team": {"id": "T0001"}, "user": {"id": "U0001"}, "view": view}))
+      for kind in ("view_submission", "view_closed")
+      for view in ({"type": "modal", "callback_id": "complybot_assign"}, {"id": "V1", "callback_id": "complybot_assign"},
+                   {"type": "modal", "callback_id": "complybot_evidence"}, {"id": "V1", "callback_id": "complybot_evidence"})),
+    ("application/json", '{"type": "event_callback", "team_id": "T0001", "event": {"user": "U1", "text": "hi"}}'),
+    *(("application/x-www-form-urlencoded", "payload=" + json.dumps(
+        {"type": kind, "team": {"id": "T0001"}, "user": {"id": "U0001"}, "trigger_id": "t.1", **extra}))
+      for kind, extra in (("block_actions", {"actions": []}), ("block_actions", {}), ("shortcut", {}),
+                          ("message_action", {}), ("block_actions", {"actions": [{"block_id": "b"}]}))),
 ]
 
 

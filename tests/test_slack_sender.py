@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 from bot.runtime import RUNTIME
 from handlers.types import Action, Outgoing, Reply, Section
 from tests.fakes.slack_api import (  # noqa: F401 (api and server are fixtures)
-    ADMIN, SIGNING_SECRET, TEAM_ID, SignedSlack, api, buttons, server, start_slack_server,
+    ADMIN, OWNER, SIGNING_SECRET, TEAM_ID, SignedSlack, api, buttons, server, start_slack_server,
 )
 
 NUDGE = Reply("Reminder: task 1 is due tomorrow.",
@@ -93,6 +93,59 @@ async def test_oauth_install_keeps_the_installation_and_serves_that_workspace(tm
         assert server.store.db.execute("SELECT COUNT(*) FROM slack_installations").fetchone()[0] == 0
         with pytest.raises(LookupError):
             await server.app[RUNTIME].senders["slack"].send(Outgoing(workspace=TEAM_ID, channel="C0D", reply=NUDGE))
+    finally:
+        await server.stop()
+
+
+async def start_oauth_server(tmp_path, api):
+    return await start_slack_server(tmp_path / "complybot.db", api, SLACK_BOT_TOKEN="",
+                                    SLACK_CLIENT_ID="1234.5678", SLACK_CLIENT_SECRET="client-secret")
+
+
+async def oauth_install(server) -> int:
+    """A browser through `/slack/install` and Slack's redirect back; the redirect's status."""
+    async with ClientSession() as browser:
+        async with browser.get(f"{server.url}/slack/install") as page:
+            state = re.search(r"state=([\w-]+)", await page.text()).group(1)
+        async with browser.get(f"{server.url}/slack/oauth_redirect?code=c0de&state={state}",
+                               headers={"Cookie": f"slack-app-oauth-state={state}"}) as done:
+            return done.status
+
+
+async def test_the_installing_user_is_the_workspaces_first_admin_not_the_first_to_talk(tmp_path, api):
+    api.installer = OWNER
+    server = await start_oauth_server(tmp_path, api)
+    try:
+        assert await oauth_install(server) == 200
+        async with SignedSlack(server.url, SIGNING_SECRET, api) as slack:
+            await slack.direct_message(ADMIN, "help")  # someone else speaks first
+        await server.settle()
+        assert server.store.person(TEAM_ID, OWNER).role == "admin"
+        assert server.store.person(TEAM_ID, ADMIN).role == "member"
+        assert await oauth_install(server) == 200  # a reinstall changes no role
+        assert server.store.person(TEAM_ID, ADMIN).role == "member"
+    finally:
+        await server.stop()
+
+
+async def test_install_page_hits_keep_a_bounded_number_of_states_and_the_newest_still_installs(tmp_path, api):
+    from bot.slack.installations import MAX_LIVE_STATES
+
+    server = await start_oauth_server(tmp_path, api)
+    try:
+        async with ClientSession() as browser:
+            states = []
+            for _ in range(MAX_LIVE_STATES + 50):  # anyone may open the install page, as often as they like
+                async with browser.get(f"{server.url}/slack/install") as page:
+                    states.append(re.search(r"state=([\w-]+)", await page.text()).group(1))
+            assert server.store.db.execute("SELECT COUNT(*) FROM slack_oauth_states").fetchone()[0] == MAX_LIVE_STATES
+            async with browser.get(f"{server.url}/slack/oauth_redirect?code=c0de&state={states[0]}",
+                                   headers={"Cookie": f"slack-app-oauth-state={states[0]}"}) as oldest:
+                assert oldest.status >= 400  # expired to make room
+            async with browser.get(f"{server.url}/slack/oauth_redirect?code=c0de&state={states[-1]}",
+                                   headers={"Cookie": f"slack-app-oauth-state={states[-1]}"}) as newest:
+                assert newest.status == 200
+        assert server.store.db.execute("SELECT team_id FROM slack_installations").fetchall() == [(TEAM_ID,)]
     finally:
         await server.stop()
 

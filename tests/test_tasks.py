@@ -2,6 +2,7 @@
 A refused or failed command must leave the database byte-for-byte unchanged (`Store.dump`)."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timezone
 
 import pytest
@@ -114,7 +115,7 @@ def test_a_clause_is_assigned_with_its_isms_activity_and_help_shows_it(team):
     shown = say(team, "help 1", user="UBOB").text
     assert "Evidence an auditor asks for" in shown
     say(team, "done 1", user="UBOB")
-    assert "1 of 34 covered" in say(team, "status iso").text
+    assert "4 of 34 covered" in say(team, "status iso").text  # 9.3 and its sub-clauses 9.3.1-9.3.3
 
 
 def test_unknown_control(team):
@@ -251,6 +252,14 @@ def test_evidence_validates_the_link(assigned):
     for bad in ("evidence 1 javascript:alert(1)", "evidence 1 ftp://files.example.com/x", "evidence 1 https://",
                 "evidence 1 notalink", "evidence 1 http://localhost/x"):
         assert_refused_unchanged(assigned, bad)
+
+
+def test_the_evidence_refusal_names_every_scheme_it_accepts(assigned):
+    reply = assert_refused_unchanged(assigned, "evidence 1 ftp://files.example.com/x")
+    accepted = re.findall(r"\b(https?)://", reply.text)
+    assert "https" in accepted and "http" in accepted, reply.text
+    say(assigned, "evidence 1 http://wiki.example.com/q3 Q3 report", user="UBOB")  # what the refusal says goes
+    assert assigned.store.task("T1", 1).evidence[0]["url"] == "http://wiki.example.com/q3"
 
 
 def test_not_applicable_for_a_control_and_a_reference(assigned):

@@ -3,7 +3,8 @@
 The signature is checked on the raw bytes with slack_sdk's own `SignatureVerifier` first, so a request
 Slack did not sign gets 401 whatever else is wrong with it, and nothing is parsed, run or sent for it.
 A signed body must then be a Slack payload: a JSON object (directly or as `payload=`) whose parts that
-Bolt and the listeners read have the types Slack sends; anything else gets a polite 400, not a 500.
+Bolt and the listeners read have the types Slack sends, and a view submission, view close or block action
+has the keys Bolt reads (`REQUIRED`); anything else gets a polite 400, not a 500.
 Replays of signed commands and interactions are named here (`replay_key`) and dropped in `bot.slack.app`.
 """
 from __future__ import annotations
@@ -41,6 +42,13 @@ SLACK_PAYLOAD = {
     "message": {"ts": str, "text": str, "blocks": list},
 }
 
+# Keys Bolt and its listeners read by subscript (`body["view"]["type"]`, `body["actions"][0]["action_id"]`)
+# once they take a payload of that type: without them a KeyError or IndexError, a 500. A list part must
+# hold at least one item, each with the keys.
+REQUIRED = {"view_submission": {"view": ("id", "type", "callback_id")},
+            "view_closed": {"view": ("id", "type", "callback_id")},
+            "block_actions": {"actions": ("action_id",)}}
+
 
 def signed_by_slack(verifier: SignatureVerifier, body: bytes, headers) -> bool:
     """slack_sdk's own check: `v0=` HMAC-SHA256 of `v0:{timestamp}:{body}`, at most 5 minutes old. A
@@ -58,7 +66,7 @@ def signed_bolt_request(request: web.Request, body: bytes) -> AsyncBoltRequest |
         parsed = parse_body(text, request.content_type)
     except ValueError:  # not JSON, directly or as `payload=`
         return None
-    if not fits(parsed, SLACK_PAYLOAD):
+    if not fits(parsed, SLACK_PAYLOAD) or not has_required_keys(parsed):
         return None
     return AsyncBoltRequest(body=text, query=request.query_string, headers=request.headers)
 
@@ -72,6 +80,18 @@ def fits(value, shape) -> bool:
     if isinstance(shape, tuple):
         return any(fits(value, alternative) for alternative in shape)
     return value is None if shape is None else isinstance(value, shape)
+
+
+def has_required_keys(payload: dict) -> bool:
+    """Whether a payload that `fits` SLACK_PAYLOAD (so its type is a string) has every key REQUIRED names
+    for its type; payloads of other types need none."""
+    def has(value, keys) -> bool:
+        return isinstance(value, dict) and all(key in value for key in keys)
+
+    def complete(value, keys) -> bool:
+        return (bool(value) and all(has(item, keys) for item in value)) if isinstance(value, list) else has(value, keys)
+
+    return all(complete(payload.get(part), keys) for part, keys in REQUIRED.get(payload.get("type"), {}).items())
 
 
 def replay_key(req, body: dict) -> str | None:

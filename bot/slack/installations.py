@@ -1,7 +1,10 @@
 """Slack OAuth (distribution to many workspaces): installations and OAuth states in our SQLite file.
 
 Tables `slack_installations` and `slack_oauth_states` come from the store's MIGRATIONS. The installation
-is kept as slack_sdk's own `Installation.to_dict()` JSON, so every field Slack returns survives."""
+is kept as slack_sdk's own `Installation.to_dict()` JSON, so every field Slack returns survives. The
+installing user (`authed_user.id`) is stored with it as the workspace's first person, so its admin: in
+OAuth mode the first to talk may be anyone. A reinstall into a workspace with people changes no role;
+an org-wide install (no team) leaves each team's first admin to its first person, as token mode does."""
 from __future__ import annotations
 
 import json
@@ -15,6 +18,9 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
 STATE_TTL_SECONDS = 600
+# `GET /slack/install` is open to anyone and issues a state per hit: keep at most this many (far more
+# installs than are ever in flight at once), the oldest going first, so a flood of GETs cannot grow the table.
+MAX_LIVE_STATES = 200
 
 
 def _key(enterprise_id: Optional[str], team_id: Optional[str], is_enterprise_install: Optional[bool]) -> str:
@@ -44,6 +50,8 @@ class SQLiteInstallationStore(AsyncInstallationStore):
                 [_key(installation.enterprise_id, installation.team_id, installation.is_enterprise_install),
                  installation.enterprise_id or "", installation.team_id or "", json.dumps(data), time.time()],
             )
+            if installation.team_id and installation.user_id:  # the installer, not whoever talks first
+                self.store.upsert_person(installation.team_id, installation.user_id, platform="slack")
 
     async def async_find_installation(self, *, enterprise_id: Optional[str], team_id: Optional[str],
                                       user_id: Optional[str] = None,
@@ -75,7 +83,8 @@ class SQLiteInstallationStore(AsyncInstallationStore):
 
 
 class SQLiteOAuthStateStore(AsyncOAuthStateStore):
-    """One-time `state` values of the OAuth flow (CSRF protection), valid for ten minutes."""
+    """One-time `state` values of the OAuth flow (CSRF protection), valid for ten minutes, at most
+    MAX_LIVE_STATES of them."""
 
     def __init__(self, get_store: Callable):
         self._get_store = get_store
@@ -97,6 +106,9 @@ class SQLiteOAuthStateStore(AsyncOAuthStateStore):
             self.store.db.execute("DELETE FROM slack_oauth_states WHERE expires_at < ?", [time.time()])
             self.store.db.execute("INSERT INTO slack_oauth_states (state, expires_at) VALUES (?, ?)",
                                   [state, time.time() + STATE_TTL_SECONDS])
+            self.store.db.execute("DELETE FROM slack_oauth_states WHERE rowid NOT IN (SELECT rowid FROM"
+                                  " slack_oauth_states ORDER BY expires_at DESC, rowid DESC LIMIT ?)",
+                                  [MAX_LIVE_STATES])
         return state
 
     async def async_consume(self, state: str) -> bool:

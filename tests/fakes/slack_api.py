@@ -58,6 +58,7 @@ class Call:
 @dataclass
 class FakeSlackAPI:
     users: dict[str, dict] = field(default_factory=dict)  # user id -> users.info "user" object
+    installer: str = "U0001"  # oauth.v2.access's authed_user: who installed the app
     calls: list[Call] = field(default_factory=list)
     uneditable: set = field(default_factory=set)  # message ts that chat.update refuses (cant_update_message)
     teams_by_token: dict[str, str] = field(default_factory=dict)  # bot token -> its workspace (auth.test)
@@ -255,7 +256,7 @@ class FakeSlackAPI:
             return {"ok": True, "access_token": "xoxb-installed", "token_type": "bot", "scope": "commands",
                     "bot_user_id": BOT_USER_ID, "app_id": "A0001", "team": {"id": TEAM_ID, "name": "Acme"},
                     "enterprise": None, "is_enterprise_install": False,
-                    "authed_user": {"id": "U0001", "scope": "", "access_token": None, "token_type": None}}
+                    "authed_user": {"id": self.installer, "scope": "", "access_token": None, "token_type": None}}
         return {"ok": False, "error": "unknown_method"}
 
 
