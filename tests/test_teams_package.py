@@ -59,11 +59,11 @@ def test_icons_have_the_required_sizes_and_colours(tmp_path):
     assert color.format == outline.format == "PNG"
     assert color.size == (192, 192)
     assert outline.size == (32, 32)
-    pixels = list(outline.convert("RGBA").getdata())
+    pixels = list(outline.convert("RGBA").get_flattened_data())
     # Only white (any opacity) or fully transparent pixels, and some of each.
     assert all(a == 0 or (r, g, b) == (255, 255, 255) for r, g, b, a in pixels)
     assert any(a == 0 for *_, a in pixels) and any(a == 255 for *_, a in pixels)
-    assert len(set(color.convert("RGB").getdata())) > 1  # a drawing, not a blank square
+    assert len(set(color.convert("RGB").get_flattened_data())) > 1  # a drawing, not a blank square
 
 
 def test_same_bot_same_teams_app_id_so_uploads_upgrade(tmp_path):
