@@ -241,6 +241,10 @@ async def run(args: argparse.Namespace) -> None:
         print(f"import ({label}): bot.teams {teams:.0f} ms (target <= 300 ms), bot.server {server:.0f} ms: "
               f"Teams adds {teams - server:.0f} ms to a server's start "
               "(medians of 5 fresh interpreters, interpreter start included)")
+        if checkout == ROOT:  # any import of the SDK's core runs its package __init__, which imports all of it
+            floor = import_ms(python, checkout, "microsoft_agents.hosting.core")
+            print(f"import ({label}): the SDK's floor, microsoft_agents.hosting.core alone, {floor:.0f} ms: "
+                  f"ours adds {teams - floor:.0f} ms to it (aiohttp, the store and our modules)")
         with_teams, without = listening_ms(python, checkout, COMPLYBOT_TEAMS_LOCAL="1"), listening_ms(python, checkout)
         print(f"start-up ({label}): `complybot serve` listening after {with_teams:.0f} ms with Teams configured, "
               f"{without:.0f} ms without (medians of 5)")
