@@ -28,3 +28,35 @@ def test_controls_named_in_the_context_do_not_answer_the_asked_clause(question, 
     """The asking clause alone fits an FAQ entry better than the context names a control: the entry answers."""
     found = answer(question)
     assert found.kind == "faq" and entry_words in found.text, found.text
+
+
+@pytest.mark.parametrize("question, control", [
+    ("Our admins all carry YubiKeys now. What does that map to in ISO?", "Multi-Factor Authentication"),
+    ("we turned on dependabot for every repo last week; which soc 2 control is it?", "Patch Management"),
+    ("Managers recertify access for their teams twice a year - which controls is that?", "User Access Review"),
+])
+def test_tools_and_everyday_names_of_a_control(question, control):
+    """A tool or an everyday name of a control (synonyms.toml) names it like its own name does."""
+    found = answer(question)
+    assert found.kind == "control" and control in found.text, found.text
+
+
+@pytest.mark.parametrize("question, control", [
+    ("Our office doors all need a badge now. Which controls cover that in both frameworks?", "Physical Access"),
+    ("Laptops lock after ten idle minutes now; what are the controls for that in each framework?",
+     "Workstation Lockout"),
+])
+def test_both_frameworks_named_as_where_asks_no_choice(question, control):
+    """"in both frameworks" says where a mapping is asked, not that a framework is to be chosen."""
+    why = explain(question)
+    assert why.stage != "recommend" and why.answer.kind == "control" and control in why.answer.text, why.answer.text
+
+
+@pytest.mark.parametrize("question, entry_words", [
+    ("what is a bridge letter, in two sentences", "management"),
+    ("What is ISO 27001 in one sentence", "certification"),
+])
+def test_a_length_asked_for_is_no_part_of_the_question(question, entry_words):
+    """"in two sentences", "in a couple of lines": how short to answer, not what is asked."""
+    found = answer(question)
+    assert found.kind == "faq" and entry_words in found.text, found.text

@@ -57,7 +57,7 @@ def without_courtesies(text: str) -> str:
 
 # the last word of each courtesy words.COURTESY knows ("thank you", "in plain english", "in a nutshell" ...)
 _COURTESY_ENDS = frozenset("thanks you thx ty please pls plz cheers briefly short nutshell terms english words "
-                           "language".split())
+                           "language sentence sentences line lines paragraph paragraphs".split())
 
 
 def _last_word(text: str) -> str:
@@ -196,9 +196,10 @@ class Question:
         word first) with words of mapping and none of choosing a framework."""
         if part != self.asked and not (_ASKS.search(part) or W.QUESTION_START.search(part)):
             return False
-        words = set(self.asked_tokens if part == self.asked else self.half(part).tokens)
+        tokens = self.asked_tokens if part == self.asked else self.half(part).tokens
+        words = set(tokens)
         return (not W.MAPPING_ASK.isdisjoint(words) or bool(W.PLACED_IN.search(part))) and (
-            W.FRAMEWORK_CHOICE.isdisjoint(words))
+            W.FRAMEWORK_CHOICE.isdisjoint(_chosen(tokens)))
 
     @cached_property
     def choice_asked(self) -> bool:
@@ -253,6 +254,12 @@ class Question:
         known = self.ix.placed
         return [w for w in lexicon.content(self.tokens) if w not in known and w not in W.CONTROL_FILLER
                 and w not in W.MAPPING_WORDS and not w.isdigit() and len(w) > 2]
+
+
+def _chosen(tokens: list[str]) -> set[str]:
+    """The words that may name a framework to choose: not one said of both ("which controls cover that in
+    both frameworks": where, not what to pick)."""
+    return {t for i, t in enumerate(tokens) if not (i and tokens[i - 1] in W.EVERY_ONE)}
 
 
 def _subject(previous: str | None) -> dict:

@@ -23,6 +23,7 @@ PLACED_IN = re.compile(r"\b(fits?|falls?|belongs?)\s+(in|into|under)\b", re.I)  
 OTHER_CHOICE = frozenset(lexicon.stem(w) for w in """auditor auditors firm firms cpa tool tools platform platforms
     vendor vendors consultant consultants consultancy software""".split())
 FRAMEWORK_CHOICE = frozenset(lexicon.stem(w) for w in "framework frameworks certification standard option".split())
+EVERY_ONE = frozenset("both each either two all".split())  # "in both frameworks": each of them, no choice
 COMPARING = frozenset(lexicon.stem(w) for w in """difference differences differ different same similar similarity
     similarities compare compared comparison overlap overlaps relationship relate""".split())
 CHOICE_ASKED = re.compile(r"\b(should|pick|choose|chose|select|recommend\w*|suggest|advise|prioriti[sz]e|decide|"
@@ -124,7 +125,9 @@ ADDRESS = re.compile(
 # courtesies and asks for brevity after a question ("..., in simple terms please"): no part of what is asked
 COURTESY = re.compile(
     r"(?:[\s,.;:!-]*\b(?:thanks|thank\s+you|thx|ty|please|pls|plz|cheers|briefly|in\s+short|in\s+a\s+nutshell|"
-    r"in\s+(?:simple|plain|layman'?s?)\s+(?:terms|english|words|language))\W*)+$",
+    r"in\s+(?:simple|plain|layman'?s?)\s+(?:terms|english|words|language)|"
+    r"in\s+(?:an?|one|two|three|a\s+few|a\s+couple(?:\s+of)?|one\s+or\s+two)\s+(?:short\s+)?"
+    r"(?:sentences?|lines?|words|paragraphs?))\W*)+$",
     re.I,
 )
 # "write me an information security policy": we answer questions, we do not write documents for people
