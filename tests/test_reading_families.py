@@ -60,3 +60,18 @@ def test_a_length_asked_for_is_no_part_of_the_question(question, entry_words):
     """"in two sentences", "in a couple of lines": how short to answer, not what is asked."""
     found = answer(question)
     assert found.kind == "faq" and entry_words in found.text, found.text
+
+
+@pytest.mark.parametrize("question, entry_words", [
+    ("what is soc 2, explained for two founders", "attestation report"),
+    ("what's ISO 27001, one paragraph for our CEO", "internationally recognised"),
+])
+def test_what_is_defined_ends_where_an_aside_begins(question, entry_words):
+    """"what is X, <an aside that asks nothing>": X is what is asked; the aside's words pick no other entry."""
+    found = answer(question)
+    assert found.kind == "faq" and entry_words in found.text, found.text
+
+
+def test_an_aside_that_asks_again_is_a_second_question():
+    found = answer("What is SOC 2, and how long does a Type 1 take?")
+    assert "attestation" in found.text and "45 days" in found.text, found.text

@@ -2,10 +2,13 @@
 "what is the control environment" (its series), "what is confidentiality" (the one FAQ entry of that topic)."""
 from __future__ import annotations
 
+import re
+
 from knowledge import lexicon
 from knowledge.answer import bars, build
 from knowledge.answer import words as W
 from knowledge.answer.build import Answer
+from knowledge.answer.index import key
 from knowledge.answer.question import Question
 
 
@@ -46,9 +49,25 @@ def topic(q: Question) -> Answer | None:
         found = ix.faq_topics.get(" ".join(words))
         if found:
             return build.faq(ix, ix.faq_by_id[found], bars.FAQ_TOPIC)
+    named = _named_before_aside(q, define)
+    if named:
+        return build.faq(ix, ix.faq_by_id[named], bars.FAQ_TOPIC)
     series = ix.categories.get(" ".join(bare))
     if not series or " ".join(bare) in ix.faq_topics:  # "what is availability": its FAQ entry
         return None
     if q.faq_score < bars.FAQ_BAR or ("soc2" in asked and q.faq_score < bars.FAQ_CATEGORY_FRAMED):
         return build.series(ix, list(series))
     return None
+
+
+_ASIDE = re.compile(r"\s[-–—]\s|[,;:?!(]|\.(?:\s|$)")
+
+
+def _named_before_aside(q: Question, define: re.Match) -> str | None:
+    """"what is SOC 2, explained for two founders": what is defined ends where an aside begins; when that is one
+    of our phrasings word for word ("what is SOC 2"), its entry answers, unless the aside asks again ("..., and
+    how long does it take?": two questions)."""
+    cut = _ASIDE.search(q.text, define.end())
+    if cut is None or W.QUESTION_START.search(q.text, cut.start()) or "?" in q.text[cut.end():]:
+        return None
+    return q.ix.faq_exact.get(key(q.ix.tokens(q.text[define.start():cut.start()])))
