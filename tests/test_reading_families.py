@@ -75,3 +75,16 @@ def test_what_is_defined_ends_where_an_aside_begins(question, entry_words):
 def test_an_aside_that_asks_again_is_a_second_question():
     found = answer("What is SOC 2, and how long does a Type 1 take?")
     assert "attestation" in found.text and "45 days" in found.text, found.text
+
+
+@pytest.mark.parametrize("question, control", [
+    ("We locked down production last month: just three people have the keys now. Which controls does that give us?",
+     "Privileged Access"),
+    ("only the DBAs can reach the prod database these days - what control is that", "Privileged Access"),
+    ("our new hires do phishing training in week one, which criteria does that meet?", "Security Training"),
+])
+def test_a_control_described_before_the_asking_clause_is_what_it_asks_about(question, control):
+    """Production locked down to a few people, or training done, said before ", which controls is that?" (a
+    question for controls after a comma asks about what came before it), is the control asked about."""
+    found = answer(question)
+    assert found.kind == "control" and control in found.text, found.text

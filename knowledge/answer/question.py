@@ -32,7 +32,9 @@ _CLAUSE_END = re.compile(  # every break starts at a space, comma or dash: the f
     r"(?=[\s,\-–—])(?:(?<=[?!.;:])\s+|\s+[-–—]\s+|(?<=\))\s*[-–—,]\s*|\s*\n+\s*"
     # "..., but how much does it cost?": a conjunction before a question word starts the asking clause
     # ("..., and is a Type 1 quicker?" stays whole: both halves are asked)
-    r"|,\s*(?=(?:but|so|anyway|now|then)\s+(?:how|what|which|who|why|when|where|is|are|do|does|can|should)\b))",
+    r"|,\s*(?=(?:but|so|anyway|now|then)\s+(?:how|what|which|who|why|when|where|is|are|do|does|can|should)\b)"
+    # "..., which controls is that?": a question for controls after what was done asks about it
+    r"|,\s*(?=(?:which|what)\s+(?:\S+\s+){0,3}?(?:controls?|criteria|criterion|clauses?)\b))",
     re.I)
 _PARENTHESES = re.compile(r"\s*\([^()]*\)")
 _ASKS = re.compile(r"\?\s*$")
