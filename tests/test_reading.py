@@ -44,7 +44,8 @@ def test_a_choice_asked_is_still_a_recommendation():
 
 
 def test_a_comparison_of_the_two_is_no_choice():
-    assert explain("Is a SOC 2 Type 2 the same as ISO 27001 certification, or are they different?").stage == "faq"
+    why = explain("Is a SOC 2 Type 2 the same as ISO 27001 certification, or are they different?")
+    assert why.stage == "same_as" and why.answer.text.startswith("No: "), why.answer.text
 
 
 @pytest.mark.parametrize("text, lead", [

@@ -88,3 +88,14 @@ def test_a_control_described_before_the_asking_clause_is_what_it_asks_about(ques
     question for controls after a comma asks about what came before it), is the control asked about."""
     found = answer(question)
     assert found.kind == "control" and control in found.text, found.text
+
+
+@pytest.mark.parametrize("question, entry_words", [
+    ("Is a gap analysis the same thing as a readiness assessment? A consultant is pitching us one.", "readiness"),
+    ("Are ISO 27001 and ISO 27002 the same standard? Our auditor keeps citing the second one.", "guidance"),
+])
+def test_is_x_the_same_as_y_answers_from_the_entry_on_both(question, entry_words):
+    """"Is X the same as Y?" whose message's other words pull elsewhere: the asking clause is read alone, by the
+    entry on their difference, or else the one that speaks of both X and Y."""
+    why = explain(question)
+    assert why.stage == "same_as" and entry_words in why.answer.text, why.answer.text

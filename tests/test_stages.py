@@ -19,6 +19,7 @@ CASES = {  # stage -> (question, the answer's kind)
     "asked_mapping": ("We replicate our database to a standby in another zone. What does that map to?", "control"),
     "topic": ("what is confidentiality", "faq"),
     "title": ("information security roles and responsibilities", "soc2_for_iso"),
+    "same_as": ("Is a SOC 1 report the same thing as a SOC 2 report?", "faq"),
     "faq": ("how long does an iso audit take", "faq"),
     "control": ("disk encryption", "control"),
     "title_near": ("secure coding rules", "unmapped_iso"),

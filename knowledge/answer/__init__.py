@@ -31,6 +31,7 @@ WORD_STAGES: list[tuple[str, Stage]] = [
     ("faq_exact", faq_exact.exact),
     ("topic", category.topic),
     ("title", control.title),
+    ("same_as", faq.same_as),
     ("faq", faq.faq),
     ("control", control.control),
     ("title_near", control.title_near),

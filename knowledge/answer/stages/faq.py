@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from knowledge import lexicon
 from knowledge.answer import bars, build, rank
 from knowledge.answer.build import Answer
 from knowledge.answer.question import Question
@@ -22,28 +23,41 @@ def faq(q: Question) -> Answer | None:
         control < bars.CONTROL_BAR or rank.speaks_of(q.ix, entry, q.controls[0][0], q.tokens))
     if not (preferred or not control_fits(q)):
         return None
-    return _is_it_the_same(q, entry, score) or build.faq(q.ix, entry, score)
+    return build.faq(q.ix, entry, score)
 
 
-_YES_NO = re.compile(r"\W*(is|are|was|were)\b", re.I)
-_SAME = re.compile(r"\b(same|identical|equivalent|interchangeable)\b", re.I)
 _SAME_WORDS = frozenset({"same", "identical", "equivalent", "interchangeable", "thing"})
 _DIFFERENCE = frozenset({"difference", "differ", "vs", "versus", "compare"})
 
 
-def _is_it_the_same(q: Question, entry, score: float) -> Answer | None:
-    """"Is X the same as Y?": no, and how they differ. Read as "the difference between X and Y", the entry on
-    their difference answers, led by "No:", when our phrasings of it speak of a difference."""
-    if not (_YES_NO.match(q.asked) and _SAME.search(q.asked)):
+def same_as(q: Question) -> Answer | None:
+    """"Is X the same as Y?" Read as "the difference between X and Y", the entry on their difference answers,
+    led by "No:", when our phrasings of it speak of a difference (the likeness entry a button away); else the
+    entry that speaks of both X and Y ("is a readiness assessment the same thing as a gap analysis?": the one
+    that says they are one step by two names). The context of the message does not pick the entry."""
+    sides = next((found for pattern in _SAME_SIDES if (found := pattern.search(q.asked))), None)
+    if sides is None:
         return None
-    reworded = [t for t in q.tokens if t not in _SAME_WORDS] + ["difference"]
-    other, other_score = rank.best_faq(q.ix, reworded)
-    if other is None or other_score < bars.FAQ_BAR or _DIFFERENCE.isdisjoint(q.ix.faq_words[other.id]):
+    asked = [t for t in q.asked_tokens if t not in _SAME_WORDS]
+    other, other_score = rank.best_faq(q.ix, [*asked, "difference"])
+    if other is not None and other_score >= bars.FAQ_BAR and not _DIFFERENCE.isdisjoint(q.ix.faq_words[other.id]):
+        entry, score = rank.best_faq(q.ix, asked)
+        found = build.faq(q.ix, other, other_score if entry is None else min(score, other_score))
+        if entry is not None and entry.id != other.id:
+            found = replace(found, suggestions=(entry.questions[0], *found.suggestions)[:bars.MAX_SUGGESTIONS])
+        return replace(found, text=f"No: {found.text}")
+    entry, score = rank.best_faq(q.ix, asked)
+    if entry is None or score < bars.FAQ_BAR:
         return None
-    found = build.faq(q.ix, other, min(score, other_score))
-    if other.id != entry.id:  # the likeness entry is a button away
-        found = replace(found, suggestions=(entry.questions[0], *found.suggestions)[:bars.MAX_SUGGESTIONS])
-    return replace(found, text=f"No: {found.text}")
+    said = q.ix.faq_words[entry.id]
+    both = all(not said.isdisjoint(lexicon.content(q.ix.tokens(side))) for side in sides.group("x", "y"))
+    return build.faq(q.ix, entry, score) if both else None
+
+
+_LIKE = r"(?:the\s+)?(?:same|identical|equivalent|interchangeable)\b"
+_SAME_SIDES = (  # "is X the same (thing) as Y", "are X and Y the same (standard)"
+    re.compile(rf"^\W*(?:is|are|was|were)\s+(?P<x>.+?)\s+{_LIKE}(?:\s+thing)?\s+(?:as|to|with)\s+(?P<y>[^?,.;]+)", re.I),
+    re.compile(rf"^\W*(?:is|are|was|were)\s+(?P<x>[^?,.;]+?)\s+and\s+(?P<y>[^?,.;]+?)\s+{_LIKE}", re.I))
 
 
 def _asked_clause_instead(q: Question, entry, score: float) -> Answer | None:
