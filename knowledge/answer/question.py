@@ -8,13 +8,29 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from functools import cached_property
 
 from knowledge import lexicon
 from knowledge.answer import bars, rank
 from knowledge.answer import words as W
 from knowledge.answer.index import Index
 from knowledge.references import Ref, find_refs
+
+class once:
+    """A reading of a Question made on first use and kept in its `__dict__` (functools.cached_property without
+    the lock Python 3.11 takes on each first read: a Question is read by the one thread answering it)."""
+
+    def __init__(self, func):
+        self.func, self.name, self.__doc__ = func, func.__name__, func.__doc__
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.func(obj)
+        return value
+
 
 FORMS = ("why", "yes_no", "how_long", "how_much", "compare", "define", "which", "other")
 _FORMS = (  # the first that matches the asking clause's opening, else anywhere in it, names its form
@@ -134,7 +150,7 @@ class Question:
             found.__dict__["tokens"] = [t for part in texts for t in self.half(part).tokens]
         return found
 
-    @cached_property
+    @once
     def tokens(self) -> list[str]:
         """The words of the whole text: each clause's, read once (a stage reading a clause alone reads no more)."""
         parts = self.clauses
@@ -150,44 +166,44 @@ class Question:
             found.__dict__["tokens"] = self.ix.tokens(part)
         return found.tokens
 
-    @cached_property
+    @once
     def words(self) -> list[str]:
         """The words as typed (no typo fixed): for readings that must not guess."""
         return self.ix.words(self.text)
 
-    @cached_property
+    @once
     def clauses(self) -> list[str]:
         return clauses(self.text) or [self.text]
 
-    @cached_property
+    @once
     def asked(self) -> str:
         """The clause that asks; the others are context."""
         return asking_clause(self.clauses)
 
-    @cached_property
+    @once
     def asked_tokens(self) -> list[str]:
         if self.asked == self.text:
             return self.tokens
         return self._clause_tokens(self.asked) if self.asked in self.clauses else self.half(self.asked).tokens
 
-    @cached_property
+    @once
     def context(self) -> list[str]:
         return [part for part in self.clauses if part != self.asked]
 
-    @cached_property
+    @once
     def form(self) -> str:
         return form_of(self.asked)
 
-    @cached_property
+    @once
     def refs(self) -> list[Ref]:
         return find_refs(self.text)
 
-    @cached_property
+    @once
     def frameworks(self) -> frozenset[str]:
         """"soc2" / "iso" as named ("ISO" alone is ISO 27001 here)."""
         return frozenset(_FRAMEWORK_TOKEN[t] for t in self.tokens if t in _FRAMEWORK_TOKEN)
 
-    @cached_property
+    @once
     def mapping_asked(self) -> bool:
         """The asking clause asks for controls or references ("which ISO controls does that give us"), not for
         a framework ("which framework", "which certification")."""
@@ -203,29 +219,29 @@ class Question:
         return (not W.MAPPING_ASK.isdisjoint(words) or bool(W.PLACED_IN.search(part))) and (
             W.FRAMEWORK_CHOICE.isdisjoint(_chosen(tokens)))
 
-    @cached_property
+    @once
     def choice_asked(self) -> bool:
         """The asking clause asks to choose: "should we", "pick", "which one", "start with" ..."""
         return bool(W.CHOICE_ASKED.search(self.asked))
 
-    @cached_property
+    @once
     def comparing(self) -> bool:
         """The asking clause compares ("is SOC 2 the same as ISO", "how do they differ"): no choice asked."""
         return not W.COMPARING.isdisjoint(self.asked_tokens)
 
-    @cached_property
+    @once
     def question_form(self) -> bool:
         return bool(W.QUESTION_START.search(self.text)) or self.text.rstrip().endswith("?")
 
-    @cached_property
+    @once
     def controls(self) -> rank.Ranked:
         return rank.best_controls(self.ix, self.tokens)
 
-    @cached_property
+    @once
     def control_score(self) -> float:
         return self.controls[0][1] if self.controls else 0.0
 
-    @cached_property
+    @once
     def faq_lead(self):
         return rank.faq_with_lead(self.ix, self.tokens)
 
@@ -237,7 +253,7 @@ class Question:
     def faq_margin(self) -> float:
         return self.faq_lead[2]
 
-    @cached_property
+    @once
     def framed(self) -> bool:
         """SOC 2, ISO 27001 or another name only these frameworks use is said: the question is ours."""
         return not W.STRONG_DOMAIN_WORDS.isdisjoint(self.tokens)
@@ -246,11 +262,11 @@ class Question:
     def faq_score(self) -> float:
         return self.faq[1]
 
-    @cached_property
+    @once
     def titles(self) -> rank.Ranked:
         return rank.best_iso_titles(self.ix, self.tokens)
 
-    @cached_property
+    @once
     def unplaced(self) -> list[str]:
         """Words of the question (as typed) that are in no phrasing of ours: shown back as "I could not place"."""
         known = self.ix.placed

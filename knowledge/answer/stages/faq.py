@@ -35,7 +35,9 @@ def same_as(q: Question) -> Answer | None:
     led by "No:", when our phrasings of it speak of a difference (the likeness entry a button away); else the
     entry that speaks of both X and Y ("is a readiness assessment the same thing as a gap analysis?": the one
     that says they are one step by two names). The context of the message does not pick the entry."""
-    sides = next((found for pattern in _SAME_SIDES if (found := pattern.search(q.asked))), None)
+    if not _LIKE_WORD.search(q.asked):  # (the cheap look first)
+        return None
+    sides = next((found for pattern in _SAME_SIDES if (found := pattern.match(q.asked))), None)
     if sides is None:
         return None
     asked = [t for t in q.asked_tokens if t not in _SAME_WORDS]
@@ -55,9 +57,10 @@ def same_as(q: Question) -> Answer | None:
 
 
 _LIKE = r"(?:the\s+)?(?:same|identical|equivalent|interchangeable)\b"
+_LIKE_WORD = re.compile(r"\b(?:same|identical|equivalent|interchangeable)\b", re.I)
 _SAME_SIDES = (  # "is X the same (thing) as Y", "are X and Y the same (standard)"
-    re.compile(rf"^\W*(?:is|are|was|were)\s+(?P<x>.+?)\s+{_LIKE}(?:\s+thing)?\s+(?:as|to|with)\s+(?P<y>[^?,.;]+)", re.I),
-    re.compile(rf"^\W*(?:is|are|was|were)\s+(?P<x>[^?,.;]+?)\s+and\s+(?P<y>[^?,.;]+?)\s+{_LIKE}", re.I))
+    re.compile(rf"\W*(?:is|are|was|were)\s+(?P<x>.+?)\s+{_LIKE}(?:\s+thing)?\s+(?:as|to|with)\s+(?P<y>[^?,.;]+)", re.I),
+    re.compile(rf"\W*(?:is|are|was|were)\s+(?P<x>[^?,.;]+?)\s+and\s+(?P<y>[^?,.;]+?)\s+{_LIKE}", re.I))
 
 
 def _asked_clause_instead(q: Question, entry, score: float) -> Answer | None:
