@@ -87,7 +87,9 @@ _NAME_HINTS = ("iso", "27001", "iso", "soc", "type")
 
 def normalize(text: str) -> str:
     """Lower case ASCII words and numbers separated by single spaces."""
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    if not text.isascii():  # (plain ASCII is its own NFKD form)
+        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    text = text.lower()
     if "&" in text:
         text = text.replace("&", " and ")
     for hint, (pattern, replacement) in zip(_NAME_HINTS, _FRAMEWORK_NAMES):

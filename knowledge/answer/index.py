@@ -99,6 +99,8 @@ def _abbreviation_rewriter(abbreviations: dict[str, str]) -> Callable[[list[str]
     longest = max((len(term) for term in table), default=0)
 
     def rewrite(words: list[str]) -> list[str]:
+        if first.isdisjoint(words):  # no abbreviation starts here (most questions): the words as they are
+            return words
         out: list[str] = []
         i, count = 0, len(words)
         while i < count:
