@@ -30,64 +30,51 @@ def test_controls_named_in_the_context_do_not_answer_the_asked_clause(question, 
     assert found.kind == "faq" and entry_words in found.text, found.text
 
 
-@pytest.mark.parametrize("question, control", [
-    ("Our admins all carry YubiKeys now. What does that map to in ISO?", "Multi-Factor Authentication"),
-    ("we turned on dependabot for every repo last week; which soc 2 control is it?", "Patch Management"),
-    ("Managers recertify access for their teams twice a year - which controls is that?", "User Access Review"),
-])
-def test_tools_and_everyday_names_of_a_control(question, control):
-    """A tool or an everyday name of a control (synonyms.toml) names it like its own name does."""
-    found = answer(question)
-    assert found.kind == "control" and control in found.text, found.text
-
-
-@pytest.mark.parametrize("question, control", [
-    ("Our office doors all need a badge now. Which controls cover that in both frameworks?", "Physical Access"),
-    ("Laptops lock after ten idle minutes now; what are the controls for that in each framework?",
+# families of this round, one row per wording: (family, question, the control or FAQ words the answer holds)
+# - tools: a tool or an everyday name of a control (synonyms.toml) names it like its own name does
+# - where: "in both frameworks" says where a mapping is asked, not that a framework is to be chosen
+# - described: a control described before ", which controls is that?" (a question for controls after a comma
+#   asks about what came before it) is the control asked about
+CONTROL_FAMILIES = [
+    ("tools", "Our admins all carry YubiKeys now. What does that map to in ISO?", "Multi-Factor Authentication"),
+    ("tools", "we turned on dependabot for every repo last week; which soc 2 control is it?", "Patch Management"),
+    ("tools", "Managers recertify access for their teams twice a year - which controls is that?", "User Access Review"),
+    ("where", "Our office doors all need a badge now. Which controls cover that in both frameworks?", "Physical Access"),
+    ("where", "Laptops lock after ten idle minutes now; what are the controls for that in each framework?",
      "Workstation Lockout"),
-])
-def test_both_frameworks_named_as_where_asks_no_choice(question, control):
-    """"in both frameworks" says where a mapping is asked, not that a framework is to be chosen."""
+    ("described", "We locked down production last month: just three people have the keys now. Which controls does "
+     "that give us?", "Privileged Access"),
+    ("described", "only the DBAs can reach the prod database these days - what control is that", "Privileged Access"),
+    ("described", "our new hires do phishing training in week one, which criteria does that meet?", "Security Training"),
+]
+
+
+@pytest.mark.parametrize("family, question, control", CONTROL_FAMILIES)
+def test_a_control_named_by_how_people_say_it(family, question, control):
     why = explain(question)
-    assert why.stage != "recommend" and why.answer.kind == "control" and control in why.answer.text, why.answer.text
+    assert why.stage != "recommend" and why.answer.kind == "control" and control in why.answer.text, (
+        family, why.answer.text)
 
 
-@pytest.mark.parametrize("question, entry_words", [
-    ("what is a bridge letter, in two sentences", "management"),
-    ("What is ISO 27001 in one sentence", "certification"),
-])
-def test_a_length_asked_for_is_no_part_of_the_question(question, entry_words):
-    """"in two sentences", "in a couple of lines": how short to answer, not what is asked."""
+# - length: "in two sentences", "in one line" say how short to answer, not what is asked
+# - aside: "what is X, <an aside that asks nothing>": X is what is asked; the aside's words pick no other entry
+FAQ_FAMILIES = [
+    ("length", "what is a bridge letter, in two sentences", "management"),
+    ("length", "What is ISO 27001 in one sentence", "certification"),
+    ("aside", "what is soc 2, explained for two founders", "attestation report"),
+    ("aside", "what's ISO 27001, one paragraph for our CEO", "internationally recognised"),
+]
+
+
+@pytest.mark.parametrize("family, question, entry_words", FAQ_FAMILIES)
+def test_an_faq_entry_asked_with_words_around_it(family, question, entry_words):
     found = answer(question)
-    assert found.kind == "faq" and entry_words in found.text, found.text
-
-
-@pytest.mark.parametrize("question, entry_words", [
-    ("what is soc 2, explained for two founders", "attestation report"),
-    ("what's ISO 27001, one paragraph for our CEO", "internationally recognised"),
-])
-def test_what_is_defined_ends_where_an_aside_begins(question, entry_words):
-    """"what is X, <an aside that asks nothing>": X is what is asked; the aside's words pick no other entry."""
-    found = answer(question)
-    assert found.kind == "faq" and entry_words in found.text, found.text
+    assert found.kind == "faq" and entry_words in found.text, (family, found.text)
 
 
 def test_an_aside_that_asks_again_is_a_second_question():
     found = answer("What is SOC 2, and how long does a Type 1 take?")
     assert "attestation" in found.text and "45 days" in found.text, found.text
-
-
-@pytest.mark.parametrize("question, control", [
-    ("We locked down production last month: just three people have the keys now. Which controls does that give us?",
-     "Privileged Access"),
-    ("only the DBAs can reach the prod database these days - what control is that", "Privileged Access"),
-    ("our new hires do phishing training in week one, which criteria does that meet?", "Security Training"),
-])
-def test_a_control_described_before_the_asking_clause_is_what_it_asks_about(question, control):
-    """Production locked down to a few people, or training done, said before ", which controls is that?" (a
-    question for controls after a comma asks about what came before it), is the control asked about."""
-    found = answer(question)
-    assert found.kind == "control" and control in found.text, found.text
 
 
 @pytest.mark.parametrize("question, entry_words", [
