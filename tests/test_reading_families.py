@@ -57,10 +57,14 @@ def test_a_control_named_by_how_people_say_it(family, question, control):
 
 
 # - length: "in two sentences", "in one line" say how short to answer, not what is asked
+# - hedge: words of how people ask ("honestly", "actually", "typically") that no phrasing uses weigh nothing
+#   against an entry, unlike a word of another subject
 # - aside: "what is X, <an aside that asks nothing>": X is what is asked; the aside's words pick no other entry
 FAQ_FAMILIES = [
     ("length", "what is a bridge letter, in two sentences", "management"),
     ("length", "What is ISO 27001 in one sentence", "certification"),
+    ("hedge", "honestly, what are the biggest ISO 27001 mistakes people make going in?", "one-and-done"),
+    ("hedge", "is soc 2 honestly worth it for a tiny startup or just a sales thing", "customer trust"),
     ("aside", "what is soc 2, explained for two founders", "attestation report"),
     ("aside", "what's ISO 27001, one paragraph for our CEO", "internationally recognised"),
 ]

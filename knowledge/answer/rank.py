@@ -104,7 +104,9 @@ def faq_with_lead(ix: Index, tokens: list[str]) -> tuple[FaqEntry | None, float,
         return ix.faq_by_id[exact], 1.0, 1.0
     unique = set(lexicon.content(tokens))
     index = ix.faq
-    unknown = sum(1 for w in unique if w not in index.idf and not w.isdigit())
+    # a word of how people ask ("honestly", "already", "maybe") that no phrasing uses says nothing against one
+    unknown = sum(1 for w in unique if w not in index.idf and not w.isdigit() and w not in W.CONTROL_FILLER
+                  and w not in W.HEDGES)
     anchor = "strong" if unique & W.STRONG_DOMAIN_WORDS else "weak" if len(unique & ix.domain) > 1 else "none"
     asked = index.weight(w for w in unique if w in index.idf)
     if not asked or (anchor == "none" and unknown):

@@ -44,6 +44,9 @@ CONTROL_FILLER = lexicon.QUESTION_WORDS | frozenset(
     team folks guys today week weeks month months year years day days enforce enforced enforcing flagged
     flag fail failed pass passed wrong""".split()
 )
+# words of how sure or how typical, said around any question ("honestly", "actually", "typically"): no subject
+HEDGES = frozenset(lexicon.stem(w) for w in """honestly actually actual really basically genuinely going usual usually
+    normal normally typical typically roughly exactly""".split())
 # words that place a question in our field. An FAQ answer needs a strong one (a name only these
 # frameworks use), or two words of our data's own phrasings (the domain vocabulary, derived at load from
 # FAQ phrasings and keywords and control names) and a close match, or a very close match without unknown
