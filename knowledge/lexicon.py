@@ -236,10 +236,12 @@ class PhraseIndex:
     def weight(self, tokens: Iterable[str]) -> float:
         return sum(self.idf.get(t, 0.0) for t in set(tokens))
 
-    def counted(self, tokens: Iterable[str]) -> tuple[dict[int, float], dict[int, int]]:
-        """Phrase number -> summed weight of the question's words it contains, and how many of them it holds."""
-        matched: dict[int, float] = {}
-        count: dict[int, int] = {}
+    def counted(self, tokens: Iterable[str], more_than: tuple[dict[int, float], dict[int, int]] | None = None
+                ) -> tuple[dict[int, float], dict[int, int]]:
+        """Phrase number -> summed weight of the question's words it contains, and how many of them it holds.
+        `more_than`: the counts of other words, which these add to (left as they are)."""
+        matched: dict[int, float] = {} if more_than is None else dict(more_than[0])
+        count: dict[int, int] = {} if more_than is None else dict(more_than[1])
         get_matched, get_count, idf, by_word = matched.get, count.get, self.idf, self.by_word
         for token in set(tokens):
             weight = idf.get(token)

@@ -48,32 +48,39 @@ def _rank_names_both_ways(ix: Index, index: lexicon.PhraseIndex, tokens: list[st
     framed = not W.STRONG_DOMAIN_WORDS.isdisjoint(tokens)
     asking = framed or bool(tokens[:1] and tokens[0] in W.ASKING) or not W.NEEDING.isdisjoint(tokens) or (
         not W.MAPPING_WORDS.isdisjoint(tokens))
-    ranked = _rank_names(ix, index, stripped, framed, asking)
+    counted = index.counted(stripped)
+    ranked = _rank_names(ix, index, stripped, framed, asking, counted)
     # words of asking for a mapping alone ("which controls is that?") name nothing
-    if not stripped or full == stripped or not any(w in index.idf for w in full - stripped):
+    extra = full - stripped
+    if not stripped or not extra or not any(w in index.idf for w in extra):
         return ranked
     best = dict(ranked)
-    for name, score in _rank_names(ix, index, full, framed, asking):
-        if not stripped.isdisjoint(index.group_words[name]):  # "network map" is no answer to "what maps to that"
-            best[name] = max(best.get(name, 0.0), score)
+    # the words of asking add to the counts already made ("access control": their names' words and those)
+    for name, score in _rank_names(ix, index, full, framed, asking, index.counted(extra, counted), stripped):
+        best[name] = max(best.get(name, 0.0), score)
     return sorted(best.items(), key=lambda item: -item[1])
 
 
-def _rank_names(ix: Index, index: lexicon.PhraseIndex, wanted: set[str], framed: bool, asking: bool) -> Ranked:
-    """Groups (controls, ISO refs) by how well one of their names matches the question's words.
-    `framed`: the question names SOC 2 or ISO 27001, so its other words are context, not another subject;
-    `asking`: it is a question to us (framed, opened by a question word, saying a need, or asking for a control
-    or mapping), not a remark in a channel ("reminder: the office wifi password changed today")."""
+def _rank_names(ix: Index, index: lexicon.PhraseIndex, wanted: set[str], framed: bool, asking: bool,
+                counted: tuple[dict[int, float], dict[int, int]], naming: set[str] | None = None) -> Ranked:
+    """Groups (controls, ISO refs) by how well one of their names matches the question's words (`counted`:
+    index.counted of them). `framed`: the question names SOC 2 or ISO 27001, so its other words are context,
+    not another subject; `asking`: it is a question to us (framed, opened by a question word, saying a need, or
+    asking for a control or mapping), not a remark in a channel ("reminder: the office wifi password changed
+    today"). `naming`: only groups whose names use one of these words ("network map" is no answer to "what
+    maps to that")."""
     asked = index.weight(w for w in wanted if w in index.idf)
     if not asked:
         return []
     best: dict[str, float] = {}
     said: dict[str, float] = {}  # per group: the weight of the question's words any of its names uses
-    matched_weights, counts = index.counted(wanted)
+    matched_weights, counts = counted
     phrases, idf, group_words, half = index.phrases, index.idf, index.group_words, bars.NAME_HALF
     for number, matched in matched_weights.items():
         name, words, total = phrases[number]
         if counts[number] < half * len(words):  # say at least half of a name
+            continue
+        if naming is not None and naming.isdisjoint(group_words[name]):
             continue
         precision = said.get(name)
         if precision is None:  # "secrets ... api keys ... env vars": three names of one control
