@@ -224,6 +224,7 @@ class PhraseIndex:
         self.phrases: list[tuple[str, tuple[str, ...], float]] = []
         self.by_word: dict[str, list[int]] = defaultdict(list)
         self.by_group: dict[str, list[int]] = defaultdict(list)
+        self.sizes = [len(unique) for _, unique in staged]  # per phrase (by number): its count of words
         for number, (group, unique) in enumerate(staged):
             self.phrases.append((group, unique, sum(self.idf[t] for t in unique)))
             self.by_group[group].append(number)

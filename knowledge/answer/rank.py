@@ -75,16 +75,17 @@ def _rank_names(ix: Index, index: lexicon.PhraseIndex, wanted: set[str], framed:
     best: dict[str, float] = {}
     said: dict[str, float] = {}  # per group: the weight of the question's words any of its names uses
     matched_weights, counts = counted
-    phrases, idf, group_words, half = index.phrases, index.idf, index.group_words, bars.NAME_HALF
+    phrases, sizes, weight_of, group_words = index.phrases, index.sizes, index.idf.__getitem__, index.group_words
+    half = bars.NAME_HALF
     for number, matched in matched_weights.items():
-        name, words, total = phrases[number]
-        if counts[number] < half * len(words):  # say at least half of a name
+        if counts[number] < half * sizes[number]:  # say at least half of a name
             continue
+        name, _, total = phrases[number]
         if naming is not None and naming.isdisjoint(group_words[name]):
             continue
         precision = said.get(name)
         if precision is None:  # "secrets ... api keys ... env vars": three names of one control
-            precision = said[name] = sum(idf[w] for w in group_words[name] & wanted) / asked
+            precision = said[name] = sum(map(weight_of, group_words[name] & wanted)) / asked
         recall = matched / total
         score = 2 * recall * precision / (recall + precision)
         if score > best.get(name, 0.0):
