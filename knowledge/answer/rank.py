@@ -112,18 +112,19 @@ def faq_with_lead(ix: Index, tokens: list[str]) -> tuple[FaqEntry | None, float,
         return ix.faq_by_id[exact], 1.0, 1.0
     unique = set(lexicon.content(tokens))
     index = ix.faq
+    idf = index.idf
+    said = {w: idf[w] for w in unique if w in idf}  # the question's words our phrasings use
+    unplaced = [w for w in unique if w not in idf and not w.isdigit()]  # (read in one pass over the words)
     # a word of how people ask ("honestly", "already", "maybe") that no phrasing uses says nothing against one
-    unknown = sum(1 for w in unique if w not in index.idf and not w.isdigit() and w not in W.CONTROL_FILLER
-                  and w not in W.HEDGES)
+    unknown = sum(1 for w in unplaced if w not in W.CONTROL_FILLER and w not in W.HEDGES)
     anchor = "strong" if unique & W.STRONG_DOMAIN_WORDS else "weak" if len(unique & ix.domain) > 1 else "none"
-    asked = index.weight(w for w in unique if w in index.idf)
+    asked = index.weight(said)
     if not asked or (anchor == "none" and unknown):
         return None, 0.0, 0.0
     asked += unknown * bars.FAQ_UNKNOWN_WORD_WEIGHT
     scores = _best_phrasings(index, unique, asked)
     asked_families = families(unique)
     named = any(asked_families)
-    said = {w: index.idf[w] for w in unique if w in index.idf}  # the question's words our phrasings use
     weighed: dict[str, float] = {}
     for entry_id, score in heapq.nlargest(bars.FAQ_CANDIDATES, scores.items(), key=_second):
         # how much of the question the entry as a whole speaks about, not just its best phrasing
@@ -139,7 +140,7 @@ def faq_with_lead(ix: Index, tokens: list[str]) -> tuple[FaqEntry | None, float,
     if anchor == "none" and len(unique & ix.faq_words[entry_id]) < 2:
         return None, 0.0, 0.0
     # words of no phrasing of ours at all raise the bar ("an audit of my taxes"); a control's word does not
-    foreign = sum(1 for w in unique if w not in index.idf and w not in ix.domain and not w.isdigit())
+    foreign = sum(1 for w in unplaced if w not in ix.domain)
     bar = bars.FAQ_ANCHOR_BARS[anchor] + (bars.FAQ_FOREIGN_STEP * foreign if anchor == "weak" else 0.0)
     second = max((score for other, score in weighed.items() if other != entry_id), default=0.0)
     scale = bars.FAQ_BAR / bar
