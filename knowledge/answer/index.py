@@ -95,28 +95,28 @@ def _abbreviation_rewriter(abbreviations: dict[str, str]) -> Callable[[list[str]
         plural = (*term[:-1], term[-1] + "s")
         if len(term[-1]) > 1 and plural not in table:
             table[plural] = table[term]
-    first = frozenset(term[0] for term in table)
-    longest = max((len(term) for term in table), default=0)
+    lengths: dict[str, set[int]] = {}
+    for term in table:
+        lengths.setdefault(term[0], set()).add(len(term))
+    sizes = {word: sorted(found, reverse=True) for word, found in lengths.items()}  # a first word -> its terms' lengths, longest first
+    first = frozenset(sizes)
 
     def rewrite(words: list[str]) -> list[str]:
         if first.isdisjoint(words):  # no abbreviation starts here (most questions): the words as they are
             return words
         out: list[str] = []
-        i, count = 0, len(words)
-        while i < count:
-            if words[i] in first:
-                for size in range(min(longest, count - i), 0, -1):
-                    found = table.get(tuple(words[i:i + size]))
-                    if found is not None:
-                        out += found
-                        i += size
-                        break
-                else:
-                    out.append(words[i])
-                    i += 1
-            else:
-                out.append(words[i])
-                i += 1
+        done, count = 0, len(words)  # words[:done] are written
+        for i in [i for i, word in enumerate(words) if word in first]:  # ("a", "the", "in" start terms too)
+            if i < done:
+                continue
+            for size in sizes[words[i]]:
+                found = table.get(tuple(words[i:i + size])) if i + size <= count else None
+                if found is not None:
+                    out += words[done:i]
+                    out += found
+                    done = i + size
+                    break
+        out += words[done:]
         return out
 
     return rewrite
