@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -148,3 +149,12 @@ def test_explain_in_batch_mode_adds_the_stage_to_each_line():
     assert all(isinstance(r["runners_up"], list) for r in records)
     plain = [json.loads(line) for line in run(["--json"], stdin=b"CC6.1 iso\n").stdout.decode().splitlines()]
     assert "stage" not in plain[0] and plain[0]["answer"] == records[0]["answer"]
+
+
+def test_answers_do_not_depend_on_the_hash_seed():
+    """Controls that score the same are listed by name: two processes with different string hashes (sets
+    iterate differently) give the same answers, in the same order."""
+    questions = b"encryption at rest and in transit\nwe need encryption in transit and at rest\n"
+    answers = {subprocess.run([COMPLYBOT, "ask", "--json"], input=questions, capture_output=True, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2", "3")}
+    assert len(answers) == 1

@@ -23,6 +23,11 @@ def best_iso_titles(ix: Index, tokens: list[str]) -> Ranked:
     return _rank_names_both_ways(ix, ix.iso_titles, tokens)
 
 
+def by_score(item: tuple[str, float]) -> tuple[float, str]:
+    """Best first; equal scores by name, so an answer never depends on a set's order (PYTHONHASHSEED)."""
+    return -item[1], item[0]
+
+
 def rank_controls(ix: Index, text: str, partial: bool = False) -> Ranked:
     """Control names best matching `text` (typos, abbreviations, aliases), best first, scored 0..1.
     `partial`: the last word may be unfinished ("disk encr"), as typed into a picker."""
@@ -37,7 +42,7 @@ def rank_controls(ix: Index, text: str, partial: bool = False) -> Ranked:
     for ending in endings:
         for name, score in best_controls(ix, [*head, ending]):
             best[name] = max(best.get(name, 0.0), score)
-    return sorted(best.items(), key=lambda item: -item[1])
+    return sorted(best.items(), key=by_score)
 
 
 def _rank_names_both_ways(ix: Index, index: lexicon.PhraseIndex, tokens: list[str]) -> Ranked:
@@ -58,7 +63,7 @@ def _rank_names_both_ways(ix: Index, index: lexicon.PhraseIndex, tokens: list[st
     # the words of asking add to the counts already made ("access control": their names' words and those)
     for name, score in _rank_names(ix, index, full, framed, asking, index.counted(extra, counted), stripped):
         best[name] = max(best.get(name, 0.0), score)
-    return sorted(best.items(), key=lambda item: -item[1])
+    return sorted(best.items(), key=by_score)
 
 
 def _rank_names(ix: Index, index: lexicon.PhraseIndex, wanted: set[str], framed: bool, asking: bool,
@@ -96,7 +101,7 @@ def _rank_names(ix: Index, index: lexicon.PhraseIndex, wanted: set[str], framed:
     share = 1 - bars.UNKNOWN_SHARE * unknown / max(1, len(wanted)) if asking and len(
         wanted) >= bars.LONG_QUESTION else 0.0
     penalty = max((bars.FRAMED_UNKNOWN_FACTOR if framed else bars.UNKNOWN_FACTOR) ** unknown, share)
-    return sorted(((name, s * penalty) for name, s in best.items()), key=lambda x: -x[1])
+    return sorted(((name, s * penalty) for name, s in best.items()), key=by_score)
 
 
 def best_faq(ix: Index, tokens: list[str]) -> tuple[FaqEntry | None, float]:
