@@ -11,7 +11,6 @@ DNS rebinding).
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -46,11 +45,7 @@ def _hostname(host: str) -> str:
 
 def from_this_machine(request: web.Request) -> bool:
     """A loopback peer that names a loopback `Host` (also the Teams route with auth off, bot.teams)."""
-    try:
-        remote_ok = ipaddress.ip_address(request.remote or "").is_loopback
-    except ValueError:
-        remote_ok = False
-    return remote_ok and is_loopback(_hostname(request.host or ""))
+    return is_loopback(request.remote or "") and is_loopback(_hostname(request.host or ""))
 
 
 @web.middleware
